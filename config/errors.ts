@@ -1,0 +1,46 @@
+/** Errors in env files: where (file, line:column, field path), what is wrong, what was expected. */
+
+export interface ConfigIssue {
+  readonly file: string;
+  /** 1-based */
+  readonly line: number;
+  /** 1-based */
+  readonly column: number;
+  /** JSON-pointer-like field path, e.g. /sites/1/bgpAsn ("/" for the whole file) */
+  readonly path: string;
+  readonly message: string;
+  readonly expected?: string;
+  /** the likely intended value or key */
+  readonly suggestion?: string;
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  let text = `${i.file}:${i.line}:${i.column}: ${i.path}: ${i.message}`;
+  if (i.expected) text += `; expected ${i.expected}`;
+  if (i.suggestion) text += `; did you mean '${i.suggestion}'?`;
+  return text;
+}
+
+/** Thrown when any env file is invalid; carries every issue of every file. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(`${issues.length} error(s) in municipality config:\n` + issues.map((i) => `  ${formatIssue(i)}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** The closest candidate to `word` by edit distance, when it is close enough to be a likely typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // Loaded lazily: only error paths need it.
+  const { distance } = require("fastest-levenshtein") as typeof import("fastest-levenshtein");
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}

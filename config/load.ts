@@ -1,0 +1,245 @@
+/**
+ * Reads env/<id>.yaml files: YAML syntax, then the JSON Schema (unknown keys are errors), then the semantic
+ * checks; every issue of every file is collected and located (file, line:column, field path) before anything
+ * is returned, so a caller either gets all configs or writes nothing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from "yaml";
+import { SaasCatalog } from "../constructs/saas-catalog";
+import { closest, ConfigError, ConfigIssue } from "./errors";
+import { defaultEnvDir, SCHEMA_PATH } from "./paths";
+import { FieldProblem, semanticProblems, crossFileProblems } from "./semantic";
+import type { MunicipalityConfig, MunicipalityFile } from "./types";
+
+let validator: ValidateFunction | undefined;
+let schemaCache: Record<string, unknown> | undefined;
+
+function schema(): Record<string, unknown> {
+  if (!schemaCache) schemaCache = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8"));
+  return schemaCache!;
+}
+
+function compiledValidator(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: false });
+    addFormats(ajv, ["email"]);
+    validator = ajv.compile(schema());
+  }
+  return validator;
+}
+
+/** The env files in a directory: every *.yaml / *.yml, sorted by name. */
+export function envFiles(dir = defaultEnvDir()): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export interface LoadResult {
+  readonly configs: MunicipalityConfig[];
+  readonly issues: ConfigIssue[];
+}
+
+/** Loads files and reports every issue; never throws for bad input. */
+export function loadFiles(files: readonly string[], catalog = SaasCatalog.default()): LoadResult {
+  const configs: MunicipalityConfig[] = [];
+  const issues: ConfigIssue[] = [];
+  const located: { config: MunicipalityConfig; locate: Locator }[] = [];
+  for (const file of files) {
+    const r = loadOne(file, catalog);
+    issues.push(...r.issues);
+    if (r.config && r.issues.length === 0) {
+      configs.push(r.config);
+      located.push({ config: r.config, locate: r.locate! });
+    }
+  }
+  for (const p of crossFileProblems(located.map((l) => l.config))) {
+    const l = located[p.index];
+    issues.push(l.locate(p.problem));
+  }
+  return { configs: issues.length ? [] : configs, issues };
+}
+
+/** Loads files or throws a ConfigError holding every issue. */
+export function loadOrThrow(files: readonly string[], catalog?: SaasCatalog): MunicipalityConfig[] {
+  const r = loadFiles(files, catalog);
+  if (r.issues.length) throw new ConfigError(r.issues);
+  return r.configs;
+}
+
+type Locator = (p: FieldProblem) => ConfigIssue;
+
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith("..") ? rel : file;
+}
+
+function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityConfig; issues: ConfigIssue[]; locate?: Locator } {
+  const shown = displayPath(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    return { issues: [{ file: shown, line: 1, column: 1, path: "/", message: `cannot read file: ${(e as Error).message}` }] };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    return {
+      issues: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file: shown, line: pos.line, column: pos.col, path: "/", message: `YAML syntax: ${e.message.split("\n")[0]}` };
+      }),
+    };
+  }
+  const locate: Locator = (p) => {
+    const offset = nodeOffset(doc, p.path, p.atKey ?? false);
+    const pos = lineCounter.linePos(offset);
+    return {
+      file: shown,
+      line: pos.line,
+      column: pos.col,
+      path: pointer(p.path),
+      message: p.message,
+      expected: p.expected,
+      suggestion: p.suggestion,
+    };
+  };
+  const data = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  const validate = compiledValidator();
+  const problems: FieldProblem[] = [];
+  if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? []));
+  // Semantic checks read defensively, so a file with a schema error still gets every other problem reported.
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    problems.push(...semanticProblems(data as Partial<MunicipalityFile>, file, catalog));
+  }
+  if (problems.length) return { issues: dedupe(problems).map(locate) };
+  return { config: resolve(data as MunicipalityFile, file), issues: [], locate };
+}
+
+function dedupe(problems: FieldProblem[]): FieldProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${pointer(p.path)}|${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Defaults that depend on other fields (the schema's static defaults are already applied by ajv). */
+function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
+  return {
+    ...f,
+    network: {
+      ...f.network,
+      awsSideAsn: f.network.awsSideAsn ?? 64512,
+      dnsServers: f.network.dnsServers ?? [...f.network.lgwanSegments],
+    },
+    remoteAccess: f.remoteAccess
+      ? {
+          ...f.remoteAccess,
+          internetBreakout: f.remoteAccess.internetBreakout ?? true,
+          sessionTimeoutHours: f.remoteAccess.sessionTimeoutHours ?? 8,
+          loginBanner: f.remoteAccess.loginBanner!,
+        }
+      : undefined,
+    breakout: { saas: f.breakout.saas, extraDomains: f.breakout.extraDomains ?? [] },
+    relay: f.relay ?? [],
+    logging: {
+      retentionDays: f.logging?.retentionDays ?? 365,
+      objectLockMode: f.logging?.objectLockMode ?? "governance",
+      transitionAfterDays: f.logging?.transitionAfterDays ?? 90,
+    },
+    sourceFile: file,
+  };
+}
+
+function pointer(p: readonly (string | number)[]): string {
+  return p.length ? "/" + p.join("/") : "/";
+}
+
+function parsePointer(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function schemaProblems(errors: ErrorObject[]): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const e of errors) {
+    const at = parsePointer(e.instancePath);
+    const parent = e.parentSchema as { properties?: Record<string, unknown>; description?: string; enum?: unknown[] } | undefined;
+    switch (e.keyword) {
+      case "additionalProperties": {
+        const key = (e.params as { additionalProperty: string }).additionalProperty;
+        const known = Object.keys(parent?.properties ?? {});
+        out.push({
+          path: [...at, key],
+          atKey: true,
+          message: `unknown key '${key}'`,
+          expected: `one of ${known.join(", ")}`,
+          suggestion: closest(key, known),
+        });
+        break;
+      }
+      case "required": {
+        const key = (e.params as { missingProperty: string }).missingProperty;
+        out.push({ path: at, message: `missing required key '${key}'` });
+        break;
+      }
+      case "enum": {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+        out.push({
+          path: at,
+          message: `${JSON.stringify(e.data)} is not allowed`,
+          expected: `one of ${allowed.join(", ")}`,
+          suggestion: typeof e.data === "string" ? closest(e.data, allowed) : undefined,
+        });
+        break;
+      }
+      case "pattern": {
+        const examples = (parent as { examples?: unknown[] } | undefined)?.examples;
+        const pattern = (e.params as { pattern: string }).pattern;
+        out.push({ path: at, message: `${JSON.stringify(e.data)} has the wrong form`, expected: `a string matching ${pattern}${examples?.length ? `, such as ${JSON.stringify(examples[0])}` : ""}` });
+        break;
+      }
+      case "format":
+        out.push({ path: at, message: `${JSON.stringify(e.data)} is not a valid ${(e.params as { format: string }).format}`, expected: `a valid ${(e.params as { format: string }).format}` });
+        break;
+      case "type":
+        out.push({ path: at, message: `${JSON.stringify(e.data)} has the wrong type`, expected: `${(e.params as { type: string }).type}` });
+        break;
+      default:
+        out.push({ path: at, message: `${e.message ?? "is invalid"}${e.data !== undefined && typeof e.data !== "object" ? ` (got ${JSON.stringify(e.data)})` : ""}` });
+    }
+  }
+  return out;
+}
+
+/** Offset of the node at `p` (its key when atKey); falls back to the nearest existing parent. */
+function nodeOffset(doc: Document, p: readonly (string | number)[], atKey: boolean): number {
+  for (let n = p.length; n >= 0; n--) {
+    const prefix = p.slice(0, n);
+    if (atKey && n === p.length && n > 0) {
+      const parentNode = prefix.length > 1 ? doc.getIn(prefix.slice(0, -1), true) : doc.contents;
+      if (isMap(parentNode)) {
+        const pair = parentNode.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(prefix[prefix.length - 1]));
+        const key = pair?.key as Node | undefined;
+        if (key?.range) return key.range[0];
+      }
+      continue;
+    }
+    const node = (n === 0 ? doc.contents : doc.getIn(prefix, true)) as Node | null | undefined;
+    if (node && node.range) return node.range[0];
+  }
+  return 0;
+}

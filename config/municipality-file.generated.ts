@@ -1,0 +1,243 @@
+/* Generated from env/municipality.schema.json by config/generate-types.ts. Do not edit by hand. */
+
+/**
+ * 都道府県 (its JIS X 0401 number is the first two digits of the local government code).
+ */
+export type Prefecture =
+  | "北海道"
+  | "青森県"
+  | "岩手県"
+  | "宮城県"
+  | "秋田県"
+  | "山形県"
+  | "福島県"
+  | "茨城県"
+  | "栃木県"
+  | "群馬県"
+  | "埼玉県"
+  | "千葉県"
+  | "東京都"
+  | "神奈川県"
+  | "新潟県"
+  | "富山県"
+  | "石川県"
+  | "福井県"
+  | "山梨県"
+  | "長野県"
+  | "岐阜県"
+  | "静岡県"
+  | "愛知県"
+  | "三重県"
+  | "滋賀県"
+  | "京都府"
+  | "大阪府"
+  | "兵庫県"
+  | "奈良県"
+  | "和歌山県"
+  | "鳥取県"
+  | "島根県"
+  | "岡山県"
+  | "広島県"
+  | "山口県"
+  | "徳島県"
+  | "香川県"
+  | "愛媛県"
+  | "高知県"
+  | "福岡県"
+  | "佐賀県"
+  | "長崎県"
+  | "熊本県"
+  | "大分県"
+  | "宮崎県"
+  | "鹿児島県"
+  | "沖縄県";
+
+/**
+ * One municipality's α′ local breakout. Unknown keys are errors at every level.
+ */
+export interface MunicipalityFile {
+  /**
+   * Stack id and file name (env/<id>.yaml): lowercase letters, digits and '-'. Part of every resource name: never change it after the first deploy.
+   */
+  id: string;
+  /**
+   * Municipality name, e.g. 三豊市.
+   */
+  name: string;
+  prefecture: Prefecture;
+  /**
+   * 全国地方公共団体コード: 6 digits including the check digit; the first two digits are the prefecture.
+   */
+  localGovernmentCode: string;
+  /**
+   * Residents (for sizing and reports).
+   */
+  population: number;
+  aws: {
+    /**
+     * This municipality's AWS account. The provider refuses to run against any other account.
+     */
+    accountId: string;
+    /**
+     * AWS region; residents' data stays in Japan.
+     */
+    region: "ap-northeast-1" | "ap-northeast-3";
+    /**
+     * Availability zones to spread the breakout over (2 to 4, in the region).
+     *
+     * @minItems 2
+     * @maxItems 4
+     */
+    availabilityZones: string[];
+  };
+  /**
+   * Contracted breakout bandwidth. Moving up a tier only adds resources.
+   */
+  bandwidthTier: "1g" | "2g" | "5g" | "10g";
+  network: {
+    /**
+     * IPv4 CIDR of the breakout VPC on AWS (RFC 1918, /16 to /22).
+     */
+    breakoutCidr: string;
+    /**
+     * On-prem LGWAN-connected segments allowed to break out (RFC 1918 CIDRs).
+     *
+     * @minItems 1
+     */
+    lgwanSegments: string[];
+    /**
+     * host:port of the LGWAN proxy that gets everything not allowlisted.
+     */
+    lgwanProxy: string;
+    /**
+     * On-prem DNS servers that forward the allowlisted zones to the breakout's inbound resolver. Only they may query it. Default: the LGWAN segments.
+     *
+     * @minItems 1
+     */
+    dnsServers?: string[];
+    /**
+     * BGP ASN of the Transit Gateway (a private ASN). Default 64512.
+     */
+    awsSideAsn?: number;
+  };
+  /**
+   * VPN peers: 本庁舎 and branches.
+   *
+   * @minItems 1
+   */
+  sites: {
+    /**
+     * ASCII site name; part of resource addresses.
+     */
+    name: string;
+    /**
+     * Public IPv4 address of the site's VPN router.
+     */
+    publicIp: string;
+    /**
+     * The site router's BGP ASN.
+     */
+    bgpAsn: number;
+  }[];
+  /**
+   * Remote-access VPN (telework PCs, shelter tablets, phones). Left out: no Client VPN endpoint.
+   */
+  remoteAccess?: {
+    /**
+     * Address pool for clients (/12 to /22, not overlapping any other range).
+     */
+    clientCidr: string;
+    /**
+     * ACM certificate of the endpoint.
+     */
+    serverCertificateArn: string;
+    /**
+     * ACM certificate of the CA that issues client certificates (mutual authentication).
+     */
+    clientRootCertificateArn: string;
+    /**
+     * Optional IAM SAML provider: users also sign in through the municipality's IdP.
+     */
+    samlProviderArn?: string;
+    /**
+     * Whether remote devices may reach the allowlisted SaaS through the breakout (true) or only the LGWAN segments (false). Always full tunnel.
+     */
+    internetBreakout?: boolean;
+    /**
+     * Maximum VPN session length.
+     */
+    sessionTimeoutHours?: 8 | 10 | 12 | 24;
+    /**
+     * Text shown to users when they connect.
+     */
+    loginBanner?: string;
+  };
+  breakout: {
+    /**
+     * Ids from the SaaS catalog (`npx alpha-prime catalog`).
+     *
+     * @minItems 1
+     */
+    saas: string[];
+    /**
+     * Further domains for this municipality only: 'host.example.jp' (that name) or '*.example.jp' (the domain and every subdomain).
+     */
+    extraDomains?: string[];
+  };
+  /**
+   * Relay appliance routes. Left out: no relay resources.
+   */
+  relay?: {
+    /**
+     * ASCII route name; part of resource addresses.
+     */
+    name: string;
+    /**
+     * Who may connect: remote-access clients or the LGWAN segments.
+     */
+    from: "remote-access" | "lgwan";
+    /**
+     * TCP port the relay listens on.
+     */
+    listenPort: number;
+    /**
+     * host:port the relay connects to (an on-prem IP, or an internet host name that is then allowlisted).
+     */
+    target: string;
+  }[];
+  logging?: {
+    /**
+     * Days every log is kept (at least one year).
+     */
+    retentionDays?: number;
+    /**
+     * S3 Object Lock mode of the log bucket: governance (privileged users can lift it) or compliance (nobody can, not even root).
+     */
+    objectLockMode?: "governance" | "compliance";
+    /**
+     * Days after which logs move to cheaper storage (Glacier Instant Retrieval).
+     */
+    transitionAfterDays?: number;
+  };
+  operations: {
+    /**
+     * The operations contractor's addresses for alarms.
+     *
+     * @minItems 1
+     */
+    notificationEmails: string[];
+  };
+  /**
+   * Remote Terraform state. Left out: the bucket comes from ALPHA_PRIME_STATE_BUCKET at synth time, or deploys are refused.
+   */
+  state?: {
+    /**
+     * S3 bucket holding the state (versioned, encrypted, in this account).
+     */
+    bucket: string;
+    /**
+     * Optional KMS key ARN for state encryption (default: the bucket's SSE).
+     */
+    kmsKeyId?: string;
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * Checks beyond the JSON Schema. Each reads its fields defensively (the file may also have schema errors)
+ * and reports a field path, so every problem of a file can be shown at once.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as ipaddr from "ipaddr.js";
+import type { SaasCatalog } from "../constructs/saas-catalog";
+import { parseDomainPattern } from "./domains";
+import { closest } from "./errors";
+import { SCHEMA_PATH } from "./paths";
+import type { MunicipalityConfig, MunicipalityFile } from "./types";
+
+export interface FieldProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly expected?: string;
+  readonly suggestion?: string;
+  /** point at the key rather than the value */
+  readonly atKey?: boolean;
+}
+
+/** The prefecture enum of the schema is in JIS X 0401 order: index + 1 is the code's first two digits. */
+let prefectures: string[] | undefined;
+function prefectureNumber(name: string): number {
+  if (!prefectures) prefectures = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).definitions.Prefecture.enum as string[];
+  return prefectures.indexOf(name) + 1;
+}
+
+/**
+ * 全国地方公共団体コード check digit (総務省 「全国地方公共団体コード」 仕様): weights 6,5,4,3,2 over the first five
+ * digits; check digit = (11 − sum mod 11) mod 10.
+ */
+export function localGovernmentCheckDigit(firstFive: string): number {
+  const weights = [6, 5, 4, 3, 2];
+  const sum = [...firstFive].reduce((s, d, i) => s + Number(d) * weights[i], 0);
+  return (11 - (sum % 11)) % 10;
+}
+
+/** AZ names known in the Japanese regions (ap-northeast-1 has no "b" for accounts created since 2012). */
+const KNOWN_AZS: Record<string, string[]> = {
+  "ap-northeast-1": ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
+  "ap-northeast-3": ["ap-northeast-3a", "ap-northeast-3b", "ap-northeast-3c"],
+};
+
+/** ASNs AWS reserves for itself, so a customer gateway may not use them (AWS Site-to-Site VPN, customer gateway options). */
+const AWS_RESERVED_ASNS = new Set([7224, 9059, 10124, 17943]);
+
+// Documentation ranges (RFC 5737) are accepted as public addresses so samples and tests need no real ones.
+const DOCUMENTATION_NETS = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => ipaddr.IPv4.parseCIDR(c));
+
+export interface Cidr {
+  readonly text: string;
+  readonly address: ipaddr.IPv4;
+  readonly bits: number;
+}
+
+/** Parses an IPv4 CIDR whose host bits are zero, or returns why not. */
+export function parseCidr(text: unknown): Cidr | string {
+  if (typeof text !== "string") return "not a string";
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text)) return "not an IPv4 CIDR like 10.64.0.0/22";
+  let parsed: [ipaddr.IPv4, number];
+  try {
+    parsed = ipaddr.IPv4.parseCIDR(text);
+  } catch {
+    return "not a valid IPv4 CIDR";
+  }
+  const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
+  if (network !== parsed[0].toString()) return `host bits are set: the network is ${network}/${parsed[1]}`;
+  return { text, address: parsed[0], bits: parsed[1] };
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.address.match(b.address, b.bits) || b.address.match(a.address, a.bits);
+}
+
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return outer.bits <= inner.bits && inner.address.match(outer.address, outer.bits);
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+  readonly isIp: boolean;
+}
+
+/** Parses "host:port" (IPv4 address or DNS name, port 1-65535), or returns why not. */
+export function parseHostPort(text: unknown): HostPort | string {
+  if (typeof text !== "string") return "not a string";
+  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (!m) return "not of the form host:port (IPv6 literals are not supported)";
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `port ${port} is outside 1-65535`;
+  const host = m[1].toLowerCase();
+  if (/^[0-9.]+$/.test(host)) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(host)) return `'${host}' is not a valid IPv4 address`;
+    return { host, port, isIp: true };
+  }
+  const d = parseDomainPattern(host);
+  if (typeof d === "string") return `host '${host}' is refused: ${d}`;
+  return { host, port, isIp: false };
+}
+
+function isPrivate(c: Cidr): boolean {
+  return c.address.range() === "private";
+}
+
+function isPrivateAsn(asn: number): boolean {
+  return (asn >= 64512 && asn <= 65534) || (asn >= 4200000000 && asn <= 4294967294);
+}
+
+function asnProblem(asn: unknown): string | undefined {
+  if (typeof asn !== "number" || !Number.isInteger(asn)) return "not an integer";
+  if (asn < 1 || asn > 4294967294) return "outside 1-4294967294";
+  if (asn === 23456) return "23456 is AS_TRANS (RFC 6793), not a real ASN";
+  if ((asn >= 64496 && asn <= 64511) || (asn >= 65536 && asn <= 65551)) return "reserved for documentation (RFC 5398)";
+  if (asn === 65535) return "65535 is reserved (RFC 7300)";
+  if (AWS_RESERVED_ASNS.has(asn)) return `${asn} is reserved by AWS`;
+  return undefined;
+}
+
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** Problems within one file. */
+export function semanticProblems(f: Partial<MunicipalityFile>, file: string, catalog: SaasCatalog): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const push = (p: FieldProblem) => out.push(p);
+
+  // id and file name agree: `cdktf deploy <id>` and `alpha-prime plan <id>` find the file by its id.
+  const base = path.basename(file).replace(/\.ya?ml$/, "");
+  if (typeof f.id === "string" && f.id !== base) {
+    push({ path: ["id"], message: `id '${f.id}' differs from the file name '${path.basename(file)}'`, expected: `id: ${base} (or rename the file to ${f.id}.yaml)` });
+  }
+
+  if (typeof f.localGovernmentCode === "string" && /^\d{6}$/.test(f.localGovernmentCode)) {
+    const code = f.localGovernmentCode;
+    const want = localGovernmentCheckDigit(code.slice(0, 5));
+    if (Number(code[5]) !== want) {
+      push({ path: ["localGovernmentCode"], message: `check digit of ${code} is wrong`, expected: `${code.slice(0, 5)}${want}` });
+    }
+    if (typeof f.prefecture === "string") {
+      const n = prefectureNumber(f.prefecture);
+      if (n > 0 && Number(code.slice(0, 2)) !== n) {
+        push({ path: ["localGovernmentCode"], message: `${code} does not belong to ${f.prefecture}`, expected: `a code starting with ${String(n).padStart(2, "0")}` });
+      }
+    }
+  }
+
+  const region = f.aws?.region;
+  arr(f.aws?.availabilityZones).forEach((az, i) => {
+    if (typeof az !== "string" || typeof region !== "string") return;
+    const known = KNOWN_AZS[region];
+    if (!az.startsWith(region) || (known && !known.includes(az))) {
+      push({ path: ["aws", "availabilityZones", i], message: `${az} is not an availability zone of ${region}`, expected: `one of ${(known ?? [`${region}a`]).join(", ")}`, suggestion: known ? closest(az, known) : undefined });
+    }
+  });
+
+  // Address ranges: valid, private, sized, and pairwise disjoint.
+  const ranges: { label: string; path: (string | number)[]; cidr: Cidr }[] = [];
+  const breakout = f.network?.breakoutCidr;
+  if (breakout !== undefined) {
+    const c = parseCidr(breakout);
+    if (typeof c === "string") push({ path: ["network", "breakoutCidr"], message: `${JSON.stringify(breakout)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR such as 10.64.0.0/22" });
+    else if (!isPrivate(c)) push({ path: ["network", "breakoutCidr"], message: `${breakout} is not a private (RFC 1918) range`, expected: "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space" });
+    else if (c.bits < 16 || c.bits > 22) push({ path: ["network", "breakoutCidr"], message: `/${c.bits} is outside /16 to /22`, expected: "a prefix length from /16 to /22 (four subnet tiers in up to four zones)" });
+    else ranges.push({ label: "breakoutCidr", path: ["network", "breakoutCidr"], cidr: c });
+  }
+  const lgwan: Cidr[] = [];
+  arr(f.network?.lgwanSegments).forEach((s, i) => {
+    const c = parseCidr(s);
+    if (typeof c === "string") push({ path: ["network", "lgwanSegments", i], message: `${JSON.stringify(s)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR" });
+    else if (!isPrivate(c)) push({ path: ["network", "lgwanSegments", i], message: `${s} is not a private (RFC 1918) range`, expected: "an LGWAN-side private range" });
+    else {
+      lgwan.push(c);
+      ranges.push({ label: `lgwanSegments[${i}]`, path: ["network", "lgwanSegments", i], cidr: c });
+    }
+  });
+  const client = f.remoteAccess?.clientCidr;
+  if (client !== undefined) {
+    const c = parseCidr(client);
+    if (typeof c === "string") push({ path: ["remoteAccess", "clientCidr"], message: `${JSON.stringify(client)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR from /12 to /22" });
+    else if (!isPrivate(c)) push({ path: ["remoteAccess", "clientCidr"], message: `${client} is not a private (RFC 1918) range`, expected: "an RFC 1918 IPv4 CIDR" });
+    else if (c.bits < 12 || c.bits > 22) push({ path: ["remoteAccess", "clientCidr"], message: `/${c.bits} is outside /12 to /22`, expected: "a prefix length from /12 to /22 (AWS Client VPN limit)" });
+    else ranges.push({ label: "remoteAccess.clientCidr", path: ["remoteAccess", "clientCidr"], cidr: c });
+  }
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      if (cidrsOverlap(ranges[i].cidr, ranges[j].cidr)) {
+        push({ path: ranges[j].path, message: `${ranges[j].cidr.text} overlaps ${ranges[i].label} (${ranges[i].cidr.text})`, expected: "ranges that do not overlap" });
+      }
+    }
+  }
+  arr(f.network?.dnsServers).forEach((s, i) => {
+    const c = parseCidr(typeof s === "string" && !s.includes("/") ? `${s}/32` : s);
+    if (typeof c === "string") push({ path: ["network", "dnsServers", i], message: `${JSON.stringify(s)} is ${c}`, expected: "an IPv4 address or CIDR" });
+    else if (lgwan.length && !lgwan.some((l) => cidrContains(l, c))) push({ path: ["network", "dnsServers", i], message: `${s} is not inside any LGWAN segment`, expected: "on-prem DNS servers within network.lgwanSegments" });
+  });
+  const proxy = f.network?.lgwanProxy;
+  if (proxy !== undefined) {
+    const hp = parseHostPort(proxy);
+    if (typeof hp === "string") push({ path: ["network", "lgwanProxy"], message: `${JSON.stringify(proxy)} is ${hp}`, expected: "host:port, e.g. 172.16.1.10:8080" });
+  }
+
+  // Sites and BGP.
+  const awsAsn = f.network?.awsSideAsn ?? 64512;
+  if (f.network?.awsSideAsn !== undefined) {
+    const why = asnProblem(awsAsn);
+    if (why || !isPrivateAsn(awsAsn)) push({ path: ["network", "awsSideAsn"], message: `${awsAsn}: ${why ?? "not a private ASN"}`, expected: "a private ASN: 64512-65534 or 4200000000-4294967294" });
+  }
+  const siteNames = new Map<string, number>();
+  const siteIps = new Map<string, number>();
+  arr(f.sites).forEach((raw, i) => {
+    const s = (raw ?? {}) as Record<string, unknown>;
+    if (typeof s.name === "string") {
+      if (siteNames.has(s.name)) push({ path: ["sites", i, "name"], message: `site name '${s.name}' is used twice (also sites[${siteNames.get(s.name)}])`, expected: "unique site names" });
+      else siteNames.set(s.name, i);
+    }
+    if (typeof s.publicIp === "string") {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: `${JSON.stringify(s.publicIp)} is not an IPv4 address`, expected: "the public IPv4 address of the site's VPN router" });
+      else {
+        const a = ipaddr.IPv4.parse(s.publicIp);
+        const doc = DOCUMENTATION_NETS.some(([n, b]) => a.match(n, b));
+        if (a.range() !== "unicast" && !doc) push({ path: ["sites", i, "publicIp"], message: `${s.publicIp} is not a public address (${a.range()})`, expected: "a public IPv4 address" });
+        if (siteIps.has(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: `${s.publicIp} is used by sites[${siteIps.get(s.publicIp)}] too`, expected: "one customer gateway address per site" });
+        else siteIps.set(s.publicIp, i);
+      }
+    }
+    if (s.bgpAsn !== undefined) {
+      const why = asnProblem(s.bgpAsn);
+      if (why) push({ path: ["sites", i, "bgpAsn"], message: `${s.bgpAsn}: ${why}`, expected: "a valid BGP ASN" });
+      else if (s.bgpAsn === awsAsn) push({ path: ["sites", i, "bgpAsn"], message: `${s.bgpAsn} equals the AWS side's ASN`, expected: `an ASN other than ${awsAsn}` });
+    }
+  });
+
+  // Remote access certificates are regional and belong to this account.
+  if (f.remoteAccess && typeof region === "string") {
+    for (const key of ["serverCertificateArn", "clientRootCertificateArn"] as const) {
+      const arn = f.remoteAccess[key];
+      if (typeof arn !== "string") continue;
+      const parts = arn.split(":");
+      if (parts[3] && parts[3] !== region) push({ path: ["remoteAccess", key], message: `certificate is in ${parts[3]}, the stack in ${region}`, expected: `an ACM certificate in ${region}` });
+      if (parts[4] && f.aws?.accountId && parts[4] !== f.aws.accountId) push({ path: ["remoteAccess", key], message: `certificate belongs to account ${parts[4]}`, expected: `account ${f.aws.accountId}` });
+    }
+  }
+
+  // SaaS selection and extra domains.
+  arr(f.breakout?.saas).forEach((id, i) => {
+    if (typeof id === "string" && !catalog.has(id)) {
+      push({ path: ["breakout", "saas", i], message: `unknown SaaS id '${id}'`, expected: `one of ${catalog.ids.join(", ")}`, suggestion: closest(id, catalog.ids) });
+    }
+  });
+  arr(f.breakout?.extraDomains).forEach((d, i) => {
+    if (typeof d !== "string") return;
+    const p = parseDomainPattern(d);
+    if (typeof p === "string") push({ path: ["breakout", "extraDomains", i], message: `'${d}' is refused: ${p}`, expected: "'host.example.jp' or '*.example.jp' under a registrable domain" });
+  });
+
+  // Logging.
+  const days = f.logging?.retentionDays;
+  const after = f.logging?.transitionAfterDays;
+  if (typeof days === "number" && typeof after === "number" && after >= days) {
+    push({ path: ["logging", "transitionAfterDays"], message: `${after} is not before the end of retention (${days} days)`, expected: `fewer than ${days} days` });
+  }
+
+  // Relay routes.
+  const relayNames = new Map<string, number>();
+  const relayPorts = new Map<number, number>();
+  arr(f.relay).forEach((raw, i) => {
+    const r = (raw ?? {}) as Record<string, unknown>;
+    if (typeof r.name === "string") {
+      if (relayNames.has(r.name)) push({ path: ["relay", i, "name"], message: `route name '${r.name}' is used twice (also relay[${relayNames.get(r.name)}])`, expected: "unique route names" });
+      else relayNames.set(r.name, i);
+    }
+    if (typeof r.listenPort === "number") {
+      if (relayPorts.has(r.listenPort)) push({ path: ["relay", i, "listenPort"], message: `port ${r.listenPort} is used by relay[${relayPorts.get(r.listenPort)}] too`, expected: "one listener per port" });
+      else relayPorts.set(r.listenPort, i);
+      if (r.listenPort === 22) push({ path: ["relay", i, "listenPort"], message: "port 22 is refused: the relay is managed through Session Manager only", expected: "any port but 22" });
+    }
+    if (r.from === "remote-access" && !f.remoteAccess) {
+      push({ path: ["relay", i, "from"], message: "'remote-access' needs a remoteAccess section", expected: "lgwan, or add remoteAccess" });
+    }
+    if (r.target !== undefined) {
+      const hp = parseHostPort(r.target);
+      if (typeof hp === "string") push({ path: ["relay", i, "target"], message: `${JSON.stringify(r.target)} is ${hp}`, expected: "host:port, e.g. 172.16.5.20:443 or smtp.example.jp:587" });
+      else if (hp.isIp && lgwan.length && !lgwan.some((l) => l.address.kind() === "ipv4" && ipaddr.IPv4.parse(hp.host).match(l.address, l.bits))) {
+        push({ path: ["relay", i, "target"], message: `${hp.host} is not inside an LGWAN segment; internet targets must be host names so the firewall can allowlist them by name`, expected: "an on-prem IP in network.lgwanSegments, or a DNS name" });
+      }
+    }
+  });
+  return out;
+}
+
+/** Problems across files: ids unique over every env file. */
+export function crossFileProblems(configs: readonly MunicipalityConfig[]): { index: number; problem: FieldProblem }[] {
+  const out: { index: number; problem: FieldProblem }[] = [];
+  const firstById = new Map<string, number>();
+  const firstByCode = new Map<string, number>();
+  configs.forEach((c, i) => {
+    const prev = firstById.get(c.id);
+    if (prev !== undefined) out.push({ index: i, problem: { path: ["id"], message: `id '${c.id}' is also used by ${path.basename(configs[prev].sourceFile)}`, expected: "an id unique across env files" } });
+    else firstById.set(c.id, i);
+    const prevCode = firstByCode.get(c.localGovernmentCode);
+    if (prevCode !== undefined) out.push({ index: i, problem: { path: ["localGovernmentCode"], message: `${c.localGovernmentCode} is also used by ${path.basename(configs[prevCode].sourceFile)}`, expected: "one env file per municipality" } });
+    else firstByCode.set(c.localGovernmentCode, i);
+  });
+  return out;
+}

@@ -1,0 +1,26 @@
+/**
+ * The typed config the stacks are built from: the file's type (generated from the JSON Schema) with every
+ * default applied, so code never guesses a default of its own.
+ */
+import type { MunicipalityFile } from "./municipality-file.generated";
+
+export type { MunicipalityFile } from "./municipality-file.generated";
+
+type RemoteAccessFile = NonNullable<MunicipalityFile["remoteAccess"]>;
+
+export type RemoteAccessConfig = Required<Omit<RemoteAccessFile, "samlProviderArn">> & Pick<RemoteAccessFile, "samlProviderArn">;
+export type RelayRouteConfig = NonNullable<MunicipalityFile["relay"]>[number];
+export type SiteConfig = MunicipalityFile["sites"][number];
+export type BandwidthTierId = MunicipalityFile["bandwidthTier"];
+
+export interface MunicipalityConfig
+  extends Omit<MunicipalityFile, "network" | "remoteAccess" | "breakout" | "relay" | "logging"> {
+  readonly network: Required<MunicipalityFile["network"]>;
+  readonly remoteAccess?: RemoteAccessConfig;
+  readonly breakout: Required<MunicipalityFile["breakout"]>;
+  /** empty when the file has no relay routes */
+  readonly relay: RelayRouteConfig[];
+  readonly logging: Required<NonNullable<MunicipalityFile["logging"]>>;
+  /** the file it was read from (for messages; never part of synthesized output) */
+  readonly sourceFile: string;
+}

@@ -1,0 +1,58 @@
+/**
+ * Building the cdktf App from env files: all municipalities, or only the selected ones (unselected stacks are
+ * never constructed, so `cdktf deploy <id>` pays for one municipality, not all of them).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { App } from "cdktf";
+import { envFiles, loadOrThrow } from "../config/load";
+import { defaultEnvDir } from "../config/paths";
+import type { MunicipalityConfig } from "../config/types";
+import { MunicipalityStack } from "./municipality-stack";
+
+/** Environment variable that selects municipalities (comma-separated ids) for the cdktf CLI. */
+export const SELECT_ENV = "ALPHA_PRIME_STACKS";
+/** Environment variable naming the S3 state bucket for municipalities without `state.bucket`. */
+export const STATE_BUCKET_ENV = "ALPHA_PRIME_STATE_BUCKET";
+
+export interface BuildOptions {
+  readonly outdir: string;
+  readonly envDir?: string;
+  /** ids to construct; all env files when empty or undefined */
+  readonly only?: readonly string[];
+  readonly stateBucket?: string;
+}
+
+/** The env files to load: one per selected id (found by name), else every file in the directory. */
+export function selectFiles(envDir: string, only?: readonly string[]): string[] {
+  if (!only || only.length === 0) return envFiles(envDir);
+  const all = envFiles(envDir);
+  return only.map((id) => {
+    const f = all.find((file) => path.basename(file).replace(/\.ya?ml$/, "") === id);
+    if (!f) {
+      const known = all.map((file) => path.basename(file).replace(/\.ya?ml$/, ""));
+      throw new Error(`no env file for municipality '${id}' in ${envDir} (known: ${known.join(", ")})`);
+    }
+    return f;
+  });
+}
+
+export function loadSelected(options: Pick<BuildOptions, "envDir" | "only">): MunicipalityConfig[] {
+  return loadOrThrow(selectFiles(options.envDir ?? defaultEnvDir(), options.only));
+}
+
+/** Constructs the app (without synthesizing it). */
+export function buildApp(configs: readonly MunicipalityConfig[], options: Pick<BuildOptions, "outdir" | "stateBucket">): App {
+  // stackTraces off: no per-construct traces in metadata (smaller, faster, nothing machine-specific).
+  const app = new App({ outdir: options.outdir, stackTraces: false });
+  for (const config of configs) new MunicipalityStack(app, config, { stateBucket: options.stateBucket });
+  return app;
+}
+
+/** Loads, constructs and synthesizes; nothing is written unless every selected config is valid. */
+export function synthesize(options: BuildOptions): MunicipalityConfig[] {
+  const configs = loadSelected(options);
+  fs.mkdirSync(options.outdir, { recursive: true });
+  buildApp(configs, options).synth();
+  return configs;
+}
