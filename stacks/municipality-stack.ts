@@ -5,8 +5,16 @@
 import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { formatDomainPattern } from "../config/domains";
 import type { MunicipalityConfig } from "../config/types";
+import { bandwidthTier } from "../constructs/bandwidth-tier";
+import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
+import { Operations } from "../constructs/operations";
+import { renderPac } from "../constructs/pac";
+import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
+import { VpnConcentrator } from "../constructs/vpn-concentrator";
+import { effectiveAllowlist } from "./allowlist";
 
 export interface MunicipalityStackOptions {
   /**
@@ -26,6 +34,10 @@ export function namePrefix(config: MunicipalityConfig): string {
 export class MunicipalityStack extends TerraformStack {
   readonly config: MunicipalityConfig;
   readonly logArchive: LogArchive;
+  readonly breakout: BreakoutGateway;
+  readonly vpn: VpnConcentrator;
+  readonly remoteAccess?: RemoteAccessVpn;
+  readonly operations: Operations;
 
   constructor(scope: Construct, config: MunicipalityConfig, options: MunicipalityStackOptions = {}) {
     super(scope, config.id);
@@ -58,6 +70,71 @@ export class MunicipalityStack extends TerraformStack {
       transitionAfterDays: config.logging.transitionAfterDays,
     });
 
+    const logs = this.logArchive;
+    const tier = bandwidthTier(config.bandwidthTier);
+    const allowlist = effectiveAllowlist(config);
+
+    this.vpn = new VpnConcentrator(this, "Vpn", {
+      namePrefix: prefix,
+      amazonSideAsn: config.network.awsSideAsn,
+      sites: config.sites,
+      connectionsPerSite: tier.vpnConnectionsPerSite,
+      logs,
+      tunnelLogGroupName: `/alpha-prime/${config.id}/vpn-tunnels`,
+    });
+    this.breakout = new BreakoutGateway(this, "Breakout", {
+      namePrefix: prefix,
+      vpcCidr: config.network.breakoutCidr,
+      availabilityZones: config.aws.availabilityZones,
+      onPremCidrs: config.network.lgwanSegments,
+      transitGatewayId: this.vpn.transitGatewayId,
+      allowedDomains: allowlist.domains,
+      passRules: allowlist.passRules,
+      dnsClientCidrs: config.network.dnsServers.map((s) => (s.includes("/") ? s : `${s}/32`)),
+      logs,
+    });
+    this.vpn.attachInspectionVpc(this.breakout.transitGatewayAttachmentId);
+
+    if (config.remoteAccess) {
+      const ra = config.remoteAccess;
+      this.remoteAccess = new RemoteAccessVpn(this, "RemoteAccess", {
+        namePrefix: prefix,
+        vpcId: this.breakout.vpcId,
+        vpcCidr: config.network.breakoutCidr,
+        subnetIds: this.breakout.privateSubnetIds,
+        clientCidr: ra.clientCidr,
+        serverCertificateArn: ra.serverCertificateArn,
+        clientRootCertificateArn: ra.clientRootCertificateArn,
+        samlProviderArn: ra.samlProviderArn,
+        lgwanCidrs: config.network.lgwanSegments,
+        internetBreakout: ra.internetBreakout,
+        dnsServers: this.breakout.resolverInboundIps,
+        sessionTimeoutHours: ra.sessionTimeoutHours,
+        loginBanner: ra.loginBanner,
+        logs,
+        connectionLogGroupName: `/alpha-prime/${config.id}/client-vpn`,
+      });
+    }
+
+    this.operations = new Operations(this, "Operations", {
+      namePrefix: prefix,
+      accountId: config.aws.accountId,
+      notificationEmails: config.operations.notificationEmails,
+    });
+    this.operations.alarmTunnelsDown(this.vpn.connections);
+    this.operations.alarmBreakoutThroughput(this.breakout.natGatewayIds, tier.throughputAlarmBps);
+    if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
+
+    // Generated configuration, kept in five generations by the log archive.
+    logs.publishConfig("Pac", "pac/proxy.pac", renderPac({ allowedDomains: allowlist.domains, proxy: config.network.lgwanProxy, municipality: `${config.name} (${config.id})` }), "application/x-ns-proxy-autoconfig");
+    logs.publishConfig("Allowlist", "allowlist/domains.txt", allowlist.domains.map(formatDomainPattern).join("\n") + "\n", "text/plain; charset=utf-8");
+
+    this.output("egress_ips", this.breakout.egressIps, "Fixed egress addresses, one per AZ: register them in SaaS IP restrictions (kintone IP制限, Entra named locations)");
+    this.output("dns_forwarder_targets", this.breakout.resolverInboundIps, "Inbound resolver addresses: targets of the on-prem DNS servers' conditional forwarders");
+    this.output("dns_forwarder_zones", this.breakout.forwarderZones, "Zones the on-prem DNS servers forward to the inbound resolver");
+    this.output("transit_gateway_id", this.vpn.transitGatewayId, "Transit Gateway of the site VPNs");
+    this.output("operations_topic_arn", this.operations.topicArn, "Alarm notifications");
+    if (this.remoteAccess) this.output("client_vpn_endpoint_id", this.remoteAccess.endpointId, "Client VPN endpoint (download its client configuration)");
     this.output("log_bucket_name", this.logArchive.logBucketName, "Log archive bucket (Object Lock, KMS)");
     this.output("log_bucket_arn", this.logArchive.logBucketArn, "Log archive bucket ARN");
     this.output("config_bucket_name", this.logArchive.configBucketName, "Configuration backups (5 generations)");

@@ -1,0 +1,68 @@
+/**
+ * Bandwidth tiers: the one table that sizes a municipality's breakout from its contracted bandwidth
+ * (vendors sell 1 Gbps, 2 Gbps, "scale up later").
+ *
+ * The arithmetic, honestly:
+ * - A standard Site-to-Site VPN tunnel carries up to 1.25 Gbps, and one flow (one TCP connection) always uses
+ *   one tunnel, so no single download is ever faster than 1.25 Gbps, whatever the tier.
+ *   (https://docs.aws.amazon.com/vpn/latest/s2svpn/vpn-limits.html)
+ * - More bandwidth means more tunnels carrying flows side by side: the Transit Gateway spreads flows over
+ *   tunnels with equal BGP routes (VPN ECMP). Each connection has two tunnels; we size on ONE tunnel per
+ *   connection (1.25 Gbps), so the contracted rate still holds while AWS maintains or loses a tunnel.
+ *   Connections per site = ceil(tier Gbps / 1.25).
+ * - ECMP only helps when the on-prem router also balances flows over the connections (BGP multipath);
+ *   with a router that uses one path, a site gets one tunnel's 1.25 Gbps.
+ * - Large (5 Gbps) tunnels exist on Transit Gateway, but hashicorp/aws 5.100.0 (our pinned provider) has no
+ *   tunnel_bandwidth argument, so this table uses standard tunnels only.
+ * - Other legs are not the bottleneck at these tiers: a NAT gateway scales to 100 Gbps, a Network Firewall
+ *   endpoint to 100 Gbps per AZ (AWS service quotas pages).
+ */
+
+export type TierId = "1g" | "2g" | "5g" | "10g";
+
+export interface BandwidthTier {
+  readonly id: TierId;
+  /** contracted breakout bandwidth */
+  readonly gbps: number;
+  /** Site-to-Site VPN connections per site (two tunnels each) */
+  readonly vpnConnectionsPerSite: number;
+  /** relay appliance instance type (Graviton, arm64) */
+  readonly relayInstanceType: string;
+  /** relay instances per availability zone */
+  readonly relayInstancesPerAz: number;
+  /** alarm when breakout throughput stays above this many bits per second (80% of the tier) */
+  readonly throughputAlarmBps: number;
+  /** alarm when more Client VPN authentications fail in 5 minutes */
+  readonly clientVpnAuthFailuresPer5Min: number;
+}
+
+/** Capacity planned per VPN connection: one standard tunnel (the other is the spare). */
+export const GBPS_PER_CONNECTION = 1.25;
+/** Throughput alarms fire at this share of the contracted bandwidth. */
+export const THROUGHPUT_ALARM_SHARE = 0.8;
+
+function tier(id: TierId, gbps: number, relayInstanceType: string, relayInstancesPerAz: number, clientVpnAuthFailuresPer5Min: number): BandwidthTier {
+  return {
+    id,
+    gbps,
+    vpnConnectionsPerSite: Math.ceil(gbps / GBPS_PER_CONNECTION),
+    relayInstanceType,
+    relayInstancesPerAz,
+    throughputAlarmBps: gbps * 1e9 * THROUGHPUT_ALARM_SHARE,
+    clientVpnAuthFailuresPer5Min,
+  };
+}
+
+/** The table. Higher tiers only add: more connections, larger relay instances (rolled out by instance refresh). */
+export const BANDWIDTH_TIERS: readonly BandwidthTier[] = [
+  tier("1g", 1, "t4g.small", 1, 20),
+  tier("2g", 2, "t4g.medium", 1, 40),
+  tier("5g", 5, "c7g.large", 1, 100),
+  tier("10g", 10, "c7g.xlarge", 2, 200),
+];
+
+export function bandwidthTier(id: string): BandwidthTier {
+  const t = BANDWIDTH_TIERS.find((x) => x.id === id);
+  if (!t) throw new Error(`unknown bandwidth tier '${id}' (known: ${BANDWIDTH_TIERS.map((x) => x.id).join(", ")})`);
+  return t;
+}

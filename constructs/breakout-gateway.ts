@@ -1,0 +1,405 @@
+/**
+ * BreakoutGateway: the α′ local breakout itself. LGWAN-side traffic arrives from the Transit Gateway, passes
+ * AWS Network Firewall (domain allowlist by TLS SNI / HTTP Host, AWS-managed threat signatures, drop by default)
+ * in its own availability zone, leaves through a NAT gateway with a fixed Elastic IP, and returns the same way.
+ *
+ *   TGW ─► tgw subnet ─► firewall endpoint (same AZ) ─► firewall subnet ─► NAT (EIP) ─► IGW ─► SaaS
+ *   SaaS ─► IGW ─► NAT ─► public subnet ─► firewall endpoint (same AZ) ─► firewall subnet ─► TGW
+ *
+ * DNS: a Route 53 Resolver inbound endpoint for the on-prem DNS servers' conditional forwarders, and a Resolver
+ * DNS Firewall on the VPC that answers only allowlisted names.
+ */
+import { Construct } from "constructs";
+import * as ipaddr from "ipaddr.js";
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { Ec2TransitGatewayVpcAttachment } from "@cdktf/provider-aws/lib/ec2-transit-gateway-vpc-attachment";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { NetworkfirewallFirewall } from "@cdktf/provider-aws/lib/networkfirewall-firewall";
+import { NetworkfirewallFirewallPolicy } from "@cdktf/provider-aws/lib/networkfirewall-firewall-policy";
+import { NetworkfirewallLoggingConfiguration } from "@cdktf/provider-aws/lib/networkfirewall-logging-configuration";
+import { NetworkfirewallRuleGroup } from "@cdktf/provider-aws/lib/networkfirewall-rule-group";
+import { Route } from "@cdktf/provider-aws/lib/route";
+import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
+import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
+import { Route53ResolverEndpoint } from "@cdktf/provider-aws/lib/route53-resolver-endpoint";
+import { Route53ResolverFirewallConfig } from "@cdktf/provider-aws/lib/route53-resolver-firewall-config";
+import { Route53ResolverFirewallDomainList } from "@cdktf/provider-aws/lib/route53-resolver-firewall-domain-list";
+import { Route53ResolverFirewallRule } from "@cdktf/provider-aws/lib/route53-resolver-firewall-rule";
+import { Route53ResolverFirewallRuleGroup } from "@cdktf/provider-aws/lib/route53-resolver-firewall-rule-group";
+import { Route53ResolverFirewallRuleGroupAssociation } from "@cdktf/provider-aws/lib/route53-resolver-firewall-rule-group-association";
+import { Route53ResolverQueryLogConfig } from "@cdktf/provider-aws/lib/route53-resolver-query-log-config";
+import { Route53ResolverQueryLogConfigAssociation } from "@cdktf/provider-aws/lib/route53-resolver-query-log-config-association";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../config/domains";
+import type { LogDestinations } from "./log-archive";
+
+/** Subnet tiers, in address order within the VPC CIDR. */
+export const SUBNET_TIERS = ["private", "tgw", "firewall", "public"] as const;
+export type SubnetTier = (typeof SUBNET_TIERS)[number];
+
+/**
+ * The address plan: the VPC CIDR split into four equal tier blocks, each split into four AZ slots
+ * (so a /22 gives /24 tiers and /26 subnets). Slots are fixed by AZ position, so adding a zone later adds
+ * subnets without moving existing ones.
+ */
+export function subnetPlan(vpcCidr: string, azCount: number): Record<SubnetTier, { block: string; subnets: string[] }> {
+  if (azCount < 1 || azCount > 4) throw new Error(`between 1 and 4 availability zones are supported, got ${azCount}`);
+  const [addr, bits] = ipaddr.IPv4.parseCIDR(vpcCidr);
+  const base = addr.toByteArray().reduce((n, b) => n * 256 + b, 0);
+  const toText = (n: number, prefix: number) => `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".")}/${prefix}`;
+  const tierBits = bits + 2;
+  const subnetBits = bits + 4;
+  const plan = {} as Record<SubnetTier, { block: string; subnets: string[] }>;
+  SUBNET_TIERS.forEach((tier, t) => {
+    const tierBase = base + t * 2 ** (32 - tierBits);
+    plan[tier] = {
+      block: toText(tierBase, tierBits),
+      subnets: Array.from({ length: azCount }, (_, a) => toText(tierBase + a * 2 ** (32 - subnetBits), subnetBits)),
+    };
+  });
+  return plan;
+}
+
+/** A fixed host address in a subnet (offset past the five AWS reserves), so outputs are known before apply. */
+export function hostAddress(subnetCidr: string, offset: number): string {
+  const [addr] = ipaddr.IPv4.parseCIDR(subnetCidr);
+  const bytes = addr.toByteArray();
+  const n = bytes.reduce((v, b) => v * 256 + b, 0) + offset;
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+/** AWS-managed rule groups (IPS) for strict-order policies; ARN form per the Network Firewall developer guide. */
+export const MANAGED_THREAT_RULE_GROUPS = [
+  "MalwareDomainsStrictOrder",
+  "BotNetCommandAndControlDomainsStrictOrder",
+  "ThreatSignaturesMalwareStrictOrder",
+  "ThreatSignaturesBotnetStrictOrder",
+  "ThreatSignaturesExploitsStrictOrder",
+  "ThreatSignaturesWebAttacksStrictOrder",
+  "ThreatSignaturesPhishingStrictOrder",
+];
+
+/** Capacity of the domain allowlist rule group. Fixed, because a change replaces the rule group. */
+export const DOMAIN_RULE_GROUP_CAPACITY = 2000;
+
+/** A port-level pass rule for traffic that carries no name the firewall can read (non-TLS protocols, media). */
+export interface PassRule {
+  /** shown in alerts and reviews */
+  readonly description: string;
+  readonly protocol: "tcp" | "udp";
+  /** Suricata port spec: "587" or "3478:3481" */
+  readonly ports: string;
+  /** destination CIDRs; undefined means any external address (then sources must be narrow) */
+  readonly destinationCidrs?: readonly string[];
+  /** source CIDRs; default HOME_NET */
+  readonly sourceCidrs?: readonly string[];
+}
+
+export interface BreakoutGatewayProps {
+  readonly namePrefix: string;
+  readonly vpcCidr: string;
+  readonly availabilityZones: readonly string[];
+  /** On-prem (LGWAN) ranges: routed back to the Transit Gateway, and part of the firewall's HOME_NET. */
+  readonly onPremCidrs: readonly string[];
+  readonly transitGatewayId: string;
+  /** Every allowed destination name (normalized): the firewall, DNS firewall and forwarder zones all use it. */
+  readonly allowedDomains: readonly DomainPattern[];
+  /** Names only the VPC's own resources resolve (AWS service endpoints), allowed in DNS but not in the firewall. */
+  readonly internalDnsNames?: readonly string[];
+  /** Port-level pass rules (UDP media, non-TLS relay targets). @default none */
+  readonly passRules?: readonly PassRule[];
+  /** Who may query the inbound resolver (the on-prem DNS servers). */
+  readonly dnsClientCidrs: readonly string[];
+  readonly logs: LogDestinations;
+}
+
+export class BreakoutGateway extends Construct {
+  readonly vpcId: string;
+  readonly vpcCidr: string;
+  readonly plan: Record<SubnetTier, { block: string; subnets: string[] }>;
+  readonly privateSubnetIds: string[];
+  readonly privateRouteTableIds: string[];
+  readonly transitGatewayAttachmentId: string;
+  readonly natGatewayIds: string[];
+  /** the fixed egress addresses, one per AZ (tokens until apply) */
+  readonly egressIps: string[];
+  readonly firewallArn: string;
+  /** HOME_NET of the firewall */
+  readonly homeNet: string[];
+  /** fixed addresses of the inbound resolver, one per AZ: the on-prem DNS servers' forwarder targets */
+  readonly resolverInboundIps: string[];
+  /** zones the on-prem DNS servers forward to the inbound resolver */
+  readonly forwarderZones: string[];
+  /** Network Firewall domain-list targets, in order */
+  readonly firewallTargets: string[];
+
+  constructor(scope: Construct, id: string, props: BreakoutGatewayProps) {
+    super(scope, id);
+    const azs = props.availabilityZones;
+    if (props.allowedDomains.length === 0) throw new Error("allowedDomains must not be empty");
+    const targets = props.allowedDomains.map(toNetworkFirewallTarget);
+    if (targets.length * 2 > DOMAIN_RULE_GROUP_CAPACITY) {
+      throw new Error(`${targets.length} domains need ${targets.length * 2} capacity; the allowlist holds ${DOMAIN_RULE_GROUP_CAPACITY}`);
+    }
+    this.firewallTargets = targets;
+    this.vpcCidr = props.vpcCidr;
+    this.plan = subnetPlan(props.vpcCidr, azs.length);
+    this.homeNet = [...props.onPremCidrs, props.vpcCidr];
+    const name = (s: string) => `${props.namePrefix}-${s}`;
+
+    const vpc = new Vpc(this, "Vpc", { cidrBlock: props.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: { Name: name("breakout") } });
+    this.vpcId = vpc.id;
+    // The default security group admits nothing, so nothing can fall back on it.
+    new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, ingress: [], egress: [] });
+    new FlowLog(this, "FlowLog", {
+      vpcId: vpc.id,
+      trafficType: "ALL",
+      logDestinationType: "s3",
+      logDestination: props.logs.s3Destination(`vpc-flow-logs/${props.namePrefix}-breakout`).arnWithPrefix,
+      maxAggregationInterval: 60,
+    });
+
+    const subnets = {} as Record<SubnetTier, Subnet[]>;
+    for (const tier of SUBNET_TIERS) {
+      subnets[tier] = azs.map(
+        (az, i) =>
+          new Subnet(this, `${cap(tier)}Subnet${i}`, {
+            vpcId: vpc.id,
+            availabilityZone: az,
+            cidrBlock: this.plan[tier].subnets[i],
+            mapPublicIpOnLaunch: false,
+            tags: { Name: name(`${tier}-${az}`) },
+          }),
+      );
+    }
+    this.privateSubnetIds = subnets.private.map((s) => s.id);
+
+    const attachment = new Ec2TransitGatewayVpcAttachment(this, "TgwAttachment", {
+      transitGatewayId: props.transitGatewayId,
+      vpcId: vpc.id,
+      subnetIds: subnets.tgw.map((s) => s.id),
+      // keeps both directions of a flow in one AZ, so the stateful firewall sees them both
+      applianceModeSupport: "enable",
+      dnsSupport: "enable",
+      transitGatewayDefaultRouteTableAssociation: false,
+      transitGatewayDefaultRouteTablePropagation: false,
+      tags: { Name: name("inspection") },
+    });
+    this.transitGatewayAttachmentId = attachment.id;
+
+    const igw = new InternetGateway(this, "InternetGateway", { vpcId: vpc.id, tags: { Name: name("igw") } });
+    const eips = azs.map(
+      (az, i) =>
+        new Eip(this, `EgressIp${i}`, {
+          domain: "vpc",
+          tags: { Name: name(`egress-${az}`) },
+          // SaaS tenants list these addresses (kintone IP制限, Entra named locations): losing one locks users out
+          lifecycle: { preventDestroy: true },
+        }),
+    );
+    this.egressIps = eips.map((e) => e.publicIp);
+    const nats = azs.map(
+      (az, i) =>
+        new NatGateway(this, `NatGateway${i}`, {
+          allocationId: eips[i].id,
+          subnetId: subnets.public[i].id,
+          connectivityType: "public",
+          tags: { Name: name(`nat-${az}`) },
+          dependsOn: [igw],
+        }),
+    );
+    this.natGatewayIds = nats.map((n) => n.id);
+
+    const firewall = this.networkFirewall(props, vpc.id, subnets.firewall, targets);
+    this.firewallArn = firewall.arn;
+    const endpointIn = (az: string) =>
+      // the firewall endpoint of one AZ, read from the firewall's sync states (no data source, so plans stay offline)
+      `\${[for s in ${firewall.terraformResourceType}.${firewall.friendlyUniqueId}.firewall_status[0].sync_states : s.attachment[0].endpoint_id if s.availability_zone == "${az}"][0]}`;
+
+    const routeTable = (tier: SubnetTier, i: number, routes: { cidr: string; target: Partial<Record<"vpcEndpointId" | "natGatewayId" | "gatewayId" | "transitGatewayId", string>> }[]) => {
+      const rt = new RouteTable(this, `${cap(tier)}RouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`${tier}-${azs[i]}`) } });
+      new RouteTableAssociation(this, `${cap(tier)}RouteTableAssociation${i}`, { subnetId: subnets[tier][i].id, routeTableId: rt.id });
+      routes.forEach((r, k) => new Route(this, `${cap(tier)}Route${i}-${k}`, { routeTableId: rt.id, destinationCidrBlock: r.cidr, ...r.target, dependsOn: r.target.vpcEndpointId ? [firewall] : undefined }));
+      return rt;
+    };
+    const toOnPrem = props.onPremCidrs.map((cidr) => ({ cidr, target: { transitGatewayId: props.transitGatewayId } }));
+    const privateTables: RouteTable[] = [];
+    azs.forEach((az, i) => {
+      routeTable("tgw", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }]);
+      routeTable("firewall", i, [{ cidr: "0.0.0.0/0", target: { natGatewayId: nats[i].id } }, ...toOnPrem]);
+      routeTable("public", i, [
+        { cidr: "0.0.0.0/0", target: { gatewayId: igw.id } },
+        // return traffic goes back through the firewall endpoint of the same AZ
+        ...props.onPremCidrs.map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
+        { cidr: this.plan.private.block, target: { vpcEndpointId: endpointIn(az) } },
+      ]);
+      privateTables.push(routeTable("private", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }, ...toOnPrem]));
+    });
+    this.privateRouteTableIds = privateTables.map((t) => t.id);
+
+    const dns = this.dns(props, vpc.id, subnets.private);
+    this.resolverInboundIps = dns.inboundIps;
+    this.forwarderZones = forwarderZones(props.allowedDomains);
+  }
+
+  private networkFirewall(props: BreakoutGatewayProps, vpcId: string, firewallSubnets: Subnet[], targets: string[]): NetworkfirewallFirewall {
+    const name = (s: string) => `${props.namePrefix}-${s}`;
+    const homeNet = { key: "HOME_NET", ipSet: { definition: this.homeNet } };
+    const allowlist = new NetworkfirewallRuleGroup(this, "DomainAllowlist", {
+      name: name("domain-allowlist"),
+      type: "STATEFUL",
+      capacity: DOMAIN_RULE_GROUP_CAPACITY,
+      description: "Allowlisted SaaS domains (TLS SNI and HTTP Host); other HTTP/TLS from HOME_NET is dropped",
+      ruleGroup: {
+        ruleVariables: { ipSets: [homeNet] },
+        rulesSource: { rulesSourceList: { generatedRulesType: "ALLOWLIST", targetTypes: ["TLS_SNI", "HTTP_HOST"], targets } },
+        statefulRuleOptions: { ruleOrder: "STRICT_ORDER" },
+      },
+    });
+    const references = MANAGED_THREAT_RULE_GROUPS.map((g, i) => ({
+      priority: 100 + i * 10,
+      resourceArn: `arn:aws:network-firewall:${regionOf(props.availabilityZones[0])}:aws-managed:stateful-rulegroup/${g}`,
+    }));
+    references.push({ priority: 1000, resourceArn: allowlist.arn });
+    const passRules = props.passRules ?? [];
+    if (passRules.length) {
+      const rules = passRules.map((r, i) => {
+        const src = r.sourceCidrs?.length ? `[${r.sourceCidrs.join(",")}]` : "$HOME_NET";
+        const dst = r.destinationCidrs?.length ? `[${r.destinationCidrs.join(",")}]` : "$EXTERNAL_NET";
+        const flow = r.protocol === "tcp" ? "flow:to_server; " : "";
+        return `pass ${r.protocol} ${src} any -> ${dst} ${r.ports} (msg:"${r.description.replace(/[";\\]/g, " ")}"; ${flow}sid:${1000001 + i}; rev:1;)`;
+      });
+      const ports = new NetworkfirewallRuleGroup(this, "PortPassRules", {
+        name: name("port-pass-rules"),
+        type: "STATEFUL",
+        capacity: 100,
+        description: "Non-TLS traffic the allowlist cannot name: UDP media ranges and relay targets",
+        ruleGroup: {
+          ruleVariables: { ipSets: [homeNet] },
+          rulesSource: { rulesString: rules.join("\n") },
+          statefulRuleOptions: { ruleOrder: "STRICT_ORDER" },
+        },
+      });
+      references.push({ priority: 1100, resourceArn: ports.arn });
+    }
+    const policy = new NetworkfirewallFirewallPolicy(this, "FirewallPolicy", {
+      name: name("policy"),
+      firewallPolicy: {
+        statelessDefaultActions: ["aws:forward_to_sfe"],
+        statelessFragmentDefaultActions: ["aws:forward_to_sfe"],
+        // anything no rule passes is dropped once its application layer is known, and alerted on
+        statefulDefaultActions: ["aws:drop_established", "aws:alert_established"],
+        statefulEngineOptions: { ruleOrder: "STRICT_ORDER", streamExceptionPolicy: "REJECT" },
+        statefulRuleGroupReference: references,
+        policyVariables: { ruleVariables: [homeNet] },
+      },
+    });
+    const firewall = new NetworkfirewallFirewall(this, "Firewall", {
+      name: name("firewall"),
+      firewallPolicyArn: policy.arn,
+      vpcId,
+      subnetMapping: firewallSubnets.map((s) => ({ subnetId: s.id })),
+      deleteProtection: true,
+      subnetChangeProtection: true,
+      firewallPolicyChangeProtection: false,
+    });
+    const alert = props.logs.s3Destination("network-firewall/alert");
+    const flow = props.logs.s3Destination("network-firewall/flow");
+    new NetworkfirewallLoggingConfiguration(this, "FirewallLogging", {
+      firewallArn: firewall.arn,
+      loggingConfiguration: {
+        logDestinationConfig: [
+          { logType: "ALERT", logDestinationType: "S3", logDestination: { bucketName: alert.bucketName, prefix: alert.prefix.replace(/\/$/, "") } },
+          { logType: "FLOW", logDestinationType: "S3", logDestination: { bucketName: flow.bucketName, prefix: flow.prefix.replace(/\/$/, "") } },
+        ],
+      },
+    });
+    return firewall;
+  }
+
+  private dns(props: BreakoutGatewayProps, vpcId: string, privateSubnets: Subnet[]): { inboundIps: string[] } {
+    const name = (s: string) => `${props.namePrefix}-${s}`;
+    const sg = new SecurityGroup(this, "ResolverSecurityGroup", {
+      name: name("resolver-inbound"),
+      description: "Route 53 Resolver inbound endpoint: DNS from the on-prem DNS servers and VPC clients only",
+      vpcId,
+      egress: [],
+      ingress: [],
+    });
+    const sources = [...props.dnsClientCidrs, this.plan.private.block];
+    sources.forEach((cidr, i) => {
+      for (const protocol of ["udp", "tcp"]) {
+        new VpcSecurityGroupIngressRule(this, `ResolverIngress-${protocol}-${i}`, {
+          securityGroupId: sg.id,
+          cidrIpv4: cidr,
+          ipProtocol: protocol,
+          fromPort: 53,
+          toPort: 53,
+          description: i < props.dnsClientCidrs.length ? "DNS from on-prem DNS servers" : "DNS from clients in the breakout VPC (Client VPN, relay)",
+        });
+      }
+    });
+    const inboundIps = this.plan.private.subnets.map((cidr) => hostAddress(cidr, 10));
+    new Route53ResolverEndpoint(this, "InboundResolver", {
+      name: name("inbound"),
+      direction: "INBOUND",
+      securityGroupIds: [sg.id],
+      protocols: ["Do53"],
+      ipAddress: privateSubnets.map((s, i) => ({ subnetId: s.id, ip: inboundIps[i] })),
+    });
+
+    // DNS firewall: allowlisted names resolve, everything else gets NXDOMAIN.
+    const allowed = new Route53ResolverFirewallDomainList(this, "DnsAllowlist", {
+      name: name("dns-allowlist"),
+      domains: [...props.allowedDomains.flatMap(toDnsFirewallDomains), ...(props.internalDnsNames ?? []).map((n) => `${n}.`)],
+    });
+    const everything = new Route53ResolverFirewallDomainList(this, "DnsEverything", { name: name("dns-everything"), domains: ["*"] });
+    const group = new Route53ResolverFirewallRuleGroup(this, "DnsFirewallRuleGroup", { name: name("dns-firewall") });
+    new Route53ResolverFirewallRule(this, "DnsAllowRule", {
+      name: "allow-allowlisted",
+      action: "ALLOW",
+      firewallDomainListId: allowed.id,
+      firewallRuleGroupId: group.id,
+      priority: 100,
+      // SaaS names CNAME into CDNs (akamaiedge.net, cloudfront.net…): follow the chain of an allowed name
+      firewallDomainRedirectionAction: "TRUST_REDIRECTION_DOMAIN",
+    });
+    new Route53ResolverFirewallRule(this, "DnsBlockRule", {
+      name: "block-everything-else",
+      action: "BLOCK",
+      blockResponse: "NXDOMAIN",
+      firewallDomainListId: everything.id,
+      firewallRuleGroupId: group.id,
+      priority: 200,
+    });
+    new Route53ResolverFirewallRuleGroupAssociation(this, "DnsFirewallAssociation", {
+      name: name("dns-firewall"),
+      firewallRuleGroupId: group.id,
+      vpcId,
+      priority: 101,
+      mutationProtection: "ENABLED",
+    });
+    // fail closed: if the DNS firewall cannot answer, queries are not resolved
+    new Route53ResolverFirewallConfig(this, "DnsFirewallConfig", { resourceId: vpcId, firewallFailOpen: "DISABLED" });
+    const queryLogs = new Route53ResolverQueryLogConfig(this, "QueryLogConfig", {
+      name: name("dns-query-logs"),
+      destinationArn: props.logs.s3Destination("dns-query-logs").arnWithPrefix.replace(/\/$/, ""),
+    });
+    new Route53ResolverQueryLogConfigAssociation(this, "QueryLogAssociation", { resolverQueryLogConfigId: queryLogs.id, resourceId: vpcId });
+    return { inboundIps };
+  }
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function regionOf(az: string): string {
+  return az.replace(/[a-z]$/, "");
+}
