@@ -96,13 +96,22 @@ export interface PlanSummary {
 
 export class TerraformError extends Error {
   constructor(readonly step: string, readonly output: string) {
-    super(`terraform ${step} failed:\n${output.trim()}`);
+    // Terraform quotes the offending line of cdk.tf.json, which is the whole stack on one line: cut long lines.
+    const shown = output.trim().split("\n").map((l) => (l.length > 300 ? `${l.slice(0, 300)} …` : l)).slice(-80).join("\n");
+    super(`terraform ${step} failed:\n${shown}`);
     this.name = "TerraformError";
   }
 }
 
+export interface OfflinePlanOptions {
+  /** Accept a stack's local backend (set its guard variable). @default true */
+  readonly allowLocalState?: boolean;
+  /** A Terraform state (format 4) to plan against, to see what a change would do to existing resources. */
+  readonly seedState?: Record<string, unknown>;
+}
+
 /** The override that makes a plan work offline; lives beside the work copy of cdk.tf.json only. */
-export function offlineOverride(stack: Record<string, any>): Record<string, unknown> {
+export function offlineOverride(stack: Record<string, any>, allowLocalState = true): Record<string, unknown> {
   const providers = stack.provider?.aws ?? [{}];
   return {
     terraform: { backend: { local: { path: "terraform.tfstate" } } },
@@ -118,7 +127,7 @@ export function offlineOverride(stack: Record<string, any>): Record<string, unkn
         allowed_account_ids: null,
       })),
     },
-    ...(stack.variable?.[ALLOW_LOCAL_STATE_VARIABLE] ? { variable: { [ALLOW_LOCAL_STATE_VARIABLE]: { default: true } } } : {}),
+    ...(allowLocalState && stack.variable?.[ALLOW_LOCAL_STATE_VARIABLE] ? { variable: { [ALLOW_LOCAL_STATE_VARIABLE]: { default: true } } } : {}),
   };
 }
 
@@ -126,13 +135,14 @@ export function offlineOverride(stack: Record<string, any>): Record<string, unkn
  * Runs init, validate, plan and show -json for one synthesized stack directory.
  * `workRoot` holds one work copy per stack (default: a temporary directory).
  */
-export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-plan-"))): PlanSummary {
+export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-plan-")), options: OfflinePlanOptions = {}): PlanSummary {
   const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
   const workDir = path.join(workRoot, stackId);
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
   fs.copyFileSync(path.join(stackDir, "cdk.tf.json"), path.join(workDir, "cdk.tf.json"));
-  fs.writeFileSync(path.join(workDir, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack), null, 2));
+  fs.writeFileSync(path.join(workDir, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack, options.allowLocalState ?? true), null, 2));
+  if (options.seedState) fs.writeFileSync(path.join(workDir, "terraform.tfstate"), JSON.stringify(options.seedState));
 
   const version: string | undefined = stack.terraform?.required_providers?.aws?.version;
   const mirror = version ? findProviderMirror(version) : undefined;

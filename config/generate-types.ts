@@ -3,14 +3,11 @@
  * validates with it, and this generator derives the TypeScript type from it. A test regenerates the
  * type and fails when the committed file differs, so the two cannot drift.
  *
- * Run: `npm run build && node dist/config/generate-types.js`
+ * Run: `npm run gen:types` (or with --stdout to print instead of writing)
  */
 import * as fs from "fs";
-import * as path from "path";
 import { compile } from "json-schema-to-typescript";
-import { REPO_ROOT, SCHEMA_PATH } from "./paths";
-
-export const GENERATED_TYPES_PATH = path.join(REPO_ROOT, "config", "municipality-file.generated.ts");
+import { GENERATED_TYPES_PATH, SCHEMA_PATH } from "./paths";
 
 export async function generateConfigTypes(): Promise<string> {
   const schema = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8"));
@@ -27,6 +24,7 @@ export async function generateConfigTypes(): Promise<string> {
 
 if (require.main === module) {
   generateConfigTypes().then((text) => {
+    if (process.argv.includes("--stdout")) return void process.stdout.write(text);
     fs.writeFileSync(GENERATED_TYPES_PATH, text);
     process.stdout.write("wrote config/municipality-file.generated.ts\n");
   });

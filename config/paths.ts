@@ -14,6 +14,8 @@ function findRepoRoot(start: string): string {
 
 export const REPO_ROOT = findRepoRoot(__dirname);
 export const SCHEMA_PATH = path.join(REPO_ROOT, "env", "municipality.schema.json");
+/** The TypeScript type generated from the schema (config/generate-types.ts). */
+export const GENERATED_TYPES_PATH = path.join(REPO_ROOT, "config", "municipality-file.generated.ts");
 /** Where env files are read from: ALPHA_PRIME_ENV_DIR, else env/ of this repository. */
 export function defaultEnvDir(): string {
   return process.env.ALPHA_PRIME_ENV_DIR ? path.resolve(process.env.ALPHA_PRIME_ENV_DIR) : path.join(REPO_ROOT, "env");

@@ -169,13 +169,14 @@ export class MunicipalityStack extends TerraformStack {
       default: false,
       description: "Accept local state (offline plans and sandboxes only).",
     });
-    new TerraformOutput(this, "state_backend", {
-      value: "local",
-      description: "Where this stack's state is kept",
-      precondition: {
+    const guard = new TerraformOutput(this, "state_backend", { value: "local", description: "Where this stack's state is kept" });
+    // cdktf 0.21's TerraformOutput accepts `precondition` but never writes it out (terraform-output.js
+    // synthesizeAttributes), so the block is set as an override.
+    guard.addOverride("precondition", [
+      {
         condition: allow.booleanValue,
-        errorMessage: `No remote state bucket for '${config.id}': set state.bucket in env/${config.id}.yaml or ALPHA_PRIME_STATE_BUCKET when synthesizing, then synthesize again (or set TF_VAR_${ALLOW_LOCAL_STATE_VARIABLE}=true for a sandbox).`,
+        error_message: `No remote state bucket for '${config.id}': set state.bucket in env/${config.id}.yaml or ALPHA_PRIME_STATE_BUCKET when synthesizing, then synthesize again (or set TF_VAR_${ALLOW_LOCAL_STATE_VARIABLE}=true for a sandbox).`,
       },
-    });
+    ]);
   }
 }

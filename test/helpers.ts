@@ -1,0 +1,59 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { loadOrThrow, envFiles } from "../config/load";
+import { REPO_ROOT } from "../config/paths";
+import type { MunicipalityConfig } from "../config/types";
+import { synthToDir } from "../cli/synth";
+
+export const ENV_DIR = path.join(REPO_ROOT, "env");
+export const SAMPLE_IDS = envFiles(ENV_DIR).map((f) => path.basename(f, ".yaml"));
+
+export function tempDir(prefix = "alpha-prime-test-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export type TfJson = { resource: Record<string, Record<string, any>>; output?: Record<string, any>; terraform: any; provider: any; variable?: any };
+
+/** Synthesizes through the same path as the CLI and returns each stack's cdk.tf.json, parsed. */
+export function synthStacks(options: { envDir?: string; only?: string[]; stateBucket?: string } = {}): { dir: string; stacks: Record<string, TfJson>; raw: Record<string, string> } {
+  const dir = path.join(tempDir(), "cdktf.out");
+  const ids = synthToDir({ outdir: dir, envDir: options.envDir ?? ENV_DIR, only: options.only, stateBucket: options.stateBucket });
+  const raw: Record<string, string> = {};
+  const stacks: Record<string, TfJson> = {};
+  for (const id of ids) {
+    raw[id] = fs.readFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), "utf8");
+    stacks[id] = JSON.parse(raw[id]);
+  }
+  return { dir, stacks, raw };
+}
+
+export function loadSample(id: string): MunicipalityConfig {
+  return loadOrThrow([path.join(ENV_DIR, `${id}.yaml`)])[0];
+}
+
+/** Writes a variant of a sample env file (edited as YAML text or object) into a fresh env directory. */
+export function envDirWith(files: Record<string, string>): string {
+  const dir = tempDir("alpha-prime-env-");
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+export function sampleText(id: string): string {
+  return fs.readFileSync(path.join(ENV_DIR, `${id}.yaml`), "utf8");
+}
+
+/** All resources of one type in a synthesized stack, as [logicalId, body] pairs. */
+export function resources(stack: TfJson, type: string): [string, any][] {
+  return Object.entries(stack.resource[type] ?? {});
+}
+
+/** Every resource address ("type.name") in a stack. */
+export function addresses(stack: TfJson): string[] {
+  return Object.entries(stack.resource).flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`)).sort();
+}
+
+export function hasTerraform(): boolean {
+  const { terraformVersion } = require("../cli/offline-plan") as typeof import("../cli/offline-plan");
+  return terraformVersion() !== undefined;
+}
