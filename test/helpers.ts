@@ -57,3 +57,22 @@ export function hasTerraform(): boolean {
   const { terraformVersion } = require("../cli/offline-plan") as typeof import("../cli/offline-plan");
   return terraformVersion() !== undefined;
 }
+
+/** Synthesizes configs (e.g. a sample with one field changed) through the real app and returns parsed stacks. */
+export function synthConfigs(configs: MunicipalityConfig[]): Record<string, TfJson> {
+  const { buildApp } = require("../stacks/app") as typeof import("../stacks/app");
+  const dir = tempDir();
+  buildApp(configs, { outdir: dir }).synth();
+  return Object.fromEntries(configs.map((c) => [c.id, JSON.parse(fs.readFileSync(path.join(dir, "stacks", c.id, "cdk.tf.json"), "utf8"))]));
+}
+
+/** A construct-level synth: builds constructs in a fresh stack and returns the stack JSON (no YAML involved). */
+export function synthScope(build: (scope: import("constructs").Construct) => void): TfJson {
+  const { Testing } = require("cdktf") as typeof import("cdktf");
+  return JSON.parse(Testing.synthScope(build));
+}
+
+/** A JSON policy document of a resource, parsed. */
+export function policyOf(body: { policy: string }): { Statement: any[] } {
+  return JSON.parse(body.policy);
+}
