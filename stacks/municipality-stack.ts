@@ -6,12 +6,14 @@ import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { formatDomainPattern } from "../config/domains";
+import { parseHostPort, HostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { bandwidthTier } from "../constructs/bandwidth-tier";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
 import { renderPac } from "../constructs/pac";
+import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { effectiveAllowlist } from "./allowlist";
@@ -38,6 +40,7 @@ export class MunicipalityStack extends TerraformStack {
   readonly vpn: VpnConcentrator;
   readonly remoteAccess?: RemoteAccessVpn;
   readonly operations: Operations;
+  readonly relay?: RelayAppliance;
 
   constructor(scope: Construct, config: MunicipalityConfig, options: MunicipalityStackOptions = {}) {
     super(scope, config.id);
@@ -90,6 +93,7 @@ export class MunicipalityStack extends TerraformStack {
       transitGatewayId: this.vpn.transitGatewayId,
       allowedDomains: allowlist.domains,
       passRules: allowlist.passRules,
+      internalDnsNames: config.relay.length ? relayDnsNames(config.aws.region) : [],
       dnsClientCidrs: config.network.dnsServers.map((s) => (s.includes("/") ? s : `${s}/32`)),
       logs,
     });
@@ -116,6 +120,27 @@ export class MunicipalityStack extends TerraformStack {
       });
     }
 
+    if (config.relay.length) {
+      this.relay = new RelayAppliance(this, "Relay", {
+        namePrefix: prefix,
+        accountId: config.aws.accountId,
+        region: config.aws.region,
+        vpcId: this.breakout.vpcId,
+        subnetIds: this.breakout.privateSubnetIds,
+        routeTableIds: this.breakout.privateRouteTableIds,
+        routes: config.relay.map((r) => {
+          const target = parseHostPort(r.target) as HostPort; // validated when the config was loaded
+          return { name: r.name, from: r.from, listenPort: r.listenPort, targetHost: target.host, targetPort: target.port, targetIsOnPrem: target.isIp };
+        }),
+        lgwanCidrs: config.network.lgwanSegments,
+        remoteAccessSecurityGroupId: this.remoteAccess?.securityGroupId,
+        instanceType: tier.relayInstanceType,
+        instancesPerAz: tier.relayInstancesPerAz,
+        logs,
+        logGroupName: `/alpha-prime/${config.id}/relay`,
+      });
+    }
+
     this.operations = new Operations(this, "Operations", {
       namePrefix: prefix,
       accountId: config.aws.accountId,
@@ -124,6 +149,7 @@ export class MunicipalityStack extends TerraformStack {
     this.operations.alarmTunnelsDown(this.vpn.connections);
     this.operations.alarmBreakoutThroughput(this.breakout.natGatewayIds, tier.throughputAlarmBps);
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
+    if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
 
     // Generated configuration, kept in five generations by the log archive.
     logs.publishConfig("Pac", "pac/proxy.pac", renderPac({ allowedDomains: allowlist.domains, proxy: config.network.lgwanProxy, municipality: `${config.name} (${config.id})` }), "application/x-ns-proxy-autoconfig");
@@ -134,6 +160,7 @@ export class MunicipalityStack extends TerraformStack {
     this.output("dns_forwarder_zones", this.breakout.forwarderZones, "Zones the on-prem DNS servers forward to the inbound resolver");
     this.output("transit_gateway_id", this.vpn.transitGatewayId, "Transit Gateway of the site VPNs");
     this.output("operations_topic_arn", this.operations.topicArn, "Alarm notifications");
+    if (this.relay) this.output("relay_endpoint", this.relay.loadBalancerDnsName, "Relay appliance (internal load balancer): point phones' mail settings and the LGWAN mail server here");
     if (this.remoteAccess) this.output("client_vpn_endpoint_id", this.remoteAccess.endpointId, "Client VPN endpoint (download its client configuration)");
     this.output("log_bucket_name", this.logArchive.logBucketName, "Log archive bucket (Object Lock, KMS)");
     this.output("log_bucket_arn", this.logArchive.logBucketArn, "Log archive bucket ARN");
