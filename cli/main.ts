@@ -10,7 +10,9 @@ import { envFiles, loadFiles } from "../config/load";
 import { defaultEnvDir } from "../config/paths";
 import { formatIssue } from "../config/errors";
 import { STATE_BUCKET_ENV } from "../stacks/app";
+import { loadSelected } from "../stacks/app";
 import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
+import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -81,7 +83,53 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       setCode(0);
     });
 
+  program
+    .command("catalog")
+    .description("list the SaaS catalog: services, domains, vendor sources and tenant-restriction mechanisms")
+    .option("--json", "the full catalog as JSON")
+    .action((opts: { json?: boolean }) => {
+      const { SaasCatalog } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+      io.out(opts.json ? `${JSON.stringify(SaasCatalog.default().entries, null, 2)}\n` : catalogReport());
+      setCode(0);
+    });
+
+  program
+    .command("pac")
+    .description("write a municipality's PAC file: allowlisted SaaS DIRECT, everything else to the LGWAN proxy")
+    .argument("<id>", "municipality id")
+    .option("--out <file>", "write to a file instead of standard output")
+    .action((id: string, opts: { out?: string }) => {
+      const [config] = loadSelected({ envDir: envDir(), only: [id] });
+      const text = pacFor(config);
+      if (!opts.out) return void (io.out(text), setCode(0));
+      writeAtomically(opts.out, text);
+      io.out(`wrote ${opts.out}\n`);
+      setCode(0);
+    });
+
+  program
+    .command("tiers")
+    .description("print the bandwidth tiers with an estimated monthly cost (ap-northeast-1 list prices, USD and JPY)")
+    .option("--jpy-rate <yen>", "JPY per USD", "150")
+    .option("--for <id>", "cost the tiers for one municipality's sites, zones and options")
+    .action((opts: { jpyRate: string; for?: string }) => {
+      const rate = Number(opts.jpyRate);
+      if (!Number.isFinite(rate) || rate <= 0) throw new Error(`--jpy-rate must be a positive number, got '${opts.jpyRate}'`);
+      const config = opts.for ? loadSelected({ envDir: envDir(), only: [opts.for] })[0] : undefined;
+      io.out(tiersReport(shapeOf(config), rate, config ? `${config.name} (${config.id})` : "a reference municipality"));
+      setCode(0);
+    });
+
   return program;
+}
+
+/** Writes through a temporary file in the same directory, so a failure never leaves a half-written file. */
+export function writeAtomically(file: string, text: string): void {
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
 }
 
 /** Runs the CLI; resolves to the exit code. */

@@ -66,3 +66,90 @@ export function bandwidthTier(id: string): BandwidthTier {
   if (!t) throw new Error(`unknown bandwidth tier '${id}' (known: ${BANDWIDTH_TIERS.map((x) => x.id).join(", ")})`);
   return t;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Monthly cost estimate per tier, from the price list in bandwidth-tier-prices.yaml.
+
+export interface PriceFigure {
+  readonly id: string;
+  readonly item: string;
+  readonly unit: "hour" | "GB" | "month";
+  readonly usd: number;
+  readonly source: string;
+  readonly recordedAt: string;
+  readonly status: "verified" | "unverified";
+}
+
+export interface PriceList {
+  readonly hoursPerMonth: number;
+  readonly prices: readonly PriceFigure[];
+}
+
+/** What a municipality's stack consists of, for costing (derived from its config, or a reference shape). */
+export interface CostShape {
+  readonly sites: number;
+  readonly availabilityZones: number;
+  readonly remoteAccess: boolean;
+  readonly relay: boolean;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly quantity: number;
+  readonly usdPerMonth: number;
+  readonly price: PriceFigure;
+}
+
+export interface TierCost {
+  readonly tier: BandwidthTier;
+  readonly fixed: CostLine[];
+  readonly fixedUsdPerMonth: number;
+  /** TGW + firewall + NAT processing for one TB through the breakout, in either direction */
+  readonly usdPerTbThroughBreakout: number;
+  /** internet egress for one TB uploaded */
+  readonly usdPerTbUploaded: number;
+}
+
+const GB_PER_TB = 1024;
+
+export function loadPriceList(file: string): PriceList {
+  const { parse } = require("yaml") as typeof import("yaml");
+  const fs = require("fs") as typeof import("fs");
+  return parse(fs.readFileSync(file, "utf8")) as PriceList;
+}
+
+export function estimateTierCost(tier: BandwidthTier, shape: CostShape, list: PriceList): TierCost {
+  const price = (id: string): PriceFigure => {
+    const p = list.prices.find((x) => x.id === id);
+    if (!p) throw new Error(`price list has no figure '${id}'`);
+    return p;
+  };
+  const fixed: CostLine[] = [];
+  const add = (id: string, quantity: number) => {
+    const p = price(id);
+    const perMonth = p.unit === "hour" ? p.usd * list.hoursPerMonth : p.usd;
+    if (quantity > 0) fixed.push({ item: p.item, quantity, usdPerMonth: quantity * perMonth, price: p });
+  };
+  const connections = shape.sites * tier.vpnConnectionsPerSite;
+  add("vpnConnectionHour", connections);
+  add("tgwAttachmentHour", connections + 1);
+  add("firewallEndpointHour", shape.availabilityZones);
+  add("natGatewayHour", shape.availabilityZones);
+  add("publicIpv4Hour", shape.availabilityZones);
+  add("resolverEndpointEniHour", shape.availabilityZones);
+  if (shape.remoteAccess) add("clientVpnAssociationHour", shape.availabilityZones);
+  if (shape.relay) {
+    add(`ec2.${tier.relayInstanceType}`, shape.availabilityZones * tier.relayInstancesPerAz);
+    add("nlbHour", 1);
+    add("interfaceEndpointHour", 4 * shape.availabilityZones);
+  }
+  add("kmsKeyMonth", shape.relay ? 3 : 2);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    tier,
+    fixed: fixed.map((l) => ({ ...l, usdPerMonth: round(l.usdPerMonth) })),
+    fixedUsdPerMonth: round(fixed.reduce((s, l) => s + l.usdPerMonth, 0)),
+    usdPerTbThroughBreakout: round((price("tgwDataGb").usd + price("firewallDataGb").usd + price("natDataGb").usd) * GB_PER_TB),
+    usdPerTbUploaded: round(price("internetEgressGb").usd * GB_PER_TB),
+  };
+}

@@ -1,0 +1,85 @@
+/** The read-only reports of the CLI: the SaaS catalog, the bandwidth tiers with costs, a municipality's PAC file. */
+import * as path from "path";
+import { formatDomainPattern } from "../config/domains";
+import { REPO_ROOT } from "../config/paths";
+import type { MunicipalityConfig } from "../config/types";
+import { BANDWIDTH_TIERS, CostShape, estimateTierCost, loadPriceList, TierCost } from "../constructs/bandwidth-tier";
+import { renderPac } from "../constructs/pac";
+import { SaasCatalog } from "../constructs/saas-catalog";
+import { effectiveAllowlist } from "../stacks/allowlist";
+
+export const PRICE_LIST_PATH = path.join(REPO_ROOT, "constructs", "bandwidth-tier-prices.yaml");
+
+/** Plain text table with aligned columns. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => [...r[i]].length)));
+  const line = (r: string[]) => r.map((c, i) => c + " ".repeat(widths[i] - [...c].length)).join("  ").trimEnd();
+  return [line(cells[0]), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n") + "\n";
+}
+
+export function catalogReport(catalog = SaasCatalog.default()): string {
+  const rows = catalog.entries.map((e) => [
+    e.id,
+    e.name,
+    e.sourceKind === "official" ? "official list" : "NO official list",
+    e.domains.length,
+    e.media?.length ? e.media.map((m) => `${m.protocol} ${m.ports}`).join(", ") : "-",
+    e.tenantRestriction ? e.tenantRestriction.headers.join(", ") : "-",
+    e.retrievedAt,
+  ]);
+  return (
+    table(["id", "service", "vendor source", "domains", "media", "tenant restriction", "read on"], rows) +
+    "\nSources:\n" +
+    catalog.entries.map((e) => `  ${e.id}: ${e.source}`).join("\n") +
+    "\n"
+  );
+}
+
+export function shapeOf(config?: MunicipalityConfig): CostShape {
+  if (!config) return { sites: 2, availabilityZones: 2, remoteAccess: true, relay: true };
+  return { sites: config.sites.length, availabilityZones: config.aws.availabilityZones.length, remoteAccess: !!config.remoteAccess, relay: config.relay.length > 0 };
+}
+
+export function tierCosts(shape: CostShape): TierCost[] {
+  const list = loadPriceList(PRICE_LIST_PATH);
+  return BANDWIDTH_TIERS.map((t) => estimateTierCost(t, shape, list));
+}
+
+export function tiersReport(shape: CostShape, jpyPerUsd: number, label: string): string {
+  const list = loadPriceList(PRICE_LIST_PATH);
+  const costs = tierCosts(shape);
+  const yen = (usd: number) => `¥${Math.round(usd * jpyPerUsd).toLocaleString("en-US")}`;
+  const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const rows = costs.map((c) => [
+    c.tier.id,
+    `${c.tier.gbps} Gbps`,
+    c.tier.vpnConnectionsPerSite,
+    `${c.tier.relayInstanceType} ×${c.tier.relayInstancesPerAz}/AZ`,
+    `${c.tier.throughputAlarmBps / 1e9} Gbps`,
+    usd(c.fixedUsdPerMonth),
+    yen(c.fixedUsdPerMonth),
+    `${usd(c.usdPerTbThroughBreakout)} / ${yen(c.usdPerTbThroughBreakout)}`,
+  ]);
+  const unverified = list.prices.filter((p) => p.status !== "verified").length;
+  return [
+    `Bandwidth tiers for ${label}: ${shape.sites} site(s), ${shape.availabilityZones} AZ(s), remote access ${shape.remoteAccess ? "on" : "off"}, relay ${shape.relay ? "on" : "off"}; ap-northeast-1 list prices, ${jpyPerUsd} JPY/USD.`,
+    "",
+    table(["tier", "bandwidth", "VPN conns/site", "relay", "alarm above", "fixed USD/month", "fixed JPY/month", "+ per TB through breakout"], rows),
+    `Per TB uploaded to the internet add ${usd(costs[0].usdPerTbUploaded)} / ${yen(costs[0].usdPerTbUploaded)} (data transfer out). Not included: CloudWatch Logs ingestion, S3 storage, Client VPN connection hours.`,
+    "One flow (one TCP connection) never exceeds one tunnel's 1.25 Gbps, whatever the tier; see constructs/bandwidth-tier.ts.",
+    "",
+    "Price figures (USD):",
+    ...list.prices.map((p) => `  ${p.item}: ${p.usd} per ${p.unit} — ${p.source} (recorded ${p.recordedAt}, ${p.status})`),
+    ...(unverified ? ["", `WARNING: ${unverified} of ${list.prices.length} figures are unverified: check them in the AWS Pricing Calculator before quoting.`] : []),
+    "",
+  ].join("\n");
+}
+
+export function pacFor(config: MunicipalityConfig): string {
+  return renderPac({ allowedDomains: effectiveAllowlist(config).domains, proxy: config.network.lgwanProxy, municipality: `${config.name} (${config.id})` });
+}
+
+export function allowlistFor(config: MunicipalityConfig): string {
+  return effectiveAllowlist(config).domains.map(formatDomainPattern).join("\n") + "\n";
+}
