@@ -9,6 +9,7 @@ import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { customerKey } from "./customer-key";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration, S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
@@ -110,12 +111,11 @@ export class LogArchive extends Construct implements LogDestinations {
     this.logGroupRetentionDays = cloudwatchRetentionFor(retentionDays);
     const { accountId, region } = props;
 
-    this.key = new KmsKey(this, "Key", {
+    this.key = customerKey(this, "Key", {
       description: `${props.namePrefix}: encrypts the log archive, its access logs and configuration backups`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: JSON.stringify(keyPolicy(accountId, region)),
-      lifecycle: LIFECYCLE,
+      accountId,
+      statements: logDeliveryKeyStatements(accountId, region),
+      preventDestroy: true,
     });
     new KmsAlias(this, "KeyAlias", { name: `alias/${props.namePrefix}-logs`, targetKeyId: this.key.keyId });
     this.keyArn = this.key.arn;
@@ -218,36 +218,26 @@ export class LogArchive extends Construct implements LogDestinations {
 
 type Statement = Record<string, unknown>;
 
-function keyPolicy(accountId: string, region: string): Record<string, unknown> {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        // Without this statement nobody, not even the account, could manage the key again.
-        Sid: "AccountAdministers",
-        Effect: "Allow",
-        Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-        Action: "kms:*",
-        Resource: "*",
-      },
-      {
-        Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
-        Effect: "Allow",
-        Principal: { Service: `logs.${region}.amazonaws.com` },
-        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-        Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:${accountId}:log-group:*` } },
-      },
-      {
-        Sid: "LogDeliveryWritesEncryptedObjects",
-        Effect: "Allow",
-        Principal: { Service: ["delivery.logs.amazonaws.com", "logging.s3.amazonaws.com"] },
-        Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
-        Resource: "*",
-        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-      },
-    ],
-  };
+/** The services that encrypt with the archive key: CloudWatch Logs for this account's log groups, and log delivery. */
+function logDeliveryKeyStatements(accountId: string, region: string): Statement[] {
+  return [
+    {
+      Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
+      Effect: "Allow",
+      Principal: { Service: `logs.${region}.amazonaws.com` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:${accountId}:log-group:*` } },
+    },
+    {
+      Sid: "LogDeliveryWritesEncryptedObjects",
+      Effect: "Allow",
+      Principal: { Service: ["delivery.logs.amazonaws.com", "logging.s3.amazonaws.com"] },
+      Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    },
+  ];
 }
 
 /** AWS vended-log delivery (VPC flow logs, Network Firewall, Resolver query logs) writing into this account's prefixes only. */

@@ -6,10 +6,10 @@
 import { Construct } from "constructs";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
-import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { customerKey } from "./customer-key";
 
 export interface OperationsProps {
   readonly namePrefix: string;
@@ -42,24 +42,19 @@ export class Operations extends Construct {
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     this.prefix = props.namePrefix;
-    const key = new KmsKey(this, "TopicKey", {
+    const key = customerKey(this, "TopicKey", {
       description: `${props.namePrefix}: encrypts the operations notification topic`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${props.accountId}:root` }, Action: "kms:*", Resource: "*" },
-          {
-            Sid: "CloudWatchPublishesEncrypted",
-            Effect: "Allow",
-            Principal: { Service: "cloudwatch.amazonaws.com" },
-            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-            Resource: "*",
-            Condition: { StringEquals: { "aws:SourceAccount": props.accountId } },
-          },
-        ],
-      }),
+      accountId: props.accountId,
+      statements: [
+        {
+          Sid: "CloudWatchPublishesEncrypted",
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:SourceAccount": props.accountId } },
+        },
+      ],
     });
     new KmsAlias(this, "TopicKeyAlias", { name: `alias/${props.namePrefix}-operations`, targetKeyId: key.keyId });
     const topic = new SnsTopic(this, "Topic", { name: `${props.namePrefix}-operations`, kmsMasterKeyId: key.arn });

@@ -15,7 +15,6 @@ import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
@@ -26,6 +25,7 @@ import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
+import { customerKey } from "./customer-key";
 import type { LogDestinations } from "./log-archive";
 
 export interface RelayRoute {
@@ -70,6 +70,12 @@ export const HEALTH_PORT = 8404;
 export const AL2023_ARM64_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
 /** The interface endpoints Session Manager and the CloudWatch agent need. */
 const INTERFACE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "logs"];
+
+/**
+ * Where Amazon Linux's amazon-cloudwatch-agent package installs on the relay instance (AWS's documented layout);
+ * a path on the instance image, not on any machine that runs this toolkit.
+ */
+const CLOUDWATCH_AGENT_HOME = "/opt/aws/amazon-cloudwatch-agent";
 
 /** Names the relay resolves inside the VPC (AWS service endpoints, OS repositories): the DNS firewall must allow them. */
 export function relayDnsNames(region: string): string[] {
@@ -145,13 +151,13 @@ export function renderCloudConfig(haproxyConfig: string, logGroupName: string): 
     write_files: [
       { path: "/etc/haproxy/haproxy.cfg", owner: "root:root", permissions: "0644", content: haproxyConfig },
       { path: "/etc/rsyslog.d/49-haproxy.conf", owner: "root:root", permissions: "0644", content: "if $programname == 'haproxy' then /var/log/haproxy.log\n& stop\n" },
-      { path: "/opt/aws/amazon-cloudwatch-agent/etc/alpha-prime.json", owner: "root:root", permissions: "0644", content: `${JSON.stringify(agent, null, 2)}\n` },
+      { path: `${CLOUDWATCH_AGENT_HOME}/etc/alpha-prime.json`, owner: "root:root", permissions: "0644", content: `${JSON.stringify(agent, null, 2)}\n` },
     ],
     runcmd: [
       ["systemctl", "enable", "--now", "rsyslog"],
       ["haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg"],
       ["systemctl", "enable", "--now", "haproxy"],
-      ["/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", "-a", "fetch-config", "-m", "ec2", "-s", "-c", "file:/opt/aws/amazon-cloudwatch-agent/etc/alpha-prime.json"],
+      [`${CLOUDWATCH_AGENT_HOME}/bin/amazon-cloudwatch-agent-ctl`, "-a", "fetch-config", "-m", "ec2", "-s", "-c", `file:${CLOUDWATCH_AGENT_HOME}/etc/alpha-prime.json`],
     ],
   };
   return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
@@ -264,23 +270,18 @@ export class RelayAppliance extends Construct {
     const profile = new IamInstanceProfile(this, "InstanceProfile", { name: name("relay"), role: role.name });
 
     // EBS key: the Auto Scaling service-linked role launches the instances, so it must be able to use the key.
-    const ebsKey = new KmsKey(this, "VolumeKey", {
+    const ebsKey = customerKey(this, "VolumeKey", {
       description: `${props.namePrefix}: encrypts relay instance volumes`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${props.accountId}:root` }, Action: "kms:*", Resource: "*" },
-          {
-            Sid: "AutoScalingUsesKeyForVolumes",
-            Effect: "Allow",
-            Principal: { AWS: `arn:aws:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
-            Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
-            Resource: "*",
-          },
-        ],
-      }),
+      accountId: props.accountId,
+      statements: [
+        {
+          Sid: "AutoScalingUsesKeyForVolumes",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
+          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+          Resource: "*",
+        },
+      ],
     });
 
     this.haproxyConfig = renderHaproxyConfig(props.routes);
