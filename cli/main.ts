@@ -13,6 +13,8 @@ import { STATE_BUCKET_ENV } from "../stacks/app";
 import { loadSelected } from "../stacks/app";
 import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
+import { checkStack, loadSynthesized } from "../policy/engine";
+import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -84,6 +86,24 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("check")
+    .description("check synthesized stacks against the α′ security baseline (docs/RULES.md); exit 1 on any unsuppressed error")
+    .argument("[dir]", "synthesized output directory", "cdktf.out")
+    .option("--plan <file>", "a `terraform show -json` plan, for rules that need planned values")
+    .option("--format <format>", "text | json | sarif | junit", "text")
+    .option("--output <file>", "write the report to a file instead of standard output")
+    .action((dir: string, opts: { plan?: string; format: string; output?: string }) => {
+      if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
+      const reports = loadSynthesized(dir, opts.plan).map((m) => checkStack(m));
+      const text = renderReport(opts.format as ReportFormat, reports, dir);
+      if (opts.output) {
+        writeAtomically(opts.output, text);
+        io.out(`wrote ${opts.output}\n`);
+      } else io.out(text);
+      setCode(exitCodeFor(reports));
+    });
+
+  program
     .command("catalog")
     .description("list the SaaS catalog: services, domains, vendor sources and tenant-restriction mechanisms")
     .option("--json", "the full catalog as JSON")
@@ -143,6 +163,10 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ConfigError) {
       io.err(`${e.message}\nnothing was written\n`);
+      return 1;
+    }
+    if (e instanceof Error && e.message.includes('Encountered Annotations with level "ERROR"')) {
+      io.err(`the α′ security baseline failed; nothing was written:\n${e.message.replace(/^.*Encountered Annotations with level "ERROR":\s*/s, "")}\n`);
       return 1;
     }
     if (e instanceof TerraformError) {

@@ -25,7 +25,7 @@ function schema(): Record<string, unknown> {
 function compiledValidator(): ValidateFunction {
   if (!validator) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: false });
-    addFormats(ajv, ["email"]);
+    addFormats(ajv, ["email", "date"]);
     validator = ajv.compile(schema());
   }
   return validator;
@@ -151,6 +151,7 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
       : undefined,
     breakout: { saas: f.breakout.saas, extraDomains: f.breakout.extraDomains ?? [] },
     relay: f.relay ?? [],
+    suppressions: f.suppressions ?? [],
     logging: {
       retentionDays: f.logging?.retentionDays ?? 365,
       objectLockMode: f.logging?.objectLockMode ?? "governance",

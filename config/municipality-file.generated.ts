@@ -240,4 +240,25 @@ export interface MunicipalityFile {
      */
     kmsKeyId?: string;
   };
+  /**
+   * Accepted findings of the α′ security baseline (`npx alpha-prime check`). Each needs a reason; an expired suppression, or one that matches nothing, is itself an error.
+   */
+  suppressions?: {
+    /**
+     * Rule id, e.g. AP-NET-006 (docs/RULES.md).
+     */
+    rule: string;
+    /**
+     * Terraform address of the resource, or a pattern with * (e.g. aws_vpc_security_group_ingress_rule.Relay_*).
+     */
+    resource: string;
+    /**
+     * Why the finding is accepted, for reviewers: at least 20 characters.
+     */
+    reason: string;
+    /**
+     * Date (YYYY-MM-DD) after which the suppression is an error.
+     */
+    expires?: string;
+  }[];
 }

@@ -262,6 +262,17 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     push({ path: ["logging", "transitionAfterDays"], message: `${after} is not before the end of retention (${days} days)`, expected: `fewer than ${days} days` });
   }
 
+  // Suppressions of baseline findings: known rule, real reason, not expired (matching is checked against the stack).
+  arr(f.suppressions).forEach((raw, i) => {
+    const sup = (raw ?? {}) as { rule?: unknown; reason?: unknown; expires?: unknown; resource?: unknown };
+    if (typeof sup.rule === "string" && typeof sup.reason === "string" && typeof sup.resource === "string") {
+      const { suppressionDefect } = require("../policy/engine") as typeof import("../policy/engine");
+      const { RULE_IDS } = require("../policy/pack") as typeof import("../policy/pack");
+      const defect = suppressionDefect({ rule: sup.rule, resource: sup.resource, reason: sup.reason, expires: typeof sup.expires === "string" ? sup.expires : undefined }, RULE_IDS, new Date().toISOString().slice(0, 10));
+      if (defect) push({ path: ["suppressions", i], message: defect, expected: "a rule id from docs/RULES.md, a reason of at least 20 characters and an expiry date in the future", suggestion: RULE_IDS.includes(sup.rule) ? undefined : closest(sup.rule, RULE_IDS) });
+    }
+  });
+
   // Relay routes.
   const relayNames = new Map<string, number>();
   const relayPorts = new Map<number, number>();

@@ -12,15 +12,18 @@ export type RemoteAccessConfig = Required<Omit<RemoteAccessFile, "samlProviderAr
 export type RelayRouteConfig = NonNullable<MunicipalityFile["relay"]>[number];
 export type SiteConfig = MunicipalityFile["sites"][number];
 export type BandwidthTierId = MunicipalityFile["bandwidthTier"];
+export type SuppressionConfig = NonNullable<MunicipalityFile["suppressions"]>[number];
 
 export interface MunicipalityConfig
-  extends Omit<MunicipalityFile, "network" | "remoteAccess" | "breakout" | "relay" | "logging"> {
+  extends Omit<MunicipalityFile, "network" | "remoteAccess" | "breakout" | "relay" | "logging" | "suppressions"> {
   readonly network: Required<MunicipalityFile["network"]>;
   readonly remoteAccess?: RemoteAccessConfig;
   readonly breakout: Required<MunicipalityFile["breakout"]>;
   /** empty when the file has no relay routes */
   readonly relay: RelayRouteConfig[];
   readonly logging: Required<NonNullable<MunicipalityFile["logging"]>>;
+  /** empty when the file has none */
+  readonly suppressions: SuppressionConfig[];
   /** the file it was read from (for messages; never part of synthesized output) */
   readonly sourceFile: string;
 }

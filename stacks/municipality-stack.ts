@@ -3,7 +3,7 @@
  * a municipality can make lives in its YAML, every secure default in a construct.
  */
 import { Construct } from "constructs";
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { Aspects, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { formatDomainPattern } from "../config/domains";
 import { parseHostPort, HostPort } from "../config/semantic";
@@ -16,6 +16,7 @@ import { renderPac } from "../constructs/pac";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
+import { PolicyAspect } from "../policy/aspect";
 import { effectiveAllowlist } from "./allowlist";
 
 export interface MunicipalityStackOptions {
@@ -62,6 +63,16 @@ export class MunicipalityStack extends TerraformStack {
       ],
     });
     this.declareBackend(options.stateBucket);
+    // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
+    // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
+    new TerraformLocal(this, "alpha_prime", {
+      municipality: config.id,
+      retention_days: config.logging.retentionDays,
+      lgwan_segments: config.network.lgwanSegments,
+      suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
+    });
+    // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).
+    Aspects.of(this).add(new PolicyAspect());
 
     const prefix = namePrefix(config);
     this.logArchive = new LogArchive(this, "LogArchive", {

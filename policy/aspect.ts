@@ -1,0 +1,26 @@
+/**
+ * The pack at synth time: an Aspect on each stack (cdktf never applies aspects attached to the App). It checks
+ * the stack's own Terraform JSON, so it judges exactly what would be written, and turns unsuppressed error
+ * findings into error annotations, which stop the synth. Aspects can be invoked more than once per synth, so
+ * each stack is checked once per aspect instance.
+ */
+import { Annotations, IAspect, TerraformStack } from "cdktf";
+import type { IConstruct } from "constructs";
+import { checkStack } from "./engine";
+import { StackModel } from "./model";
+
+export class PolicyAspect implements IAspect {
+  private readonly checked = new WeakSet<IConstruct>();
+
+  visit(node: IConstruct): void {
+    if (!TerraformStack.isStack(node) || this.checked.has(node)) return;
+    this.checked.add(node);
+    const report = checkStack(new StackModel(node.node.id, node.toTerraform()));
+    for (const f of report.findings) {
+      if (f.suppressedBy) continue;
+      const text = `${f.ruleId} ${f.address}: ${f.message}`;
+      if (f.severity === "error") Annotations.of(node).addError(text);
+      else Annotations.of(node).addWarning(text);
+    }
+  }
+}

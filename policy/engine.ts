@@ -1,0 +1,72 @@
+/**
+ * Runs the pack over stacks and applies suppressions. A suppression without a real reason, past its expiry,
+ * naming an unknown rule, or matching nothing is itself an error finding (rule AP-SUP-001).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { plannedValuesOf, StackModel } from "./model";
+import { ALPHA_PRIME_PACK } from "./pack";
+import type { Finding, Rule, Suppression } from "./types";
+
+export const SUPPRESSION_RULE_ID = "AP-SUP-001";
+
+export interface StackReport {
+  readonly stack: string;
+  /** every finding, suppressed ones included (with suppressedBy) */
+  readonly findings: Finding[];
+  /** the suppressions declared by the stack */
+  readonly suppressions: Suppression[];
+}
+
+/** Minimum length of a suppression reason, ignoring white space. */
+export const MIN_REASON_CHARS = 20;
+
+/** Why a suppression is unusable on its own (independent of what it matches), or undefined. */
+export function suppressionDefect(s: Suppression, ruleIds: readonly string[], today: string): string | undefined {
+  const reason = (s.reason ?? "").replace(/\s+/g, "");
+  if (reason.length < MIN_REASON_CHARS || new Set(reason).size < 4) return `suppression of ${s.rule} on ${s.resource} has no real reason (at least ${MIN_REASON_CHARS} characters)`;
+  if (!ruleIds.includes(s.rule)) return `suppression names unknown rule ${s.rule}`;
+  if (s.expires && s.expires < today) return `suppression of ${s.rule} on ${s.resource} expired on ${s.expires}`;
+  return undefined;
+}
+
+export function addressPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+}
+
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export function checkStack(model: StackModel, rules: readonly Rule[] = ALPHA_PRIME_PACK, date = today()): StackReport {
+  const suppressions = model.context.suppressions;
+  const used = new Set<Suppression>();
+  const findings: Finding[] = [];
+  const ruleIds = rules.map((r) => r.id);
+  const usable = suppressions.filter((s) => !suppressionDefect(s, ruleIds, date));
+  for (const rule of rules) {
+    for (const v of rule.check(model)) {
+      const by = usable.find((s) => s.rule === rule.id && addressPattern(s.resource).test(v.address));
+      if (by) used.add(by);
+      findings.push({ ruleId: rule.id, severity: rule.severity, stack: model.stack, address: v.address, message: v.message, ...(by ? { suppressedBy: by } : {}) });
+    }
+  }
+  for (const s of suppressions) {
+    const defect = suppressionDefect(s, ruleIds, date) ?? (used.has(s) ? undefined : `suppression of ${s.rule} on ${s.resource} matches no finding (remove it)`);
+    if (defect) findings.push({ ruleId: SUPPRESSION_RULE_ID, severity: "error", stack: model.stack, address: `suppressions[${suppressions.indexOf(s)}]`, message: defect });
+  }
+  return { stack: model.stack, findings, suppressions };
+}
+
+/** The stacks of a synthesized output directory (cdktf.out), by its manifest. */
+export function loadSynthesized(outdir: string, planJson?: string): StackModel[] {
+  const manifestPath = path.join(outdir, "manifest.json");
+  if (!fs.existsSync(manifestPath)) throw new Error(`${outdir} has no manifest.json: synthesize first (npx alpha-prime synth)`);
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
+  const planned = planJson ? plannedValuesOf(JSON.parse(fs.readFileSync(planJson, "utf8"))) : undefined;
+  return Object.entries<any>(manifest.stacks).map(([id, s]) => new StackModel(id, JSON.parse(fs.readFileSync(path.join(outdir, s.synthesizedStackPath), "utf8")), planned));
+}
+
+export function unsuppressedErrors(reports: readonly StackReport[]): Finding[] {
+  return reports.flatMap((r) => r.findings.filter((f) => f.severity === "error" && !f.suppressedBy));
+}

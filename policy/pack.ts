@@ -1,0 +1,67 @@
+/** The α′ security baseline: the list of rules, in report order. Adding a rule is one file and one line here. */
+import { archivePreventDestroy } from "./rules/archive-prevent-destroy";
+import { bucketAccessLogging } from "./rules/bucket-access-logging";
+import { bucketKms } from "./rules/bucket-kms";
+import { bucketPublicAccessBlock } from "./rules/bucket-public-access-block";
+import { bucketRetention } from "./rules/bucket-retention";
+import { bucketTlsOnly } from "./rules/bucket-tls-only";
+import { bucketVersioning } from "./rules/bucket-versioning";
+import { clientVpnConnectionLogging } from "./rules/client-vpn-connection-logging";
+import { clientVpnFullTunnel } from "./rules/client-vpn-full-tunnel";
+import { ebsEncrypted } from "./rules/ebs-encrypted";
+import { firewallDefaultDrop } from "./rules/firewall-default-drop";
+import { firewallDeletionProtection } from "./rules/firewall-deletion-protection";
+import { firewallLogging } from "./rules/firewall-logging";
+import { homeNetCoversLgwan } from "./rules/home-net-covers-lgwan";
+import { imdsv2Required } from "./rules/imdsv2-required";
+import { kmsKeyRotation } from "./rules/kms-key-rotation";
+import { logBucketObjectLock } from "./rules/log-bucket-object-lock";
+import { logGroupKms } from "./rules/log-group-kms";
+import { logGroupRetention } from "./rules/log-group-retention";
+import { noAllowAll } from "./rules/no-allow-all";
+import { noPublicIngress } from "./rules/no-public-ingress";
+import { noPublicIp } from "./rules/no-public-ip";
+import { noSsh } from "./rules/no-ssh";
+import { remoteStateEncrypted } from "./rules/remote-state-encrypted";
+import { requiredTags } from "./rules/required-tags";
+import { snsEncrypted } from "./rules/sns-encrypted";
+import { vpcFlowLogs } from "./rules/vpc-flow-logs";
+import { vpnIkev2Only } from "./rules/vpn-ikev2-only";
+import { vpnPinnedAlgorithms } from "./rules/vpn-pinned-algorithms";
+import { vpnTunnelLogging } from "./rules/vpn-tunnel-logging";
+import type { Rule } from "./types";
+
+export const ALPHA_PRIME_PACK: readonly Rule[] = [
+  logGroupRetention,
+  logGroupKms,
+  logBucketObjectLock,
+  bucketRetention,
+  archivePreventDestroy,
+  bucketVersioning,
+  bucketPublicAccessBlock,
+  bucketTlsOnly,
+  bucketAccessLogging,
+  bucketKms,
+  kmsKeyRotation,
+  vpcFlowLogs,
+  firewallLogging,
+  firewallDefaultDrop,
+  noAllowAll,
+  homeNetCoversLgwan,
+  noPublicIngress,
+  noPublicIp,
+  firewallDeletionProtection,
+  vpnIkev2Only,
+  vpnPinnedAlgorithms,
+  vpnTunnelLogging,
+  clientVpnConnectionLogging,
+  clientVpnFullTunnel,
+  imdsv2Required,
+  ebsEncrypted,
+  noSsh,
+  snsEncrypted,
+  requiredTags,
+  remoteStateEncrypted,
+];
+
+export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -1,0 +1,35 @@
+import { PINNED_CRYPTO } from "../../constructs/vpn-concentrator";
+import type { Rule, Violation } from "../types";
+
+const ALLOWED: Record<string, readonly (string | number)[]> = {
+  phase1_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
+  phase2_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
+  phase1_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
+  phase2_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
+  phase1_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
+  phase2_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
+};
+
+export const vpnPinnedAlgorithms: Rule = {
+  id: "AP-VPN-002",
+  severity: "error",
+  title: "VPN tunnels allow only the pinned strong algorithms (AES-256/GCM, SHA-2 256+, DH 14/19/20/21)",
+  rationale: "Unset algorithm lists let AWS negotiate AES-128, SHA-1 and DH group 2; a peer could downgrade the tunnel.",
+  references: { alphaPrime: "拠点間 VPN の強い暗号" },
+  check(model) {
+    const out: Violation[] = [];
+    for (const v of model.ofType("aws_vpn_connection")) {
+      for (const t of ["tunnel1", "tunnel2"]) {
+        for (const [key, allowed] of Object.entries(ALLOWED)) {
+          const value = v.values[`${t}_${key}`];
+          if (!Array.isArray(value) || value.length === 0) out.push({ address: v.address, message: `${t}_${key} is unset (AWS defaults include weak algorithms)` });
+          else {
+            const weak = value.filter((x) => !allowed.includes(x));
+            if (weak.length) out.push({ address: v.address, message: `${t}_${key} allows ${weak.join(", ")}` });
+          }
+        }
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,253 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Testing } from "cdktf";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import Ajv04 from "ajv-draft-04";
+import addFormats from "ajv-formats";
+import { XMLParser } from "fast-xml-parser";
+import { main } from "../cli/main";
+import { checkStack, SUPPRESSION_RULE_ID } from "../policy/engine";
+import { StackModel } from "../policy/model";
+import { ALPHA_PRIME_PACK, RULE_IDS } from "../policy/pack";
+import { junitReport, sarifReport } from "../policy/report";
+import { RULES_DOC_PATH, rulesDoc } from "../policy/rules-doc";
+import { buildApp } from "../stacks/app";
+import { MunicipalityStack } from "../stacks/municipality-stack";
+import { SAMPLE_IDS, envDirWith, loadSample, sampleText, synthStacks, tempDir, TfJson } from "./helpers";
+
+const { stacks } = synthStacks();
+const TODAY = "2026-11-23";
+
+function findingsOf(json: TfJson, id = "mitoyo", planned?: Map<string, Record<string, any>>) {
+  return checkStack(new StackModel(id, json, planned), ALPHA_PRIME_PACK, TODAY).findings;
+}
+
+function clone(id = "mitoyo"): any {
+  return JSON.parse(JSON.stringify(stacks[id]));
+}
+
+function first(tf: any, type: string, prefix = ""): any {
+  const name = Object.keys(tf.resource[type]).find((n) => n.startsWith(prefix));
+  if (!name) throw new Error(`no ${type} ${prefix}`);
+  return tf.resource[type][name];
+}
+
+function bucket(tf: any, kind: "LogBucket" | "AccessLogBucket" | "ConfigBucket", type: string): any {
+  return first(tf, type, `LogArchive_${kind}${type === "aws_s3_bucket" ? "_" : ""}`);
+}
+
+function policyStatements(body: any): any[] {
+  return JSON.parse(body.policy).Statement;
+}
+
+/** One weakening per rule, each of which that rule (and only that rule) must catch. */
+const WEAKENINGS: Record<string, (tf: any) => void> = {
+  "AP-LOG-001": (tf) => (first(tf, "aws_cloudwatch_log_group").retention_in_days = 30),
+  "AP-LOG-002": (tf) => delete first(tf, "aws_cloudwatch_log_group").kms_key_id,
+  "AP-LOG-003": (tf) => (first(tf, "aws_s3_bucket_object_lock_configuration").rule.default_retention.days = 90),
+  "AP-LOG-004": (tf) => (bucket(tf, "LogBucket", "aws_s3_bucket_lifecycle_configuration").rule[0].expiration = [{ days: 30 }]),
+  "AP-LOG-005": (tf) => delete bucket(tf, "LogBucket", "aws_s3_bucket").lifecycle,
+  "AP-S3-001": (tf) => (bucket(tf, "ConfigBucket", "aws_s3_bucket_versioning").versioning_configuration.status = "Suspended"),
+  "AP-S3-002": (tf) => (bucket(tf, "LogBucket", "aws_s3_bucket_public_access_block").block_public_policy = false),
+  "AP-S3-003": (tf) => {
+    const p = bucket(tf, "ConfigBucket", "aws_s3_bucket_policy");
+    p.policy = JSON.stringify({ Version: "2012-10-17", Statement: policyStatements(p).filter((s) => s.Sid !== "DenyInsecureTransport") });
+  },
+  "AP-S3-004": (tf) => delete tf.resource.aws_s3_bucket_logging[Object.keys(tf.resource.aws_s3_bucket_logging).find((n) => n.includes("ConfigBucket"))!],
+  "AP-S3-005": (tf) => (bucket(tf, "ConfigBucket", "aws_s3_bucket_server_side_encryption_configuration").rule[0].apply_server_side_encryption_by_default = { sse_algorithm: "AES256" }),
+  "AP-KMS-001": (tf) => (first(tf, "aws_kms_key", "Operations").enable_key_rotation = false),
+  "AP-NET-001": (tf) => delete tf.resource.aws_flow_log,
+  "AP-NET-002": (tf) => {
+    const l = first(tf, "aws_networkfirewall_logging_configuration");
+    l.logging_configuration.log_destination_config = l.logging_configuration.log_destination_config.filter((d: any) => d.log_type === "ALERT");
+  },
+  "AP-NET-003": (tf) => (first(tf, "aws_networkfirewall_firewall_policy").firewall_policy.stateful_default_actions = ["aws:alert_established"]),
+  "AP-NET-004": (tf) => first(tf, "aws_networkfirewall_rule_group", "Breakout_DomainAllowlist").rule_group.rules_source.rules_source_list.targets.push(".com"),
+  "AP-NET-005": (tf) => (first(tf, "aws_networkfirewall_firewall_policy").firewall_policy.policy_variables.rule_variables[0].ip_set.definition = ["10.64.0.0/22"]),
+  "AP-NET-006": (tf) => (first(tf, "aws_vpc_security_group_ingress_rule", "Breakout_ResolverIngress-udp-0").cidr_ipv4 = "0.0.0.0/0"),
+  "AP-NET-007": (tf) => (first(tf, "aws_subnet", "Breakout_PublicSubnet0").map_public_ip_on_launch = true),
+  "AP-NET-008": (tf) => (first(tf, "aws_networkfirewall_firewall").delete_protection = false),
+  "AP-VPN-001": (tf) => (first(tf, "aws_vpn_connection").tunnel1_ike_versions = ["ikev1", "ikev2"]),
+  "AP-VPN-002": (tf) => first(tf, "aws_vpn_connection").tunnel2_phase1_encryption_algorithms.push("AES128"),
+  "AP-VPN-003": (tf) => (first(tf, "aws_vpn_connection").tunnel2_log_options.cloudwatch_log_options.log_enabled = false),
+  "AP-VPN-004": (tf) => (first(tf, "aws_ec2_client_vpn_endpoint").connection_log_options.enabled = false),
+  "AP-VPN-005": (tf) => (first(tf, "aws_ec2_client_vpn_endpoint").split_tunnel = true),
+  "AP-EC2-001": (tf) => (first(tf, "aws_launch_template").metadata_options.http_tokens = "optional"),
+  "AP-EC2-002": (tf) => (first(tf, "aws_launch_template").block_device_mappings[0].ebs.encrypted = "false"),
+  "AP-EC2-003": (tf) => (first(tf, "aws_launch_template").key_name = "ops-key"),
+  "AP-OPS-001": (tf) => delete first(tf, "aws_sns_topic").kms_master_key_id,
+  "AP-OPS-002": (tf) => delete tf.provider.aws[0].default_tags[0].tags.LocalGovernmentCode,
+  "AP-OPS-003": (tf) => delete tf.output.state_backend,
+};
+
+describe("the α′ security baseline", () => {
+  test.each(SAMPLE_IDS)("%s passes every rule with zero findings", (id) => {
+    expect(findingsOf(stacks[id], id)).toEqual([]);
+  });
+
+  test("every rule in the pack has a failing fixture", () => {
+    expect(Object.keys(WEAKENINGS).sort()).toEqual([...RULE_IDS].sort());
+  });
+
+  test.each(Object.keys(WEAKENINGS))("%s catches its weakening, and no other rule fires", (ruleId) => {
+    const tf = clone();
+    WEAKENINGS[ruleId](tf);
+    const fired = [...new Set(findingsOf(tf).map((f) => f.ruleId))];
+    expect(fired).toEqual([ruleId]);
+  });
+
+  test("every rule is documented with rationale and references, and docs/RULES.md is current", () => {
+    for (const r of ALPHA_PRIME_PACK) {
+      expect(r.id).toMatch(/^AP-[A-Z0-9]+-\d{3}$/);
+      expect(r.rationale.length).toBeGreaterThan(40);
+      expect(r.references.alphaPrime.length).toBeGreaterThan(0);
+    }
+    expect(new Set(RULE_IDS).size).toBe(RULE_IDS.length);
+    expect(fs.readFileSync(RULES_DOC_PATH, "utf8")).toBe(rulesDoc());
+  });
+
+  test("the tag rule reads planned values when a plan is given", () => {
+    const planned = new Map([["aws_vpc.Breakout_Vpc_X", { tags_all: { Municipality: "mitoyo" } }]]);
+    const f = findingsOf(stacks.mitoyo, "mitoyo", planned);
+    expect(f).toEqual([expect.objectContaining({ ruleId: "AP-OPS-002", address: "aws_vpc.Breakout_Vpc_X", message: "planned tags lack LocalGovernmentCode" })]);
+  });
+});
+
+async function cli(...args: string[]) {
+  let out = "";
+  let err = "";
+  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+/** A cdktf.out holding the given stacks (as written by synthesis: manifest + one dir per stack). */
+function outdirWith(tfs: Record<string, any>): string {
+  const dir = path.join(tempDir(), "cdktf.out");
+  const manifest: any = { version: "0.21.0", stacks: {} };
+  for (const [id, tf] of Object.entries(tfs)) {
+    fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
+    fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(tf, null, 2));
+    manifest.stacks[id] = { name: id, synthesizedStackPath: `stacks/${id}/cdk.tf.json`, workingDirectory: `stacks/${id}` };
+  }
+  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+  return dir;
+}
+
+describe("alpha-prime check", () => {
+  test("a deliberately weakened copy of a sample stack is caught with the right rule ids, exit 1", async () => {
+    const tf = clone();
+    for (const id of ["AP-NET-006", "AP-LOG-001", "AP-S3-002", "AP-VPN-002", "AP-NET-004"]) WEAKENINGS[id](tf);
+    const r = await cli("check", outdirWith({ mitoyo: tf, kaga: stacks.kaga }), "--format", "json");
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect([...new Set(report.findings.map((f: any) => f.ruleId))].sort()).toEqual(["AP-LOG-001", "AP-NET-004", "AP-NET-006", "AP-S3-002", "AP-VPN-002"]);
+    for (const f of report.findings) expect(Object.keys(f).sort()).toEqual(["address", "message", "ruleId", "severity", "stack"]);
+    expect(report.findings.every((f: any) => f.stack === "mitoyo")).toBe(true);
+  });
+
+  test("the samples pass: exit 0", async () => {
+    const r = await cli("check", outdirWith(stacks));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/3 stack\(s\): 0 error\(s\), 0 warning\(s\), 0 suppressed/);
+  });
+
+  test("SARIF output validates against the SARIF 2.1.0 schema, and a broken log does not", async () => {
+    const tf = clone();
+    WEAKENINGS["AP-NET-006"](tf);
+    const dir = outdirWith({ mitoyo: tf });
+    const file = path.join(tempDir(), "out.sarif");
+    const r = await cli("check", dir, "--format", "sarif", "--output", file);
+    expect(r.code).toBe(1);
+    const ajv = new Ajv04({ strict: false, allErrors: true, unicodeRegExp: false });
+    addFormats(ajv);
+    const validate = ajv.compile(JSON.parse(fs.readFileSync(require.resolve("@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"), "utf8")));
+    const sarif = JSON.parse(fs.readFileSync(file, "utf8"));
+    expect([validate(sarif), validate.errors]).toEqual([true, null]);
+    const result = sarif.runs[0].results[0];
+    expect(result.ruleId).toBe("AP-NET-006");
+    expect(result.locations[0].physicalLocation.region.startLine).toBeGreaterThan(1);
+    expect(validate({ ...sarif, runs: [{ ...sarif.runs[0], results: [{ level: "fatal", message: {} }] }] })).toBe(false);
+  });
+
+  test("JUnit XML has one suite per stack and fails exactly the violated rule", async () => {
+    const tf = clone();
+    WEAKENINGS["AP-VPN-005"](tf);
+    const r = await cli("check", outdirWith({ mitoyo: tf, ashiya: stacks.ashiya }), "--format", "junit");
+    const xml = new XMLParser({ ignoreAttributes: false }).parse(r.out);
+    const suites = [xml.testsuites.testsuite].flat();
+    expect(suites.map((s: any) => s["@_name"])).toEqual(["alpha-prime mitoyo", "alpha-prime ashiya"]);
+    const failed = [suites[0].testcase].flat().filter((c: any) => c.failure);
+    expect(failed.map((c: any) => c["@_name"].split(" ")[0])).toEqual(["AP-VPN-005"]);
+    expect([suites[1].testcase].flat().filter((c: any) => c.failure)).toEqual([]);
+  });
+
+  test("fails on an unknown format", async () => {
+    const r = await cli("check", outdirWith(stacks), "--format", "xml");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--format must be text, json, sarif or junit/);
+  });
+});
+
+describe("the baseline at synth time", () => {
+  function withOpenIngress(config = loadSample("kaga")) {
+    const app = buildApp([config], { outdir: tempDir() });
+    const stack = app.node.findChild("kaga") as MunicipalityStack;
+    new VpcSecurityGroupIngressRule(stack, "OpenDoor", { securityGroupId: "sg-1", cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 8443, toPort: 8443 });
+    return { app, stack };
+  }
+
+  test("an unsuppressed error stops the synth with a readable message, reported once however often aspects run", () => {
+    const { app, stack } = withOpenIngress();
+    Testing.synth(stack); // invokes the aspects once…
+    expect(() => app.synth()).toThrow(/AP-NET-006 aws_vpc_security_group_ingress_rule\.OpenDoor: admits 0\.0\.0\.0\/0 on ports 8443-8443/); // …and synth again
+    const errors = stack.node.metadata.filter((m) => m.type === "@cdktf/error");
+    expect(errors).toHaveLength(1);
+  });
+
+  test("a suppression with a reason accepts the finding, and the report lists it", () => {
+    const config = { ...loadSample("kaga"), suppressions: [{ rule: "AP-NET-006", resource: "aws_vpc_security_group_ingress_rule.OpenDoor", reason: "県の防災情報システムが外部から受信する必要がある（2027年3月まで、県と協議済み）", expires: "2027-03-31" }] };
+    const { app, stack } = withOpenIngress(config);
+    app.synth();
+    const report = checkStack(new StackModel("kaga", stack.toTerraform()), ALPHA_PRIME_PACK, TODAY);
+    expect(report.findings).toEqual([expect.objectContaining({ ruleId: "AP-NET-006", suppressedBy: expect.objectContaining({ expires: "2027-03-31" }) })]);
+    expect(report.suppressions).toHaveLength(1);
+  });
+
+  test("a suppression that matches nothing, or has expired by the time of the check, is itself an error", () => {
+    const base = loadSample("kaga");
+    const unmatched = { ...base, suppressions: [{ rule: "AP-NET-006", resource: "aws_security_group.Nothing", reason: "この許可は移行期間中のみ必要であり、移行完了後に削除する予定です" }] };
+    expect(() => buildApp([unmatched], { outdir: tempDir() }).synth()).toThrow(new RegExp(`${SUPPRESSION_RULE_ID} suppressions\\[0\\]: suppression of AP-NET-006 on aws_security_group\\.Nothing matches no finding`));
+    const tf = clone("kaga");
+    WEAKENINGS["AP-NET-006"](tf);
+    tf.locals.alpha_prime.suppressions = [{ rule: "AP-NET-006", resource: "aws_vpc_security_group_ingress_rule.*", reason: "一時的な例外として県の承認を得ている（期限付き）", expires: "2026-01-31" }];
+    const findings = findingsOf(tf, "kaga");
+    expect(findings.map((f) => [f.ruleId, !!f.suppressedBy])).toEqual([["AP-NET-006", false], [SUPPRESSION_RULE_ID, false]]);
+    expect(findings[1].message).toMatch(/expired on 2026-01-31/);
+  });
+
+  test("an env file with a reasonless, unknown-rule or expired suppression is refused when loaded", async () => {
+    const text = sampleText("kaga").replace(
+      "operations:",
+      `suppressions:\n  - rule: AP-NET-066\n    resource: "*"\n    reason: "県の承認済み。移行完了後に削除する予定。"\n  - rule: AP-NET-006\n    resource: "*"\n    reason: "ok ok ok ok ok ok ok ok ok"\n  - rule: AP-NET-006\n    resource: "*"\n    reason: "県の承認済み。移行完了後に削除する予定。"\n    expires: 2020-01-01\n  - rule: AP-NET-006\n    resource: "*"\n    reason: short\noperations:`,
+    );
+    const dir = envDirWith({ "kaga.yaml": text });
+    const r = await cli("validate", path.join(dir, "kaga.yaml"));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\/suppressions\/0: suppression names unknown rule AP-NET-066.*did you mean 'AP-NET-006'/);
+    expect(r.err).toMatch(/\/suppressions\/1: suppression of AP-NET-006 on \* has no real reason/);
+    expect(r.err).toMatch(/\/suppressions\/2: suppression of AP-NET-006 on \* expired on 2020-01-01/);
+    expect(r.err).toMatch(/\/suppressions\/3\/reason: .*must NOT have fewer than 20 characters/);
+  });
+});
+
+describe("report formats", () => {
+  test("text and JUnit reports of suppressed findings list the suppression with its reason", () => {
+    const tf = clone();
+    WEAKENINGS["AP-NET-006"](tf);
+    tf.locals.alpha_prime.suppressions = [{ rule: "AP-NET-006", resource: "aws_vpc_security_group_ingress_rule.Breakout_*", reason: "検証環境のため一時的に許可する。本番前に削除すること。" }];
+    const report = checkStack(new StackModel("mitoyo", tf), ALPHA_PRIME_PACK, TODAY);
+    expect(junitReport([report])).toContain("suppressed aws_vpc_security_group_ingress_rule.Breakout_ResolverIngress-udp-0");
+    const sarif = JSON.parse(sarifReport([report], "cdktf.out"));
+    expect(sarif.runs[0].results[0].suppressions).toEqual([{ kind: "external", status: "accepted", justification: "検証環境のため一時的に許可する。本番前に削除すること。" }]);
+  });
+});
