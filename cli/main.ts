@@ -2,6 +2,8 @@
  * The `alpha-prime` CLI: a thin face over functions the tests call directly. Exit status: 0 success,
  * 1 invalid input or failed check, 2 usage or internal error.
  */
+import { disableTokenStackTraces } from "../stacks/cdktf-tuning";
+disableTokenStackTraces(); // before anything loads cdktf tokens
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
@@ -15,6 +17,7 @@ import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { checkStack, loadSynthesized } from "../policy/engine";
 import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
+import { synthParallel } from "./parallel-synth";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -47,7 +50,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
         io.err(`${r.issues.length} error(s) in ${new Set(r.issues.map((i) => i.file)).size} file(s)\n`);
         return setCode(1);
       }
-      io.out(`${r.configs.length} municipality file(s) valid: ${r.configs.map((c) => c.id).join(", ")}\n`);
+      const ids = r.configs.map((c) => c.id);
+      io.out(`${ids.length} municipality file(s) valid: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ` … and ${ids.length - 10} more` : ""}\n`);
       setCode(0);
     });
 
@@ -55,10 +59,28 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .command("synth")
     .description("synthesize Terraform JSON for every municipality (or only some) into cdktf.out/stacks/<id>/")
     .option("--only <ids>", "comma-separated municipality ids", list)
+    .option("--all", "every env file (the default when --only is not given)")
+    .option("--jobs <n>", "worker processes (default: one per CPU for more than a few municipalities)")
+    .option("--plain", "one process and one cdktf App for all stacks (the reference path)")
     .option("--out <dir>", "output directory", "cdktf.out")
-    .action((opts: { only?: string[]; out: string }) => {
-      const ids = synthToDir({ outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
-      io.out(`synthesized ${ids.length} stack(s) into ${opts.out}/stacks: ${ids.join(", ")}\n`);
+    .action(async (opts: { only?: string[]; all?: boolean; jobs?: string; plain?: boolean; out: string }) => {
+      if (opts.all && opts.only) throw new Error("--all and --only exclude each other");
+      const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a whole number of at least 1, got '${opts.jobs}'`);
+      const base = { outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined };
+      const count = opts.only?.length ?? envFiles(envDir()).length;
+      const started = Date.now();
+      if (opts.plain || (jobs === undefined && count <= IN_PROCESS_LIMIT)) {
+        const ids = synthToDir(base);
+        io.out(`synthesized ${ids.length} stack(s) into ${opts.out}/stacks in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summarizeIds(ids)}\n`);
+        return setCode(0);
+      }
+      const progress = progressReporter(io, count);
+      const r = await synthParallel({ ...base, jobs, onProgress: progress.update }).finally(progress.stop);
+      io.out(
+        `synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${(r.wallMs / 1000).toFixed(1)} s ` +
+          `(${(r.ids.length / (r.wallMs / 1000)).toFixed(1)} stacks/s, ${r.workersStarted} worker process(es), largest worker ${Math.round(r.maxWorkerRssBytes / 1048576)} MB): ${summarizeIds(r.ids)}\n`,
+      );
       setCode(0);
     });
 
@@ -104,6 +126,28 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("diff")
+    .description("what a change does to each municipality, with security-relevant changes and data-loss risks called out")
+    .argument("<base>", "synthesized output directory, offline plan JSON (with no head), or git ref")
+    .argument("[head]", "synthesized output directory or git ref", "cdktf.out")
+    .option("--format <format>", "markdown | json", "markdown")
+    .option("--fail-on <what>", "exit 1 on: destructive (data-loss risks) | security (any call-out)")
+    .option("--output <file>", "write the report to a file instead of standard output")
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string }) => {
+      if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
+      if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
+      const d = require("../review/diff") as typeof import("../review/diff");
+      const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : { base: d.readSide(base), head: d.readSide(head) };
+      const report = d.diffSides(sides.base, sides.head);
+      const text = opts.format === "json" ? d.json(report) : d.markdown(report);
+      if (opts.output) {
+        writeAtomically(opts.output, text);
+        io.out(`wrote ${opts.output}\n`);
+      } else io.out(text);
+      setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
+    });
+
+  program
     .command("catalog")
     .description("list the SaaS catalog: services, domains, vendor sources and tenant-restriction mechanisms")
     .option("--json", "the full catalog as JSON")
@@ -141,6 +185,33 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   return program;
+}
+
+/** Up to this many municipalities are synthesized in this process: starting workers would cost more. */
+const IN_PROCESS_LIMIT = 8;
+
+function summarizeIds(ids: string[]): string {
+  return ids.length > 10 ? `${ids.slice(0, 10).join(", ")} … and ${ids.length - 10} more` : ids.join(", ");
+}
+
+/** A progress bar on a terminal; in CI (no TTY) a plain line every tenth of the way. */
+function progressReporter(io: Out, total: number): { update: (done: number, total: number, id: string) => void; stop: () => void } {
+  if (process.stderr.isTTY && io === stdio) {
+    const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
+    const bar = new SingleBar({ format: "synth [{bar}] {value}/{total} municipalities | {eta}s left | {id}", stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+    bar.start(total, 0, { id: "" });
+    return { update: (done, t, id) => bar.update(done, { id, total: t }), stop: () => bar.stop() };
+  }
+  let nextMark = 0.1;
+  return {
+    update: (done, t, id) => {
+      if (done === t || done / t >= nextMark) {
+        io.err(`synth: ${done}/${t} municipalities (${Math.round((done / t) * 100)}%), last ${id}\n`);
+        while (done / t >= nextMark) nextMark += 0.1;
+      }
+    },
+    stop: () => undefined,
+  };
 }
 
 /** Writes through a temporary file in the same directory, so a failure never leaves a half-written file. */

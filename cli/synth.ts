@@ -35,7 +35,7 @@ export function synthToDir(options: SynthOptions): string[] {
 }
 
 /** Replaces `outdir` by `staging` (rename keeps the swap short; the old tree is removed afterwards). */
-function replaceDir(staging: string, outdir: string): void {
+export function replaceDir(staging: string, outdir: string): void {
   const old = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, old);
   fs.renameSync(staging, outdir);

@@ -12,10 +12,15 @@ import { StackModel } from "./model";
 export class PolicyAspect implements IAspect {
   private readonly checked = new WeakSet<IConstruct>();
 
+  /** @param onResolved receives the stack's resolved JSON, so its owner can avoid resolving it again */
+  constructor(private readonly onResolved?: (json: Record<string, unknown>) => void) {}
+
   visit(node: IConstruct): void {
     if (!TerraformStack.isStack(node) || this.checked.has(node)) return;
     this.checked.add(node);
-    const report = checkStack(new StackModel(node.node.id, node.toTerraform()));
+    const json = node.toTerraform();
+    this.onResolved?.(json);
+    const report = checkStack(new StackModel(node.node.id, json));
     for (const f of report.findings) {
       if (f.suppressedBy) continue;
       const text = `${f.ruleId} ${f.address}: ${f.message}`;

@@ -1,0 +1,210 @@
+/**
+ * Synthesis at national scale. Worker processes synthesize one municipality at a time each, in an App of its own,
+ * into a staging directory that replaces the output only when every config was valid and every stack succeeded —
+ * bad input still writes nothing. Validation runs in this process while the workers already synthesize the
+ * configs validated so far, so neither core waits. Output is byte-identical to the one-process path (tested).
+ */
+import { ChildProcess, fork } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, ConfigIssue } from "../config/errors";
+import { loadFiles } from "../config/load";
+import { defaultEnvDir, REPO_ROOT } from "../config/paths";
+import { crossFileProblems } from "../config/semantic";
+import type { MunicipalityConfig } from "../config/types";
+import { selectFiles } from "../stacks/app";
+import { SaasCatalog } from "../constructs/saas-catalog";
+import { replaceDir } from "./synth";
+import type { WorkerReply, WorkerRequest } from "./synth-worker";
+
+export interface ParallelSynthOptions {
+  readonly outdir: string;
+  readonly envDir?: string;
+  readonly only?: readonly string[];
+  readonly stateBucket?: string;
+  /** worker processes @default the number of CPUs */
+  readonly jobs?: number;
+  /** a worker exits after this many stacks and a fresh one takes over, bounding memory @default 300 */
+  readonly recycleAfter?: number;
+  readonly onProgress?: (done: number, total: number, id: string) => void;
+}
+
+export interface ParallelSynthResult {
+  readonly ids: string[];
+  readonly wallMs: number;
+  /** the largest resident memory any worker reported */
+  readonly maxWorkerRssBytes: number;
+  readonly workersStarted: number;
+}
+
+/** The compiled worker (from source, as under ts-jest, the build in dist/ is used; `npm test` builds first). */
+const WORKER = fs.existsSync(path.join(__dirname, "synth-worker.js")) ? path.join(__dirname, "synth-worker.js") : path.join(REPO_ROOT, "dist", "cli", "synth-worker.js");
+/** configs validated per turn of the event loop, so worker messages are answered promptly */
+const VALIDATION_BATCH = 16;
+/** configs queued per worker, so a worker never waits for the next one */
+const QUEUE_DEPTH = 2;
+
+export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSynthResult> {
+  const started = Date.now();
+  const files = selectFiles(o.envDir ?? defaultEnvDir(), o.only);
+  const outdir = path.resolve(o.outdir);
+  fs.mkdirSync(path.dirname(outdir), { recursive: true });
+  const staging = fs.mkdtempSync(`${outdir}.staging-`);
+  const pool = new WorkerPool(staging, files.length, o);
+  try {
+    const catalog = SaasCatalog.default();
+    const issues: ConfigIssue[] = [];
+    const configs: MunicipalityConfig[] = [];
+    for (let i = 0; i < files.length; i += VALIDATION_BATCH) {
+      const r = loadFiles(files.slice(i, i + VALIDATION_BATCH), catalog);
+      issues.push(...r.issues);
+      configs.push(...r.configs);
+      if (issues.length) pool.stop(); // keep validating to report every error, but synthesize no more
+      else pool.enqueue(r.configs);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const p of crossFileProblems(configs)) {
+      issues.push({ file: configs[p.index].sourceFile, line: 1, column: 1, path: "/" + p.problem.path.join("/"), message: p.problem.message, expected: p.problem.expected });
+    }
+    if (issues.length) {
+      pool.stop();
+      await pool.settled().catch(() => undefined);
+      throw new ConfigError(issues);
+    }
+    pool.close();
+    const result = await pool.settled();
+    // cdktf's own manifest writer, so the file is formatted exactly as the one-process path writes it
+    const { Manifest } = require("cdktf/lib/manifest") as { Manifest: new (v: string, d: string, h: boolean) => { stacks: Record<string, unknown>; writeToFile(): void } };
+    const manifest = new Manifest(result.version, staging, false);
+    for (const c of configs) manifest.stacks[c.id] = result.entries.get(c.id)!;
+    manifest.writeToFile();
+    replaceDir(staging, outdir);
+    return { ids: configs.map((c) => c.id), wallMs: Date.now() - started, maxWorkerRssBytes: result.maxRss, workersStarted: result.workersStarted };
+  } finally {
+    pool.stop();
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Worker processes fed from a queue that validation fills while they run. */
+class WorkerPool {
+  private readonly queue: MunicipalityConfig[] = [];
+  private readonly live = new Set<ChildProcess>();
+  private readonly entries = new Map<string, Record<string, unknown>>();
+  private readonly idle: (() => void)[] = [];
+  private version = "";
+  private maxRss = 0;
+  private done = 0;
+  private expected: number;
+  private closed = false;
+  private stopped = false;
+  private failure?: Error;
+  private workersStarted = 0;
+  private finish!: () => void;
+  private abort!: (e: Error) => void;
+  private readonly finished: Promise<void>;
+
+  constructor(private readonly staging: string, total: number, private readonly o: ParallelSynthOptions) {
+    this.expected = total;
+    this.finished = new Promise<void>((resolve, reject) => {
+      this.finish = resolve;
+      this.abort = reject;
+    });
+    this.finished.catch(() => undefined);
+    const jobs = Math.max(1, Math.min(o.jobs ?? os.cpus().length, total));
+    for (let i = 0; i < jobs; i++) this.start();
+  }
+
+  enqueue(configs: MunicipalityConfig[]): void {
+    this.queue.push(...configs);
+    for (const wake of this.idle.splice(0)) wake();
+  }
+
+  /** No more configs will come. */
+  close(): void {
+    this.closed = true;
+    this.expected = this.done + this.queue.length + this.inFlight();
+    for (const wake of this.idle.splice(0)) wake();
+    this.checkFinished();
+  }
+
+  /** Abandon the run (invalid input or a failure): workers are killed, nothing more is synthesized. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue.length = 0;
+    for (const w of this.live) w.kill();
+    if (!this.failure) this.finish();
+  }
+
+  async settled(): Promise<{ entries: Map<string, Record<string, unknown>>; version: string; maxRss: number; workersStarted: number }> {
+    await this.finished;
+    if (this.failure) throw this.failure;
+    return { entries: this.entries, version: this.version, maxRss: this.maxRss, workersStarted: this.workersStarted };
+  }
+
+  private sentTotal = 0;
+  private inFlight(): number {
+    return this.sentTotal - this.done;
+  }
+
+  private checkFinished(): void {
+    if (this.closed && this.done >= this.expected && this.queue.length === 0) {
+      for (const w of this.live) if (w.connected) w.send({ type: "exit" } satisfies WorkerRequest);
+      this.finish();
+    }
+  }
+
+  private fail(message: string): void {
+    if (this.failure) return;
+    this.failure = new Error(message);
+    this.stopped = true;
+    for (const w of this.live) w.kill();
+    this.abort(this.failure);
+  }
+
+  private start(): void {
+    this.workersStarted++;
+    const worker = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.live.add(worker);
+    const recycleAfter = this.o.recycleAfter ?? 300;
+    let assigned = 0;
+    let outstanding = 0;
+    let retiring = false;
+    const feed = () => {
+      if (this.stopped || retiring) return;
+      while (outstanding < QUEUE_DEPTH && assigned < recycleAfter && this.queue.length) {
+        const config = this.queue.shift()!;
+        assigned++;
+        outstanding++;
+        this.sentTotal++;
+        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest);
+      }
+      if (outstanding === 0 && (assigned >= recycleAfter || (this.closed && this.queue.length === 0))) {
+        retiring = true;
+        if (worker.connected) worker.send({ type: "exit" } satisfies WorkerRequest);
+      } else if (outstanding < QUEUE_DEPTH && !this.closed && assigned < recycleAfter) {
+        this.idle.push(feed); // wait for validation to produce more
+      }
+    };
+    worker.on("message", (m: WorkerReply) => {
+      if (m.type === "ready") return feed();
+      if (m.type === "failed") return this.fail(`${m.id}: ${m.message}`);
+      outstanding--;
+      this.entries.set(m.id, m.manifest);
+      this.version = m.version;
+      this.maxRss = Math.max(this.maxRss, m.rssBytes);
+      this.done++;
+      this.o.onProgress?.(this.done, this.expected, m.id);
+      feed();
+      this.checkFinished();
+    });
+    worker.on("exit", (code) => {
+      this.live.delete(worker);
+      if (this.stopped || this.failure) return;
+      if (code !== 0 && code !== null) return this.fail(`a synthesis worker exited with code ${code}`);
+      if (this.queue.length || !this.closed) this.start(); // recycled: a fresh worker takes over
+    });
+  }
+}

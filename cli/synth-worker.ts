@@ -1,0 +1,41 @@
+/**
+ * A synthesis worker: receives configs one at a time, synthesizes each in an App of its own (so nothing of one
+ * municipality stays in memory for the next), moves the stack directory into the shared staging directory, and
+ * reports its manifest entry. The parent recycles workers after a number of stacks to bound memory.
+ */
+import { disableTokenStackTraces } from "../stacks/cdktf-tuning";
+disableTokenStackTraces();
+import * as fs from "fs";
+import * as path from "path";
+import { buildApp } from "../stacks/app";
+import type { MunicipalityConfig } from "../config/types";
+
+export type WorkerRequest = { type: "synth"; config: MunicipalityConfig; staging: string; stateBucket?: string } | { type: "exit" };
+export type WorkerReply =
+  | { type: "ready" }
+  | { type: "done"; id: string; version: string; manifest: Record<string, unknown>; rssBytes: number }
+  | { type: "failed"; id: string; message: string };
+
+function send(reply: WorkerReply): void {
+  process.send!(reply);
+}
+
+process.on("message", (req: WorkerRequest) => {
+  if (req.type === "exit") return void (process.connected && process.disconnect());
+  const { config } = req;
+  try {
+    const own = path.join(req.staging, `.worker-${process.pid}`);
+    fs.rmSync(own, { recursive: true, force: true });
+    fs.mkdirSync(own, { recursive: true });
+    buildApp([config], { outdir: own, stateBucket: req.stateBucket }).synth();
+    const manifest = JSON.parse(fs.readFileSync(path.join(own, "manifest.json"), "utf8"));
+    fs.mkdirSync(path.join(req.staging, "stacks"), { recursive: true });
+    fs.renameSync(path.join(own, "stacks", config.id), path.join(req.staging, "stacks", config.id));
+    fs.rmSync(own, { recursive: true, force: true });
+    send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage().rss });
+  } catch (e) {
+    send({ type: "failed", id: config.id, message: (e as Error).message });
+  }
+});
+
+send({ type: "ready" });

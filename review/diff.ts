@@ -1,0 +1,358 @@
+/**
+ * The reviewer's diff: what a change does to each municipality, with what weakens security and what could lose
+ * data called out, from synthesized outputs (cdktf.out), offline plan JSON, or git refs.
+ *
+ * Reviewers approve networks that carry residents' data: the one line that matters — a domain added to the
+ * allowlist, a retention shortened, a log bucket about to be replaced — must not drown in a JSON diff.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "../config/paths";
+
+export type Risk = "data-loss" | "security";
+
+export interface AttributeChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface ResourceChange {
+  readonly address: string;
+  readonly type: string;
+  readonly action: "create" | "delete" | "update" | "replace" | "rename";
+  /** for renames: the old address */
+  readonly from?: string;
+  readonly changes: AttributeChange[];
+}
+
+export interface Callout {
+  readonly risk: Risk;
+  readonly address: string;
+  readonly message: string;
+}
+
+export interface MunicipalityDiff {
+  readonly id: string;
+  /** AWS account (for deploy matrices), when known */
+  readonly accountId?: string;
+  readonly status: "added" | "removed" | "changed" | "unchanged";
+  readonly resources: ResourceChange[];
+  readonly callouts: Callout[];
+}
+
+export interface DiffReport {
+  readonly base: string;
+  readonly head: string;
+  readonly municipalities: MunicipalityDiff[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inputs: a synthesized directory, a plan JSON, or a git ref.
+
+/** One side of a diff: per municipality, resources by address with their values, and what the stack declares. */
+export interface Side {
+  readonly label: string;
+  readonly stacks: Map<string, StackSnapshot>;
+}
+
+export interface StackSnapshot {
+  readonly resources: Map<string, Record<string, any>>;
+  readonly locals: Record<string, any>;
+  readonly backend: Record<string, any>;
+  readonly accountId?: string;
+  /** from a plan: addresses Terraform will replace or delete (actions), keyed by address */
+  readonly plannedActions?: Map<string, string[]>;
+}
+
+function stripMetadata(value: any): any {
+  if (Array.isArray(value)) return value.map(stripMetadata);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "//").map(([k, v]) => [k, stripMetadata(v)]));
+  return value;
+}
+
+export function snapshotOfStack(json: any): StackSnapshot {
+  const resources = new Map<string, Record<string, any>>();
+  for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
+    for (const [name, body] of Object.entries<any>(byName)) resources.set(`${type}.${name}`, stripMetadata(body));
+  }
+  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0] };
+}
+
+export function readSynthesized(dir: string, label = dir): Side {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+  const stacks = new Map<string, StackSnapshot>();
+  for (const [id, s] of Object.entries<any>(manifest.stacks)) stacks.set(id, snapshotOfStack(JSON.parse(fs.readFileSync(path.join(dir, s.synthesizedStackPath), "utf8"))));
+  return { label, stacks };
+}
+
+/** A `terraform show -json` plan of one stack: its prior state is the base, its planned values the head. */
+export function readPlan(file: string, id = path.basename(path.dirname(path.resolve(file)))): { base: Side; head: Side } {
+  const plan = JSON.parse(fs.readFileSync(file, "utf8"));
+  const before = new Map<string, Record<string, any>>();
+  const after = new Map<string, Record<string, any>>();
+  const actions = new Map<string, string[]>();
+  for (const rc of plan.resource_changes ?? []) {
+    if (rc.mode !== "managed") continue;
+    if (rc.change?.before) before.set(rc.address, rc.change.before);
+    if (rc.change?.after) after.set(rc.address, rc.change.after);
+    actions.set(rc.address, rc.change?.actions ?? []);
+  }
+  const snap = (resources: Map<string, Record<string, any>>): StackSnapshot => ({ resources, locals: {}, backend: {}, plannedActions: actions });
+  return { base: { label: `${file} (prior state)`, stacks: new Map([[id, snap(before)]]) }, head: { label: `${file} (planned)`, stacks: new Map([[id, snap(after)]]) } };
+}
+
+/** Synthesizes a git ref in a temporary worktree (sharing this checkout's node_modules) and reads its output. */
+export function readGitRef(ref: string, repo = REPO_ROOT): Side {
+  const sha = execFileSync("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: repo, encoding: "utf8" }).trim();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-diff-"));
+  const worktree = path.join(tmp, "worktree");
+  execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });
+  try {
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(worktree, "node_modules"), "dir");
+    const env = { ...process.env };
+    for (const v of ["ALPHA_PRIME_ENV_DIR", "ALPHA_PRIME_STACKS", "CDKTF_OUTDIR"]) delete env[v];
+    execFileSync(process.execPath, [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", worktree], { cwd: worktree, stdio: "pipe", env });
+    const out = path.join(tmp, "cdktf.out");
+    execFileSync(process.execPath, [path.join(worktree, "bin", "alpha-prime.js"), "synth", "--out", out], { cwd: worktree, stdio: "pipe", env });
+    return readSynthesized(out, `${ref} (${sha.slice(0, 8)})`);
+  } finally {
+    execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: repo, stdio: "ignore" });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Reads a synthesized directory, or a git ref (anything that is not an existing directory). */
+export function readSide(spec: string): Side {
+  if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
+    if (!fs.existsSync(path.join(spec, "manifest.json"))) throw new Error(`${spec} has no manifest.json: synthesize it first`);
+    return readSynthesized(spec);
+  }
+  return readGitRef(spec);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparing.
+
+/** Resources whose loss loses data or locks the municipality out. */
+const PROTECTED_TYPES = new Set(["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group", "aws_s3_bucket_object_lock_configuration", "aws_eip"]);
+
+/** Arguments whose change makes Terraform replace the resource (hashicorp/aws 5.100.0), for the protected types. */
+const FORCES_REPLACEMENT: Record<string, string[]> = {
+  aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
+  aws_kms_key: ["customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"],
+  aws_cloudwatch_log_group: ["name", "name_prefix"],
+  aws_eip: ["domain", "address", "public_ipv4_pool"],
+};
+
+/** Which resource types' changes a reviewer must look at for security. */
+const SECURITY_TYPES: Record<string, string> = {
+  aws_security_group: "security group",
+  aws_security_group_rule: "security group rule",
+  aws_vpc_security_group_ingress_rule: "security group ingress",
+  aws_vpc_security_group_egress_rule: "security group egress",
+  aws_vpn_connection: "VPN connection",
+  aws_networkfirewall_firewall_policy: "firewall policy",
+  aws_networkfirewall_rule_group: "firewall rule group",
+  aws_networkfirewall_firewall: "firewall",
+  aws_route53_resolver_firewall_domain_list: "DNS firewall list",
+  aws_route53_resolver_firewall_rule: "DNS firewall rule",
+  aws_s3_bucket_public_access_block: "public access block",
+  aws_s3_bucket_policy: "bucket policy",
+  aws_s3_bucket_server_side_encryption_configuration: "bucket encryption",
+  aws_s3_bucket_lifecycle_configuration: "log retention (lifecycle)",
+  aws_s3_bucket_object_lock_configuration: "Object Lock",
+  aws_kms_key: "KMS key",
+  aws_cloudwatch_log_group: "log group",
+  aws_ec2_client_vpn_endpoint: "Client VPN endpoint",
+  aws_ec2_client_vpn_authorization_rule: "Client VPN authorization",
+  aws_launch_template: "launch template",
+  aws_subnet: "subnet",
+  aws_sns_topic: "notification topic",
+  aws_iam_role_policy: "IAM policy",
+  aws_iam_role_policy_attachment: "IAM policy attachment",
+};
+
+/** Values that are JSON documents (policies) are compared parsed, so one changed statement shows as one change. */
+function comparable(value: unknown): unknown {
+  if (typeof value === "string" && /^\s*[{[]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function isLeaf(v: unknown): boolean {
+  return v === null || typeof v !== "object" || (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object"));
+}
+
+export function attributeChanges(before: unknown, after: unknown, prefix = ""): AttributeChange[] {
+  const a = comparable(before);
+  const b = comparable(after);
+  if (isLeaf(a) || isLeaf(b) || Array.isArray(a) !== Array.isArray(b)) {
+    return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path: prefix || "(value)", before: a, after: b }];
+  }
+  const keys = Array.isArray(a) ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()].map(String) : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+  return keys.flatMap((k) => attributeChanges((a as any)[k], (b as any)[k], prefix ? `${prefix}.${k}` : k));
+}
+
+function typeOf(address: string): string {
+  return address.split(".")[0];
+}
+
+/** Allowlist targets of a snapshot (firewall domain lists), for the domain call-outs. */
+function allowlist(s: StackSnapshot | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const [address, body] of s?.resources ?? []) {
+    if (typeOf(address) !== "aws_networkfirewall_rule_group") continue;
+    for (const t of body.rule_group?.rules_source?.rules_source_list?.targets ?? body.rule_group?.[0]?.rules_source?.[0]?.rules_source_list?.[0]?.targets ?? []) out.add(t);
+  }
+  return out;
+}
+
+function numbersAt(body: any, key: string): number[] {
+  const out: number[] = [];
+  const walk = (v: any) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (k === key && typeof x === "number" ? out.push(x) : walk(x));
+  };
+  walk(body);
+  return out;
+}
+
+export function compareStacks(id: string, base: StackSnapshot | undefined, head: StackSnapshot | undefined): MunicipalityDiff {
+  const resources: ResourceChange[] = [];
+  const callouts: Callout[] = [];
+  const b = base?.resources ?? new Map();
+  const h = head?.resources ?? new Map();
+  const removed = [...b.keys()].filter((a) => !h.has(a));
+  const added = [...h.keys()].filter((a) => !b.has(a));
+
+  // Renames: a removed and an added resource of one type with the same body. Terraform reads this as
+  // destroy-and-create (no `moved` block), so the old object, and for buckets and keys its data, is gone.
+  // References inside a body name other renamed resources too, so bodies are compared with names blanked out.
+  const shape = (body: unknown) => JSON.stringify(body).replace(/\$\{([a-z0-9_]+)\.[A-Za-z0-9_-]+/g, "${$1.#");
+  const renamedTo = new Map<string, string>();
+  for (const r of removed) {
+    const twin = added.find((a) => typeOf(a) === typeOf(r) && ![...renamedTo.values()].includes(a) && shape(b.get(r)) === shape(h.get(a)));
+    if (twin) renamedTo.set(r, twin);
+  }
+  for (const [from, to] of renamedTo) {
+    resources.push({ address: to, type: typeOf(to), action: "rename", from, changes: [] });
+    if (PROTECTED_TYPES.has(typeOf(to))) callouts.push({ risk: "data-loss", address: to, message: `address changed from ${from}: Terraform will DESTROY the existing ${typeOf(to)} and create a new one (add a moved block, or keep the construct id)` });
+  }
+  for (const a of added.filter((x) => ![...renamedTo.values()].includes(x))) resources.push({ address: a, type: typeOf(a), action: "create", changes: [] });
+  for (const r of removed.filter((x) => !renamedTo.has(x))) {
+    resources.push({ address: r, type: typeOf(r), action: "delete", changes: [] });
+    if (PROTECTED_TYPES.has(typeOf(r))) callouts.push({ risk: "data-loss", address: r, message: `${typeOf(r)} is REMOVED: its data (logs, keys, fixed addresses) would be destroyed` });
+  }
+  for (const a of [...h.keys()].filter((x) => b.has(x))) {
+    const changes = attributeChanges(b.get(a), h.get(a));
+    const planned = head?.plannedActions?.get(a);
+    const replaces = planned ? planned.includes("delete") && planned.includes("create") : changes.some((c) => (FORCES_REPLACEMENT[typeOf(a)] ?? []).includes(c.path.split(".")[0]));
+    if (!changes.length && !replaces) continue;
+    resources.push({ address: a, type: typeOf(a), action: replaces ? "replace" : "update", changes });
+    if (replaces && PROTECTED_TYPES.has(typeOf(a))) callouts.push({ risk: "data-loss", address: a, message: `${typeOf(a)} will be REPLACED (${changes.map((c) => c.path).join(", ") || "forced by the plan"}): the existing one and its data are destroyed` });
+  }
+
+  // State: a different backend moves (or loses) the municipality's state.
+  if (base && head && JSON.stringify(base.backend) !== JSON.stringify(head.backend) && (Object.keys(base.backend).length || Object.keys(head.backend).length)) {
+    callouts.push({ risk: "data-loss", address: "terraform.backend", message: `state backend changes from ${JSON.stringify(base.backend)} to ${JSON.stringify(head.backend)}: migrate the state (terraform init -migrate-state) before deploying` });
+  }
+
+  // Security-relevant: allowlist, retention, encryption, security groups, VPN, exposure, suppressions.
+  const before = allowlist(base);
+  const after = allowlist(head);
+  const domainsAdded = [...after].filter((d) => !before.has(d)).sort();
+  const domainsRemoved = [...before].filter((d) => !after.has(d)).sort();
+  if (domainsAdded.length) callouts.push({ risk: "security", address: "allowlist", message: `domains ADDED to the breakout allowlist: ${domainsAdded.join(" ")}` });
+  if (domainsRemoved.length) callouts.push({ risk: "security", address: "allowlist", message: `domains removed from the breakout allowlist: ${domainsRemoved.join(" ")}` });
+  for (const rc of resources) {
+    if (rc.action === "rename") continue;
+    const label = SECURITY_TYPES[rc.type];
+    if (!label) continue;
+    if (rc.type === "aws_networkfirewall_rule_group" && rc.changes.every((c) => c.path.includes("targets"))) continue; // said above, by domain
+    const old = b.get(rc.address);
+    const now = h.get(rc.address);
+    const shortened = ["retention_in_days", "days", "noncurrent_days"].flatMap((k) => {
+      const x = numbersAt(old, k);
+      const y = numbersAt(now, k);
+      return x.length && y.length && Math.min(...y) < Math.min(...x) ? [`${k} ${Math.min(...x)} → ${Math.min(...y)}`] : [];
+    });
+    const detail = rc.action === "create" ? "added" : rc.action === "delete" ? "removed" : `changed: ${rc.changes.map((c) => c.path).slice(0, 6).join(", ")}${rc.changes.length > 6 ? " …" : ""}`;
+    callouts.push({ risk: "security", address: rc.address, message: `${label} ${detail}${shortened.length ? ` — RETENTION SHORTENED (${shortened.join(", ")})` : ""}` });
+  }
+  const sup = (s?: StackSnapshot) => (s?.locals?.alpha_prime?.suppressions ?? []).map((x: any) => `${x.rule} ${x.resource}`);
+  const supAdded = sup(head).filter((x: string) => !sup(base).includes(x));
+  if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
+  const ret = (s?: StackSnapshot) => s?.locals?.alpha_prime?.retention_days;
+  if (typeof ret(base) === "number" && typeof ret(head) === "number" && ret(head) < ret(base)) {
+    callouts.push({ risk: "security", address: "logging.retentionDays", message: `configured retention SHORTENED from ${ret(base)} to ${ret(head)} days` });
+  }
+
+  const status = !base ? "added" : !head ? "removed" : resources.length || callouts.length ? "changed" : "unchanged";
+  if (!head && base) callouts.push({ risk: "data-loss", address: id, message: `municipality ${id} is REMOVED: destroying its stack destroys its log archive` });
+  return { id, accountId: head?.accountId ?? base?.accountId, status, resources: resources.sort((x, y) => x.address.localeCompare(y.address)), callouts };
+}
+
+export function diffSides(base: Side, head: Side): DiffReport {
+  const ids = [...new Set([...base.stacks.keys(), ...head.stacks.keys()])].sort();
+  return { base: base.label, head: head.label, municipalities: ids.map((id) => compareStacks(id, base.stacks.get(id), head.stacks.get(id))) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output.
+
+export type FailOn = "destructive" | "security";
+
+export function exitCodeFor(report: DiffReport, failOn?: FailOn): number {
+  if (!failOn) return 0;
+  const callouts = report.municipalities.flatMap((m) => m.callouts);
+  if (failOn === "destructive") return callouts.some((c) => c.risk === "data-loss") ? 1 : 0;
+  return callouts.length ? 1 : 0;
+}
+
+function cell(v: unknown): string {
+  const text = v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
+  const short = text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  return `\`${short.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\n/g, " ")}\``;
+}
+
+export function markdown(report: DiffReport): string {
+  const changed = report.municipalities.filter((m) => m.status !== "unchanged");
+  const lines = [`## alpha-prime diff: ${report.base} → ${report.head}`, ""];
+  if (!changed.length) return [...lines, "No municipality changes.", ""].join("\n");
+  const count = (m: MunicipalityDiff, a: ResourceChange["action"]) => m.resources.filter((r) => r.action === a).length;
+  lines.push("| municipality | status | + | ~ | −/± | renamed | data-loss risks | security |", "|---|---|---|---|---|---|---|---|");
+  for (const m of changed) {
+    const loss = m.callouts.filter((c) => c.risk === "data-loss").length;
+    const sec = m.callouts.filter((c) => c.risk === "security").length;
+    lines.push(`| ${m.id} | ${m.status} | ${count(m, "create")} | ${count(m, "update")} | ${count(m, "delete") + count(m, "replace")} | ${count(m, "rename")} | ${loss ? `🛑 **${loss}**` : "0"} | ${sec ? `⚠️ ${sec}` : "0"} |`);
+  }
+  for (const m of changed) {
+    lines.push("", `### ${m.id}`);
+    const loss = m.callouts.filter((c) => c.risk === "data-loss");
+    if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${c.message}`));
+    const sec = m.callouts.filter((c) => c.risk === "security");
+    if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${c.message}`));
+    if (m.resources.length) {
+      lines.push("", "<details><summary>All resource changes</summary>", "", "| action | resource | attribute | before | after |", "|---|---|---|---|---|");
+      for (const r of m.resources) {
+        if (!r.changes.length) lines.push(`| ${r.action} | \`${r.address}\` | ${r.from ? `from \`${r.from}\`` : ""} | | |`);
+        for (const c of r.changes.slice(0, 20)) lines.push(`| ${r.action} | \`${r.address}\` | \`${c.path}\` | ${cell(c.before)} | ${cell(c.after)} |`);
+        if (r.changes.length > 20) lines.push(`| ${r.action} | \`${r.address}\` | … ${r.changes.length - 20} more | | |`);
+      }
+      lines.push("", "</details>");
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function json(report: DiffReport): string {
+  return JSON.stringify(report, null, 2) + "\n";
+}

@@ -1,0 +1,110 @@
+import * as fs from "fs";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { marked } from "marked";
+import { main } from "../cli/main";
+import { REPO_ROOT } from "../config/paths";
+import type { MunicipalityConfig } from "../config/types";
+import { diffSides, markdown, readGitRef, readSynthesized } from "../review/diff";
+import { buildApp } from "../stacks/app";
+import { loadSample, tempDir } from "./helpers";
+
+/** Synthesizes configs into a fresh cdktf.out (with manifest), like `alpha-prime synth`. */
+function out(configs: MunicipalityConfig[]): string {
+  const dir = path.join(tempDir(), "cdktf.out");
+  buildApp(configs, { outdir: dir }).synth();
+  return dir;
+}
+
+async function cli(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+const kaga = loadSample("kaga");
+const ashiya = loadSample("ashiya");
+const mitoyo = loadSample("mitoyo");
+const base = out([kaga, ashiya, mitoyo]);
+
+describe("alpha-prime diff on real synthesized outputs", () => {
+  test("no change: an empty diff, exit 0 even with --fail-on security", async () => {
+    const r = await cli("diff", base, out([kaga, ashiya, mitoyo]), "--fail-on", "security");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/No municipality changes\./);
+  });
+
+  test("a tier change only adds resources (and raises alarm thresholds in place): no data-loss risk", async () => {
+    const head = out([{ ...kaga, bandwidthTier: "2g" }, ashiya, mitoyo]);
+    const report = diffSides(readSynthesized(base), readSynthesized(head));
+    const k = report.municipalities.find((m) => m.id === "kaga")!;
+    expect(k.status).toBe("changed");
+    expect(k.resources.filter((r) => r.action === "delete" || r.action === "replace" || r.action === "rename")).toEqual([]);
+    expect(k.resources.filter((r) => r.action === "create").map((r) => r.type)).toEqual(expect.arrayContaining(["aws_vpn_connection", "aws_cloudwatch_metric_alarm"]));
+    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm"]));
+    expect(k.callouts.filter((c) => c.risk === "data-loss")).toEqual([]);
+    expect(report.municipalities.filter((m) => m.status !== "unchanged").map((m) => m.id)).toEqual(["kaga"]);
+    expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(0);
+  });
+
+  test("a SaaS added to the selection is flagged as an allowlist change", async () => {
+    const head = out([{ ...kaga, breakout: { ...kaga.breakout, saas: [...kaga.breakout.saas, "box"] } }, ashiya, mitoyo]);
+    const r = await cli("diff", base, head, "--format", "json", "--fail-on", "security");
+    expect(r.code).toBe(1);
+    const k = JSON.parse(r.stdout).municipalities.find((m: any) => m.id === "kaga");
+    expect(k.callouts).toEqual(expect.arrayContaining([{ risk: "security", address: "allowlist", message: "domains ADDED to the breakout allowlist: .box.com .box.net .boxcdn.net .boxcloud.com" }]));
+  });
+
+  test("a shortened retention is flagged as a security change", async () => {
+    const head = out([kaga, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
+    const report = diffSides(readSynthesized(base), readSynthesized(head));
+    const a = report.municipalities.find((m) => m.id === "ashiya")!;
+    const messages = a.callouts.map((c) => c.message).join("\n");
+    expect(messages).toMatch(/configured retention SHORTENED from 731 to 365 days/);
+    expect(messages).toMatch(/log group changed: retention_in_days — RETENTION SHORTENED \(retention_in_days 731 → 365\)/);
+    expect(messages).toMatch(/Object Lock changed: .* RETENTION SHORTENED \(days 731 → 365\)/);
+  });
+
+  test("a renamed log-archive construct is a loud data-loss risk, and --fail-on destructive fails", async () => {
+    // What renaming the LogArchive construct does to the synthesized stack: every address under it changes
+    // (cdktf derives names from construct paths), and every reference to them follows.
+    const head = path.join(tempDir(), "cdktf.out");
+    fs.cpSync(base, head, { recursive: true });
+    const file = path.join(head, "stacks", "mitoyo", "cdk.tf.json");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/LogArchive_([A-Za-z0-9-]+?)_[0-9A-F]{8}/g, "Archive_$1_0BADC0DE"));
+    const r = await cli("diff", base, head, "--fail-on", "destructive");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/🛑 DATA-LOSS RISK/);
+    for (const type of ["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"]) {
+      expect(r.stdout).toMatch(new RegExp(`🛑 \`${type}\\.Archive_[^\`]+\`: address changed from ${type}\\.LogArchive_[^:]+: Terraform will DESTROY the existing ${type}`));
+    }
+  });
+
+  test("the Markdown renders as a readable table with one row per changed municipality", () => {
+    const head = out([{ ...kaga, bandwidthTier: "2g" }, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
+    const html = marked.parse(markdown(diffSides(readSynthesized(base), readSynthesized(head))), { async: false }) as string;
+    const tables = html.match(/<table>[\s\S]*?<\/table>/g) ?? [];
+    expect(tables.length).toBeGreaterThanOrEqual(1);
+    const headers = [...tables[0]!.matchAll(/<th>(.*?)<\/th>/g)].map((m) => m[1]);
+    expect(headers).toEqual(["municipality", "status", "+", "~", "−/±", "renamed", "data-loss risks", "security"]);
+    const rows = [...tables[0]!.matchAll(/<tr>\s*<td>(.*?)<\/td>/g)].map((m) => m[1]);
+    expect(rows).toEqual(["ashiya", "kaga"]);
+  });
+});
+
+describe("git-ref mode", () => {
+  const isRepo = spawnSync("git", ["rev-parse", "--verify", "HEAD"], { cwd: REPO_ROOT }).status === 0;
+  (isRepo ? test : test.skip)("synthesizes a ref in a temporary worktree: HEAD against itself shows no change", () => {
+    const head = readGitRef("HEAD");
+    expect([...head.stacks.keys()].sort()).toEqual(["ashiya", "kaga", "mitoyo"]);
+    const report = diffSides(head, readGitRef("HEAD"));
+    expect(report.municipalities.every((m) => m.status === "unchanged")).toBe(true);
+    expect(spawnSync("git", ["worktree", "list"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("fails clearly for something that is neither a directory nor a ref", async () => {
+    const r = await cli("diff", "no-such-ref-or-dir", base);
+    expect(r.code).toBe(2);
+  });
+});

@@ -1,0 +1,67 @@
+import * as fs from "fs";
+import * as path from "path";
+import { synthParallel } from "../cli/parallel-synth";
+import { synthToDir } from "../cli/synth";
+import { ConfigError } from "../config/errors";
+import { writeSyntheticEnv } from "../bench/generate";
+import { ENV_DIR, sampleText, envDirWith, tempDir } from "./helpers";
+
+/** Every file under a directory, relative path → content. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+// The workers patch out cdktf's token stack traces; this jest process does not: comparing the two also proves
+// the patch leaves the output unchanged.
+describe("the fast path (worker processes, one App per stack) writes exactly what the plain path writes", () => {
+  test("for the sample municipalities", async () => {
+    const plain = path.join(tempDir(), "plain");
+    const fast = path.join(tempDir(), "fast");
+    synthToDir({ outdir: plain, envDir: ENV_DIR });
+    await synthParallel({ outdir: fast, envDir: ENV_DIR, jobs: 2 });
+    expect(tree(fast)).toEqual(tree(plain));
+  });
+
+  test("for synthetic municipalities across tiers and options, with workers recycled", async () => {
+    const env = path.join(tempDir(), "env");
+    writeSyntheticEnv(env, 10, "uniform");
+    const plain = path.join(tempDir(), "plain");
+    const fast = path.join(tempDir(), "fast");
+    synthToDir({ outdir: plain, envDir: env });
+    const progress: number[] = [];
+    const r = await synthParallel({ outdir: fast, envDir: env, jobs: 2, recycleAfter: 3, onProgress: (done) => progress.push(done) });
+    expect(tree(fast)).toEqual(tree(plain));
+    expect(r.workersStarted).toBeGreaterThanOrEqual(4);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(fast, "manifest.json"), "utf8")).stacks)).toHaveLength(10);
+  });
+
+  test("bad input anywhere stops the run, reports every file's errors, and leaves the output as it was", async () => {
+    const env = path.join(tempDir(), "env");
+    writeSyntheticEnv(env, 40);
+    fs.writeFileSync(path.join(env, "m0033.yaml"), fs.readFileSync(path.join(env, "m0033.yaml"), "utf8").replace("bandwidthTier: 1g", "bandwidthTier: 3g").replace("bandwidthTier: 2g", "bandwidthTier: 3g"));
+    fs.writeFileSync(path.join(env, "zz-extra.yaml"), sampleText("kaga").replace("id: kaga", "id: zz-extra").replace("retentionDays: 365", "retentionDay: 365"));
+    const out = path.join(tempDir(), "cdktf.out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "keep.txt"), "previous output");
+    const error = await synthParallel({ outdir: out, envDir: env, jobs: 2 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const where = (error as ConfigError).issues.map((i) => `${path.basename(i.file)} ${i.path}`);
+    expect(where).toEqual(expect.arrayContaining(["m0033.yaml /bandwidthTier", "zz-extra.yaml /logging/retentionDay"]));
+    expect(tree(out)).toEqual({ "keep.txt": "previous output" });
+    expect(fs.readdirSync(path.dirname(out))).toEqual(["cdktf.out"]);
+  });
+
+  test("an unknown municipality is refused before anything starts", async () => {
+    await expect(synthParallel({ outdir: path.join(tempDir(), "o"), envDir: envDirWith({ "mitoyo.yaml": sampleText("mitoyo") }), only: ["nowhere"] })).rejects.toThrow(/no env file for municipality 'nowhere'/);
+  });
+});
