@@ -24,7 +24,9 @@ function schema(): Record<string, unknown> {
 
 function compiledValidator(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: false });
+    // validateSchema off: the schema is committed and a test checks it against the meta-schema, so every run
+    // need not (it is most of the start-up cost of `cdktf deploy <id>`).
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: false, validateSchema: false, code: { optimize: false } });
     addFormats(ajv, ["email", "date"]);
     validator = ajv.compile(schema());
   }

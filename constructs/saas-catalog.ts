@@ -38,7 +38,7 @@ export interface SaasEntry {
   readonly tenantRestriction?: TenantRestriction;
 }
 
-const ENTRY_SCHEMA = {
+export const ENTRY_SCHEMA = {
   type: "array",
   items: {
     type: "object",
@@ -94,7 +94,7 @@ export class SaasCatalog {
 
   /** Validates entries: the schema, unique ids, and every domain a valid, non-public-suffix pattern. */
   static fromEntries(data: unknown, origin = "catalog"): SaasCatalog {
-    const validate = new Ajv({ allErrors: true }).compile(ENTRY_SCHEMA);
+    const validate = new Ajv({ allErrors: true, validateSchema: false, code: { optimize: false } }).compile(ENTRY_SCHEMA);
     if (!validate(data)) {
       const why = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`).join("; ");
       throw new Error(`${origin}: invalid SaaS catalog: ${why}`);

@@ -9,9 +9,17 @@
  */
 let applied = false;
 
+/**
+ * ALPHA_PRIME_PLAIN_CDKTF=1 turns every synthesis tuning off (this patch and the two MunicipalityStack overrides):
+ * plain cdktf behaviour, for debugging token errors and as the benchmark's naive baseline. Output is identical.
+ */
+export function synthTuningEnabled(): boolean {
+  return process.env.ALPHA_PRIME_PLAIN_CDKTF !== "1";
+}
+
 export function disableTokenStackTraces(): boolean {
   if (applied) return true;
-  if (process.env.ALPHA_PRIME_TOKEN_STACK_TRACES === "1") return false; // for debugging token errors
+  if (!synthTuningEnabled()) return false;
   try {
     const mod = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace: () => string[] };
     if (typeof mod.captureStackTrace !== "function") return false;

@@ -28,6 +28,15 @@ describe("the config contract", () => {
     expect(fs.readFileSync(GENERATED_TYPES_PATH, "utf8")).toBe(r.stdout);
   });
 
+  test("the committed schemas are valid JSON Schemas (the loader does not re-check them at run time)", () => {
+    const Ajv = require("ajv").default;
+    const ajv = new Ajv({ strict: true });
+    require("ajv-formats")(ajv);
+    expect(ajv.validateSchema(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "env", "municipality.schema.json"), "utf8")))).toBe(true);
+    expect(ajv.validateSchema(require("../constructs/saas-catalog").ENTRY_SCHEMA)).toBe(true);
+    expect(ajv.validateSchema({ type: "object", properties: { x: { type: "strnig" } } })).toBe(false);
+  });
+
   test("every sample municipality validates", () => {
     const r = loadFiles(envFiles(ENV_DIR));
     expect(r.issues.map(formatIssue)).toEqual([]);

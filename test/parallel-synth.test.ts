@@ -65,3 +65,17 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
     await expect(synthParallel({ outdir: path.join(tempDir(), "o"), envDir: envDirWith({ "mitoyo.yaml": sampleText("mitoyo") }), only: ["nowhere"] })).rejects.toThrow(/no env file for municipality 'nowhere'/);
   });
 });
+
+describe("synthesis tuning changes speed, never output", () => {
+  test("plain cdktf (ALPHA_PRIME_PLAIN_CDKTF=1: token stack traces, preparing resolve, double resolve) writes the same bytes", () => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const run = (env: Record<string, string>) => {
+      const out = path.join(tempDir(), "cdktf.out");
+      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "stacks", "main.js")], { env: { ...process.env, ALPHA_PRIME_ENV_DIR: ENV_DIR, CDKTF_OUTDIR: out, ...env }, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      return tree(out);
+    };
+    expect(run({ ALPHA_PRIME_PLAIN_CDKTF: "1" })).toEqual(run({}));
+  });
+});
