@@ -113,8 +113,11 @@ async function main(): Promise<void> {
         row("synth, naive path (one process, one App)", n, m, n === 1741 && fast[1741] ? `fast path is ${(m.seconds / fast[1741].seconds).toFixed(1)}× faster` : "");
       }
     }
-    const selected = await measure(process.execPath, [app], { ALPHA_PRIME_ENV_DIR: dirs[1741], ALPHA_PRIME_STACKS: "m0007", CDKTF_OUTDIR: path.join(work, "selected") });
-    row("one selected municipality, app time (ALPHA_PRIME_STACKS)", "1 of 1741", selected, "what `cdktf deploy <id>` runs before Terraform");
+    // a sub-second timing on a shared VM: the median of five runs
+    const runs: Measured[] = [];
+    for (let i = 0; i < 5; i++) runs.push(await measure(process.execPath, [app], { ALPHA_PRIME_ENV_DIR: dirs[1741], ALPHA_PRIME_STACKS: "m0007", CDKTF_OUTDIR: path.join(work, `selected-${i}`) }));
+    const selected = [...runs].sort((a, b) => a.seconds - b.seconds)[2];
+    row("one selected municipality, app time (ALPHA_PRIME_STACKS)", "1 of 1741", selected, `median of 5 (${runs.map((r) => r.seconds.toFixed(2)).join(", ")} s); what \`cdktf deploy <id>\` runs before Terraform`);
     if (!skipTests) {
       const tests = await measure(process.execPath, [path.join(REPO_ROOT, "node_modules", "jest", "bin", "jest.js")]);
       row("test suite (jest, after build)", "—", tests, tests.code === 0 ? "passed" : "FAILED");

@@ -157,12 +157,14 @@ export class BreakoutGateway extends Construct {
     this.vpcId = vpc.id;
     // The default security group admits nothing, so nothing can fall back on it.
     new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, ingress: [], egress: [] });
+    const flowLogs = props.logs.s3Destination(`vpc-flow-logs/${props.namePrefix}-breakout`);
     new FlowLog(this, "FlowLog", {
       vpcId: vpc.id,
       trafficType: "ALL",
       logDestinationType: "s3",
-      logDestination: props.logs.s3Destination(`vpc-flow-logs/${props.namePrefix}-breakout`).arnWithPrefix,
+      logDestination: flowLogs.arnWithPrefix,
       maxAggregationInterval: 60,
+      dependsOn: flowLogs.dependsOn,
     });
 
     const subnets = {} as Record<SubnetTier, Subnet[]>;
@@ -319,6 +321,7 @@ export class BreakoutGateway extends Construct {
           { logType: "FLOW", logDestinationType: "S3", logDestination: { bucketName: flow.bucketName, prefix: flow.prefix.replace(/\/$/, "") } },
         ],
       },
+      dependsOn: alert.dependsOn,
     });
     return firewall;
   }
@@ -387,9 +390,11 @@ export class BreakoutGateway extends Construct {
     });
     // fail closed: if the DNS firewall cannot answer, queries are not resolved
     new Route53ResolverFirewallConfig(this, "DnsFirewallConfig", { resourceId: vpcId, firewallFailOpen: "DISABLED" });
+    const queryDestination = props.logs.s3Destination("dns-query-logs");
     const queryLogs = new Route53ResolverQueryLogConfig(this, "QueryLogConfig", {
       name: name("dns-query-logs"),
-      destinationArn: props.logs.s3Destination("dns-query-logs").arnWithPrefix.replace(/\/$/, ""),
+      destinationArn: queryDestination.arnWithPrefix.replace(/\/$/, ""),
+      dependsOn: queryDestination.dependsOn,
     });
     new Route53ResolverQueryLogConfigAssociation(this, "QueryLogAssociation", { resolverQueryLogConfigId: queryLogs.id, resourceId: vpcId });
     return { inboundIps };

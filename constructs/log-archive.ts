@@ -6,6 +6,7 @@
  * unprotected place. The buckets and the key carry `prevent_destroy`: no deploy of a changed config can delete them.
  */
 import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
@@ -62,6 +63,11 @@ export interface S3LogDestination {
   readonly prefix: string;
   /** `arn:aws:s3:::bucket/prefix/` — the form VPC flow logs and Resolver query logs take */
   readonly arnWithPrefix: string;
+  /**
+   * What a log writer must be created after: the bucket and the policy that admits log delivery. The names above
+   * are literal (readable in reviews and checks), so Terraform would not infer this order by itself.
+   */
+  readonly dependsOn: ITerraformDependable[];
 }
 
 /** The one way for constructs to ask for a log destination (passed to them as a prop). */
@@ -96,6 +102,7 @@ export class LogArchive extends Construct implements LogDestinations {
   /** the retention log groups get: the smallest CloudWatch value ≥ retentionDays */
   readonly logGroupRetentionDays: number;
   readonly key: KmsKey;
+  private logDeliveryReady: ITerraformDependable[] = [];
 
   private readonly configBucket: S3Bucket;
 
@@ -122,7 +129,7 @@ export class LogArchive extends Construct implements LogDestinations {
 
     // Access logs of the other two buckets land here; this bucket does not log itself (no loop).
     this.accessLogBucketName = `${props.namePrefix}-access-logs-${accountId}`;
-    secureBucket(this, "AccessLogBucket", {
+    const accessLogs = secureBucket(this, "AccessLogBucket", {
       name: this.accessLogBucketName,
       keyArn: this.key.arn,
       objectLock: false, // S3 refuses server access logs into a bucket with a default Object Lock retention
@@ -144,7 +151,7 @@ export class LogArchive extends Construct implements LogDestinations {
 
     this.logBucketName = `${props.namePrefix}-logs-${accountId}`;
     this.logBucketArn = `arn:aws:s3:::${this.logBucketName}`;
-    const logBucket = secureBucket(this, "LogBucket", {
+    const logs = secureBucket(this, "LogBucket", {
       name: this.logBucketName,
       keyArn: this.key.arn,
       objectLock: { mode: props.objectLockMode ?? ObjectLockMode.GOVERNANCE, days: retentionDays },
@@ -160,14 +167,16 @@ export class LogArchive extends Construct implements LogDestinations {
       ],
       extraStatements: logDeliveryStatements(this.logBucketArn, accountId, region),
     });
+    this.logDeliveryReady = [logs.bucket, logs.policy];
     new S3BucketLoggingA(this, "LogBucketAccessLogging", {
-      bucket: logBucket.id,
+      bucket: logs.bucket.id,
       targetBucket: this.accessLogBucketName,
       targetPrefix: "logs/",
+      dependsOn: [accessLogs.bucket, accessLogs.policy],
     });
 
     this.configBucketName = `${props.namePrefix}-config-${accountId}`;
-    this.configBucket = secureBucket(this, "ConfigBucket", {
+    const config = secureBucket(this, "ConfigBucket", {
       name: this.configBucketName,
       keyArn: this.key.arn,
       objectLock: false, // generations must be able to expire one by one
@@ -183,10 +192,12 @@ export class LogArchive extends Construct implements LogDestinations {
       ],
       denyDeletion: false,
     });
+    this.configBucket = config.bucket;
     new S3BucketLoggingA(this, "ConfigBucketAccessLogging", {
       bucket: this.configBucket.id,
       targetBucket: this.accessLogBucketName,
       targetPrefix: "config/",
+      dependsOn: [accessLogs.bucket, accessLogs.policy],
     });
   }
 
@@ -201,7 +212,7 @@ export class LogArchive extends Construct implements LogDestinations {
 
   s3Destination(prefix: string): S3LogDestination {
     const p = prefix.endsWith("/") ? prefix : `${prefix}/`;
-    return { bucketName: this.logBucketName, bucketArn: this.logBucketArn, prefix: p, arnWithPrefix: `${this.logBucketArn}/${p}` };
+    return { bucketName: this.logBucketName, bucketArn: this.logBucketArn, prefix: p, arnWithPrefix: `${this.logBucketArn}/${p}`, dependsOn: this.logDeliveryReady };
   }
 
   publishConfig(id: string, key: string, content: string, contentType: string): void {
@@ -295,7 +306,7 @@ interface SecureBucketOptions {
 }
 
 /** A bucket with every protection the archive relies on; each setting is its own Terraform resource. */
-function secureBucket(scope: Construct, id: string, o: SecureBucketOptions): S3Bucket {
+function secureBucket(scope: Construct, id: string, o: SecureBucketOptions): { bucket: S3Bucket; policy: S3BucketPolicy } {
   const arn = `arn:aws:s3:::${o.name}`;
   const bucket = new S3Bucket(scope, id, {
     bucket: o.name,
@@ -356,10 +367,10 @@ function secureBucket(scope: Construct, id: string, o: SecureBucketOptions): S3B
       : []),
     ...(o.extraStatements ?? []),
   ];
-  new S3BucketPolicy(scope, `${id}Policy`, {
+  const policy = new S3BucketPolicy(scope, `${id}Policy`, {
     bucket: bucket.id,
     policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
     dependsOn: [pab],
   });
-  return bucket;
+  return { bucket, policy };
 }

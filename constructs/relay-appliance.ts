@@ -246,7 +246,8 @@ export class RelayAppliance extends Construct {
     });
     new VpcSecurityGroupEgressRule(this, "Instance-ToS3Repositories", { securityGroupId: sg.id, prefixListId: s3.prefixListId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "Amazon Linux repositories through the S3 gateway endpoint" });
 
-    props.logs.logGroup("Relay", props.logGroupName);
+    // Instances start only once their log group exists (KMS, retention): the agent may not create one of its own.
+    const logGroup = props.logs.logGroup("Relay", props.logGroupName);
     const role = new IamRole(this, "Role", {
       name: name("relay"),
       description: "Relay instances: Session Manager and their own logs, nothing else",
@@ -348,6 +349,7 @@ export class RelayAppliance extends Construct {
       // a new launch template version replaces instances one by one, starting new ones before stopping old ones
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "300" } },
       tag: [{ key: "Name", value: name("relay"), propagateAtLaunch: true }],
+      dependsOn: [logGroup],
     });
 
     // Security patches without site visits: SSM Patch Manager (the default Amazon Linux 2023 baseline approves

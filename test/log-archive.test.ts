@@ -177,3 +177,23 @@ describe("every log source of every sample stack lands in the archive", () => {
     for (const o of objects) expect(o.bucket).toMatch(/aws_s3_bucket\.LogArchive_ConfigBucket/);
   });
 });
+
+describe("log writers wait for the archive (literal bucket names would not give Terraform that order)", () => {
+  const { stacks } = synthStacks({ only: ["mitoyo"] });
+  const tf = stacks.mitoyo;
+  const dependsOn = (type: string) => resources(tf, type).map(([, r]) => r.depends_on ?? []);
+
+  test.each(["aws_flow_log", "aws_networkfirewall_logging_configuration", "aws_route53_resolver_query_log_config"])("%s is created after the log bucket and its delivery policy", (type) => {
+    for (const deps of dependsOn(type)) {
+      expect(deps).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket\.LogArchive_LogBucket_/), expect.stringMatching(/^aws_s3_bucket_policy\.LogArchive_LogBucketPolicy_/)]));
+    }
+  });
+
+  test("access logging is configured after the access-log bucket admits it", () => {
+    for (const deps of dependsOn("aws_s3_bucket_logging")) expect(deps).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_s3_bucket_policy\.LogArchive_AccessLogBucketPolicy_/)]));
+  });
+
+  test("relay instances start after their protected log group exists", () => {
+    expect(dependsOn("aws_autoscaling_group")[0]).toEqual([expect.stringMatching(/^aws_cloudwatch_log_group\.LogArchive_LogGroup-Relay_/)]);
+  });
+});

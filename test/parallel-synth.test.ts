@@ -79,3 +79,17 @@ describe("synthesis tuning changes speed, never output", () => {
     expect(run({ ALPHA_PRIME_PLAIN_CDKTF: "1" })).toEqual(run({}));
   });
 });
+
+describe("deferred archiver", () => {
+  test("the stand-in loads the real archiver on first use", () => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
+      const id = require.resolve("archiver", { paths: [require("path").dirname(require.resolve("cdktf"))] });
+      const before = typeof require.cache[id].exports;
+      const zip = require(id)("zip");
+      console.log(before, typeof zip.append, typeof zip.finalize);`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect([r.stderr, r.stdout.trim()]).toEqual(["", "function function function"]);
+  });
+});
