@@ -7,17 +7,15 @@ disableTokenStackTraces(); // before anything loads cdktf tokens
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../config/errors";
+import { ConfigError, formatIssue } from "../config/errors";
 import { envFiles, loadFiles } from "../config/load";
 import { defaultEnvDir } from "../config/paths";
-import { formatIssue } from "../config/errors";
-import { STATE_BUCKET_ENV } from "../stacks/app";
-import { loadSelected } from "../stacks/app";
-import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
-import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { checkStack, loadSynthesized } from "../policy/engine";
 import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
+import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
+import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
 import { synthParallel } from "./parallel-synth";
+import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };

@@ -32,6 +32,17 @@ export const PINNED_CRYPTO = {
   dhGroupNumbers: [14, 19, 20, 21],
 } as const;
 
+/** The tunnel attributes (tunnelN_<key>) that must hold only pinned values, and the values allowed for each. */
+export const PINNED_TUNNEL_ATTRIBUTES: Record<string, readonly (string | number)[]> = {
+  ike_versions: PINNED_CRYPTO.ikeVersions,
+  phase1_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
+  phase2_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
+  phase1_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
+  phase2_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
+  phase1_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
+  phase2_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
+};
+
 export interface VpnSite {
   /** ASCII name, part of resource addresses */
   readonly name: string;

@@ -76,3 +76,17 @@ export function synthScope(build: (scope: import("constructs").Construct) => voi
 export function policyOf(body: { policy: string }): { Statement: any[] } {
   return JSON.parse(body.policy);
 }
+
+/** Every file under a directory, relative path → content (to compare whole outputs). */
+export function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}

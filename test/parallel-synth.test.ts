@@ -4,21 +4,8 @@ import { synthParallel } from "../cli/parallel-synth";
 import { synthToDir } from "../cli/synth";
 import { ConfigError } from "../config/errors";
 import { writeSyntheticEnv } from "../bench/generate";
-import { ENV_DIR, sampleText, envDirWith, tempDir } from "./helpers";
+import { ENV_DIR, sampleText, envDirWith, tempDir, tree } from "./helpers";
 
-/** Every file under a directory, relative path → content. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p, "utf8");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 // The workers patch out cdktf's token stack traces; this jest process does not: comparing the two also proves
 // the patch leaves the output unchanged.

@@ -1,20 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { main } from "../cli/main";
-import { SAMPLE_IDS, addresses, envDirWith, sampleText, synthStacks, tempDir } from "./helpers";
+import { SAMPLE_IDS, addresses, envDirWith, sampleText, synthStacks, tempDir, tree } from "./helpers";
 
-function snapshotTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p, "utf8");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -91,14 +79,14 @@ describe("the CLI", () => {
     const out = path.join(tempDir(), "cdktf.out");
     const good = envDirWith({ "mitoyo.yaml": sampleText("mitoyo"), "kaga.yaml": sampleText("kaga") });
     expect((await cli("--env-dir", good, "synth", "--out", out)).code).toBe(0);
-    const before = snapshotTree(out);
+    const before = tree(out);
     fs.writeFileSync(path.join(good, "kaga.yaml"), sampleText("kaga").replace("retentionDays: 365", "retentionDay: 365").replace('"172065"', '"172066"'));
     const r = await cli("--env-dir", good, "synth", "--out", out);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/kaga\.yaml:\d+:\d+: \/logging\/retentionDay: unknown key 'retentionDay'.*did you mean 'retentionDays'/);
     expect(r.err).toMatch(/kaga\.yaml:\d+:\d+: \/localGovernmentCode: check digit/);
     expect(r.err).toMatch(/nothing was written/);
-    expect(snapshotTree(out)).toEqual(before);
+    expect(tree(out)).toEqual(before);
     expect(fs.readdirSync(path.dirname(out))).toEqual(["cdktf.out"]);
   });
 

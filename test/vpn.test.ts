@@ -1,6 +1,6 @@
 import { BANDWIDTH_TIERS, bandwidthTier } from "../constructs/bandwidth-tier";
 import { LogArchive } from "../constructs/log-archive";
-import { PINNED_CRYPTO, VpnConcentrator } from "../constructs/vpn-concentrator";
+import { PINNED_CRYPTO, PINNED_TUNNEL_ATTRIBUTES, VpnConcentrator } from "../constructs/vpn-concentrator";
 import type { MunicipalityConfig } from "../config/types";
 import { SAMPLE_IDS, addresses, loadSample, resources, synthConfigs, synthScope, synthStacks } from "./helpers";
 
@@ -17,16 +17,13 @@ function concentrator(connectionsPerSite: number) {
   });
 }
 
-const TUNNEL_KEYS = ["ike_versions", "phase1_encryption_algorithms", "phase2_encryption_algorithms", "phase1_integrity_algorithms", "phase2_integrity_algorithms", "phase1_dh_group_numbers", "phase2_dh_group_numbers"];
-const PINNED: Record<string, readonly (string | number)[]> = {
-  ike_versions: PINNED_CRYPTO.ikeVersions,
-  phase1_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
-  phase2_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
-  phase1_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
-  phase2_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
-  phase1_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
-  phase2_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
-};
+const PINNED = PINNED_TUNNEL_ATTRIBUTES;
+const TUNNEL_KEYS = Object.keys(PINNED);
+
+test("the pinned set is exactly IKEv2, AES-256 / AES-256-GCM, SHA-2 256/384/512 and DH 14, 19, 20, 21", () => {
+  expect(PINNED_CRYPTO).toEqual({ ikeVersions: ["ikev2"], encryptionAlgorithms: ["AES256", "AES256-GCM-16"], integrityAlgorithms: ["SHA2-256", "SHA2-384", "SHA2-512"], dhGroupNumbers: [14, 19, 20, 21] });
+  expect(TUNNEL_KEYS).toHaveLength(7);
+});
 
 describe("bandwidth tiers", () => {
   test("connections per site follow ceil(Gbps / 1.25): one standard tunnel per connection, the other spare", () => {

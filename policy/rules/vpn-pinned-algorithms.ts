@@ -1,14 +1,8 @@
-import { PINNED_CRYPTO } from "../../constructs/vpn-concentrator";
+import { PINNED_TUNNEL_ATTRIBUTES } from "../../constructs/vpn-concentrator";
 import type { Rule, Violation } from "../types";
 
-const ALLOWED: Record<string, readonly (string | number)[]> = {
-  phase1_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
-  phase2_encryption_algorithms: PINNED_CRYPTO.encryptionAlgorithms,
-  phase1_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
-  phase2_integrity_algorithms: PINNED_CRYPTO.integrityAlgorithms,
-  phase1_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
-  phase2_dh_group_numbers: PINNED_CRYPTO.dhGroupNumbers,
-};
+// IKE versions have a rule of their own (AP-VPN-001).
+const ALLOWED = Object.fromEntries(Object.entries(PINNED_TUNNEL_ATTRIBUTES).filter(([k]) => k !== "ike_versions"));
 
 export const vpnPinnedAlgorithms: Rule = {
   id: "AP-VPN-002",
