@@ -99,6 +99,16 @@ describe("LogArchive with its defaults", () => {
   });
 });
 
+describe("LogArchive snapshots (resource addresses and settings are pinned)", () => {
+  test.each([
+    ["defaults", {}],
+    ["compliance mode", { objectLockMode: ObjectLockMode.COMPLIANCE }],
+    ["two-year retention, later transition, seven generations", { retentionDays: 731, transitionAfterDays: 120, configGenerations: 7 }],
+  ])("%s", (_name, props) => {
+    expect(archive(props as Partial<ConstructorParameters<typeof LogArchive>[2]>, (a) => a.logGroup("Example", "/example"))).toMatchSnapshot();
+  });
+});
+
 describe("LogArchive options", () => {
   test("compliance mode and a longer retention reach Object Lock, lifecycle and log groups", () => {
     const tf = archive({ objectLockMode: ObjectLockMode.COMPLIANCE, retentionDays: 731, transitionAfterDays: 120 }, (a) => a.logGroup("Test", "/test"));

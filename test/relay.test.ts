@@ -40,6 +40,10 @@ describe.each([
 ])("RelayAppliance with %s", (_name, routes) => {
   const tf = relay(routes as RelayRoute[]);
 
+  test("snapshot", () => {
+    expect(tf).toMatchSnapshot();
+  });
+
   test("instances: IMDSv2 only with hop limit 1, KMS-encrypted EBS, no public IP, no SSH key, AL2023 resolved at launch", () => {
     const [, lt] = resources(tf, "aws_launch_template")[0];
     expect(lt.metadata_options).toMatchObject({ http_tokens: "required", http_put_response_hop_limit: 1 });

@@ -31,6 +31,10 @@ describe("bandwidth tiers", () => {
     expect(BANDWIDTH_TIERS.map((t) => t.throughputAlarmBps)).toEqual([0.8e9, 1.6e9, 4e9, 8e9]);
   });
 
+  test("the table is pinned", () => {
+    expect(BANDWIDTH_TIERS).toMatchSnapshot();
+  });
+
   test("fails on an unknown tier", () => {
     expect(() => bandwidthTier("3g")).toThrow(/unknown bandwidth tier '3g'/);
   });
@@ -39,6 +43,10 @@ describe("bandwidth tiers", () => {
 describe.each(BANDWIDTH_TIERS.map((t) => [t.id, t.vpnConnectionsPerSite] as const))("VpnConcentrator at tier %s", (_tier, perSite) => {
   const tf = concentrator(perSite);
   const vpns = resources(tf, "aws_vpn_connection");
+
+  test("snapshot", () => {
+    expect(tf).toMatchSnapshot();
+  });
 
   test(`each site gets ${perSite} connection(s) with BGP`, () => {
     expect(vpns).toHaveLength(perSite * sites.length);
