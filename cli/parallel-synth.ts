@@ -91,6 +91,8 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
 class WorkerPool {
   private readonly queue: MunicipalityConfig[] = [];
   private readonly live = new Set<ChildProcess>();
+  /** workers already told to exit: told once only, and their closing pipe is not an error */
+  private readonly exiting = new WeakSet<ChildProcess>();
   private readonly entries = new Map<string, Record<string, unknown>>();
   private readonly idle: (() => void)[] = [];
   private version = "";
@@ -151,9 +153,15 @@ class WorkerPool {
 
   private checkFinished(): void {
     if (this.closed && this.done >= this.expected && this.queue.length === 0) {
-      for (const w of this.live) if (w.connected) w.send({ type: "exit" } satisfies WorkerRequest);
+      for (const w of this.live) this.tellExit(w);
       this.finish();
     }
+  }
+
+  private tellExit(worker: ChildProcess): void {
+    if (this.exiting.has(worker) || !worker.connected) return;
+    this.exiting.add(worker);
+    worker.send({ type: "exit" } satisfies WorkerRequest, () => undefined); // a worker already gone needs no telling
   }
 
   private fail(message: string): void {
@@ -179,11 +187,13 @@ class WorkerPool {
         assigned++;
         outstanding++;
         this.sentTotal++;
-        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest);
+        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest, (err) => {
+          if (err) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
+        });
       }
       if (outstanding === 0 && (assigned >= recycleAfter || (this.closed && this.queue.length === 0))) {
         retiring = true;
-        if (worker.connected) worker.send({ type: "exit" } satisfies WorkerRequest);
+        this.tellExit(worker);
       } else if (outstanding < QUEUE_DEPTH && !this.closed && assigned < recycleAfter) {
         this.idle.push(feed); // wait for validation to produce more
       }
@@ -199,6 +209,9 @@ class WorkerPool {
       this.o.onProgress?.(this.done, this.expected, m.id);
       feed();
       this.checkFinished();
+    });
+    worker.on("error", (err) => {
+      if (!this.exiting.has(worker)) this.fail(`a synthesis worker failed: ${err.message}`);
     });
     worker.on("exit", (code) => {
       this.live.delete(worker);

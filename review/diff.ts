@@ -106,7 +106,12 @@ export function readPlan(file: string, id = path.basename(path.dirname(path.reso
 
 /** Synthesizes a git ref in a temporary worktree (sharing this checkout's node_modules) and reads its output. */
 export function readGitRef(ref: string, repo = REPO_ROOT): Side {
-  const sha = execFileSync("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: repo, encoding: "utf8" }).trim();
+  let sha: string;
+  try {
+    sha = execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch {
+    throw new Error(`'${ref}' is neither a synthesized output directory nor a git commit of ${repo}`);
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-diff-"));
   const worktree = path.join(tmp, "worktree");
   execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });

@@ -106,5 +106,6 @@ describe("git-ref mode", () => {
   test("fails clearly for something that is neither a directory nor a ref", async () => {
     const r = await cli("diff", "no-such-ref-or-dir", base);
     expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/'no-such-ref-or-dir' is neither a synthesized output directory nor a git commit/);
   });
 });
