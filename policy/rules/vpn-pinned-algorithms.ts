@@ -1,5 +1,6 @@
 import { PINNED_TUNNEL_ATTRIBUTES } from "../../constructs/vpn-concentrator";
 import type { Rule, Violation } from "../types";
+import { vpnTunnels } from "../vpn-tunnels";
 
 // IKE versions have a rule of their own (AP-VPN-001).
 const ALLOWED = Object.fromEntries(Object.entries(PINNED_TUNNEL_ATTRIBUTES).filter(([k]) => k !== "ike_versions"));
@@ -12,15 +13,13 @@ export const vpnPinnedAlgorithms: Rule = {
   references: { alphaPrime: "拠点間 VPN の強い暗号" },
   check(model) {
     const out: Violation[] = [];
-    for (const v of model.ofType("aws_vpn_connection")) {
-      for (const t of ["tunnel1", "tunnel2"]) {
-        for (const [key, allowed] of Object.entries(ALLOWED)) {
-          const value = v.values[`${t}_${key}`];
-          if (!Array.isArray(value) || value.length === 0) out.push({ address: v.address, message: `${t}_${key} is unset (AWS defaults include weak algorithms)` });
-          else {
-            const weak = value.filter((x) => !allowed.includes(x));
-            if (weak.length) out.push({ address: v.address, message: `${t}_${key} allows ${weak.join(", ")}` });
-          }
+    for (const t of vpnTunnels(model)) {
+      for (const [key, allowed] of Object.entries(ALLOWED)) {
+        const value = t.get(key);
+        if (!Array.isArray(value) || value.length === 0) out.push({ address: t.address, message: `${t.name}_${key} is unset (AWS defaults include weak algorithms)` });
+        else {
+          const weak = value.filter((x) => !allowed.includes(x));
+          if (weak.length) out.push({ address: t.address, message: `${t.name}_${key} allows ${weak.join(", ")}` });
         }
       }
     }
