@@ -7,6 +7,9 @@
  * Output is unchanged (a test compares it with the unpatched path). If a cdktf version moves the module, the
  * patch is skipped and synthesis is merely slower.
  */
+import { DefaultTokenResolver, StringConcat, TerraformElement, TerraformOutput, TerraformStack, Token, Tokenization } from "cdktf";
+import type { IConstruct } from "constructs";
+
 let applied = false;
 
 /**
@@ -58,4 +61,125 @@ export function disableTokenStackTraces(): boolean {
     applied = false;
   }
   return applied;
+}
+
+/**
+ * cdktf 0.21's `TerraformStack.toTerraform` resolves each element's JSON, deep-merges the resolved fragments, and
+ * then resolves the merged tree a second time. The second pass walks values that no longer hold tokens, so it
+ * returns what it is given, at a fifth of each stack's synthesis CPU. This is the same method without that pass:
+ * same element walk (pre-order, not into nested stacks), same public resolver, cdktf's own merge. It is used only
+ * where its equality was proven — cdktf 0.21.0, and stacks without stack-level overrides (whose raw values the
+ * second pass would have to resolve) — and returns undefined anywhere else, so the caller takes cdktf's own path.
+ * Tests compare its result with cdktf's for the samples and every tier and option (test/parallel-synth.test.ts).
+ */
+export function toTerraformResolvedOnce(stack: TerraformStack): Record<string, unknown> | undefined {
+  if (!synthTuningEnabled() || !singleResolveProven()) return undefined;
+  const rawOverrides = (stack as unknown as { rawOverrides?: Record<string, unknown> }).rawOverrides;
+  if (!rawOverrides || Object.keys(rawOverrides).length > 0) return undefined;
+  const { deepMerge } = require("cdktf/lib/util") as { deepMerge: (target: object, ...sources: object[]) => void };
+  const resolveToken = (value: unknown) => Tokenization.resolve(value, { scope: stack, preparing: false, resolver: RESOLVER });
+  const resolve = (value: unknown) => resolveAroundPlainValues(value, resolveToken) as Record<string, unknown>;
+
+  const elements = terraformElements(stack);
+  const metadata: Record<string, unknown> = { version: stack.node.tryGetContext("cdktfVersion"), stackName: stack.node.id, backend: "local", cloud: undefined };
+  for (const e of elements) deepMerge(metadata, resolve(e.toMetadata()));
+  if (metadata.cloud === undefined) delete metadata.cloud; // as the second pass drops it (key order kept)
+  const outputs: Record<string, unknown> = {};
+  for (const e of elements) {
+    if (!TerraformOutput.isTerraformOutput(e)) continue;
+    // the output's construct path as nested keys, ending in its Terraform name (as cdktf writes it)
+    const parts = e.node.path.split("/");
+    let nested: Record<string, unknown> | string = e.friendlyUniqueId;
+    for (let i = parts.length - 1; i >= 0; i--) nested = { [parts[i]]: nested };
+    deepMerge(outputs, nested as Record<string, unknown>);
+  }
+  const tf: Record<string, unknown> = { "//": { metadata, outputs } };
+  for (const e of elements) deepMerge(tf, resolve(e.toTerraform()));
+  return tf;
+}
+
+/** The stack's Terraform JSON by the method above, or by cdktf's own where that does not apply or fails. */
+export function stackToTerraform(stack: TerraformStack, plain: () => Record<string, unknown>): Record<string, unknown> {
+  let fast: Record<string, unknown> | undefined;
+  try {
+    fast = toTerraformResolvedOnce(stack);
+  } catch {
+    // cdktf's own method raises the same error with the full path of the value that caused it
+  }
+  return fast ?? plain();
+}
+
+/**
+ * Resolves a value as cdktf's resolver does, handing it only the parts that may hold a token. cdktf's resolver
+ * spends ~15 µs on every value it visits (a context object, closures and two regular-expression tests each), and
+ * most values of a stack — names, CIDRs, tags, policy text — hold none. For those the result is already known:
+ * strings, numbers and booleans as they are, arrays and objects copied without their undefined entries. Anything
+ * that is or may be a token — an IResolvable, a string with a token marker or an encoded number, a number outside
+ * the safe range (encoded tokens are ~1e289), an object with such a key, a Construct, a function, or nesting
+ * deeper than cdktf allows — goes to cdktf's resolver whole, at the same place, so tokens resolve exactly as
+ * before. (Only cdktf's error paths differ: they would name a shorter path, which is why a failure falls back to
+ * the plain method: stackToTerraform.)
+ */
+export function resolveAroundPlainValues(value: unknown, resolveToken: (value: unknown) => unknown, depth = 0): unknown {
+  if (value === undefined || value === null || typeof value === "boolean") return value;
+  if (typeof value === "string") return mayHoldToken(value) ? resolveToken(value) : value;
+  if (typeof value === "number") return isPlainNumber(value) ? value : resolveToken(value);
+  if (typeof value === "function") return resolveToken(value); // for cdktf's own error
+  if (typeof value !== "object" || value instanceof Date) return value;
+  if (depth > MAX_DEPTH) return resolveToken(value);
+  if (Array.isArray(value)) {
+    // list tokens are recognised by cdktf from any element, so such an array goes to it whole
+    if (value.some((x) => (typeof x === "string" && x.includes(TOKEN_MARKER)) || (typeof x === "number" && !isPlainNumber(x)))) return resolveToken(value);
+    const out: unknown[] = [];
+    for (const x of value) {
+      const r = resolveAroundPlainValues(x, resolveToken, depth + 1);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+  const record = value as Record<string, unknown>;
+  if (Tokenization.isResolvable(value) || (record._children !== undefined && record._metadata !== undefined)) return resolveToken(value);
+  const keys = Object.keys(record);
+  if (keys.some(mayHoldToken)) return resolveToken(value);
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const r = resolveAroundPlainValues(record[key], resolveToken, depth + 1);
+    if (r !== undefined) out[key] = r;
+  }
+  return out;
+}
+
+/** what begins every encoded string, list and map token (`${TfToken[`, `#{TfToken[`, `&{TfToken[`) */
+const TOKEN_MARKER = "TfToken[";
+/** cdktf's pattern for a number token inside a string; a match only means "let cdktf look" */
+const NUMBER_IN_STRING = /[-|\d|.+]+e[-|\d|.eE+]+/;
+/** cdktf refuses to resolve deeper than 200 levels; such values go to it for the same error */
+const MAX_DEPTH = 100;
+
+function isPlainNumber(n: number): boolean {
+  return Number.isFinite(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER;
+}
+
+function mayHoldToken(s: string): boolean {
+  return s.includes(TOKEN_MARKER) || NUMBER_IN_STRING.test(s) || s === Token.STRING_MAP_TOKEN_VALUE || s === Token.ANY_MAP_TOKEN_VALUE;
+}
+
+const RESOLVER = new DefaultTokenResolver(new StringConcat());
+
+/** the one cdktf version whose toTerraform this mirrors */
+function singleResolveProven(): boolean {
+  try {
+    return (require("cdktf/package.json") as { version: string }).version === "0.21.0";
+  } catch {
+    return false;
+  }
+}
+
+function terraformElements(node: IConstruct, into: TerraformElement[] = []): TerraformElement[] {
+  if (TerraformElement.isTerraformElement(node)) into.push(node);
+  for (const child of node.node.children) {
+    if (TerraformStack.isStack(child)) continue; // a nested stack writes its own file
+    terraformElements(child, into);
+  }
+  return into;
 }

@@ -17,7 +17,7 @@ import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
-import { synthTuningEnabled } from "./cdktf-tuning";
+import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
 import { effectiveAllowlist } from "./allowlist";
 
 export interface MunicipalityStackOptions {
@@ -184,11 +184,12 @@ export class MunicipalityStack extends TerraformStack {
   }
 
   /**
-   * Synthesis speed (issue 9): cdktf resolves a stack three times per synth. App.synth's preparing resolve looks
-   * for cross-stack references, which a municipality stack never has (each stands alone and deploys on its own);
-   * our policy aspect resolves it to check it; the synthesizer resolves it to write it. Between the aspect and
-   * the write nothing changes the stack (validations and annotation checks only read it), so the write reuses
-   * the aspect's result once. Output is byte-identical; tests compare it with a plain resolve.
+   * Synthesis speed (issue 9): cdktf resolves a stack three times per synth, and its toTerraform twice more inside.
+   * App.synth's preparing resolve looks for cross-stack references, which a municipality stack never has (each
+   * stands alone and deploys on its own); our policy aspect resolves it to check it; the synthesizer resolves it
+   * to write it. Between the aspect and the write nothing changes the stack (validations and annotation checks
+   * only read it), so the write reuses the aspect's result once; and that one resolve goes through
+   * stackToTerraform (cdktf-tuning.ts). Output is byte-identical; tests compare it with plain cdktf.
    */
   prepareStack(): void {
     if (!synthTuningEnabled()) return super.prepareStack();
@@ -201,7 +202,7 @@ export class MunicipalityStack extends TerraformStack {
       this.resolvedBySynthCheck = undefined;
       return reused;
     }
-    return super.toTerraform();
+    return stackToTerraform(this, () => super.toTerraform());
   }
 
   private output(id: string, value: unknown, description: string): void {

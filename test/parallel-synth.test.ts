@@ -54,16 +54,26 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
 });
 
 describe("synthesis tuning changes speed, never output", () => {
-  test("plain cdktf (ALPHA_PRIME_PLAIN_CDKTF=1: token stack traces, preparing resolve, double resolve) writes the same bytes", () => {
+  const synthesizeWith = (envDir: string, env: Record<string, string>) => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
     const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
-    const run = (env: Record<string, string>) => {
-      const out = path.join(tempDir(), "cdktf.out");
-      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "stacks", "main.js")], { env: { ...process.env, ALPHA_PRIME_ENV_DIR: ENV_DIR, CDKTF_OUTDIR: out, ...env }, encoding: "utf8" });
-      expect(r.stderr).toBe("");
-      return tree(out);
-    };
-    expect(run({ ALPHA_PRIME_PLAIN_CDKTF: "1" })).toEqual(run({}));
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "stacks", "main.js")], { env: { ...process.env, ALPHA_PRIME_ENV_DIR: envDir, CDKTF_OUTDIR: out, ...env }, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return tree(out);
+  };
+  const PLAIN = { ALPHA_PRIME_PLAIN_CDKTF: "1" };
+
+  test("plain cdktf (ALPHA_PRIME_PLAIN_CDKTF=1: token stack traces, preparing resolve, cdktf's own resolves) writes the same bytes for the samples", () => {
+    expect(synthesizeWith(ENV_DIR, PLAIN)).toEqual(synthesizeWith(ENV_DIR, {}));
+  });
+
+  test("... and for synthetic municipalities of every tier and option", () => {
+    const env = path.join(tempDir(), "env");
+    writeSyntheticEnv(env, 12, "uniform");
+    const plain = synthesizeWith(env, PLAIN);
+    expect(Object.keys(plain).filter((f) => f.endsWith("cdk.tf.json"))).toHaveLength(12);
+    expect(synthesizeWith(env, {})).toEqual(plain);
   });
 });
 
