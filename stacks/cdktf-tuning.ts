@@ -7,8 +7,15 @@
  * Output is unchanged (a test compares it with the unpatched path). If a cdktf version moves the module, the
  * patch is skipped and synthesis is merely slower.
  */
-import { DefaultTokenResolver, StringConcat, TerraformElement, TerraformOutput, TerraformStack, Token, Tokenization } from "cdktf";
+// cdktf itself is required where used, not imported here: this module must run before cdktf's index loads (see
+// deferArchiverLoad).
 import type { IConstruct } from "constructs";
+import type * as Cdktf from "cdktf";
+
+let loaded: typeof Cdktf | undefined;
+function cdktf(): typeof Cdktf {
+  return (loaded ??= require("cdktf") as typeof Cdktf);
+}
 
 let applied = false;
 
@@ -72,12 +79,14 @@ export function disableTokenStackTraces(): boolean {
  * second pass would have to resolve) — and returns undefined anywhere else, so the caller takes cdktf's own path.
  * Tests compare its result with cdktf's for the samples and every tier and option (test/parallel-synth.test.ts).
  */
-export function toTerraformResolvedOnce(stack: TerraformStack): Record<string, unknown> | undefined {
+export function toTerraformResolvedOnce(stack: Cdktf.TerraformStack): Record<string, unknown> | undefined {
   if (!synthTuningEnabled() || !singleResolveProven()) return undefined;
   const rawOverrides = (stack as unknown as { rawOverrides?: Record<string, unknown> }).rawOverrides;
   if (!rawOverrides || Object.keys(rawOverrides).length > 0) return undefined;
   const { deepMerge } = require("cdktf/lib/util") as { deepMerge: (target: object, ...sources: object[]) => void };
-  const resolveToken = (value: unknown) => Tokenization.resolve(value, { scope: stack, preparing: false, resolver: RESOLVER });
+  const { DefaultTokenResolver, StringConcat, TerraformOutput, Tokenization } = cdktf();
+  const resolver = new DefaultTokenResolver(new StringConcat());
+  const resolveToken = (value: unknown) => Tokenization.resolve(value, { scope: stack, preparing: false, resolver });
   const resolve = (value: unknown) => resolveAroundPlainValues(value, resolveToken) as Record<string, unknown>;
 
   const elements = terraformElements(stack);
@@ -99,7 +108,7 @@ export function toTerraformResolvedOnce(stack: TerraformStack): Record<string, u
 }
 
 /** The stack's Terraform JSON by the method above, or by cdktf's own where that does not apply or fails. */
-export function stackToTerraform(stack: TerraformStack, plain: () => Record<string, unknown>): Record<string, unknown> {
+export function stackToTerraform(stack: Cdktf.TerraformStack, plain: () => Record<string, unknown>): Record<string, unknown> {
   let fast: Record<string, unknown> | undefined;
   try {
     fast = toTerraformResolvedOnce(stack);
@@ -138,7 +147,7 @@ export function resolveAroundPlainValues(value: unknown, resolveToken: (value: u
     return out;
   }
   const record = value as Record<string, unknown>;
-  if (Tokenization.isResolvable(value) || (record._children !== undefined && record._metadata !== undefined)) return resolveToken(value);
+  if (cdktf().Tokenization.isResolvable(value) || (record._children !== undefined && record._metadata !== undefined)) return resolveToken(value);
   const keys = Object.keys(record);
   if (keys.some(mayHoldToken)) return resolveToken(value);
   const out: Record<string, unknown> = {};
@@ -161,10 +170,8 @@ function isPlainNumber(n: number): boolean {
 }
 
 function mayHoldToken(s: string): boolean {
-  return s.includes(TOKEN_MARKER) || NUMBER_IN_STRING.test(s) || s === Token.STRING_MAP_TOKEN_VALUE || s === Token.ANY_MAP_TOKEN_VALUE;
+  return s.includes(TOKEN_MARKER) || NUMBER_IN_STRING.test(s) || s === cdktf().Token.STRING_MAP_TOKEN_VALUE || s === cdktf().Token.ANY_MAP_TOKEN_VALUE;
 }
-
-const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
 /** the one cdktf version whose toTerraform this mirrors */
 function singleResolveProven(): boolean {
@@ -175,7 +182,8 @@ function singleResolveProven(): boolean {
   }
 }
 
-function terraformElements(node: IConstruct, into: TerraformElement[] = []): TerraformElement[] {
+function terraformElements(node: IConstruct, into: Cdktf.TerraformElement[] = []): Cdktf.TerraformElement[] {
+  const { TerraformElement, TerraformStack } = cdktf();
   if (TerraformElement.isTerraformElement(node)) into.push(node);
   for (const child of node.node.children) {
     if (TerraformStack.isStack(child)) continue; // a nested stack writes its own file

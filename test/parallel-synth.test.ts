@@ -78,6 +78,16 @@ describe("synthesis tuning changes speed, never output", () => {
 });
 
 describe("deferred archiver", () => {
+  test("loading the tuning module and then cdktf leaves the archiver unloaded", () => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
+      require("cdktf");
+      console.log(Object.keys(require.cache).filter((k) => k.includes("/archiver/lib/")).length);`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect([r.stderr, r.stdout.trim()]).toEqual(["", "0"]);
+  });
+
   test("the stand-in loads the real archiver on first use", () => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
     const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
