@@ -200,12 +200,12 @@ function progressReporter(io: Out, total: number): { update: (done: number, tota
     bar.start(total, 0, { id: "" });
     return { update: (done, t, id) => bar.update(done, { id, total: t }), stop: () => bar.stop() };
   }
-  let nextMark = 0.1;
+  let nextTenth = 1; // counted in whole tenths: adding 0.1 repeatedly drifts (0.1 * 3 > 0.3) and skips a mark
   return {
     update: (done, t, id) => {
-      if (done === t || done / t >= nextMark) {
+      if (done === t || done * 10 >= nextTenth * t) {
         io.err(`synth: ${done}/${t} municipalities (${Math.round((done / t) * 100)}%), last ${id}\n`);
-        while (done / t >= nextMark) nextMark += 0.1;
+        while (done * 10 >= nextTenth * t) nextTenth++;
       }
     },
     stop: () => undefined,

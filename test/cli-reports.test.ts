@@ -73,3 +73,25 @@ describe("alpha-prime tiers", () => {
     expect(r.err).toMatch(/--jpy-rate must be a positive number/);
   });
 });
+
+describe("alpha-prime synth --all", () => {
+  test("in CI (no terminal) prints a plain progress line every tenth of the way and a summary", async () => {
+    const { writeSyntheticEnv } = require("../bench/generate") as typeof import("../bench/generate");
+    const env = path.join(tempDir(), "env");
+    writeSyntheticEnv(env, 20);
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = await cli("--env-dir", env, "synth", "--all", "--jobs", "2", "--out", out);
+    expect(r.code).toBe(0);
+    const lines = r.err.trim().split("\n");
+    expect(lines).toHaveLength(10);
+    lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^synth: ${(i + 1) * 2}/20 municipalities \\(${(i + 1) * 10}%\\), last m\\d{4}$`)));
+    expect(r.out).toMatch(/^synthesized 20 stack\(s\) into .+ in \d+\.\d s \(\d+\.\d stacks\/s, 2 worker process\(es\), largest worker \d+ MB\): m0000, m0001, .* … and 10 more\n$/);
+    expect(fs.readdirSync(path.join(out, "stacks"))).toHaveLength(20);
+  });
+
+  test("refuses --all together with --only, and a --jobs that is not a whole number", async () => {
+    expect((await cli("synth", "--all", "--only", "kaga")).err).toMatch(/--all and --only exclude each other/);
+    const r = await cli("synth", "--jobs", "two");
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/--jobs must be a whole number of at least 1, got 'two'/)]);
+  });
+});
