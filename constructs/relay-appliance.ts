@@ -72,7 +72,8 @@ export const AL2023_ARM64_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-lates
 const INTERFACE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "logs"];
 
 /**
- * Where Amazon Linux's amazon-cloudwatch-agent package installs on the relay instance (AWS's documented layout);
+ * Where Amazon Linux's amazon-cloudwatch-agent package installs on the relay instance (AWS's documented layout,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/install-CloudWatch-Agent-commandline-fileconfig.html);
  * a path on the instance image, not on any machine that runs this toolkit.
  */
 const CLOUDWATCH_AGENT_HOME = "/opt/aws/amazon-cloudwatch-agent";

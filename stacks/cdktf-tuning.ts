@@ -1,14 +1,15 @@
 /**
- * Synthesis speed, in one known place (so a move to CDK Terrain stays cheap).
+ * Synthesis speed, in one known place (so a move to CDK Terrain stays cheap). Three measures, each proven by tests
+ * to leave the output unchanged, each falling back to plain cdktf behaviour where its precondition does not hold:
  *
- * cdktf records a stack trace for every token it creates; on large apps that is a third or more of synth CPU
- * and a large share of memory, and nothing we ship reads those traces (hashicorp/terraform-cdk#3892; the CDK
- * Terrain fork added CDKTN_DISABLE_CREATION_STACK for it). This replaces the private recorder with a no-op.
- * Output is unchanged (a test compares it with the unpatched path). If a cdktf version moves the module, the
- * patch is skipped and synthesis is merely slower.
+ * - token stack traces off (disableTokenStackTraces): cdktf records a stack trace for every token it creates; on
+ *   large apps that is a third or more of synth CPU and a large share of memory, and nothing we ship reads them
+ *   (hashicorp/terraform-cdk#3892; the CDK Terrain fork added CDKTN_DISABLE_CREATION_STACK for it);
+ * - the zip library cdktf loads at start-up for file assets is loaded on first use (deferArchiverLoad);
+ * - one resolve per stack, and cdktf's resolver only where a token may be (toTerraformResolvedOnce,
+ *   resolveAroundPlainValues): about half of each stack's synthesis.
  */
-// cdktf itself is required where used, not imported here: this module must run before cdktf's index loads (see
-// deferArchiverLoad).
+// cdktf is required where used, not imported: this module must run before cdktf's index loads (deferArchiverLoad).
 import type { IConstruct } from "constructs";
 import type * as Cdktf from "cdktf";
 
@@ -20,7 +21,7 @@ function cdktf(): typeof Cdktf {
 let applied = false;
 
 /**
- * ALPHA_PRIME_PLAIN_CDKTF=1 turns every synthesis tuning off (this patch and the two MunicipalityStack overrides):
+ * ALPHA_PRIME_PLAIN_CDKTF=1 turns every synthesis tuning off (the measures above and the two MunicipalityStack overrides):
  * plain cdktf behaviour, for debugging token errors and as the benchmark's naive baseline. Output is identical.
  */
 export function synthTuningEnabled(): boolean {
@@ -74,10 +75,11 @@ export function disableTokenStackTraces(): boolean {
  * cdktf 0.21's `TerraformStack.toTerraform` resolves each element's JSON, deep-merges the resolved fragments, and
  * then resolves the merged tree a second time. The second pass walks values that no longer hold tokens, so it
  * returns what it is given, at a fifth of each stack's synthesis CPU. This is the same method without that pass:
- * same element walk (pre-order, not into nested stacks), same public resolver, cdktf's own merge. It is used only
- * where its equality was proven — cdktf 0.21.0, and stacks without stack-level overrides (whose raw values the
- * second pass would have to resolve) — and returns undefined anywhere else, so the caller takes cdktf's own path.
- * Tests compare its result with cdktf's for the samples and every tier and option (test/parallel-synth.test.ts).
+ * same element walk (pre-order, not into nested stacks), cdktf's public resolver (through resolveAroundPlainValues),
+ * cdktf's own merge. It is used only where its equality was proven — cdktf 0.21.0, and stacks without stack-level
+ * overrides (whose raw values the second pass would have to resolve) — and returns undefined anywhere else, so the
+ * caller takes cdktf's own path. test/cdktf-tuning.test.ts compares its result with cdktf's method on the samples
+ * and on every tier and option.
  */
 export function toTerraformResolvedOnce(stack: Cdktf.TerraformStack): Record<string, unknown> | undefined {
   if (!synthTuningEnabled() || !singleResolveProven()) return undefined;
