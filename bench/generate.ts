@@ -13,6 +13,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { SCHEMA_PATH } from "../config/paths";
 import { localGovernmentCheckDigit } from "../config/semantic";
+import { SaasCatalog } from "../constructs/saas-catalog";
 
 const PREFECTURES = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).definitions.Prefecture.enum as string[];
 const TIERS = ["1g", "2g", "5g", "10g"];
@@ -53,6 +54,7 @@ export function syntheticMunicipality(i: number, n = 1741, spread: Spread = "nat
     breakout: { saas: SAAS[i % SAAS.length], ...(i % 4 === 0 ? { extraDomains: [`portal.city${i}.example.jp`] } : {}) },
     operations: { notificationEmails: ["noc@example.jp"] },
   };
+  Object.assign(doc.breakout as Record<string, unknown>, syntheticTenants(i, account, SAAS[i % SAAS.length]));
   if (i % 2 === 0) {
     doc.remoteAccess = {
       clientCidr: "10.68.0.0/22",
@@ -67,6 +69,24 @@ export function syntheticMunicipality(i: number, n = 1741, spread: Spread = "nat
     ];
   }
   return doc;
+}
+
+/**
+ * Tenant restriction for the selected services: the catalog's example values, except every seventh municipality
+ * waives its services' mechanisms (so both paths are synthesized at scale); the interception CA when a header is set.
+ */
+function syntheticTenants(i: number, account: string, saas: readonly string[]): Record<string, unknown> {
+  const catalog = SaasCatalog.default();
+  const withMechanism = saas.filter((s) => catalog.needsTenantValues(s));
+  if (i % 7 === 3) return withMechanism.length ? { tenantWaivers: withMechanism.map((s) => ({ saas: s, reason: "synthetic municipality: the SaaS tenant restricts sign-in to the egress IPs" })) } : {};
+  const tenants = Object.fromEntries(
+    withMechanism.map((s) => [s, Object.fromEntries(catalog.get(s).tenantRestriction!.parameters!.map((p) => [p.name, p.list ? [p.example] : p.example]))]),
+  );
+  const headers = withMechanism.some((s) => catalog.needsProxy(s));
+  return {
+    ...(withMechanism.length ? { tenants } : {}),
+    ...(headers ? { interceptionCa: { secretArn: `arn:aws:secretsmanager:ap-northeast-1:${account}:secret:alpha-prime/interception-ca-Ab12Cd` } } : {}),
+  };
 }
 
 /** Writes N env files into `dir` and returns their paths. */

@@ -170,6 +170,18 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("render")
+    .description("write every generated file that goes onto an instance or a PC (PAC file, squid.conf, HAProxy and cloud-init configuration, firewall rules), read from the synthesized stack")
+    .argument("<id>", "municipality id")
+    .option("--out <dir>", "output directory (replaced only if empty or written by render before)", "rendered/<id>")
+    .action((id: string, opts: { out: string }) => {
+      const { renderToDir } = require("./render") as typeof import("./render");
+      const r = renderToDir({ id, envDir: envDir(), outDir: opts.out === "rendered/<id>" ? undefined : opts.out });
+      io.out(`wrote ${r.files.length} file(s) into ${path.relative(process.cwd(), r.outDir) || "."}:\n${r.files.map((f) => `  ${f}\n`).join("")}`);
+      setCode(0);
+    });
+
+  program
     .command("tiers")
     .description("print the bandwidth tiers with an estimated monthly cost (ap-northeast-1 list prices, USD and JPY)")
     .option("--jpy-rate <yen>", "JPY per USD", "150")

@@ -4,9 +4,8 @@ import { formatDomainPattern } from "../config/domains";
 import { REPO_ROOT } from "../config/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { BANDWIDTH_TIERS, CostShape, estimateTierCost, loadPriceList, TierCost } from "../constructs/bandwidth-tier";
-import { renderPac } from "../constructs/pac";
-import { SaasCatalog } from "../constructs/saas-catalog";
-import { effectiveAllowlist } from "../stacks/allowlist";
+import { SaasCatalog, SaasEntry } from "../constructs/saas-catalog";
+import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
 
 export const PRICE_LIST_PATH = path.join(REPO_ROOT, "constructs", "bandwidth-tier-prices.yaml");
 
@@ -25,20 +24,48 @@ export function catalogReport(catalog = SaasCatalog.default()): string {
     e.sourceKind === "official" ? "official list" : "NO official list",
     e.domains.length,
     e.media?.length ? e.media.map((m) => `${m.protocol} ${m.ports}`).join(", ") : "-",
-    e.tenantRestriction ? e.tenantRestriction.headers.join(", ") : "-",
+    tenantMechanisms(e.tenantRestriction),
     e.retrievedAt,
   ]);
+  const tenants = catalog.entries
+    .filter((e) => e.tenantRestriction)
+    .map((e) => {
+      const tr = e.tenantRestriction!;
+      const lines = [`  ${e.id}: ${tr.covers}`];
+      for (const p of tr.parameters ?? []) lines.push(`    breakout.tenants.${e.id}.${p.name}${p.list ? " (list)" : ""}: ${p.description}; e.g. ${p.example}`);
+      for (const h of tr.headers ?? []) lines.push(`    header ${h.name}: ${h.value} on ${h.hosts.join(" ")}`);
+      if (tr.tenantHosts) lines.push(`    hosts ${tr.tenantHosts.hosts.join(" ")} replace ${tr.tenantHosts.replaces.join(" ")}${tr.tenantHosts.shared?.length ? `; shared: ${tr.tenantHosts.shared.join(" ")}` : ""}`);
+      if (tr.ipRestriction) lines.push(`    IP restriction (register egress_ips): ${tr.ipRestriction}`);
+      if (tr.notDocumented) lines.push(`    not documented: ${tr.notDocumented}`);
+      lines.push(`    source: ${tr.source} (read ${tr.retrievedAt})`);
+      return lines.join("\n");
+    });
   return (
     table(["id", "service", "vendor source", "domains", "media", "tenant restriction", "read on"], rows) +
     "\nSources:\n" +
     catalog.entries.map((e) => `  ${e.id}: ${e.source}`).join("\n") +
+    "\n\nTenant restriction (テナント制限):\n" +
+    tenants.join("\n") +
     "\n"
   );
 }
 
+/** The kinds of tenant restriction a service has, in a few words. */
+export function tenantMechanisms(tr: SaasEntry["tenantRestriction"]): string {
+  if (!tr) return "-";
+  const kinds = [tr.headers?.length ? "header (proxy)" : "", tr.tenantHosts ? "tenant host names" : "", tr.ipRestriction ? "SaaS-side IP restriction" : ""].filter(Boolean);
+  return kinds.length ? kinds.join(", ") : "none documented";
+}
+
 export function shapeOf(config?: MunicipalityConfig): CostShape {
-  if (!config) return { sites: 2, availabilityZones: 2, remoteAccess: true, relay: true };
-  return { sites: config.sites.length, availabilityZones: config.aws.availabilityZones.length, remoteAccess: !!config.remoteAccess, relay: config.relay.length > 0 };
+  if (!config) return { sites: 2, availabilityZones: 2, remoteAccess: true, relay: true, proxy: true };
+  return {
+    sites: config.sites.length,
+    availabilityZones: config.aws.availabilityZones.length,
+    remoteAccess: !!config.remoteAccess,
+    relay: config.relay.length > 0,
+    proxy: effectiveAllowlist(config).headerRules.length > 0,
+  };
 }
 
 export function tierCosts(shape: CostShape): TierCost[] {
@@ -56,6 +83,7 @@ export function tiersReport(shape: CostShape, jpyPerUsd: number, label: string):
     `${c.tier.gbps} Gbps`,
     c.tier.vpnConnectionsPerSite,
     `${c.tier.relayInstanceType} ×${c.tier.relayInstancesPerAz}/AZ`,
+    `${c.tier.proxyInstanceType} ×${c.tier.proxyInstancesPerAz}/AZ`,
     `${c.tier.throughputAlarmBps / 1e9} Gbps`,
     usd(c.fixedUsdPerMonth),
     yen(c.fixedUsdPerMonth),
@@ -63,9 +91,9 @@ export function tiersReport(shape: CostShape, jpyPerUsd: number, label: string):
   ]);
   const unverified = list.prices.filter((p) => p.status !== "verified").length;
   return [
-    `Bandwidth tiers for ${label}: ${shape.sites} site(s), ${shape.availabilityZones} AZ(s), remote access ${shape.remoteAccess ? "on" : "off"}, relay ${shape.relay ? "on" : "off"}; ap-northeast-1 list prices, ${jpyPerUsd} JPY/USD.`,
+    `Bandwidth tiers for ${label}: ${shape.sites} site(s), ${shape.availabilityZones} AZ(s), remote access ${shape.remoteAccess ? "on" : "off"}, relay ${shape.relay ? "on" : "off"}, tenant-restriction proxy ${shape.proxy ? "on" : "off"}; ap-northeast-1 list prices, ${jpyPerUsd} JPY/USD.`,
     "",
-    table(["tier", "bandwidth", "VPN conns/site", "relay", "alarm above", "fixed USD/month", "fixed JPY/month", "+ per TB through breakout"], rows),
+    table(["tier", "bandwidth", "VPN conns/site", "relay", "proxy", "alarm above", "fixed USD/month", "fixed JPY/month", "+ per TB through breakout"], rows),
     `Per TB uploaded to the internet add ${usd(costs[0].usdPerTbUploaded)} / ${yen(costs[0].usdPerTbUploaded)} (data transfer out). Not included: CloudWatch Logs ingestion, S3 storage, Client VPN connection hours.`,
     "One flow (one TCP connection) never exceeds one tunnel's 1.25 Gbps, whatever the tier; see constructs/bandwidth-tier.ts.",
     "",
@@ -77,7 +105,7 @@ export function tiersReport(shape: CostShape, jpyPerUsd: number, label: string):
 }
 
 export function pacFor(config: MunicipalityConfig): string {
-  return renderPac({ allowedDomains: effectiveAllowlist(config).domains, proxy: config.network.lgwanProxy, municipality: `${config.name} (${config.id})` });
+  return municipalityPac(config);
 }
 
 export function allowlistFor(config: MunicipalityConfig): string {

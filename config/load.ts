@@ -151,7 +151,13 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
           loginBanner: f.remoteAccess.loginBanner!,
         }
       : undefined,
-    breakout: { saas: f.breakout.saas, extraDomains: f.breakout.extraDomains ?? [] },
+    breakout: {
+      saas: f.breakout.saas,
+      extraDomains: f.breakout.extraDomains ?? [],
+      tenants: f.breakout.tenants ?? {},
+      tenantWaivers: f.breakout.tenantWaivers ?? [],
+      interceptionCa: f.breakout.interceptionCa,
+    },
     relay: f.relay ?? [],
     suppressions: f.suppressions ?? [],
     logging: {

@@ -183,6 +183,42 @@ export interface MunicipalityFile {
      * Further domains for this municipality only: 'host.example.jp' (that name) or '*.example.jp' (the domain and every subdomain).
      */
     extraDomains?: string[];
+    /**
+     * テナント制限: per selected SaaS, the municipality's own tenant values (`npx alpha-prime catalog` lists each service's values and where to find them). Only these tenants are reachable: by host name (SharePoint, cybozu.com) and by the header the proxy adds (Microsoft Entra, Slack, Google).
+     */
+    tenants?: {
+      [k: string]:
+        | {
+            [k: string]: (string | string[]) | undefined;
+          }
+        | undefined;
+    };
+    /**
+     * Selected services whose tenant restriction is knowingly not used, each with a reason. Shown by `check` and in the reviewer diff.
+     */
+    tenantWaivers?: {
+      /**
+       * SaaS id from breakout.saas.
+       */
+      saas: string;
+      /**
+       * Why staff may use any tenant of this service (at least 20 characters).
+       */
+      reason: string;
+    }[];
+    /**
+     * The CA the tenant-restriction proxy signs intercepted connections with (only the hosts that need a header). Certificate and key stay in Secrets Manager: only the ARN appears here, in Terraform and in user data. Required when a selected service adds a header.
+     */
+    interceptionCa?: {
+      /**
+       * Secrets Manager secret whose value is the PEM CA certificate followed by its PEM private key.
+       */
+      secretArn: string;
+      /**
+       * The secret's customer-managed KMS key, if it has one (the proxy may decrypt with it only through Secrets Manager).
+       */
+      kmsKeyArn?: string;
+    };
   };
   /**
    * Relay appliance routes. Left out: no relay resources.

@@ -255,6 +255,8 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     if (typeof p === "string") push({ path: ["breakout", "extraDomains", i], message: `'${d}' is refused: ${p}`, expected: "'host.example.jp' or '*.example.jp' under a registrable domain" });
   });
 
+  out.push(...tenantProblems(f, catalog));
+
   // Logging.
   const days = f.logging?.retentionDays;
   const after = f.logging?.transitionAfterDays;
@@ -299,6 +301,69 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     }
   });
   return out;
+}
+
+/**
+ * テナント制限: every selected service with a tenant mechanism has its tenant values or a reasoned waiver; values
+ * have the form the vendor documents; the interception CA is given exactly when a service needs the proxy.
+ */
+function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const selected = arr(f.breakout?.saas).filter((id): id is string => typeof id === "string" && catalog.has(id));
+  const tenants = (f.breakout?.tenants ?? {}) as Record<string, unknown>;
+  const waived = new Map<string, number>();
+  arr(f.breakout?.tenantWaivers).forEach((raw, i) => {
+    const w = (raw ?? {}) as { saas?: unknown };
+    if (typeof w.saas !== "string") return;
+    if (!selected.includes(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `'${w.saas}' is not a selected service`, `one of ${selected.join(", ")}`, closest(w.saas, selected));
+    else if (!catalog.needsTenantValues(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `${w.saas} has no tenant mechanism to waive`, "only services that take tenant values (npx alpha-prime catalog)");
+    else if (waived.has(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `${w.saas} is waived twice`, "one waiver per service");
+    else waived.set(w.saas, i);
+  });
+  for (const [id, values] of Object.entries(tenants)) {
+    if (!selected.includes(id)) {
+      push(["breakout", "tenants", id], `tenant values for '${id}', which is not a selected service`, `one of ${selected.filter((s) => catalog.needsTenantValues(s)).join(", ") || "(no selected service takes tenant values)"}`, closest(id, selected), true);
+      continue;
+    }
+    if (!catalog.needsTenantValues(id)) {
+      push(["breakout", "tenants", id], `${id} takes no tenant values (${catalog.get(id).tenantRestriction?.notDocumented ?? "no mechanism in the catalog"})`, "remove this entry", undefined, true);
+      continue;
+    }
+    if (waived.has(id)) push(["breakout", "tenantWaivers", waived.get(id)!, "saas"], `${id} has tenant values and a waiver`, "either tenant values or a waiver, not both");
+    for (const p of catalog.tenantValueProblems(id, values)) {
+      const at = ["breakout", "tenants", id, ...(p.key ? p.key.split("/").map((k) => (/^\d+$/.test(k) ? Number(k) : k)) : [])];
+      out.push({ path: at, message: p.message, expected: p.expected, suggestion: p.suggestion, atKey: p.suggestion !== undefined });
+    }
+  }
+  arr(f.breakout?.saas).forEach((id, i) => {
+    if (typeof id !== "string" || !catalog.has(id) || !catalog.needsTenantValues(id) || id in tenants || waived.has(id)) return;
+    const params = catalog.get(id).tenantRestriction!.parameters!;
+    push(
+      ["breakout", "saas", i],
+      `${id} can be restricted to the municipality's own tenant, but breakout.tenants.${id} is missing: staff could sign in to any ${catalog.get(id).name} tenant`,
+      `breakout.tenants.${id} with ${params.map((p) => p.name).join(", ")} (npx alpha-prime catalog), or a breakout.tenantWaivers entry with a reason`,
+    );
+  });
+  const needsProxy = selected.some((id) => catalog.needsProxy(id) && id in tenants);
+  const ca = f.breakout?.interceptionCa;
+  if (needsProxy && !ca) {
+    const which = selected.filter((id) => catalog.needsProxy(id) && id in tenants);
+    push(["breakout"], `${which.join(", ")} need the tenant-restriction proxy, which needs breakout.interceptionCa`, "interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }");
+  } else if (ca && !needsProxy) {
+    push(["breakout", "interceptionCa"], "no selected service with tenant values needs the proxy, so this CA would not be used", "remove interceptionCa, or add tenant values for a service with a header mechanism", undefined, true);
+  }
+  for (const key of ["secretArn", "kmsKeyArn"] as const) {
+    const arn = ca?.[key];
+    if (typeof arn !== "string") continue;
+    const parts = arn.split(":");
+    if (f.aws?.region && parts[3] && parts[3] !== f.aws.region) push(["breakout", "interceptionCa", key], `${key} is in ${parts[3]}, the stack in ${f.aws.region}`, `an ARN in ${f.aws.region}`);
+    if (f.aws?.accountId && parts[4] && parts[4] !== f.aws.accountId) push(["breakout", "interceptionCa", key], `${key} belongs to account ${parts[4]}`, `account ${f.aws.accountId}`);
+  }
+  return out;
+
+  function push(path: (string | number)[], message: string, expected?: string, suggestion?: string, atKey?: boolean): void {
+    out.push({ path, message, expected, suggestion, atKey });
+  }
 }
 
 /** Problems across files: ids unique over every env file. */

@@ -18,7 +18,7 @@ export interface MunicipalityConfig
   extends Omit<MunicipalityFile, "network" | "remoteAccess" | "breakout" | "relay" | "logging" | "suppressions"> {
   readonly network: Required<MunicipalityFile["network"]>;
   readonly remoteAccess?: RemoteAccessConfig;
-  readonly breakout: Required<MunicipalityFile["breakout"]>;
+  readonly breakout: Required<Omit<MunicipalityFile["breakout"], "interceptionCa">> & Pick<MunicipalityFile["breakout"], "interceptionCa">;
   /** empty when the file has no relay routes */
   readonly relay: RelayRouteConfig[];
   readonly logging: Required<NonNullable<MunicipalityFile["logging"]>>;

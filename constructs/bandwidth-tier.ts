@@ -30,6 +30,10 @@ export interface BandwidthTier {
   readonly relayInstanceType: string;
   /** relay instances per availability zone */
   readonly relayInstancesPerAz: number;
+  /** tenant-restriction proxy instance type (Graviton, arm64): it decrypts only sign-in and header hosts, splices the rest */
+  readonly proxyInstanceType: string;
+  /** proxy instances per availability zone */
+  readonly proxyInstancesPerAz: number;
   /** alarm when breakout throughput stays above this many bits per second (80% of the tier) */
   readonly throughputAlarmBps: number;
   /** alarm when more Client VPN authentications fail in 5 minutes */
@@ -41,24 +45,30 @@ export const GBPS_PER_CONNECTION = 1.25;
 /** Throughput alarms fire at this share of the contracted bandwidth. */
 export const THROUGHPUT_ALARM_SHARE = 0.8;
 
-function tier(id: TierId, gbps: number, relayInstanceType: string, relayInstancesPerAz: number, clientVpnAuthFailuresPer5Min: number): BandwidthTier {
+function tier(id: TierId, gbps: number, relay: [string, number], proxy: [string, number], clientVpnAuthFailuresPer5Min: number): BandwidthTier {
   return {
     id,
     gbps,
     vpnConnectionsPerSite: Math.ceil(gbps / GBPS_PER_CONNECTION),
-    relayInstanceType,
-    relayInstancesPerAz,
+    relayInstanceType: relay[0],
+    relayInstancesPerAz: relay[1],
+    proxyInstanceType: proxy[0],
+    proxyInstancesPerAz: proxy[1],
     throughputAlarmBps: gbps * 1e9 * THROUGHPUT_ALARM_SHARE,
     clientVpnAuthFailuresPer5Min,
   };
 }
 
-/** The table. Higher tiers only add: more connections, larger relay instances (rolled out by instance refresh). */
+/**
+ * The table. Higher tiers only add: more connections, larger relay and proxy instances (rolled out by instance
+ * refresh). The proxy carries all the allowlisted traffic of PCs that use the PAC file but decrypts only the
+ * sign-in and header hosts, so splicing (a TCP relay) sets its size: network bandwidth of the instance type.
+ */
 export const BANDWIDTH_TIERS: readonly BandwidthTier[] = [
-  tier("1g", 1, "t4g.small", 1, 20),
-  tier("2g", 2, "t4g.medium", 1, 40),
-  tier("5g", 5, "c7g.large", 1, 100),
-  tier("10g", 10, "c7g.xlarge", 2, 200),
+  tier("1g", 1, ["t4g.small", 1], ["t4g.medium", 1], 20),
+  tier("2g", 2, ["t4g.medium", 1], ["c7g.large", 1], 40),
+  tier("5g", 5, ["c7g.large", 1], ["c7g.xlarge", 1], 100),
+  tier("10g", 10, ["c7g.xlarge", 2], ["c7g.xlarge", 2], 200),
 ];
 
 export function bandwidthTier(id: string): BandwidthTier {
@@ -91,6 +101,8 @@ export interface CostShape {
   readonly availabilityZones: number;
   readonly remoteAccess: boolean;
   readonly relay: boolean;
+  /** the tenant-restriction proxy tier */
+  readonly proxy: boolean;
 }
 
 export interface CostLine {
@@ -143,7 +155,13 @@ export function estimateTierCost(tier: BandwidthTier, shape: CostShape, list: Pr
     add("nlbHour", 1);
     add("interfaceEndpointHour", 4 * shape.availabilityZones);
   }
-  add("kmsKeyMonth", shape.relay ? 3 : 2);
+  if (shape.proxy) {
+    add(`ec2.${tier.proxyInstanceType}`, shape.availabilityZones * tier.proxyInstancesPerAz);
+    add("nlbHour", 1);
+    // Secrets Manager, plus Session Manager and Logs when no relay has made them already
+    add("interfaceEndpointHour", (shape.relay ? 1 : 5) * shape.availabilityZones);
+  }
+  add("kmsKeyMonth", 2 + (shape.relay ? 1 : 0) + (shape.proxy ? 1 : 0));
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
     tier,

@@ -51,8 +51,8 @@ export type SubnetTier = (typeof SUBNET_TIERS)[number];
 export function subnetPlan(vpcCidr: string, azCount: number): Record<SubnetTier, { block: string; subnets: string[] }> {
   if (azCount < 1 || azCount > 4) throw new Error(`between 1 and 4 availability zones are supported, got ${azCount}`);
   const [addr, bits] = ipaddr.IPv4.parseCIDR(vpcCidr);
-  const base = addr.toByteArray().reduce((n, b) => n * 256 + b, 0);
-  const toText = (n: number, prefix: number) => `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".")}/${prefix}`;
+  const base = ipToInt(addr);
+  const toText = (n: number, prefix: number) => `${intToIp(n)}/${prefix}`;
   const tierBits = bits + 2;
   const subnetBits = bits + 4;
   const plan = {} as Record<SubnetTier, { block: string; subnets: string[] }>;
@@ -66,12 +66,31 @@ export function subnetPlan(vpcCidr: string, azCount: number): Record<SubnetTier,
   return plan;
 }
 
+/**
+ * Subnets of the tenant-restriction proxy tier: the fourth AZ slot of the private tier, split in four (a /22 gives
+ * /28s). That slot never holds a zone's private subnet: the Japanese regions offer three zones to new accounts, and
+ * the config accepts only those. Own subnets let the firewall tell the proxy's traffic from everyone else's
+ * (Client VPN and the relay live in the private subnets), and adding them moves no existing subnet.
+ */
+export function proxySubnetPlan(vpcCidr: string, azCount: number): string[] {
+  const plan = subnetPlan(vpcCidr, 4);
+  const [addr, bits] = ipaddr.IPv4.parseCIDR(plan.private.subnets[3]);
+  const prefix = bits + 2;
+  if (prefix > 28) throw new Error(`${vpcCidr} is too small for proxy subnets (they would be /${prefix}; AWS's smallest subnet is /28)`);
+  return Array.from({ length: azCount }, (_, a) => `${intToIp(ipToInt(addr) + a * 2 ** (32 - prefix))}/${prefix}`);
+}
+
+function ipToInt(a: ipaddr.IPv4): number {
+  return a.toByteArray().reduce((n, b) => n * 256 + b, 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
 /** A fixed host address in a subnet (offset past the five AWS reserves), so outputs are known before apply. */
 export function hostAddress(subnetCidr: string, offset: number): string {
-  const [addr] = ipaddr.IPv4.parseCIDR(subnetCidr);
-  const bytes = addr.toByteArray();
-  const n = bytes.reduce((v, b) => v * 256 + b, 0) + offset;
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+  return intToIp(ipToInt(ipaddr.IPv4.parseCIDR(subnetCidr)[0]) + offset);
 }
 
 /** AWS-managed rule groups (IPS) for strict-order policies; ARN form per the Network Firewall developer guide. */
@@ -87,6 +106,39 @@ export const MANAGED_THREAT_RULE_GROUPS = [
 
 /** Capacity of the domain allowlist rule group. Fixed, because a change replaces the rule group. */
 export const DOMAIN_RULE_GROUP_CAPACITY = 2000;
+
+/** Capacity of the proxy enforcement rule group (fixed for the same reason). */
+export const PROXY_RULE_GROUP_CAPACITY = 1000;
+
+/** First Suricata sid of the proxy enforcement rules (the port pass rules use 1000001 and up). */
+const PROXY_RULE_SID = 2000001;
+
+/**
+ * Suricata rules (strict order, first match wins) that make the proxy impossible to skip:
+ * QUIC dropped for HOME_NET (browsers then fall back to TCP, whose TLS SNI the firewall reads), each proxy-only
+ * name passed from PROXY_NET and dropped from the rest of HOME_NET, and the proxy's own egress names passed from
+ * PROXY_NET only. Matching uses `dotprefix` so `.example.jp` matches the name and its subdomains on a label
+ * boundary, exactly like the allowlist (https://docs.suricata.io/en/suricata-7.0.0/rules/transforms.html#dotprefix).
+ */
+export function proxyEnforcementRules(proxyOnly: readonly DomainPattern[], proxyEgress: readonly DomainPattern[]): string[] {
+  let sid = PROXY_RULE_SID;
+  const rules = [`drop udp $HOME_NET any -> $EXTERNAL_NET 443 (msg:"QUIC dropped: browsers fall back to TLS over TCP, which the allowlist and the proxy see"; sid:${sid++}; rev:1;)`];
+  const match = (p: DomainPattern, buffer: "tls.sni" | "http.host") =>
+    // http.host is normalized to lower case by Suricata, so nocase is only for the SNI
+    `${buffer}; dotprefix; content:".${p.name}";${buffer === "tls.sni" ? " nocase;" : ""}${p.includeSubdomains ? "" : " startswith;"} endswith;`;
+  const label = (p: DomainPattern) => (p.includeSubdomains ? `*.${p.name}` : p.name);
+  for (const p of proxyOnly) {
+    rules.push(`pass tls $PROXY_NET any -> $EXTERNAL_NET 443 (msg:"proxy to ${label(p)}"; flow:to_server; ${match(p, "tls.sni")} sid:${sid++}; rev:1;)`);
+    rules.push(`pass http $PROXY_NET any -> $EXTERNAL_NET 80 (msg:"proxy to ${label(p)}"; flow:to_server; ${match(p, "http.host")} sid:${sid++}; rev:1;)`);
+    rules.push(`drop tls $HOME_NET any -> $EXTERNAL_NET any (msg:"${label(p)} only through the tenant-restriction proxy"; flow:to_server; ${match(p, "tls.sni")} sid:${sid++}; rev:1;)`);
+    rules.push(`drop http $HOME_NET any -> $EXTERNAL_NET any (msg:"${label(p)} only through the tenant-restriction proxy"; flow:to_server; ${match(p, "http.host")} sid:${sid++}; rev:1;)`);
+  }
+  for (const p of proxyEgress) {
+    rules.push(`pass tls $PROXY_NET any -> $EXTERNAL_NET 443 (msg:"proxy instances to ${label(p)}"; flow:to_server; ${match(p, "tls.sni")} sid:${sid++}; rev:1;)`);
+    rules.push(`pass http $PROXY_NET any -> $EXTERNAL_NET 80 (msg:"proxy instances to ${label(p)}"; flow:to_server; ${match(p, "http.host")} sid:${sid++}; rev:1;)`);
+  }
+  return rules;
+}
 
 /** A port-level pass rule for traffic that carries no name the firewall can read (non-TLS protocols, media). */
 export interface PassRule {
@@ -114,6 +166,13 @@ export interface BreakoutGatewayProps {
   readonly internalDnsNames?: readonly string[];
   /** Port-level pass rules (UDP media, non-TLS relay targets). @default none */
   readonly passRules?: readonly PassRule[];
+  /**
+   * Names only the tenant-restriction proxy may reach (they need its header): their TLS SNI and HTTP Host pass only
+   * from the proxy subnets, which this construct then creates. @default none (no proxy subnets)
+   */
+  readonly proxyOnlyDomains?: readonly DomainPattern[];
+  /** Names the proxy instances themselves need (OS repositories), passed from the proxy subnets only. @default none */
+  readonly proxyEgressDomains?: readonly DomainPattern[];
   /** Who may query the inbound resolver (the on-prem DNS servers). */
   readonly dnsClientCidrs: readonly string[];
   readonly logs: LogDestinations;
@@ -138,6 +197,10 @@ export class BreakoutGateway extends Construct {
   readonly forwarderZones: string[];
   /** Network Firewall domain-list targets, in order */
   readonly firewallTargets: string[];
+  /** proxy tier subnets, one per AZ (empty without proxyOnlyDomains) */
+  readonly proxySubnetIds: string[];
+  readonly proxySubnetCidrs: string[];
+  readonly proxyRouteTableIds: string[];
 
   constructor(scope: Construct, id: string, props: BreakoutGatewayProps) {
     super(scope, id);
@@ -245,6 +308,22 @@ export class BreakoutGateway extends Construct {
     });
     this.privateRouteTableIds = privateTables.map((t) => t.id);
 
+    // Proxy tier: own subnets and route tables, same paths as the private tier (out through the firewall of its AZ).
+    this.proxySubnetCidrs = props.proxyOnlyDomains?.length ? proxySubnetPlan(props.vpcCidr, azs.length) : [];
+    const proxySubnets = this.proxySubnetCidrs.map(
+      (cidr, i) => new Subnet(this, `ProxySubnet${i}`, { vpcId: vpc.id, availabilityZone: azs[i], cidrBlock: cidr, mapPublicIpOnLaunch: false, tags: { Name: name(`proxy-${azs[i]}`) } }),
+    );
+    this.proxySubnetIds = proxySubnets.map((s) => s.id);
+    this.proxyRouteTableIds = proxySubnets.map((subnet, i) => {
+      const rt = new RouteTable(this, `ProxyRouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`proxy-${azs[i]}`) } });
+      new RouteTableAssociation(this, `ProxyRouteTableAssociation${i}`, { subnetId: subnet.id, routeTableId: rt.id });
+      const routes: { cidr: string; target: { vpcEndpointId?: string; transitGatewayId?: string } }[] = [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(azs[i]) } }, ...toOnPrem];
+      routes.forEach(
+        (r, k) => new Route(this, `ProxyRoute${i}-${k}`, { routeTableId: rt.id, destinationCidrBlock: r.cidr, ...r.target, dependsOn: r.target.vpcEndpointId ? [firewall] : undefined }),
+      );
+      return rt.id;
+    });
+
     const dns = this.dns(props, vpc.id, subnets.private);
     this.resolverInboundIps = dns.inboundIps;
     this.forwarderZones = forwarderZones(props.allowedDomains);
@@ -269,6 +348,24 @@ export class BreakoutGateway extends Construct {
       resourceArn: `arn:aws:network-firewall:${regionOf(props.availabilityZones[0])}:aws-managed:stateful-rulegroup/${g}`,
     }));
     references.push({ priority: 1000, resourceArn: allowlist.arn });
+    if (props.proxyOnlyDomains?.length) {
+      const proxyNet = { key: "PROXY_NET", ipSet: { definition: proxySubnetPlan(props.vpcCidr, props.availabilityZones.length) } };
+      const rules = proxyEnforcementRules(props.proxyOnlyDomains, props.proxyEgressDomains ?? []);
+      if (rules.length > PROXY_RULE_GROUP_CAPACITY) throw new Error(`${rules.length} proxy enforcement rules exceed the rule group's capacity of ${PROXY_RULE_GROUP_CAPACITY}`);
+      const enforcement = new NetworkfirewallRuleGroup(this, "ProxyEnforcement", {
+        name: name("proxy-enforcement"),
+        type: "STATEFUL",
+        capacity: PROXY_RULE_GROUP_CAPACITY,
+        description: "Hosts that need a tenant header pass only from the proxy subnets; QUIC is dropped so browsers use TCP",
+        ruleGroup: {
+          ruleVariables: { ipSets: [homeNet, proxyNet] },
+          rulesSource: { rulesString: rules.join("\n") },
+          statefulRuleOptions: { ruleOrder: "STRICT_ORDER" },
+        },
+      });
+      // before the allowlist, which would pass these names from anywhere in HOME_NET
+      references.push({ priority: 900, resourceArn: enforcement.arn });
+    }
     const passRules = props.passRules ?? [];
     if (passRules.length) {
       const rules = passRules.map((r, i) => {

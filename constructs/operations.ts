@@ -157,19 +157,28 @@ export class Operations extends Construct {
   /** Relay: healthy hosts behind each listener fewer than desired. */
   alarmRelayUnhealthy(loadBalancerArnSuffix: string, targetGroups: readonly WatchedTargetGroup[], desiredHealthy: number): void {
     for (const tg of targetGroups) {
-      this.alarm(`RelayUnhealthy-${tg.name}`, {
-        alarmName: `${this.prefix}-relay-${tg.name}-unhealthy`,
-        alarmDescription: `Relay route ${tg.name}: fewer than ${desiredHealthy} healthy instances`,
-        namespace: "AWS/NetworkELB",
-        metricName: "HealthyHostCount",
-        dimensions: { LoadBalancer: loadBalancerArnSuffix, TargetGroup: tg.arnSuffix },
-        statistic: "Minimum",
-        period: 60,
-        evaluationPeriods: 3,
-        threshold: desiredHealthy,
-        comparisonOperator: "LessThanThreshold",
-        treatMissingData: "breaching",
-      });
+      this.alarmUnhealthyTargets(`RelayUnhealthy-${tg.name}`, `relay-${tg.name}`, `Relay route ${tg.name}`, loadBalancerArnSuffix, tg.arnSuffix, desiredHealthy);
     }
+  }
+
+  /** The tenant-restriction proxy: fewer healthy instances than planned (PCs then fail over to the next address). */
+  alarmProxyUnhealthy(loadBalancerArnSuffix: string, targetGroupArnSuffix: string, desiredHealthy: number): void {
+    this.alarmUnhealthyTargets("ProxyUnhealthy", "proxy", "Tenant-restriction proxy", loadBalancerArnSuffix, targetGroupArnSuffix, desiredHealthy);
+  }
+
+  private alarmUnhealthyTargets(id: string, name: string, what: string, loadBalancerArnSuffix: string, targetGroupArnSuffix: string, desiredHealthy: number): void {
+    this.alarm(id, {
+      alarmName: `${this.prefix}-${name}-unhealthy`,
+      alarmDescription: `${what}: fewer than ${desiredHealthy} healthy instances`,
+      namespace: "AWS/NetworkELB",
+      metricName: "HealthyHostCount",
+      dimensions: { LoadBalancer: loadBalancerArnSuffix, TargetGroup: targetGroupArnSuffix },
+      statistic: "Minimum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: desiredHealthy,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
   }
 }

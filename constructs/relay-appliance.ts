@@ -179,6 +179,8 @@ export class RelayAppliance extends Construct {
   readonly userData: string;
   readonly loadBalancerArnSuffix: string;
   readonly targetGroups: { name: string; arnSuffix: string }[];
+  /** security group of the Session Manager and Logs interface endpoints it creates (other tiers may share them) */
+  readonly endpointSecurityGroupId: string;
 
   constructor(scope: Construct, id: string, props: RelayApplianceProps) {
     super(scope, id);
@@ -196,6 +198,7 @@ export class RelayAppliance extends Construct {
     const sg = new SecurityGroup(this, "InstanceSecurityGroup", { name: name("relay"), description: "Relay instances: route and health ports from the load balancer only; out to route targets and AWS endpoints", vpcId: props.vpcId, ingress: [], egress: [] });
     const endpointSg = new SecurityGroup(this, "EndpointSecurityGroup", { name: name("relay-endpoints"), description: "Interface endpoints for Session Manager and CloudWatch Logs: HTTPS from relay instances", vpcId: props.vpcId, ingress: [], egress: [] });
     this.securityGroupId = sg.id;
+    this.endpointSecurityGroupId = endpointSg.id;
     for (const r of props.routes) {
       if (r.from === "lgwan") {
         props.lgwanCidrs.forEach((cidr, i) => {

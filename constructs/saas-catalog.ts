@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Ajv from "ajv";
 import { parse } from "yaml";
-import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
+import { DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
 import { REPO_ROOT } from "../config/paths";
 
 export const CATALOG_PATH = path.join(REPO_ROOT, "constructs", "saas-catalog.yaml");
@@ -19,11 +19,59 @@ export interface MediaRange {
   readonly cidrs: readonly string[];
 }
 
-export interface TenantRestriction {
-  readonly mechanism: string;
-  readonly headers: readonly string[];
+/** A value a municipality supplies for a service's tenant restriction (breakout.tenants.<saas>.<name>). */
+export interface TenantParameter {
+  readonly name: string;
+  readonly description: string;
+  /** every value must match: the values reach squid.conf and host names, so the grammar is narrow on purpose */
+  readonly pattern: string;
+  /** several values: joined with "," in a header, one host each in a host template */
+  readonly list?: boolean;
+  readonly example: string;
+}
+
+/** The tenant is in the host name: `hosts` replace the `replaces` wildcards; `shared` hosts stay reachable. */
+export interface TenantHosts {
+  readonly replaces: readonly string[];
+  /** templates with {parameter} */
   readonly hosts: readonly string[];
+  /** hosts the vendor documents as shared infrastructure (CDN, static content, sign-in) */
+  readonly shared?: readonly string[];
   readonly source: string;
+}
+
+/** A header a TLS-inspecting proxy adds on `hosts` (domain patterns), after removing any copy the client sent. */
+export interface TenantHeader {
+  readonly name: string;
+  /** template with {parameter} */
+  readonly value: string;
+  readonly hosts: readonly string[];
+}
+
+/** テナント制限: how the vendor lets a network keep staff on the municipality's own tenant. */
+export interface TenantRestriction {
+  readonly source: string;
+  readonly retrievedAt: string;
+  /** what the mechanism covers and what it does not, in plain words */
+  readonly covers: string;
+  readonly parameters?: readonly TenantParameter[];
+  readonly tenantHosts?: TenantHosts;
+  readonly headers?: readonly TenantHeader[];
+  /** where the SaaS itself can refuse other networks (register the stack's egress_ips there) */
+  readonly ipRestriction?: string;
+  /** what was looked for and not found */
+  readonly notDocumented?: string;
+}
+
+/** Tenant values of one service, as given in breakout.tenants.<saas>. */
+export type TenantValues = Readonly<Record<string, string | readonly string[]>>;
+
+/** What one service's tenant restriction becomes for a municipality. */
+export interface ResolvedTenant {
+  /** the service's domains with tenant wildcards replaced by the tenant's own hosts */
+  readonly domains: DomainPattern[];
+  /** headers to add, with their final values and the (normalized) hosts they go to */
+  readonly headers: { readonly name: string; readonly value: string; readonly hosts: DomainPattern[] }[];
 }
 
 export interface SaasEntry {
@@ -69,12 +117,54 @@ export const ENTRY_SCHEMA = {
       tenantRestriction: {
         type: "object",
         additionalProperties: false,
-        required: ["mechanism", "headers", "hosts", "source"],
+        required: ["source", "retrievedAt", "covers"],
         properties: {
-          mechanism: { type: "string" },
-          headers: { type: "array", items: { type: "string" } },
-          hosts: { type: "array", items: { type: "string" } },
           source: { type: "string", pattern: "^https://" },
+          retrievedAt: { type: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+          covers: { type: "string", minLength: 10 },
+          parameters: {
+            type: "array",
+            minItems: 1,
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["name", "description", "pattern", "example"],
+              properties: {
+                name: { type: "string", pattern: "^[a-z][A-Za-z0-9]*$" },
+                description: { type: "string" },
+                pattern: { type: "string", pattern: "^\\^.*\\$$" },
+                list: { type: "boolean" },
+                example: { type: "string" },
+              },
+            },
+          },
+          tenantHosts: {
+            type: "object",
+            additionalProperties: false,
+            required: ["replaces", "hosts", "source"],
+            properties: {
+              replaces: { type: "array", minItems: 1, items: { type: "string" } },
+              hosts: { type: "array", minItems: 1, items: { type: "string" } },
+              shared: { type: "array", items: { type: "string" } },
+              source: { type: "string", pattern: "^https://" },
+            },
+          },
+          headers: {
+            type: "array",
+            minItems: 1,
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["name", "value", "hosts"],
+              properties: {
+                name: { type: "string", pattern: "^[A-Za-z0-9-]+$" },
+                value: { type: "string" },
+                hosts: { type: "array", minItems: 1, items: { type: "string" } },
+              },
+            },
+          },
+          ipRestriction: { type: "string" },
+          notDocumented: { type: "string" },
         },
       },
     },
@@ -108,6 +198,8 @@ export class SaasCatalog {
         const p = parseDomainPattern(d);
         if (typeof p === "string") throw new Error(`${origin}: ${e.id}: domain '${d}' is refused: ${p}`);
       }
+      const why = tenantRestrictionDefect(e);
+      if (why) throw new Error(`${origin}: ${e.id}: tenantRestriction: ${why}`);
     }
     return new SaasCatalog(entries);
   }
@@ -137,6 +229,78 @@ export class SaasCatalog {
     return normalizeDomainPatterns(ids.flatMap((id) => this.get(id).domains.map((d) => parseDomainPattern(d) as DomainPattern)));
   }
 
+  /** Whether a municipality must give tenant values for this service (or waive its mechanism). */
+  needsTenantValues(id: string): boolean {
+    return (this.get(id).tenantRestriction?.parameters?.length ?? 0) > 0;
+  }
+
+  /** Whether the service's mechanism needs a TLS-inspecting proxy (header insertion). */
+  needsProxy(id: string): boolean {
+    return (this.get(id).tenantRestriction?.headers?.length ?? 0) > 0;
+  }
+
+  /**
+   * The service's domains and headers for one tenant. Values must already have passed `tenantValueProblems`;
+   * without values (a waived mechanism) the service keeps its wildcards and gets no headers.
+   */
+  resolveTenant(id: string, values: TenantValues | undefined): ResolvedTenant {
+    const e = this.get(id);
+    const tr = e.tenantRestriction;
+    const domains = e.domains.map((d) => parseDomainPattern(d) as DomainPattern);
+    if (!values || !tr?.parameters) return { domains: normalizeDomainPatterns(domains), headers: [] };
+    let kept = domains;
+    if (tr.tenantHosts) {
+      const replaced = new Set(tr.tenantHosts.replaces.map((d) => formatDomainPattern(parseDomainPattern(d) as DomainPattern)));
+      kept = domains.filter((d) => !replaced.has(formatDomainPattern(d)));
+      const hosts = [...tr.tenantHosts.hosts.flatMap((t) => expandTemplate(t, values)), ...(tr.tenantHosts.shared ?? [])];
+      kept.push(...hosts.map((h) => parseDomainPattern(h) as DomainPattern));
+    }
+    const headers = (tr.headers ?? []).map((h) => ({
+      name: h.name,
+      value: expandTemplate(h.value, values, ",")[0],
+      hosts: normalizeDomainPatterns(h.hosts.map((x) => parseDomainPattern(x) as DomainPattern)),
+    }));
+    return { domains: normalizeDomainPatterns(kept), headers };
+  }
+
+  /** Problems with one service's tenant values, as (key path below breakout.tenants.<id>, message, expected). */
+  tenantValueProblems(id: string, values: unknown): { key?: string; message: string; expected?: string; suggestion?: string }[] {
+    const params = this.get(id).tenantRestriction?.parameters ?? [];
+    if (!values || typeof values !== "object" || Array.isArray(values)) return [{ message: "is not a mapping of tenant values", expected: `keys ${params.map((p) => p.name).join(", ")}` }];
+    const out: { key?: string; message: string; expected?: string; suggestion?: string }[] = [];
+    const given = values as Record<string, unknown>;
+    const names = params.map((p) => p.name);
+    for (const key of Object.keys(given)) {
+      if (!names.includes(key)) out.push({ key, message: `unknown tenant value '${key}' for ${id}`, expected: `one of ${names.join(", ")}`, suggestion: closestName(key, names) });
+    }
+    for (const p of params) {
+      const v = given[p.name];
+      if (v === undefined) {
+        out.push({ message: `missing tenant value '${p.name}' for ${id}: ${p.description}`, expected: `${p.name}: ${p.list ? `[${p.example}]` : p.example}` });
+        continue;
+      }
+      const list = p.list ? (Array.isArray(v) ? v : undefined) : undefined;
+      if (p.list && !list) {
+        out.push({ key: p.name, message: `${p.name} must be a list`, expected: `${p.name}: [${p.example}]` });
+        continue;
+      }
+      if (!p.list && typeof v !== "string") {
+        out.push({ key: p.name, message: `${p.name} must be a single string`, expected: `${p.name}: ${p.example}` });
+        continue;
+      }
+      const items = list ?? [v];
+      if (items.length === 0) out.push({ key: p.name, message: `${p.name} is empty`, expected: `at least one value, e.g. [${p.example}]` });
+      if (new Set(items).size !== items.length) out.push({ key: p.name, message: `${p.name} lists a value twice`, expected: "unique values" });
+      const re = new RegExp(p.pattern);
+      items.forEach((item, i) => {
+        if (typeof item !== "string" || !re.test(item)) {
+          out.push({ key: list ? `${p.name}/${i}` : p.name, message: `${JSON.stringify(item)} is not a valid ${p.name}: ${p.description}`, expected: `a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
+        }
+      });
+    }
+    return out;
+  }
+
   /** Media ranges of the selected services, in selection order. */
   mediaOf(ids: readonly string[]): { saas: string; range: MediaRange }[] {
     return ids.flatMap((id) => (this.get(id).media ?? []).map((range) => ({ saas: id, range })));
@@ -144,3 +308,41 @@ export class SaasCatalog {
 }
 
 let cached: SaasCatalog | undefined;
+
+/** Expands {parameter} placeholders; a list parameter gives one result per value, or one joined by `join`. */
+export function expandTemplate(template: string, values: TenantValues, join?: string): string[] {
+  let results = [template];
+  for (const m of template.matchAll(/\{([A-Za-z0-9]+)\}/g)) {
+    const v = values[m[1]];
+    if (v === undefined) throw new Error(`no value for {${m[1]}} in '${template}'`);
+    const items = typeof v === "string" ? [v] : join !== undefined ? [v.join(join)] : [...v];
+    results = results.flatMap((r) => items.map((item) => r.split(m[0]).join(item)));
+  }
+  return [...new Set(results)];
+}
+
+/** Checks a catalog entry's tenantRestriction against its own domains and parameters. */
+function tenantRestrictionDefect(e: SaasEntry): string | undefined {
+  const tr = e.tenantRestriction;
+  if (!tr) return undefined;
+  const params = new Set((tr.parameters ?? []).map((p) => p.name));
+  const templates = [...(tr.tenantHosts?.hosts ?? []), ...(tr.headers ?? []).map((h) => h.value)];
+  for (const t of templates) {
+    for (const m of t.matchAll(/\{([A-Za-z0-9]+)\}/g)) if (!params.has(m[1])) return `'${t}' uses {${m[1]}}, which is not a parameter`;
+  }
+  if ((tr.tenantHosts || tr.headers) && params.size === 0) return "a mechanism without parameters";
+  for (const p of tr.parameters ?? []) {
+    if (!new RegExp(p.pattern).test(p.example)) return `the example of ${p.name} does not match its pattern`;
+  }
+  for (const r of tr.tenantHosts?.replaces ?? []) if (!e.domains.includes(r)) return `replaces '${r}', which is not one of the service's domains`;
+  for (const h of [...(tr.headers ?? []).flatMap((x) => x.hosts), ...(tr.tenantHosts?.shared ?? [])]) {
+    const p = parseDomainPattern(h);
+    if (typeof p === "string") return `host '${h}' is refused: ${p}`;
+  }
+  return undefined;
+}
+
+function closestName(key: string, names: readonly string[]): string | undefined {
+  const { closest } = require("../config/errors") as typeof import("../config/errors");
+  return closest(key, names);
+}

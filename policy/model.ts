@@ -19,6 +19,14 @@ export interface AlphaPrimeContext {
   readonly retentionDays?: number;
   readonly lgwanSegments?: string[];
   readonly suppressions: Suppression[];
+  /** テナント制限 as synthesized: each selected service's status, and the names only the proxy may reach */
+  readonly tenantRestriction?: TenantRestrictionContext;
+}
+
+export interface TenantRestrictionContext {
+  readonly services: { readonly saas: string; readonly status: "configured" | "waived" | "missing" | "none"; readonly reason?: string }[];
+  readonly proxyOnlyDomains: string[];
+  readonly headers: { readonly saas: string; readonly name: string; readonly value: string; readonly hosts: string[] }[];
 }
 
 const REF = /\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.([a-z0-9_]+))?[^}]*\}/;
@@ -44,6 +52,9 @@ export class StackModel {
       retentionDays: ap.retention_days,
       lgwanSegments: ap.lgwan_segments,
       suppressions: (ap.suppressions ?? []).map((s: any) => ({ rule: s.rule, resource: s.resource, reason: s.reason, ...(s.expires ? { expires: s.expires } : {}) })),
+      tenantRestriction: ap.tenant_restriction
+        ? { services: ap.tenant_restriction.services ?? [], proxyOnlyDomains: ap.tenant_restriction.proxy_only_domains ?? [], headers: ap.tenant_restriction.headers ?? [] }
+        : undefined,
     };
   }
 

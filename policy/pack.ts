@@ -29,6 +29,10 @@ import { vpcFlowLogs } from "./rules/vpc-flow-logs";
 import { vpnIkev2Only } from "./rules/vpn-ikev2-only";
 import { vpnPinnedAlgorithms } from "./rules/vpn-pinned-algorithms";
 import { vpnTunnelLogging } from "./rules/vpn-tunnel-logging";
+import { noInlineCaMaterial } from "./rules/no-inline-ca-material";
+import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
+import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
+import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -62,6 +66,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   snsEncrypted,
   requiredTags,
   remoteStateEncrypted,
+  tenantProxyUnskippable,
+  tenantRestrictionConfigured,
+  tenantRestrictionWaived,
+  noInlineCaMaterial,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -220,6 +220,38 @@ function allowlist(s: StackSnapshot | undefined): Set<string> {
   return out;
 }
 
+/**
+ * テナント制限 changes, from what each stack declares (locals.alpha_prime.tenant_restriction): a mechanism waived
+ * or dropped, a tenant value or header changed, a name no longer forced through the proxy.
+ */
+function tenantCallouts(base: StackSnapshot | undefined, head: StackSnapshot | undefined): Callout[] {
+  if (!base || !head) return [];
+  const tr = (s: StackSnapshot) => s.locals?.alpha_prime?.tenant_restriction ?? { services: [], proxy_only_domains: [], headers: [] };
+  const b = tr(base);
+  const h = tr(head);
+  const out: Callout[] = [];
+  const status = (x: any) => new Map<string, any>((x.services ?? []).map((s: any) => [s.saas, s]));
+  const sb = status(b);
+  for (const [saas, now] of status(h)) {
+    const was = sb.get(saas);
+    if (was?.status === now.status && was?.reason === now.reason) continue;
+    if (now.status === "waived") out.push({ risk: "security", address: `tenants.${saas}`, message: `tenant restriction of ${saas} WAIVED (${was ? `was ${was.status}` : "new service"}): ${now.reason}` });
+    else if (now.status === "missing") out.push({ risk: "security", address: `tenants.${saas}`, message: `tenant restriction of ${saas} is MISSING` });
+    else if (was && was.status !== now.status) out.push({ risk: "security", address: `tenants.${saas}`, message: `tenant restriction of ${saas}: ${was.status} → ${now.status}` });
+  }
+  const headerKey = (x: any) => `${x.saas} ${x.name} on ${[...x.hosts].sort().join(" ")}`;
+  const hb = new Map<string, string>((b.headers ?? []).map((x: any) => [headerKey(x), x.value]));
+  const hh = new Map<string, string>((h.headers ?? []).map((x: any) => [headerKey(x), x.value]));
+  for (const [k, v] of hh) {
+    if (!hb.has(k)) out.push({ risk: "security", address: "tenants.headers", message: `tenant header added: ${k} = ${v}` });
+    else if (hb.get(k) !== v) out.push({ risk: "security", address: "tenants.headers", message: `tenant header value CHANGED: ${k}: ${hb.get(k)} → ${v}` });
+  }
+  for (const k of hb.keys()) if (!hh.has(k)) out.push({ risk: "security", address: "tenants.headers", message: `tenant header REMOVED: ${k}` });
+  const freed = (b.proxy_only_domains ?? []).filter((d: string) => !(h.proxy_only_domains ?? []).includes(d));
+  if (freed.length) out.push({ risk: "security", address: "tenants.proxy", message: `no longer forced through the tenant-restriction proxy: ${freed.join(" ")}` });
+  return out;
+}
+
 function numbersAt(body: any, key: string): number[] {
   const out: number[] = [];
   const walk = (v: any) => {
@@ -295,6 +327,7 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const sup = (s?: StackSnapshot) => (s?.locals?.alpha_prime?.suppressions ?? []).map((x: any) => `${x.rule} ${x.resource}`);
   const supAdded = sup(head).filter((x: string) => !sup(base).includes(x));
   if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
+  callouts.push(...tenantCallouts(base, head));
   const ret = (s?: StackSnapshot) => s?.locals?.alpha_prime?.retention_days;
   if (typeof ret(base) === "number" && typeof ret(head) === "number" && ret(head) < ret(base)) {
     callouts.push({ risk: "security", address: "logging.retentionDays", message: `configured retention SHORTENED from ${ret(base)} to ${ret(head)} days` });

@@ -2,25 +2,47 @@
  * The effective allowlist of a municipality: its selected catalog services, its extra domains, and the
  * internet targets of its relay routes. One function, so the firewall, DNS, PAC file and reviews agree.
  */
-import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
+import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
 import { parseHostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
-import { subnetPlan } from "../constructs/breakout-gateway";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { proxySubnetPlan, subnetPlan } from "../constructs/breakout-gateway";
+import { renderPac } from "../constructs/pac";
+import { proxyEndpoints } from "../constructs/tenant-proxy";
+import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
+
+/** A tenant header the proxy adds, for the hosts of one service. */
+export interface TenantHeaderRule {
+  readonly saas: string;
+  readonly name: string;
+  readonly value: string;
+  /** allowlisted hosts that get the header (a header host the allowlist refuses is simply unreachable) */
+  readonly hosts: DomainPattern[];
+}
 
 export interface EffectiveAllowlist {
   /** normalized domain patterns: what the firewall, DNS firewall and PAC file allow */
   readonly domains: DomainPattern[];
   /** port-level rules for traffic without a readable name (UDP media, non-TLS relay targets) */
   readonly passRules: PassRule[];
+  /** headers the tenant-restriction proxy adds (empty: no proxy tier) */
+  readonly headerRules: TenantHeaderRule[];
+  /** names reachable only through the proxy: the union of the header rules' hosts */
+  readonly proxyOnlyDomains: DomainPattern[];
 }
 
 /** Ports on which the firewall reads a name (TLS SNI or HTTP Host) for a relay target. */
 const NAMED_PORTS = new Set([80, 443]);
 
 export function effectiveAllowlist(config: MunicipalityConfig, catalog = SaasCatalog.default()): EffectiveAllowlist {
-  const patterns: DomainPattern[] = catalog.domainsOf(config.breakout.saas);
+  const patterns: DomainPattern[] = [];
+  const headers: { saas: string; name: string; value: string; hosts: DomainPattern[] }[] = [];
+  for (const saas of config.breakout.saas) {
+    // tenant values narrow the service's wildcards to the municipality's own tenant hosts; a waiver keeps them
+    const resolved = catalog.resolveTenant(saas, config.breakout.tenants[saas] as TenantValues | undefined);
+    patterns.push(...resolved.domains);
+    headers.push(...resolved.headers.map((h) => ({ saas, ...h })));
+  }
   for (const d of config.breakout.extraDomains) patterns.push(parseDomainPattern(d) as DomainPattern);
   const passRules: PassRule[] = [];
   const relaySubnets = subnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length).private.block;
@@ -37,5 +59,24 @@ export function effectiveAllowlist(config: MunicipalityConfig, catalog = SaasCat
   for (const { saas, range } of catalog.mediaOf(config.breakout.saas)) {
     passRules.push({ description: `${saas}: ${range.purpose}`, protocol: range.protocol, ports: range.ports.replace("-", ":"), destinationCidrs: range.cidrs });
   }
-  return { domains: normalizeDomainPatterns(patterns), passRules };
+  const domains = normalizeDomainPatterns(patterns);
+  const allowed = (p: DomainPattern) => domains.some((d) => covers(d, p));
+  const headerRules = headers.map((h) => ({ ...h, hosts: h.hosts.filter(allowed) })).filter((h) => h.hosts.length > 0);
+  return { domains, passRules, headerRules, proxyOnlyDomains: normalizeDomainPatterns(headerRules.flatMap((h) => h.hosts)) };
+}
+
+/** Where the tenant-restriction proxy's load balancer answers ("address:port" per AZ); empty without a proxy tier. */
+export function tenantProxyAddresses(config: MunicipalityConfig, allowlist = effectiveAllowlist(config)): string[] {
+  if (allowlist.proxyOnlyDomains.length === 0) return [];
+  return proxyEndpoints(proxySubnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length));
+}
+
+/** The municipality's PAC file: the same text the stack publishes and `alpha-prime render` writes. */
+export function municipalityPac(config: MunicipalityConfig, allowlist = effectiveAllowlist(config)): string {
+  return renderPac({
+    allowedDomains: allowlist.domains,
+    proxy: config.network.lgwanProxy,
+    municipality: `${config.name} (${config.id})`,
+    tenantProxy: { addresses: tenantProxyAddresses(config, allowlist), domains: allowlist.proxyOnlyDomains },
+  });
 }

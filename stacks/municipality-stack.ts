@@ -12,13 +12,14 @@ import { bandwidthTier } from "../constructs/bandwidth-tier";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
-import { renderPac } from "../constructs/pac";
+import { DEBIAN_MIRRORS, proxyDnsNames, TenantProxy } from "../constructs/tenant-proxy";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
 import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
-import { effectiveAllowlist } from "./allowlist";
+import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
+import { SaasCatalog } from "../constructs/saas-catalog";
 
 export interface MunicipalityStackOptions {
   /**
@@ -43,6 +44,7 @@ export class MunicipalityStack extends TerraformStack {
   readonly remoteAccess?: RemoteAccessVpn;
   readonly operations: Operations;
   readonly relay?: RelayAppliance;
+  readonly tenantProxy?: TenantProxy;
 
   /** The JSON the policy aspect resolved during this synth, reused once by the synthesizer (see toTerraform). */
   private resolvedBySynthCheck?: Record<string, unknown>;
@@ -67,6 +69,8 @@ export class MunicipalityStack extends TerraformStack {
       ],
     });
     this.declareBackend(options.stateBucket);
+    const allowlist = effectiveAllowlist(config);
+    const proxyTier = allowlist.headerRules.length > 0;
     // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
     // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
     new TerraformLocal(this, "alpha_prime", {
@@ -74,6 +78,7 @@ export class MunicipalityStack extends TerraformStack {
       retention_days: config.logging.retentionDays,
       lgwan_segments: config.network.lgwanSegments,
       suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
+      tenant_restriction: tenantContext(config, allowlist),
     });
     // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).
     Aspects.of(this).add(new PolicyAspect(synthTuningEnabled() ? (json) => (this.resolvedBySynthCheck = json) : undefined));
@@ -90,7 +95,6 @@ export class MunicipalityStack extends TerraformStack {
 
     const logs = this.logArchive;
     const tier = bandwidthTier(config.bandwidthTier);
-    const allowlist = effectiveAllowlist(config);
 
     this.vpn = new VpnConcentrator(this, "Vpn", {
       namePrefix: prefix,
@@ -108,7 +112,14 @@ export class MunicipalityStack extends TerraformStack {
       transitGatewayId: this.vpn.transitGatewayId,
       allowedDomains: allowlist.domains,
       passRules: allowlist.passRules,
-      internalDnsNames: config.relay.length ? relayDnsNames(config.aws.region) : [],
+      proxyOnlyDomains: allowlist.proxyOnlyDomains,
+      proxyEgressDomains: proxyTier ? DEBIAN_MIRRORS : [],
+      internalDnsNames: [
+        ...new Set([
+          ...(config.relay.length ? relayDnsNames(config.aws.region) : []),
+          ...(proxyTier ? [...proxyDnsNames(config.aws.region), ...DEBIAN_MIRRORS.map((d) => d.name)] : []),
+        ]),
+      ],
       dnsClientCidrs: config.network.dnsServers.map((s) => (s.includes("/") ? s : `${s}/32`)),
       logs,
     });
@@ -156,6 +167,33 @@ export class MunicipalityStack extends TerraformStack {
       });
     }
 
+    if (proxyTier) {
+      this.tenantProxy = new TenantProxy(this, "TenantProxy", {
+        namePrefix: prefix,
+        accountId: config.aws.accountId,
+        region: config.aws.region,
+        vpcId: this.breakout.vpcId,
+        subnetIds: this.breakout.proxySubnetIds,
+        subnetCidrs: this.breakout.proxySubnetCidrs,
+        routeTableIds: this.breakout.proxyRouteTableIds,
+        endpointSubnetIds: this.breakout.privateSubnetIds,
+        lgwanCidrs: config.network.lgwanSegments,
+        remoteAccess:
+          this.remoteAccess && config.remoteAccess?.internetBreakout
+            ? { securityGroupId: this.remoteAccess.securityGroupId, sourceCidrs: this.breakout.plan.private.subnets }
+            : undefined,
+        allowedDomains: allowlist.domains,
+        headerRules: allowlist.headerRules.map((r) => ({ label: r.saas, name: r.name, value: r.value, hosts: r.hosts })),
+        caSecretArn: config.breakout.interceptionCa!.secretArn, // required with header rules (validated)
+        caKmsKeyArn: config.breakout.interceptionCa!.kmsKeyArn,
+        sharedEndpointSecurityGroupId: this.relay?.endpointSecurityGroupId,
+        instanceType: tier.proxyInstanceType,
+        instancesPerAz: tier.proxyInstancesPerAz,
+        logs,
+        logGroupName: `/alpha-prime/${config.id}/proxy`,
+      });
+    }
+
     this.operations = new Operations(this, "Operations", {
       namePrefix: prefix,
       accountId: config.aws.accountId,
@@ -165,9 +203,10 @@ export class MunicipalityStack extends TerraformStack {
     this.operations.alarmBreakoutThroughput(this.breakout.natGatewayIds, tier.throughputAlarmBps);
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
     if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
+    if (this.tenantProxy) this.operations.alarmProxyUnhealthy(this.tenantProxy.loadBalancerArnSuffix, this.tenantProxy.targetGroupArnSuffix, this.tenantProxy.desiredInstances);
 
     // Generated configuration, kept in five generations by the log archive.
-    logs.publishConfig("Pac", "pac/proxy.pac", renderPac({ allowedDomains: allowlist.domains, proxy: config.network.lgwanProxy, municipality: `${config.name} (${config.id})` }), "application/x-ns-proxy-autoconfig");
+    logs.publishConfig("Pac", "pac/proxy.pac", municipalityPac(config, allowlist), "application/x-ns-proxy-autoconfig");
     logs.publishConfig("Allowlist", "allowlist/domains.txt", allowlist.domains.map(formatDomainPattern).join("\n") + "\n", "text/plain; charset=utf-8");
 
     this.output("egress_ips", this.breakout.egressIps, "Fixed egress addresses, one per AZ: register them in SaaS IP restrictions (kintone IP制限, Entra named locations)");
@@ -175,6 +214,7 @@ export class MunicipalityStack extends TerraformStack {
     this.output("dns_forwarder_zones", this.breakout.forwarderZones, "Zones the on-prem DNS servers forward to the inbound resolver");
     this.output("transit_gateway_id", this.vpn.transitGatewayId, "Transit Gateway of the site VPNs");
     this.output("operations_topic_arn", this.operations.topicArn, "Alarm notifications");
+    if (this.tenantProxy) this.output("tenant_proxy_addresses", this.tenantProxy.proxyAddresses, "Tenant-restriction proxy (fixed load balancer addresses, as in the PAC file); distribute the interception CA to LGWAN PCs");
     if (this.relay) this.output("relay_endpoint", this.relay.loadBalancerDnsName, "Relay appliance (internal load balancer): point phones' mail settings and the LGWAN mail server here");
     if (this.remoteAccess) this.output("client_vpn_endpoint_id", this.remoteAccess.endpointId, "Client VPN endpoint (download its client configuration)");
     this.output("log_bucket_name", this.logArchive.logBucketName, "Log archive bucket (Object Lock, KMS)");
@@ -243,4 +283,21 @@ export class MunicipalityStack extends TerraformStack {
       },
     ]);
   }
+}
+
+/**
+ * What the baseline and the reviewer need to know about テナント制限, carried in the artifact: per selected service
+ * whether its mechanism is configured, waived (with the reason) or absent, and the names only the proxy may reach.
+ */
+function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist, catalog = SaasCatalog.default()) {
+  const waivers = new Map(config.breakout.tenantWaivers.map((w) => [w.saas, w.reason]));
+  return {
+    services: config.breakout.saas.map((saas) => {
+      if (!catalog.needsTenantValues(saas)) return { saas, status: "none" };
+      if (config.breakout.tenants[saas]) return { saas, status: "configured" };
+      return waivers.has(saas) ? { saas, status: "waived", reason: waivers.get(saas) } : { saas, status: "missing" };
+    }),
+    proxy_only_domains: allowlist.proxyOnlyDomains.map(formatDomainPattern),
+    headers: allowlist.headerRules.map((h) => ({ saas: h.saas, name: h.name, value: h.value, hosts: h.hosts.map(formatDomainPattern) })),
+  };
 }

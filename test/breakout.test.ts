@@ -1,6 +1,6 @@
 import { parseDomainPattern, DomainPattern } from "../config/domains";
 import { hostAddress, MANAGED_THREAT_RULE_GROUPS, subnetPlan } from "../constructs/breakout-gateway";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
 import { effectiveAllowlist } from "../stacks/allowlist";
 import { SAMPLE_IDS, loadSample, resources, synthStacks } from "./helpers";
 
@@ -32,11 +32,10 @@ describe.each(SAMPLE_IDS)("%s: the breakout gateway", (id) => {
   const tf = stacks[id];
   const targets = firewallTargets(id);
 
-  test("the firewall allows every domain of the selected services and the extra domains", () => {
+  test("the firewall allows every domain of the selected services (tenant wildcards narrowed to the tenant's hosts) and the extra domains", () => {
     for (const saas of config.breakout.saas) {
-      for (const d of catalog.get(saas).domains) {
-        const p = parseDomainPattern(d) as DomainPattern;
-        expect({ saas, domain: d, allowed: firewallAllows(targets, p.name) }).toEqual({ saas, domain: d, allowed: true });
+      for (const p of catalog.resolveTenant(saas, config.breakout.tenants[saas] as TenantValues | undefined).domains) {
+        expect({ saas, domain: p.name, allowed: firewallAllows(targets, p.name) }).toEqual({ saas, domain: p.name, allowed: true });
       }
     }
     for (const d of config.breakout.extraDomains) expect(firewallAllows(targets, (parseDomainPattern(d) as DomainPattern).name)).toBe(true);

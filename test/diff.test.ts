@@ -35,14 +35,15 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(r.stdout).toMatch(/No municipality changes\./);
   });
 
-  test("a tier change only adds resources (and raises alarm thresholds in place): no data-loss risk", async () => {
+  test("a tier change only adds resources (and raises alarm thresholds and the proxy's instance type in place): no data-loss risk", async () => {
     const head = out([{ ...kaga, bandwidthTier: "2g" }, ashiya, mitoyo]);
     const report = diffSides(readSynthesized(base), readSynthesized(head));
     const k = report.municipalities.find((m) => m.id === "kaga")!;
     expect(k.status).toBe("changed");
     expect(k.resources.filter((r) => r.action === "delete" || r.action === "replace" || r.action === "rename")).toEqual([]);
     expect(k.resources.filter((r) => r.action === "create").map((r) => r.type)).toEqual(expect.arrayContaining(["aws_vpn_connection", "aws_cloudwatch_metric_alarm"]));
-    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm"]));
+    // a larger proxy instance is a new launch template version, rolled out by the instance refresh
+    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template"]));
     expect(k.callouts.filter((c) => c.risk === "data-loss")).toEqual([]);
     expect(report.municipalities.filter((m) => m.status !== "unchanged").map((m) => m.id)).toEqual(["kaga"]);
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(0);

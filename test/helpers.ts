@@ -90,3 +90,19 @@ export function tree(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+/** Whether a program is on PATH. */
+export function which(tool: string): boolean {
+  const { spawnSync } = require("child_process") as typeof import("child_process");
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+}
+
+/**
+ * `test` when the program is installed, or when running in CI (where a missing program must fail the test, not skip
+ * it: .ci/run installs it); otherwise `test.skip`, after saying loudly what was not checked.
+ */
+export function testWithTool(tool: string, debianPackage: string, what: string): jest.It {
+  if (which(tool) || process.env.CI) return test;
+  process.stderr.write(`\n*** SKIPPED: ${tool} is not installed: ${what} were NOT checked (apt-get install ${debianPackage}) ***\n\n`);
+  return test.skip;
+}

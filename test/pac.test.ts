@@ -1,9 +1,8 @@
 import { getQuickJS, QuickJSWASMModule } from "@tootallnate/quickjs-emscripten";
 import { createPacResolver } from "pac-resolver";
-import { DomainPattern, parseDomainPattern } from "../config/domains";
-import { renderPac } from "../constructs/pac";
+import { domainMatches, DomainPattern, parseDomainPattern } from "../config/domains";
 import { SaasCatalog } from "../constructs/saas-catalog";
-import { effectiveAllowlist } from "../stacks/allowlist";
+import { effectiveAllowlist, municipalityPac, tenantProxyAddresses } from "../stacks/allowlist";
 import { SAMPLE_IDS, loadSample } from "./helpers";
 
 // Every expectation here is the answer of a real PAC engine (pac-resolver on QuickJS), not a string match.
@@ -14,25 +13,39 @@ beforeAll(async () => {
 
 function resolverFor(id: string) {
   const config = loadSample(id);
-  const pac = renderPac({ allowedDomains: effectiveAllowlist(config).domains, proxy: config.network.lgwanProxy, municipality: id });
-  const find = createPacResolver(qjs, pac);
+  const allowlist = effectiveAllowlist(config);
+  const find = createPacResolver(qjs, municipalityPac(config, allowlist));
   const proxy = `PROXY ${config.network.lgwanProxy}`;
-  return { config, proxy, route: (host: string) => find(`https://${host}/`) };
+  const tenantProxy = tenantProxyAddresses(config, allowlist).map((a) => `PROXY ${a}`).join("; ");
+  /** what an allowlisted host must get: the tenant-restriction proxy for names that need a header, else DIRECT */
+  const allowedRoute = (host: string) => (allowlist.proxyOnlyDomains.some((d) => domainMatches(d, host)) ? tenantProxy : "DIRECT");
+  return { config, proxy, tenantProxy, allowedRoute, route: (host: string) => find(`https://${host}/`) };
 }
 
 const catalog = SaasCatalog.default();
 
 describe.each(SAMPLE_IDS)("%s: the PAC file in a real PAC engine", (id) => {
-  test("every allowlisted domain goes DIRECT, including subdomains at any depth and in any case", async () => {
-    const { config, route } = resolverFor(id);
+  test("every allowlisted domain goes DIRECT (or to the tenant proxy when it needs a header), including subdomains at any depth and in any case", async () => {
+    const { config, route, allowedRoute } = resolverFor(id);
     for (const d of effectiveAllowlist(config).domains) {
-      expect([d.name, await route(d.name)]).toEqual([d.name, "DIRECT"]);
+      expect([d.name, await route(d.name)]).toEqual([d.name, allowedRoute(d.name)]);
       if (d.includeSubdomains) {
-        expect(await route(`a.b.${d.name}`)).toBe("DIRECT");
-        expect(await route(`WWW.${d.name.toUpperCase()}.`)).toBe("DIRECT");
+        expect(await route(`a.b.${d.name}`)).toBe(allowedRoute(`a.b.${d.name}`));
+        expect(await route(`WWW.${d.name.toUpperCase()}.`)).toBe(allowedRoute(`www.${d.name}`));
       } else {
         expect(await route(`sub.${d.name}`)).not.toBe("DIRECT");
       }
+    }
+  });
+
+  test("exactly the names that need a tenant header go to the tenant-restriction proxy, in AZ order", async () => {
+    const { config, route, tenantProxy } = resolverFor(id);
+    const allowlist = effectiveAllowlist(config);
+    expect(allowlist.proxyOnlyDomains.length).toBeGreaterThan(0);
+    expect(tenantProxy.split("; ")).toHaveLength(config.aws.availabilityZones.length);
+    for (const d of allowlist.proxyOnlyDomains) expect([d.name, await route(d.name)]).toEqual([d.name, tenantProxy]);
+    for (const d of allowlist.domains.filter((x) => !allowlist.proxyOnlyDomains.some((p) => domainMatches(p, x.name)))) {
+      expect([d.name, await route(d.name)]).toEqual([d.name, "DIRECT"]);
     }
   });
 

@@ -78,6 +78,13 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
   "AP-OPS-001": (tf) => delete first(tf, "aws_sns_topic").kms_master_key_id,
   "AP-OPS-002": (tf) => delete tf.provider.aws[0].default_tags[0].tags.LocalGovernmentCode,
   "AP-OPS-003": (tf) => delete tf.output.state_backend,
+  "AP-TEN-001": (tf) => {
+    const g = first(tf, "aws_networkfirewall_rule_group", "Breakout_ProxyEnforcement").rule_group.rules_source;
+    g.rules_string = g.rules_string.split("\n").filter((r: string) => !(r.startsWith("drop tls") && r.includes('".login.microsoftonline.com"'))).join("\n");
+  },
+  "AP-TEN-002": (tf) => (tf.locals.alpha_prime.tenant_restriction.services.find((s: any) => s.saas === "kintone").status = "missing"),
+  "AP-TEN-003": (tf) => Object.assign(tf.locals.alpha_prime.tenant_restriction.services.find((s: any) => s.saas === "kintone"), { status: "waived", reason: "cybozu.com IP制限 keeps other networks out" }),
+  "AP-TEN-004": (tf) => (first(tf, "aws_launch_template", "TenantProxy").user_data = Buffer.from("#cloud-config\n# -----BEGIN PRIVATE KEY-----\nMIIE\n").toString("base64")),
 };
 
 describe("the α′ security baseline", () => {

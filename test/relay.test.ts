@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LogArchive } from "../constructs/log-archive";
 import { AL2023_ARM64_AMI, HEALTH_PORT, RelayAppliance, RelayRoute, renderCloudConfig, renderHaproxyConfig } from "../constructs/relay-appliance";
-import { policyOf, resources, synthScope, synthStacks, tempDir } from "./helpers";
+import { policyOf, resources, synthScope, synthStacks, tempDir, testWithTool, which } from "./helpers";
 
 const webmail: RelayRoute = { name: "webmail", from: "remote-access", listenPort: 443, targetHost: "172.16.5.20", targetPort: 443, targetIsOnPrem: true };
 const smtp: RelayRoute = { name: "smtp-submission", from: "lgwan", listenPort: 587, targetHost: "smtp.office365.com", targetPort: 587, targetIsOnPrem: false };
@@ -28,10 +28,6 @@ function relay(routes: RelayRoute[]) {
       logGroupName: "/t/relay",
     });
   });
-}
-
-function which(tool: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 }
 
 describe.each([
@@ -117,8 +113,7 @@ describe.each([
 describe("the relay's software configuration, checked by the real tools", () => {
   const routeSets: [string, RelayRoute[]][] = [["one route", [smtp]], ["several routes", [webmail, smtp, imap, lgwanMail]]];
 
-  if (!which("haproxy")) process.stderr.write("\n*** SKIPPED: haproxy is not installed: rendered HAProxy configurations were NOT validated (apt-get install haproxy) ***\n\n");
-  (which("haproxy") ? test.each(routeSets) : test.skip.each(routeSets))("haproxy -c accepts the configuration for %s", (_n, routes) => {
+  testWithTool("haproxy", "haproxy", "rendered HAProxy configurations").each(routeSets)("haproxy -c accepts the configuration for %s", (_n, routes) => {
     const file = path.join(tempDir(), "haproxy.cfg");
     fs.writeFileSync(file, renderHaproxyConfig(routes));
     const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
@@ -128,8 +123,7 @@ describe("the relay's software configuration, checked by the real tools", () => 
     expect(warnings).toEqual([]);
   });
 
-  if (!which("cloud-init")) process.stderr.write("\n*** SKIPPED: cloud-init is not installed: rendered cloud-config was NOT validated (apt-get install cloud-init) ***\n\n");
-  (which("cloud-init") ? test.each(routeSets) : test.skip.each(routeSets))("cloud-init schema accepts the user data for %s", (_n, routes) => {
+  testWithTool("cloud-init", "cloud-init", "rendered cloud-config files").each(routeSets)("cloud-init schema accepts the user data for %s", (_n, routes) => {
     const file = path.join(tempDir(), "user-data.yaml");
     fs.writeFileSync(file, renderCloudConfig(renderHaproxyConfig(routes), "/t/relay"));
     const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
@@ -149,12 +143,12 @@ describe("relay in the sample stacks", () => {
 
   test("Mitoyo's relay serves both flows: phones to the LGWAN mail server, LGWAN mail server to cloud mail", () => {
     const tf = stacks.mitoyo;
-    expect(resources(tf, "aws_lb_listener").map(([, l]) => l.port).sort()).toEqual([443, 587]);
+    expect(resources(tf, "aws_lb_listener").filter(([n]) => n.startsWith("Relay_")).map(([, l]) => l.port).sort()).toEqual([443, 587]);
     const haproxy = resources(tf, "aws_s3_object").find(([, o]) => o.key === "relay/haproxy.cfg")![1].content;
     expect(haproxy).toContain("server target 172.16.5.20:443 check");
     expect(haproxy).toMatch(/server target smtp\.office365\.com:587 check resolvers vpc/);
     expect(tf.output!.relay_endpoint).toBeDefined();
-    expect(resources(tf, "aws_cloudwatch_metric_alarm").filter(([, a]) => a.metric_name === "HealthyHostCount")).toHaveLength(2);
+    expect(resources(tf, "aws_cloudwatch_metric_alarm").filter(([n, a]) => a.metric_name === "HealthyHostCount" && n.startsWith("Operations_RelayUnhealthy"))).toHaveLength(2);
   });
 
   test.each(["kaga", "ashiya"])("%s has no relay routes and no relay resources at all", (id) => {

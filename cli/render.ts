@@ -1,0 +1,77 @@
+/**
+ * `alpha-prime render <id>`: every generated file that goes onto an instance or a PC, written out for reviewers and
+ * for tests that run the real software on them. The files are read from the synthesized stack itself (the S3
+ * objects of the configuration bucket and the firewall's Suricata rules), so what is rendered is what deploys.
+ *
+ * Layout under the output directory (default rendered/<id>/):
+ *   pac/proxy.pac                 PAC file for LGWAN PCs
+ *   allowlist/domains.txt         the effective allowlist, one pattern a line
+ *   proxy/squid.conf              tenant-restriction proxy (when the municipality has one)
+ *   proxy/cloud-config.yaml       its cloud-init user data
+ *   relay/haproxy.cfg             relay appliance (when the municipality has relay routes)
+ *   relay/cloud-config.yaml       its cloud-init user data
+ *   firewall/<rule-group>.rules   Suricata rules of the Network Firewall's custom rule groups
+ *   .alpha-prime-render           marker: render only ever replaces a directory that has it (or an empty one)
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { synthesize } from "../stacks/app";
+
+export const RENDER_MARKER = ".alpha-prime-render";
+
+export interface RenderOptions {
+  readonly id: string;
+  readonly envDir?: string;
+  /** default rendered/<id> */
+  readonly outDir?: string;
+}
+
+/** The generated files of one synthesized stack, by relative path. */
+export function renderedFiles(id: string, stackJson: { resource?: Record<string, Record<string, any>> }): Record<string, string> {
+  const prefix = `alpha-prime-${id}-`; // stacks/municipality-stack.ts namePrefix
+  const files: Record<string, string> = {};
+  for (const o of Object.values(stackJson.resource?.aws_s3_object ?? {})) {
+    if (typeof o.content === "string" && typeof o.key === "string") files[o.key] = o.content;
+  }
+  for (const g of Object.values(stackJson.resource?.aws_networkfirewall_rule_group ?? {})) {
+    const rules = g.rule_group?.rules_source?.rules_string;
+    const name = String(g.name).startsWith(prefix) ? String(g.name).slice(prefix.length) : String(g.name);
+    if (typeof rules === "string") files[`firewall/${name}.rules`] = `${rules}\n`;
+  }
+  return files;
+}
+
+/** Synthesizes one municipality into a scratch directory and writes its generated files; returns the paths written. */
+export function renderToDir(o: RenderOptions): { outDir: string; files: string[] } {
+  const outDir = path.resolve(o.outDir ?? path.join("rendered", o.id));
+  refuseForeignDir(outDir);
+  const scratch = fs.mkdtempSync(`${outDir}.staging-`);
+  try {
+    synthesize({ envDir: o.envDir, only: [o.id], outdir: path.join(scratch, "cdktf.out") });
+    const json = JSON.parse(fs.readFileSync(path.join(scratch, "cdktf.out", "stacks", o.id, "cdk.tf.json"), "utf8"));
+    const files = renderedFiles(o.id, json);
+    const staged = path.join(scratch, "rendered");
+    for (const [rel, text] of Object.entries(files)) {
+      const file = path.join(staged, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+    }
+    fs.writeFileSync(path.join(staged, RENDER_MARKER), `rendered by alpha-prime for ${o.id}; this directory is replaced by the next render\n`);
+    const old = `${outDir}.old-${process.pid}`;
+    if (fs.existsSync(outDir)) fs.renameSync(outDir, old);
+    fs.renameSync(staged, outDir);
+    fs.rmSync(old, { recursive: true, force: true });
+    return { outDir, files: Object.keys(files).sort() };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Render replaces only what it wrote before: an absent or empty directory, or one with its marker. */
+function refuseForeignDir(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.isSymbolicLink()) throw new Error(`--out ${dir} exists and is not a directory: refusing to replace it`);
+  const entries = fs.readdirSync(dir);
+  if (entries.length && !entries.includes(RENDER_MARKER)) throw new Error(`--out ${dir} is not empty and was not written by 'alpha-prime render' (no ${RENDER_MARKER}): refusing to replace it`);
+}

@@ -1,0 +1,500 @@
+/**
+ * TenantProxy (テナント制限 proxy): the explicit proxy that carries tenant restriction. Squid built with OpenSSL,
+ * in an Auto Scaling group across the municipality's zones behind an internal Network Load Balancer with fixed
+ * addresses (the PAC file names them, so no DNS is needed to find the proxy).
+ *
+ * What it does with a connection (squid.conf below):
+ * - peeks at the TLS ClientHello (SslBump step 1) to read the SNI;
+ * - bumps (decrypts) only the hosts that need a tenant header, removes any copy of the header the client sent,
+ *   adds the configured value, and allows WebSocket upgrades on those connections (Slack's desktop app);
+ * - splices every other allowlisted host untouched (the server's own certificate reaches the PC);
+ * - terminates everything else, and refuses clients outside the LGWAN segments.
+ * The firewall passes the bumped hosts only from the proxy subnets (BreakoutGateway.proxyOnlyDomains), so a PC that
+ * ignores the PAC file cannot skip the header.
+ *
+ * The interception CA never leaves Secrets Manager except onto the instances' disks: only its ARN is in Terraform
+ * and in the user data; each instance reads it at boot with its own role, so every instance signs with the same CA.
+ *
+ * The image is Debian 12 (bookworm), because its squid-openssl package (5.7, configured --with-openssl
+ * --enable-ssl-crtd, https://salsa.debian.org/squid-team/squid/-/blob/debian/bookworm/debian/rules) is exactly what
+ * the tests run `squid -k parse` and the live loopback test with. Debian publishes its AMIs as public SSM parameters
+ * (https://wiki.debian.org/Cloud/AmazonEC2Image/Bookworm), so the image resolves at launch with no data source.
+ *
+ * Hardening as the relay: IMDSv2 only, no public address, no SSH key or port (Session Manager only, through VPC
+ * endpoints), KMS-encrypted volumes, least-privilege role; Debian security updates daily (unattended-upgrades) and
+ * every instance replaced by a fresh image within a week (max_instance_lifetime, a rolling replacement).
+ */
+import { Construct } from "constructs";
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { stringify } from "yaml";
+import { DomainPattern, parseDomainPattern } from "../config/domains";
+import { hostAddress } from "./breakout-gateway";
+import { customerKey } from "./customer-key";
+import type { LogDestinations } from "./log-archive";
+
+/** A header the proxy adds on some hosts (values are checked against the vendor's grammar before they get here). */
+export interface ProxyHeaderRule {
+  /** short ASCII label for ACL names, e.g. the SaaS id */
+  readonly label: string;
+  readonly name: string;
+  readonly value: string;
+  readonly hosts: readonly DomainPattern[];
+}
+
+/** Where Squid's files are. Production values are the defaults; the loopback test moves them into a temp dir. */
+export interface SquidLayout {
+  readonly port: number;
+  /** the port CONNECT may reach (HTTPS) */
+  readonly tlsPort: number;
+  /** PEM with the CA certificate and its key */
+  readonly caFile: string;
+  readonly certDb: string;
+  readonly certgen: string;
+  readonly logDir: string;
+  readonly pidFile: string;
+  readonly coredumpDir: string;
+  /** extra CA to trust for origin servers (the live test's stand-ins); production trusts the system's CAs only */
+  readonly upstreamCaFile?: string;
+}
+
+export const SQUID_LAYOUT: SquidLayout = {
+  port: 3128,
+  tlsPort: 443,
+  caFile: "/etc/squid/alpha-prime/interception-ca.pem",
+  certDb: "/var/lib/squid/ssl_db",
+  // Debian's path of Squid's certificate generator helper (package squid-openssl)
+  certgen: "/usr/lib/squid/security_file_certgen",
+  logDir: "/var/log/squid",
+  pidFile: "/run/squid.pid",
+  coredumpDir: "/var/spool/squid",
+};
+
+export interface SquidConfigOptions {
+  readonly municipality: string;
+  /** who may use the proxy (LGWAN segments, Client VPN subnets) */
+  readonly clientCidrs: readonly string[];
+  /** every allowlisted name (normalized): spliced, or bumped when a header rule names it */
+  readonly allowedDomains: readonly DomainPattern[];
+  readonly headerRules: readonly ProxyHeaderRule[];
+  readonly layout?: SquidLayout;
+}
+
+/** Squid dstdomain / ssl::server_name notation: ".example.jp" is the name and its subdomains (as our patterns). */
+function squidDomain(p: DomainPattern): string {
+  return p.includeSubdomains ? `.${p.name}` : p.name;
+}
+
+/** Squid refuses a directive line with no values, so empty lists never reach it (callers check). */
+function aclLines(name: string, type: string, values: readonly string[], flags = ""): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < values.length; i += 8) out.push(`acl ${name} ${type}${flags ? ` ${flags}` : ""} ${values.slice(i, i + 8).join(" ")}`);
+  return out;
+}
+
+/** squid.conf of the tenant-restriction proxy. Every value in it comes from validated config (no free text). */
+export function renderSquidConfig(o: SquidConfigOptions): string {
+  const l = o.layout ?? SQUID_LAYOUT;
+  if (o.clientCidrs.length === 0) throw new Error("the proxy needs at least one client range");
+  if (o.allowedDomains.length === 0) throw new Error("the proxy needs an allowlist");
+  if (o.headerRules.length === 0) throw new Error("the proxy exists for header rules; none were given");
+  const allowed = o.allowedDomains.map(squidDomain);
+  const bumped = [...new Set(o.headerRules.flatMap((r) => r.hosts.map(squidDomain)))];
+  const headerNames = [...new Set(o.headerRules.map((r) => r.name))];
+  const lines = [
+    `# squid.conf for ${o.municipality}: generated by alpha-prime from the SaaS catalog and the env file. Do not edit on the instance.`,
+    "# Tenant restriction (テナント制限): bump only the hosts that need a tenant header, splice every other allowlisted",
+    "# host untouched, terminate everything else.",
+    "",
+    `http_port ${l.port} ssl-bump tls-cert=${l.caFile} generate-host-certificates=on dynamic_cert_mem_cache_size=16MB tls-options=NO_SSLv3,NO_TLSv1,NO_TLSv1_1`,
+    `sslcrtd_program ${l.certgen} -s ${l.certDb} -M 16MB`,
+    "sslcrtd_children 16 startup=2 idle=1",
+    // upstream certificates are verified against the system's trusted CAs; a failure is never overridden.
+    // TLS 1.2 or later on both sides: said with options= / tls-options=, because Squid 5.7's min-version= and
+    // tls-min-version= log "Unknown TLS option" (at parse and on bumped connections; seen in the tests).
+    `tls_outgoing_options options=NO_SSLv3,NO_TLSv1,NO_TLSv1_1${l.upstreamCaFile ? ` cafile=${l.upstreamCaFile}` : ""}`,
+    "sslproxy_cert_error deny all",
+    "",
+    "acl to_tls_port port " + l.tlsPort,
+    "acl web_ports port 80 " + l.tlsPort,
+    "acl CONNECT method CONNECT",
+    "acl step1 at_step SslBump1",
+    ...aclLines("clients", "src", o.clientCidrs),
+    // -n: never look up the name of an IP address; CONNECT to a bare address is refused
+    ...aclLines("allowlisted", "dstdomain", allowed, "-n"),
+    ...aclLines("allowlisted_sni", "ssl::server_name", allowed),
+    ...aclLines("needs_header_sni", "ssl::server_name", bumped),
+    "",
+    "http_access deny !clients",
+    "http_access deny CONNECT !to_tls_port",
+    "http_access deny !web_ports",
+    // CONNECT host, and (after a bump) every decrypted request's own Host, must be allowlisted
+    "http_access allow allowlisted",
+    "http_access deny all",
+    "",
+    "ssl_bump peek step1",
+    "ssl_bump bump needs_header_sni",
+    "ssl_bump splice allowlisted_sni",
+    "ssl_bump terminate all",
+    "",
+    "# Tenant headers: any copy the client sent is removed, then the configured value is added on the vendor's hosts.",
+    ...headerNames.map((h) => `request_header_access ${h} deny all`),
+  ];
+  o.headerRules.forEach((r, i) => {
+    const acl = `tenant_${r.label.replace(/[^A-Za-z0-9]/g, "_")}_${i}`;
+    lines.push(...aclLines(acl, "dstdomain", r.hosts.map(squidDomain), "-n"));
+    lines.push(`request_header_add ${r.name} "${r.value}" ${acl}`);
+  });
+  lines.push(
+    "",
+    "# Slack's desktop app and other web apps keep WebSocket connections on bumped hosts.",
+    "http_upgrade_request_protocols WebSocket allow all",
+    "",
+    "# Nothing of the municipality's network leaves in headers; nothing is cached.",
+    "forwarded_for delete",
+    "via off",
+    "cache deny all",
+    "",
+    "# One line per request: client, verdict, method, URL, SNI and what the proxy did with the TLS connection.",
+    "logformat alpha_prime %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %ssl::>sni %ssl::bump_mode %Sh/%<a %mt",
+    `access_log daemon:${l.logDir}/access.log logformat=alpha_prime`,
+    `cache_log ${l.logDir}/cache.log`,
+    `pid_filename ${l.pidFile}`,
+    `coredump_dir ${l.coredumpDir}`,
+    "shutdown_lifetime 5 seconds",
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** Where the agents' Debian packages are (AWS's regional buckets, reached through the S3 gateway endpoint). */
+function agentPackages(region: string): { ssm: string; cloudwatch: string; buckets: string[] } {
+  return {
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html
+    ssm: `https://s3.${region}.amazonaws.com/amazon-ssm-${region}/latest/debian_arm64/amazon-ssm-agent.deb`,
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/download-CloudWatch-Agent-on-EC2-Instance-commandline-first.html
+    cloudwatch: `https://amazoncloudwatch-agent-${region}.s3.${region}.amazonaws.com/debian/arm64/latest/amazon-cloudwatch-agent.deb`,
+    buckets: [`amazon-ssm-${region}`, `amazoncloudwatch-agent-${region}`],
+  };
+}
+
+/** Names the proxy instances resolve for themselves (AWS endpoints, agent buckets): the DNS firewall must allow them. */
+export function proxyDnsNames(region: string): string[] {
+  return [...INTERFACE_ENDPOINTS.map((s) => `${s}.${region}.amazonaws.com`), `s3.${region}.amazonaws.com`, `amazoncloudwatch-agent-${region}.s3.${region}.amazonaws.com`];
+}
+
+/** Debian's mirrors for packages and security updates, reachable from the proxy subnets only. */
+export const DEBIAN_MIRRORS: readonly DomainPattern[] = ["deb.debian.org", "cdn-aws.deb.debian.org", "security.debian.org"].map((d) => parseDomainPattern(d) as DomainPattern);
+
+/** Debian 12 arm64, resolved by EC2 at launch from Debian's public SSM parameter (offline plans still work). */
+export const DEBIAN12_ARM64_AMI = "resolve:ssm:/aws/service/debian/release/12/latest/arm64";
+
+const INTERFACE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "logs", "secretsmanager"];
+/** Endpoints another construct (the relay) may already have created in the VPC. */
+const SHAREABLE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "logs"];
+
+const CLOUDWATCH_AGENT_HOME = "/opt/aws/amazon-cloudwatch-agent"; // the agent's install path on the instance (AWS's layout)
+
+export interface ProxyCloudConfigOptions {
+  readonly squidConfig: string;
+  readonly region: string;
+  readonly caSecretArn: string;
+  readonly logGroupName: string;
+}
+
+/**
+ * The cloud-init user data for Debian 12: packages, the CA from Secrets Manager (never printed: cloud-init's
+ * output log would keep it), Squid's certificate database, unattended security updates, and the agents.
+ */
+export function renderProxyCloudConfig(o: ProxyCloudConfigOptions): string {
+  const agents = agentPackages(o.region);
+  const agent = {
+    agent: { run_as_user: "root" },
+    logs: {
+      logs_collected: {
+        files: {
+          collect_list: [
+            { file_path: `${SQUID_LAYOUT.logDir}/access.log`, log_group_name: o.logGroupName, log_stream_name: "{instance_id}/access" },
+            { file_path: `${SQUID_LAYOUT.logDir}/cache.log`, log_group_name: o.logGroupName, log_stream_name: "{instance_id}/squid" },
+            { file_path: "/var/log/cloud-init-output.log", log_group_name: o.logGroupName, log_stream_name: "{instance_id}/cloud-init" },
+          ],
+        },
+      },
+    },
+  };
+  const fetchCa = [
+    "#!/bin/sh",
+    "# Reads the interception CA (PEM certificate and key) from Secrets Manager into a file only Squid can read.",
+    "set -eu",
+    "umask 077",
+    `install -d -o root -g proxy -m 0750 ${SQUID_LAYOUT.caFile.replace(/\/[^/]+$/, "")}`,
+    `tmp=$(mktemp ${SQUID_LAYOUT.caFile}.XXXXXX)`,
+    `aws --region ${o.region} secretsmanager get-secret-value --secret-id '${o.caSecretArn}' --query SecretString --output text > "$tmp"`,
+    'openssl x509 -noout -in "$tmp" && openssl pkey -noout -in "$tmp" || { echo "the interception CA secret must hold a PEM certificate and its key" >&2; rm -f "$tmp"; exit 1; }',
+    'chgrp proxy "$tmp" && chmod 0640 "$tmp"',
+    `mv "$tmp" ${SQUID_LAYOUT.caFile}`,
+    "",
+  ].join("\n");
+  const installAgents = [
+    "#!/bin/sh",
+    "# Session Manager and CloudWatch agents: Debian does not package them; AWS publishes .deb files in regional buckets.",
+    "set -eu",
+    "cd \"$(mktemp -d)\"",
+    `curl --fail --silent --show-error --proto '=https' -o amazon-ssm-agent.deb '${agents.ssm}'`,
+    `curl --fail --silent --show-error --proto '=https' -o amazon-cloudwatch-agent.deb '${agents.cloudwatch}'`,
+    "dpkg -i amazon-ssm-agent.deb amazon-cloudwatch-agent.deb",
+    "systemctl enable --now amazon-ssm-agent",
+    "",
+  ].join("\n");
+  const config = {
+    package_update: true,
+    package_upgrade: true,
+    packages: ["squid-openssl", "awscli", "curl", "unattended-upgrades"],
+    write_files: [
+      { path: "/etc/alpha-prime/squid.conf", owner: "root:root", permissions: "0644", content: o.squidConfig },
+      { path: "/usr/local/sbin/alpha-prime-fetch-ca", owner: "root:root", permissions: "0755", content: fetchCa },
+      { path: "/usr/local/sbin/alpha-prime-install-agents", owner: "root:root", permissions: "0755", content: installAgents },
+      { path: `${CLOUDWATCH_AGENT_HOME}/etc/alpha-prime.json`, owner: "root:root", permissions: "0644", content: `${JSON.stringify(agent, null, 2)}\n` },
+      // security updates every day, without a reboot (instances are replaced within a week anyway)
+      { path: "/etc/apt/apt.conf.d/20auto-upgrades", owner: "root:root", permissions: "0644", content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' },
+    ],
+    runcmd: [
+      ["/usr/local/sbin/alpha-prime-install-agents"],
+      ["/usr/local/sbin/alpha-prime-fetch-ca"],
+      ["install", "-m", "0644", "/etc/alpha-prime/squid.conf", "/etc/squid/squid.conf"],
+      ["rm", "-rf", SQUID_LAYOUT.certDb],
+      [SQUID_LAYOUT.certgen, "-c", "-s", SQUID_LAYOUT.certDb, "-M", "16MB"],
+      ["chown", "-R", "proxy:proxy", SQUID_LAYOUT.certDb],
+      ["squid", "-k", "parse", "-f", "/etc/squid/squid.conf"],
+      ["systemctl", "restart", "squid"],
+      [`${CLOUDWATCH_AGENT_HOME}/bin/amazon-cloudwatch-agent-ctl`, "-a", "fetch-config", "-m", "ec2", "-s", "-c", `file:${CLOUDWATCH_AGENT_HOME}/etc/alpha-prime.json`],
+    ],
+  };
+  return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+}
+
+export interface TenantProxyProps {
+  readonly namePrefix: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly vpcId: string;
+  /** the proxy subnets, one per AZ (instances and the load balancer) */
+  readonly subnetIds: readonly string[];
+  /** their CIDRs: the load balancer takes a fixed address in each */
+  readonly subnetCidrs: readonly string[];
+  /** their route tables (for the S3 gateway endpoint of the agent packages) */
+  readonly routeTableIds: readonly string[];
+  /** subnets for interface endpoints the proxy creates (the private tier) */
+  readonly endpointSubnetIds: readonly string[];
+  /** LGWAN segments: who may use the proxy */
+  readonly lgwanCidrs: readonly string[];
+  /** Client VPN: its security group and the subnets its clients are NATed into. @default no remote access */
+  readonly remoteAccess?: { readonly securityGroupId: string; readonly sourceCidrs: readonly string[] };
+  readonly allowedDomains: readonly DomainPattern[];
+  readonly headerRules: readonly ProxyHeaderRule[];
+  readonly caSecretArn: string;
+  /** the secret's customer-managed key, if any */
+  readonly caKmsKeyArn?: string;
+  /** Session Manager and Logs endpoints already in the VPC (the relay's): their security group. @default created here */
+  readonly sharedEndpointSecurityGroupId?: string;
+  /** from the bandwidth tier. @default t4g.medium */
+  readonly instanceType?: string;
+  /** @default 1 */
+  readonly instancesPerAz?: number;
+  readonly logs: LogDestinations;
+  readonly logGroupName: string;
+}
+
+/** Offset of the load balancer's fixed address in each proxy subnet (AWS reserves the first four). */
+const LB_ADDRESS_OFFSET = 4;
+
+/** The proxy's "address:port" in each proxy subnet, known before deploy (the PAC file names them). */
+export function proxyEndpoints(subnetCidrs: readonly string[]): string[] {
+  return subnetCidrs.map((c) => `${hostAddress(c, LB_ADDRESS_OFFSET)}:${SQUID_LAYOUT.port}`);
+}
+/** Every instance is replaced by a freshly launched one (newest Debian image) within this many seconds. */
+export const MAX_INSTANCE_LIFETIME_SECONDS = 7 * 24 * 3600;
+
+export class TenantProxy extends Construct {
+  /** "address:port" of the load balancer in each AZ: what the PAC file names */
+  readonly proxyAddresses: string[];
+  readonly securityGroupId: string;
+  readonly loadBalancerArnSuffix: string;
+  readonly targetGroupArnSuffix: string;
+  readonly autoScalingGroupName: string;
+  readonly desiredInstances: number;
+  readonly squidConfig: string;
+  readonly userData: string;
+
+  constructor(scope: Construct, id: string, props: TenantProxyProps) {
+    super(scope, id);
+    if (props.subnetIds.length !== props.subnetCidrs.length) throw new Error("subnetIds and subnetCidrs must match");
+    const name = (s: string) => `${props.namePrefix}-${s}`;
+    const port = SQUID_LAYOUT.port;
+    const perAz = props.instancesPerAz ?? 1;
+    this.desiredInstances = perAz * props.subnetIds.length;
+    this.proxyAddresses = proxyEndpoints(props.subnetCidrs);
+    const lbAddresses = this.proxyAddresses.map((a) => a.split(":")[0]);
+
+    const lbSg = new SecurityGroup(this, "LoadBalancerSecurityGroup", { name: name("proxy-nlb"), description: "Tenant-restriction proxy load balancer: the proxy port from LGWAN and remote-access clients", vpcId: props.vpcId, ingress: [], egress: [] });
+    const sg = new SecurityGroup(this, "InstanceSecurityGroup", { name: name("proxy"), description: "Proxy instances: the proxy port from the load balancer; out to HTTPS/HTTP (the firewall restricts names) and AWS endpoints", vpcId: props.vpcId, ingress: [], egress: [] });
+    this.securityGroupId = sg.id;
+    props.lgwanCidrs.forEach((cidr, i) => {
+      new VpcSecurityGroupIngressRule(this, `Lb-Lgwan${i}`, { securityGroupId: lbSg.id, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: port, toPort: port, description: `proxy from LGWAN ${cidr}` });
+    });
+    if (props.remoteAccess) {
+      new VpcSecurityGroupIngressRule(this, "Lb-RemoteAccess", { securityGroupId: lbSg.id, referencedSecurityGroupId: props.remoteAccess.securityGroupId, ipProtocol: "tcp", fromPort: port, toPort: port, description: "proxy from remote-access clients" });
+    }
+    new VpcSecurityGroupEgressRule(this, "Lb-ToInstances", { securityGroupId: lbSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "to proxy instances (also health checks)" });
+    new VpcSecurityGroupIngressRule(this, "Instance-FromLb", { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "proxy port from the load balancer" });
+    // Internet names have no fixed addresses: the firewall restricts them by TLS SNI / HTTP Host from these subnets.
+    for (const p of [443, 80]) {
+      new VpcSecurityGroupEgressRule(this, `Instance-ToInternet${p}`, { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: p, toPort: p, description: `${p === 443 ? "HTTPS" : "HTTP"} to allowlisted names (enforced by the firewall)` });
+    }
+
+    // AWS services without the internet: interface endpoints (shared with the relay where it made them) and an S3
+    // gateway endpoint on the proxy route tables limited to the agents' package buckets.
+    const agents = agentPackages(props.region);
+    const ownEndpointSg = new SecurityGroup(this, "EndpointSecurityGroup", { name: name("proxy-endpoints"), description: "Interface endpoints the proxy instances use: HTTPS from proxy instances", vpcId: props.vpcId, ingress: [], egress: [] });
+    const endpoints = props.sharedEndpointSecurityGroupId ? INTERFACE_ENDPOINTS.filter((s) => !SHAREABLE_ENDPOINTS.includes(s)) : INTERFACE_ENDPOINTS;
+    for (const service of endpoints) {
+      new VpcEndpoint(this, `Endpoint-${service}`, {
+        vpcId: props.vpcId,
+        serviceName: `com.amazonaws.${props.region}.${service}`,
+        vpcEndpointType: "Interface",
+        privateDnsEnabled: true,
+        subnetIds: [...props.endpointSubnetIds],
+        securityGroupIds: [ownEndpointSg.id],
+        tags: { Name: name(`proxy-${service}`) },
+      });
+    }
+    const endpointSgs = [ownEndpointSg.id, ...(props.sharedEndpointSecurityGroupId ? [props.sharedEndpointSecurityGroupId] : [])];
+    endpointSgs.forEach((esg, i) => {
+      new VpcSecurityGroupEgressRule(this, `Instance-ToEndpoints${i}`, { securityGroupId: sg.id, referencedSecurityGroupId: esg, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "AWS interface endpoints (Session Manager, Logs, Secrets Manager)" });
+      new VpcSecurityGroupIngressRule(this, `Endpoints-FromInstances${i}`, { securityGroupId: esg, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from proxy instances" });
+    });
+    const s3 = new VpcEndpoint(this, "Endpoint-s3", {
+      vpcId: props.vpcId,
+      serviceName: `com.amazonaws.${props.region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: [...props.routeTableIds],
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Sid: "AgentPackagesOnly", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: agents.buckets.map((b) => `arn:aws:s3:::${b}/*`) }],
+      }),
+      tags: { Name: name("proxy-s3") },
+    });
+    new VpcSecurityGroupEgressRule(this, "Instance-ToS3AgentPackages", { securityGroupId: sg.id, prefixListId: s3.prefixListId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "agent packages through the S3 gateway endpoint" });
+
+    const logGroup = props.logs.logGroup("Proxy", props.logGroupName);
+    const role = new IamRole(this, "Role", {
+      name: name("proxy"),
+      description: "Tenant-restriction proxy instances: Session Manager, their own logs and the interception CA, nothing else",
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    });
+    new IamRolePolicyAttachment(this, "SessionManager", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+    const statements: Record<string, unknown>[] = [
+      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: `arn:aws:logs:${props.region}:${props.accountId}:log-group:${props.logGroupName}:*` },
+      { Sid: "ReadInterceptionCa", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: props.caSecretArn },
+    ];
+    if (props.caKmsKeyArn) {
+      // the key decrypts only this secret, only through Secrets Manager
+      statements.push({
+        Sid: "DecryptInterceptionCa",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: props.caKmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${props.region}.amazonaws.com`, "kms:EncryptionContext:SecretARN": props.caSecretArn } },
+      });
+    }
+    new IamRolePolicy(this, "Permissions", { role: role.name, name: "proxy", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+    const profile = new IamInstanceProfile(this, "InstanceProfile", { name: name("proxy"), role: role.name });
+
+    const ebsKey = customerKey(this, "VolumeKey", {
+      description: `${props.namePrefix}: encrypts proxy instance volumes (they hold the interception CA)`,
+      accountId: props.accountId,
+      statements: [
+        {
+          Sid: "AutoScalingUsesKeyForVolumes",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
+          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+          Resource: "*",
+        },
+      ],
+    });
+
+    const clientCidrs = [...props.lgwanCidrs, ...(props.remoteAccess?.sourceCidrs ?? [])];
+    this.squidConfig = renderSquidConfig({ municipality: props.namePrefix, clientCidrs, allowedDomains: props.allowedDomains, headerRules: props.headerRules });
+    this.userData = renderProxyCloudConfig({ squidConfig: this.squidConfig, region: props.region, caSecretArn: props.caSecretArn, logGroupName: props.logGroupName });
+    props.logs.publishConfig("ProxySquid", "proxy/squid.conf", this.squidConfig, "text/plain; charset=utf-8");
+    props.logs.publishConfig("ProxyCloudConfig", "proxy/cloud-config.yaml", this.userData, "text/yaml; charset=utf-8");
+
+    const template = new LaunchTemplate(this, "LaunchTemplate", {
+      name: name("proxy"),
+      description: "alpha-prime tenant-restriction proxy (Squid on Debian 12)",
+      imageId: DEBIAN12_ARM64_AMI,
+      instanceType: props.instanceType ?? "t4g.medium",
+      iamInstanceProfile: { arn: profile.arn },
+      updateDefaultVersion: true,
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", kmsKeyId: ebsKey.arn, volumeSize: 16, volumeType: "gp3", deleteOnTermination: "true" } }],
+      networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
+      monitoring: { enabled: true },
+      userData: Buffer.from(this.userData, "utf8").toString("base64"),
+      tagSpecifications: [{ resourceType: "instance", tags: { Name: name("proxy") } }, { resourceType: "volume", tags: { Name: name("proxy") } }],
+    });
+
+    const lb = new Lb(this, "LoadBalancer", {
+      name: name("proxy").slice(0, 32),
+      internal: true,
+      loadBalancerType: "network",
+      subnetMapping: props.subnetIds.map((subnetId, i) => ({ subnetId, privateIpv4Address: lbAddresses[i] })),
+      securityGroups: [lbSg.id],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: true,
+    });
+    this.loadBalancerArnSuffix = lb.arnSuffix;
+    const tg = new LbTargetGroup(this, "TargetGroup", {
+      name: name("proxy").slice(0, 32),
+      port,
+      protocol: "TCP",
+      targetType: "instance",
+      vpcId: props.vpcId,
+      // Squid sees the PC's own address: its client ACL and access log need it
+      preserveClientIp: "true",
+      deregistrationDelay: "30",
+      healthCheck: { protocol: "TCP", port: String(port), interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+    });
+    this.targetGroupArnSuffix = tg.arnSuffix;
+    new LbListener(this, "Listener", { loadBalancerArn: lb.arn, port, protocol: "TCP", defaultAction: [{ type: "forward", targetGroupArn: tg.arn }] });
+
+    this.autoScalingGroupName = name("proxy");
+    new AutoscalingGroup(this, "AutoScalingGroup", {
+      name: this.autoScalingGroupName,
+      vpcZoneIdentifier: [...props.subnetIds],
+      minSize: this.desiredInstances,
+      desiredCapacity: this.desiredInstances,
+      maxSize: this.desiredInstances * 2,
+      healthCheckType: "ELB",
+      healthCheckGracePeriod: 600,
+      targetGroupArns: [tg.arn],
+      maxInstanceLifetime: MAX_INSTANCE_LIFETIME_SECONDS,
+      launchTemplate: { id: template.id, version: template.latestVersion as unknown as string },
+      instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "600" } },
+      tag: [{ key: "Name", value: name("proxy"), propagateAtLaunch: true }],
+      dependsOn: [logGroup],
+    });
+  }
+}
