@@ -11,11 +11,6 @@
 import { Construct } from "constructs";
 import { createHash } from "crypto";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
-import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
@@ -25,7 +20,7 @@ import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
-import { customerKey } from "./customer-key";
+import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
 import type { LogDestinations } from "./log-archive";
 
 export interface RelayRoute {
@@ -252,61 +247,31 @@ export class RelayAppliance extends Construct {
 
     // Instances start only once their log group exists (KMS, retention): the agent may not create one of its own.
     const logGroup = props.logs.logGroup("Relay", props.logGroupName);
-    const role = new IamRole(this, "Role", {
+    const instanceProfileArn = fleetInstanceProfile(this, {
       name: name("relay"),
       description: "Relay instances: Session Manager and their own logs, nothing else",
-      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-    });
-    new IamRolePolicyAttachment(this, "SessionManager", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
-    new IamRolePolicy(this, "WriteOwnLogs", {
-      role: role.name,
-      name: "write-own-logs",
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            Resource: `arn:aws:logs:${props.region}:${props.accountId}:log-group:${props.logGroupName}:*`,
-          },
-        ],
-      }),
-    });
-    const profile = new IamInstanceProfile(this, "InstanceProfile", { name: name("relay"), role: role.name });
-
-    // EBS key: the Auto Scaling service-linked role launches the instances, so it must be able to use the key.
-    const ebsKey = customerKey(this, "VolumeKey", {
-      description: `${props.namePrefix}: encrypts relay instance volumes`,
       accountId: props.accountId,
-      statements: [
-        {
-          Sid: "AutoScalingUsesKeyForVolumes",
-          Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
-          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
-          Resource: "*",
-        },
-      ],
+      region: props.region,
+      logGroupName: props.logGroupName,
+      policyId: "WriteOwnLogs",
+      policyName: "write-own-logs",
     });
+    const volumeKeyArn = fleetVolumeKey(this, props.accountId, `${props.namePrefix}: encrypts relay instance volumes`);
 
     this.haproxyConfig = renderHaproxyConfig(props.routes);
     this.userData = renderCloudConfig(this.haproxyConfig, props.logGroupName);
     props.logs.publishConfig("RelayHaproxy", "relay/haproxy.cfg", this.haproxyConfig, "text/plain; charset=utf-8");
     props.logs.publishConfig("RelayCloudConfig", "relay/cloud-config.yaml", this.userData, "text/yaml; charset=utf-8");
 
-    const template = new LaunchTemplate(this, "LaunchTemplate", {
+    const template = hardenedLaunchTemplate(this, {
       name: name("relay"),
       description: "alpha-prime relay appliance",
       imageId: AL2023_ARM64_AMI,
       instanceType: props.instanceType ?? "t4g.small",
-      iamInstanceProfile: { arn: profile.arn },
-      updateDefaultVersion: true,
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", kmsKeyId: ebsKey.arn, volumeSize: 16, volumeType: "gp3", deleteOnTermination: "true" } }],
-      networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
-      monitoring: { enabled: true },
-      userData: Buffer.from(this.userData, "utf8").toString("base64"),
-      tagSpecifications: [{ resourceType: "instance", tags: { Name: name("relay") } }, { resourceType: "volume", tags: { Name: name("relay") } }],
+      instanceProfileArn,
+      securityGroupId: sg.id,
+      volumeKeyArn,
+      userData: this.userData,
     });
 
     const lb = new Lb(this, "LoadBalancer", {

@@ -26,11 +26,6 @@
  */
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
-import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
@@ -41,7 +36,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { stringify } from "yaml";
 import { DomainPattern, parseDomainPattern } from "../config/domains";
 import { hostAddress } from "./breakout-gateway";
-import { customerKey } from "./customer-key";
+import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
 import type { LogDestinations } from "./log-archive";
 
 /** A header the proxy adds on some hosts (values are checked against the vendor's grammar before they get here). */
@@ -398,16 +393,7 @@ export class TenantProxy extends Construct {
     new VpcSecurityGroupEgressRule(this, "Instance-ToS3AgentPackages", { securityGroupId: sg.id, prefixListId: s3.prefixListId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "agent packages through the S3 gateway endpoint" });
 
     const logGroup = props.logs.logGroup("Proxy", props.logGroupName);
-    const role = new IamRole(this, "Role", {
-      name: name("proxy"),
-      description: "Tenant-restriction proxy instances: Session Manager, their own logs and the interception CA, nothing else",
-      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-    });
-    new IamRolePolicyAttachment(this, "SessionManager", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
-    const statements: Record<string, unknown>[] = [
-      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: `arn:aws:logs:${props.region}:${props.accountId}:log-group:${props.logGroupName}:*` },
-      { Sid: "ReadInterceptionCa", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: props.caSecretArn },
-    ];
+    const statements: Record<string, unknown>[] = [{ Sid: "ReadInterceptionCa", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: props.caSecretArn }];
     if (props.caKmsKeyArn) {
       // the key decrypts only this secret, only through Secrets Manager
       statements.push({
@@ -418,22 +404,17 @@ export class TenantProxy extends Construct {
         Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${props.region}.amazonaws.com`, "kms:EncryptionContext:SecretARN": props.caSecretArn } },
       });
     }
-    new IamRolePolicy(this, "Permissions", { role: role.name, name: "proxy", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
-    const profile = new IamInstanceProfile(this, "InstanceProfile", { name: name("proxy"), role: role.name });
-
-    const ebsKey = customerKey(this, "VolumeKey", {
-      description: `${props.namePrefix}: encrypts proxy instance volumes (they hold the interception CA)`,
+    const instanceProfileArn = fleetInstanceProfile(this, {
+      name: name("proxy"),
+      description: "Tenant-restriction proxy instances: Session Manager, their own logs and the interception CA, nothing else",
       accountId: props.accountId,
-      statements: [
-        {
-          Sid: "AutoScalingUsesKeyForVolumes",
-          Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${props.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
-          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
-          Resource: "*",
-        },
-      ],
+      region: props.region,
+      logGroupName: props.logGroupName,
+      policyId: "Permissions",
+      policyName: "proxy",
+      statements,
     });
+    const volumeKeyArn = fleetVolumeKey(this, props.accountId, `${props.namePrefix}: encrypts proxy instance volumes (they hold the interception CA)`);
 
     const clientCidrs = [...props.lgwanCidrs, ...(props.remoteAccess?.sourceCidrs ?? [])];
     this.squidConfig = renderSquidConfig({ municipality: props.namePrefix, clientCidrs, allowedDomains: props.allowedDomains, headerRules: props.headerRules });
@@ -441,19 +422,15 @@ export class TenantProxy extends Construct {
     props.logs.publishConfig("ProxySquid", "proxy/squid.conf", this.squidConfig, "text/plain; charset=utf-8");
     props.logs.publishConfig("ProxyCloudConfig", "proxy/cloud-config.yaml", this.userData, "text/yaml; charset=utf-8");
 
-    const template = new LaunchTemplate(this, "LaunchTemplate", {
+    const template = hardenedLaunchTemplate(this, {
       name: name("proxy"),
       description: "alpha-prime tenant-restriction proxy (Squid on Debian 12)",
       imageId: DEBIAN12_ARM64_AMI,
       instanceType: props.instanceType ?? "t4g.medium",
-      iamInstanceProfile: { arn: profile.arn },
-      updateDefaultVersion: true,
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", kmsKeyId: ebsKey.arn, volumeSize: 16, volumeType: "gp3", deleteOnTermination: "true" } }],
-      networkInterfaces: [{ associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
-      monitoring: { enabled: true },
-      userData: Buffer.from(this.userData, "utf8").toString("base64"),
-      tagSpecifications: [{ resourceType: "instance", tags: { Name: name("proxy") } }, { resourceType: "volume", tags: { Name: name("proxy") } }],
+      instanceProfileArn,
+      securityGroupId: sg.id,
+      volumeKeyArn,
+      userData: this.userData,
     });
 
     const lb = new Lb(this, "LoadBalancer", {
