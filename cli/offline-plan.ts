@@ -78,7 +78,7 @@ function searchMirror(dir: string, version: string, depth: number): string | und
   return undefined;
 }
 
-function terraformEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function terraformEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0", ...extra };
 }
 

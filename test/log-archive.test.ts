@@ -1,5 +1,10 @@
 import { cloudwatchRetentionFor, LogArchive, ObjectLockMode } from "../constructs/log-archive";
-import { SAMPLE_IDS, loadSample, policyOf, resources, synthScope, synthStacks } from "./helpers";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { terraformBinary, terraformEnv } from "../cli/offline-plan";
+import { fromTerraformLiteral } from "../constructs/terraform-text";
+import { SAMPLE_IDS, loadSample, policyOf, resources, synthScope, synthStacks, tempDir, testWithTool } from "./helpers";
 
 const base = { namePrefix: "alpha-prime-test", accountId: "123456789012", region: "ap-northeast-1" };
 
@@ -205,5 +210,25 @@ describe("log writers wait for the archive (literal bucket names would not give 
 
   test("relay instances start after their protected log group exists", () => {
     expect(dependsOn("aws_autoscaling_group")[0]).toEqual([expect.stringMatching(/^aws_cloudwatch_log_group\.LogArchive_LogGroup-Relay_/)]);
+  });
+});
+
+describe("published files land in S3 exactly as generated", () => {
+  // Shell "${db:-none}", Squid "%{Header}" and look-alikes of the escapes themselves: Terraform reads every JSON
+  // string as a template, so anything not escaped would be evaluated (or refused) on the way to S3.
+  const content = 'age=${db:-none} file=%{Content-Disposition}<h $${already} %%{twice} $ % $$ {} "quoted" \\ back\n';
+  const tf = archive({}, (a) => a.publishConfig("Sample", "sample/file.txt", content, "text/plain"));
+  const [, object] = resources(tf, "aws_s3_object").find(([, o]) => o.key === "sample/file.txt")!;
+
+  test("readers of the synthesized JSON get the file back", () => {
+    expect(fromTerraformLiteral(object.content)).toBe(content);
+  });
+
+  testWithTool("terraform", "terraform", "Terraform's reading of escaped file content")("real Terraform reads the escaped content as the original text", () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ locals: { content: object.content } }));
+    const r = spawnSync(terraformBinary(), ["console"], { cwd: dir, input: "jsonencode(local.content)\n", encoding: "utf8", env: terraformEnv(), timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(JSON.parse(r.stdout.trim()))).toBe(content);
   });
 });
