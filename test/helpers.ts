@@ -101,8 +101,9 @@ export function which(tool: string): boolean {
  * `test` when the program is installed, or when running in CI (where a missing program must fail the test, not skip
  * it: .ci/run installs it); otherwise `test.skip`, after saying loudly what was not checked.
  */
-export function testWithTool(tool: string, debianPackage: string, what: string): jest.It {
-  if (which(tool) || process.env.CI) return test;
-  process.stderr.write(`\n*** SKIPPED: ${tool} is not installed: ${what} were NOT checked (apt-get install ${debianPackage}) ***\n\n`);
+export function testWithTool(tool: string | readonly string[], debianPackage: string, what: string): jest.It {
+  const missing = (typeof tool === "string" ? [tool] : tool).filter((t) => !which(t));
+  if (missing.length === 0 || process.env.CI) return test;
+  process.stderr.write(`\n*** SKIPPED: ${missing.join(", ")} not installed: ${what} were NOT checked (apt-get install ${debianPackage}) ***\n\n`);
   return test.skip;
 }
