@@ -157,6 +157,15 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
       tenants: f.breakout.tenants ?? {},
       tenantWaivers: f.breakout.tenantWaivers ?? [],
       interceptionCa: f.breakout.interceptionCa,
+      sanitization: f.breakout.sanitization
+        ? {
+            ...f.breakout.sanitization,
+            maxFileSizeMb: f.breakout.sanitization.maxFileSizeMb ?? 100,
+            largerFiles: f.breakout.sanitization.largerFiles ?? "block",
+            signatureMaxAgeHours: f.breakout.sanitization.signatureMaxAgeHours ?? 48,
+            blockedPerHourAlarm: f.breakout.sanitization.blockedPerHourAlarm ?? 20,
+          }
+        : undefined,
     },
     relay: f.relay ?? [],
     suppressions: f.suppressions ?? [],

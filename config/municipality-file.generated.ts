@@ -219,6 +219,49 @@ export interface MunicipalityFile {
        */
       kmsKeyArn?: string;
     };
+    /**
+     * 無害化 (file sanitization): files downloaded from the listed services pass an engine before they reach an LGWAN PC. Left out: no sanitization.
+     */
+    sanitization?: {
+      /**
+       * Selected SaaS ids whose file downloads are sanitized (services with file-download hosts in the catalog).
+       *
+       * @minItems 1
+       */
+      services: string[];
+      /**
+       * clamav: c-icap + ClamAV on the proxy instances (detects and blocks known malware). external: an ICAP/ICAPS engine of your own, e.g. a CDR product that disarms and rebuilds files.
+       */
+      engine: "clamav" | "external";
+      /**
+       * With engine: external. The RESPMOD service URL: icaps://host:port/path, or icap:// to an address inside the LGWAN segments.
+       */
+      externalIcapUrl?: string;
+      /**
+       * Largest file the engine inspects.
+       */
+      maxFileSizeMb?: number;
+      /**
+       * Files above maxFileSizeMb: block (default) or pass unscanned (needs largerFilesReason).
+       */
+      largerFiles?: "block" | "pass";
+      /**
+       * Why larger files may pass unscanned (at least 20 characters).
+       */
+      largerFilesReason?: string;
+      /**
+       * With engine: clamav. Alarm when the newest virus signatures are older than this.
+       */
+      signatureMaxAgeHours?: number;
+      /**
+       * Alarm when more downloads than this are blocked in an hour.
+       */
+      blockedPerHourAlarm?: number;
+      /**
+       * What staff should do when a download is blocked (shown on the block page; plain text).
+       */
+      guidance?: string;
+    };
   };
   /**
    * Relay appliance routes. Left out: no relay resources.

@@ -256,6 +256,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   });
 
   out.push(...tenantProblems(f, catalog));
+  out.push(...sanitizationProblems(f, catalog, lgwan));
 
   // Logging.
   const days = f.logging?.retentionDays;
@@ -344,13 +345,13 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
       `breakout.tenants.${id} with ${params.map((p) => p.name).join(", ")} (npx alpha-prime catalog), or a breakout.tenantWaivers entry with a reason`,
     );
   });
-  const needsProxy = selected.some((id) => catalog.needsProxy(id) && id in tenants);
+  const needsProxy = selected.some((id) => catalog.needsProxy(id) && id in tenants) || arr(f.breakout?.sanitization?.services).length > 0;
   const ca = f.breakout?.interceptionCa;
   if (needsProxy && !ca) {
-    const which = selected.filter((id) => catalog.needsProxy(id) && id in tenants);
-    push(["breakout"], `${which.join(", ")} need the tenant-restriction proxy, which needs breakout.interceptionCa`, "interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }");
+    const which = [...selected.filter((id) => catalog.needsProxy(id) && id in tenants), ...(f.breakout?.sanitization ? ["sanitization"] : [])];
+    push(["breakout"], `${which.join(", ")} need the proxy tier's TLS inspection, which needs breakout.interceptionCa`, "interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }");
   } else if (ca && !needsProxy) {
-    push(["breakout", "interceptionCa"], "no selected service with tenant values needs the proxy, so this CA would not be used", "remove interceptionCa, or add tenant values for a service with a header mechanism", undefined, true);
+    push(["breakout", "interceptionCa"], "neither a tenant header nor sanitization needs the proxy, so this CA would not be used", "remove interceptionCa, or add tenant values for a service with a header mechanism", undefined, true);
   }
   for (const key of ["secretArn", "kmsKeyArn"] as const) {
     const arn = ca?.[key];
@@ -364,6 +365,34 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
   function push(path: (string | number)[], message: string, expected?: string, suggestion?: string, atKey?: boolean): void {
     out.push({ path, message, expected, suggestion, atKey });
   }
+}
+
+/** 無害化: services that can be sanitized, an engine that can be reached safely, and reasons where a rule is relaxed. */
+function sanitizationProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog, lgwan: Cidr[]): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const s = f.breakout?.sanitization;
+  if (!s) return out;
+  const selected = arr(f.breakout?.saas).filter((id): id is string => typeof id === "string");
+  arr(s.services).forEach((id, i) => {
+    if (typeof id !== "string") return;
+    if (!selected.includes(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: `'${id}' is not a selected service`, expected: `one of ${selected.join(", ")}`, suggestion: closest(id, selected) });
+    else if (catalog.has(id) && !catalog.canSanitize(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: `${id} has no documented file-download hosts in the catalog, so its files cannot be sanitized`, expected: `one of ${selected.filter((x) => catalog.has(x) && catalog.canSanitize(x)).join(", ")}` });
+  });
+  if (s.engine === "external" && !s.externalIcapUrl) out.push({ path: ["breakout", "sanitization"], message: "engine: external needs externalIcapUrl", expected: "externalIcapUrl: icaps://host:port/path" });
+  if (s.engine === "clamav" && s.externalIcapUrl) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: "externalIcapUrl is only used with engine: external", expected: "remove it, or set engine: external", atKey: true });
+  if (typeof s.externalIcapUrl === "string") {
+    const m = /^(icaps?):\/\/([^:/]+):(\d+)\//.exec(s.externalIcapUrl);
+    if (m) {
+      const port = Number(m[3]);
+      const isIp = ipaddr.IPv4.isValidFourPartDecimal(m[2]);
+      const onPrem = isIp && lgwan.some((l) => ipaddr.IPv4.parse(m[2]).match(l.address, l.bits));
+      if (port < 1 || port > 65535) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: `port ${port} is outside 1-65535`, expected: "a valid port" });
+      if (isIp && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: `${m[2]} is not inside an LGWAN segment; an internet engine must be named so the firewall can allowlist it`, expected: "an on-prem address in network.lgwanSegments, or icaps:// with a host name" });
+      if (m[1] === "icap" && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: "plain icap:// would send residents' files unencrypted over the internet", expected: "icaps://, or an engine inside the LGWAN segments" });
+    }
+  }
+  if (s.largerFiles === "pass" && !s.largerFilesReason) out.push({ path: ["breakout", "sanitization"], message: "largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason", expected: "largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block" });
+  return out;
 }
 
 /** Problems across files: ids unique over every env file. */

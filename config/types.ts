@@ -12,13 +12,17 @@ export type RemoteAccessConfig = Required<Omit<RemoteAccessFile, "samlProviderAr
 export type RelayRouteConfig = NonNullable<MunicipalityFile["relay"]>[number];
 export type SiteConfig = MunicipalityFile["sites"][number];
 export type BandwidthTierId = MunicipalityFile["bandwidthTier"];
+type SanitizationFile = NonNullable<MunicipalityFile["breakout"]["sanitization"]>;
+/** 無害化 with its defaults applied. */
+export type SanitizationConfig = Required<Omit<SanitizationFile, "externalIcapUrl" | "largerFilesReason" | "guidance">> & Pick<SanitizationFile, "externalIcapUrl" | "largerFilesReason" | "guidance">;
 export type SuppressionConfig = NonNullable<MunicipalityFile["suppressions"]>[number];
 
 export interface MunicipalityConfig
   extends Omit<MunicipalityFile, "network" | "remoteAccess" | "breakout" | "relay" | "logging" | "suppressions"> {
   readonly network: Required<MunicipalityFile["network"]>;
   readonly remoteAccess?: RemoteAccessConfig;
-  readonly breakout: Required<Omit<MunicipalityFile["breakout"], "interceptionCa">> & Pick<MunicipalityFile["breakout"], "interceptionCa">;
+  readonly breakout: Required<Omit<MunicipalityFile["breakout"], "interceptionCa" | "sanitization">> &
+    Pick<MunicipalityFile["breakout"], "interceptionCa"> & { readonly sanitization?: SanitizationConfig };
   /** empty when the file has no relay routes */
   readonly relay: RelayRouteConfig[];
   readonly logging: Required<NonNullable<MunicipalityFile["logging"]>>;

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Ajv from "ajv";
 import { parse } from "yaml";
-import { DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
+import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
 import { REPO_ROOT } from "../config/paths";
 
 export const CATALOG_PATH = path.join(REPO_ROOT, "constructs", "saas-catalog.yaml");
@@ -63,6 +63,14 @@ export interface TenantRestriction {
   readonly notDocumented?: string;
 }
 
+/** 無害化: the hosts a service's files are downloaded from. */
+export interface FileDownloads {
+  readonly hosts: readonly string[];
+  readonly source: string;
+  readonly retrievedAt: string;
+  readonly notes?: string;
+}
+
 /** Tenant values of one service, as given in breakout.tenants.<saas>. */
 export type TenantValues = Readonly<Record<string, string | readonly string[]>>;
 
@@ -84,6 +92,7 @@ export interface SaasEntry {
   readonly domains: readonly string[];
   readonly media?: readonly MediaRange[];
   readonly tenantRestriction?: TenantRestriction;
+  readonly fileDownloads?: FileDownloads;
 }
 
 export const ENTRY_SCHEMA = {
@@ -167,6 +176,17 @@ export const ENTRY_SCHEMA = {
           notDocumented: { type: "string" },
         },
       },
+      fileDownloads: {
+        type: "object",
+        additionalProperties: false,
+        required: ["hosts", "source", "retrievedAt"],
+        properties: {
+          hosts: { type: "array", minItems: 1, items: { type: "string" } },
+          source: { type: "string", pattern: "^https://" },
+          retrievedAt: { type: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+          notes: { type: "string" },
+        },
+      },
     },
   },
 } as const;
@@ -200,6 +220,11 @@ export class SaasCatalog {
       }
       const why = tenantRestrictionDefect(e);
       if (why) throw new Error(`${origin}: ${e.id}: tenantRestriction: ${why}`);
+      for (const h of e.fileDownloads?.hosts ?? []) {
+        const p = parseDomainPattern(h);
+        if (typeof p === "string") throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is refused: ${p}`);
+        if (!e.domains.some((d) => covers(parseDomainPattern(d) as DomainPattern, p))) throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is not one of the service's domains`);
+      }
     }
     return new SaasCatalog(entries);
   }
@@ -299,6 +324,11 @@ export class SaasCatalog {
       });
     }
     return out;
+  }
+
+  /** Whether the service documents file-download hosts, so 無害化 can be turned on for it. */
+  canSanitize(id: string): boolean {
+    return (this.get(id).fileDownloads?.hosts.length ?? 0) > 0;
   }
 
   /** Media ranges of the selected services, in selection order. */
