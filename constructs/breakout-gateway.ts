@@ -120,7 +120,7 @@ const PROXY_RULE_SID = 2000001;
  * PROXY_NET only. Matching uses `dotprefix` so `.example.jp` matches the name and its subdomains on a label
  * boundary, exactly like the allowlist (https://docs.suricata.io/en/suricata-7.0.0/rules/transforms.html#dotprefix).
  */
-export function proxyEnforcementRules(proxyOnly: readonly DomainPattern[], proxyEgress: readonly DomainPattern[]): string[] {
+export function proxyEnforcementRules(proxyOnly: readonly DomainPattern[], proxyEgress: readonly DomainPattern[], proxyEgressTls: readonly { domain: DomainPattern; port: number }[] = []): string[] {
   let sid = PROXY_RULE_SID;
   const rules = [`drop udp $HOME_NET any -> $EXTERNAL_NET 443 (msg:"QUIC dropped: browsers fall back to TLS over TCP, which the allowlist and the proxy see"; sid:${sid++}; rev:1;)`];
   const match = (p: DomainPattern, buffer: "tls.sni" | "http.host") =>
@@ -136,6 +136,9 @@ export function proxyEnforcementRules(proxyOnly: readonly DomainPattern[], proxy
   for (const p of proxyEgress) {
     rules.push(`pass tls $PROXY_NET any -> $EXTERNAL_NET 443 (msg:"proxy instances to ${label(p)}"; flow:to_server; ${match(p, "tls.sni")} sid:${sid++}; rev:1;)`);
     rules.push(`pass http $PROXY_NET any -> $EXTERNAL_NET 80 (msg:"proxy instances to ${label(p)}"; flow:to_server; ${match(p, "http.host")} sid:${sid++}; rev:1;)`);
+  }
+  for (const { domain, port } of proxyEgressTls) {
+    rules.push(`pass tls $PROXY_NET any -> $EXTERNAL_NET ${port} (msg:"proxy instances to ${label(domain)}:${port}"; flow:to_server; ${match(domain, "tls.sni")} sid:${sid++}; rev:1;)`);
   }
   return rules;
 }
@@ -171,8 +174,10 @@ export interface BreakoutGatewayProps {
    * from the proxy subnets, which this construct then creates. @default none (no proxy subnets)
    */
   readonly proxyOnlyDomains?: readonly DomainPattern[];
-  /** Names the proxy instances themselves need (OS repositories), passed from the proxy subnets only. @default none */
+  /** Names the proxy instances themselves need (OS repositories, signature mirrors), passed from the proxy subnets only. @default none */
   readonly proxyEgressDomains?: readonly DomainPattern[];
+  /** TLS services on other ports the proxy instances need (an external ICAPS engine), from the proxy subnets only. @default none */
+  readonly proxyEgressTls?: readonly { readonly domain: DomainPattern; readonly port: number }[];
   /** Who may query the inbound resolver (the on-prem DNS servers). */
   readonly dnsClientCidrs: readonly string[];
   readonly logs: LogDestinations;
@@ -350,7 +355,7 @@ export class BreakoutGateway extends Construct {
     references.push({ priority: 1000, resourceArn: allowlist.arn });
     if (props.proxyOnlyDomains?.length) {
       const proxyNet = { key: "PROXY_NET", ipSet: { definition: proxySubnetPlan(props.vpcCidr, props.availabilityZones.length) } };
-      const rules = proxyEnforcementRules(props.proxyOnlyDomains, props.proxyEgressDomains ?? []);
+      const rules = proxyEnforcementRules(props.proxyOnlyDomains, props.proxyEgressDomains ?? [], props.proxyEgressTls ?? []);
       if (rules.length > PROXY_RULE_GROUP_CAPACITY) throw new Error(`${rules.length} proxy enforcement rules exceed the rule group's capacity of ${PROXY_RULE_GROUP_CAPACITY}`);
       const enforcement = new NetworkfirewallRuleGroup(this, "ProxyEnforcement", {
         name: name("proxy-enforcement"),

@@ -181,4 +181,50 @@ export class Operations extends Construct {
       treatMissingData: "breaching",
     });
   }
+
+  /**
+   * 無害化: the engine failing (downloads are blocked, staff are stuck), downloads blocked above a rate (an
+   * outbreak or a misfiring engine), and signatures older than allowed (the built-in engine stopped updating).
+   */
+  alarmSanitization(m: { namespace: string; blockedDownloads: string; engineErrors: string; signatureAgeHours?: string }, o: { blockedPerHour: number; signatureMaxAgeHours: number }): void {
+    this.alarm("SanitizationEngineErrors", {
+      alarmName: `${this.prefix}-sanitization-engine-errors`,
+      alarmDescription: "File sanitization engine errors: downloads from sanitized services are being blocked",
+      namespace: m.namespace,
+      metricName: m.engineErrors,
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    });
+    this.alarm("SanitizationBlockedDownloads", {
+      alarmName: `${this.prefix}-sanitization-blocked-downloads`,
+      alarmDescription: `More than ${o.blockedPerHour} downloads blocked by file sanitization in an hour`,
+      namespace: m.namespace,
+      metricName: m.blockedDownloads,
+      statistic: "Sum",
+      period: 3600,
+      evaluationPeriods: 1,
+      threshold: o.blockedPerHour,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
+    if (m.signatureAgeHours) {
+      this.alarm("SanitizationSignatureAge", {
+        alarmName: `${this.prefix}-sanitization-signatures-stale`,
+        alarmDescription: `ClamAV signatures older than ${o.signatureMaxAgeHours} hours (or no report for two hours)`,
+        namespace: m.namespace,
+        metricName: m.signatureAgeHours,
+        statistic: "Maximum",
+        period: 3600,
+        evaluationPeriods: 2,
+        threshold: o.signatureMaxAgeHours,
+        comparisonOperator: "GreaterThanThreshold",
+        // the reporter runs hourly: silence means no instance is reporting, which is itself a problem
+        treatMissingData: "breaching",
+      });
+    }
+  }
 }

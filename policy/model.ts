@@ -27,6 +27,8 @@ export interface TenantRestrictionContext {
   readonly services: { readonly saas: string; readonly status: "configured" | "waived" | "missing" | "none"; readonly reason?: string }[];
   readonly proxyOnlyDomains: string[];
   readonly headers: { readonly saas: string; readonly name: string; readonly value: string; readonly hosts: string[] }[];
+  /** 無害化, when on: the services, their file hosts, the engine and the size rule */
+  readonly sanitization?: { readonly services: string[]; readonly hosts: string[]; readonly engine: string; readonly largerFiles: string; readonly largerFilesReason?: string };
 }
 
 const REF = /\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.([a-z0-9_]+))?[^}]*\}/;
@@ -53,7 +55,20 @@ export class StackModel {
       lgwanSegments: ap.lgwan_segments,
       suppressions: (ap.suppressions ?? []).map((s: any) => ({ rule: s.rule, resource: s.resource, reason: s.reason, ...(s.expires ? { expires: s.expires } : {}) })),
       tenantRestriction: ap.tenant_restriction
-        ? { services: ap.tenant_restriction.services ?? [], proxyOnlyDomains: ap.tenant_restriction.proxy_only_domains ?? [], headers: ap.tenant_restriction.headers ?? [] }
+        ? {
+            services: ap.tenant_restriction.services ?? [],
+            proxyOnlyDomains: ap.tenant_restriction.proxy_only_domains ?? [],
+            headers: ap.tenant_restriction.headers ?? [],
+            sanitization: ap.tenant_restriction.sanitization
+              ? {
+                  services: ap.tenant_restriction.sanitization.services ?? [],
+                  hosts: ap.tenant_restriction.sanitization.hosts ?? [],
+                  engine: ap.tenant_restriction.sanitization.engine,
+                  largerFiles: ap.tenant_restriction.sanitization.larger_files,
+                  largerFilesReason: ap.tenant_restriction.sanitization.larger_files_reason,
+                }
+              : undefined,
+          }
         : undefined,
     };
   }

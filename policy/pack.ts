@@ -30,6 +30,7 @@ import { vpnIkev2Only } from "./rules/vpn-ikev2-only";
 import { vpnPinnedAlgorithms } from "./rules/vpn-pinned-algorithms";
 import { vpnTunnelLogging } from "./rules/vpn-tunnel-logging";
 import { noInlineCaMaterial } from "./rules/no-inline-ca-material";
+import { sanitizationUnskippable } from "./rules/sanitization-unskippable";
 import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
 import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
@@ -70,6 +71,7 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   tenantRestrictionConfigured,
   tenantRestrictionWaived,
   noInlineCaMaterial,
+  sanitizationUnskippable,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -249,6 +249,19 @@ function tenantCallouts(base: StackSnapshot | undefined, head: StackSnapshot | u
   for (const k of hb.keys()) if (!hh.has(k)) out.push({ risk: "security", address: "tenants.headers", message: `tenant header REMOVED: ${k}` });
   const freed = (b.proxy_only_domains ?? []).filter((d: string) => !(h.proxy_only_domains ?? []).includes(d));
   if (freed.length) out.push({ risk: "security", address: "tenants.proxy", message: `no longer forced through the tenant-restriction proxy: ${freed.join(" ")}` });
+  // 無害化
+  const sb2 = b.sanitization;
+  const sh = h.sanitization;
+  if (sb2 && !sh) out.push({ risk: "security", address: "sanitization", message: `file sanitization TURNED OFF (was ${sb2.engine} for ${sb2.services.join(", ")})` });
+  if (sb2 && sh) {
+    const dropped = sb2.services.filter((x: string) => !sh.services.includes(x));
+    if (dropped.length) out.push({ risk: "security", address: "sanitization", message: `file sanitization turned off for ${dropped.join(", ")}` });
+    if (sb2.engine !== sh.engine) out.push({ risk: "security", address: "sanitization", message: `sanitization engine CHANGED: ${sb2.engine} → ${sh.engine}` });
+    if (sb2.larger_files !== sh.larger_files || sb2.max_file_size_mb !== sh.max_file_size_mb) {
+      out.push({ risk: "security", address: "sanitization", message: `files above the limit: ${sb2.larger_files} over ${sb2.max_file_size_mb} MB → ${sh.larger_files} over ${sh.max_file_size_mb} MB${sh.larger_files_reason ? ` (${sh.larger_files_reason})` : ""}` });
+    }
+  }
+  if (!sb2 && sh) out.push({ risk: "security", address: "sanitization", message: `file sanitization turned on: ${sh.engine} for ${sh.services.join(", ")}` });
   return out;
 }
 

@@ -27,8 +27,10 @@ export interface EffectiveAllowlist {
   readonly passRules: PassRule[];
   /** headers the tenant-restriction proxy adds (empty: no proxy tier) */
   readonly headerRules: TenantHeaderRule[];
-  /** names reachable only through the proxy: the union of the header rules' hosts */
+  /** names reachable only through the proxy: the header rules' hosts and the sanitized file-download hosts */
   readonly proxyOnlyDomains: DomainPattern[];
+  /** 無害化: the services whose downloads are sanitized and their (allowlisted, tenant-narrowed) file hosts */
+  readonly sanitization?: { readonly services: string[]; readonly hosts: DomainPattern[] };
 }
 
 /** Ports on which the firewall reads a name (TLS SNI or HTTP Host) for a relay target. */
@@ -62,7 +64,30 @@ export function effectiveAllowlist(config: MunicipalityConfig, catalog = SaasCat
   const domains = normalizeDomainPatterns(patterns);
   const allowed = (p: DomainPattern) => domains.some((d) => covers(d, p));
   const headerRules = headers.map((h) => ({ ...h, hosts: h.hosts.filter(allowed) })).filter((h) => h.hosts.length > 0);
-  return { domains, passRules, headerRules, proxyOnlyDomains: normalizeDomainPatterns(headerRules.flatMap((h) => h.hosts)) };
+  const sanitization = config.breakout.sanitization ? { services: [...config.breakout.sanitization.services], hosts: sanitizedHosts(config.breakout.sanitization.services, domains, catalog) } : undefined;
+  return {
+    domains,
+    passRules,
+    headerRules,
+    proxyOnlyDomains: normalizeDomainPatterns([...headerRules.flatMap((h) => h.hosts), ...(sanitization?.hosts ?? [])]),
+    sanitization,
+  };
+}
+
+/**
+ * The file-download hosts of the sanitized services, as the allowlist has them: a catalog pattern that covers the
+ * tenant's own hosts (*.cybozu.com, *.sharepoint.com) becomes those hosts; a pattern the allowlist covers stays.
+ */
+function sanitizedHosts(services: readonly string[], domains: readonly DomainPattern[], catalog: SaasCatalog): DomainPattern[] {
+  const out: DomainPattern[] = [];
+  for (const saas of services) {
+    for (const h of catalog.get(saas).fileDownloads?.hosts ?? []) {
+      const p = parseDomainPattern(h) as DomainPattern;
+      out.push(...domains.filter((d) => covers(p, d)));
+      if (domains.some((d) => covers(d, p))) out.push(p);
+    }
+  }
+  return normalizeDomainPatterns(out);
 }
 
 /** Where the tenant-restriction proxy's load balancer answers ("address:port" per AZ); empty without a proxy tier. */

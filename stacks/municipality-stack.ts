@@ -12,6 +12,7 @@ import { bandwidthTier } from "../constructs/bandwidth-tier";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
+import { CLAMAV_MIRRORS } from "../constructs/file-sanitization";
 import { DEBIAN_MIRRORS, proxyDnsNames, TenantProxy } from "../constructs/tenant-proxy";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
@@ -70,7 +71,9 @@ export class MunicipalityStack extends TerraformStack {
     });
     this.declareBackend(options.stateBucket);
     const allowlist = effectiveAllowlist(config);
-    const proxyTier = allowlist.headerRules.length > 0;
+    const proxyTier = allowlist.headerRules.length > 0 || allowlist.proxyOnlyDomains.length > 0;
+    const san = config.breakout.sanitization;
+    const externalEngine = san?.engine === "external" ? parseIcapUrl(san.externalIcapUrl!) : undefined;
     // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
     // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
     new TerraformLocal(this, "alpha_prime", {
@@ -113,11 +116,14 @@ export class MunicipalityStack extends TerraformStack {
       allowedDomains: allowlist.domains,
       passRules: allowlist.passRules,
       proxyOnlyDomains: allowlist.proxyOnlyDomains,
-      proxyEgressDomains: proxyTier ? DEBIAN_MIRRORS : [],
+      proxyEgressDomains: proxyTier ? [...DEBIAN_MIRRORS, ...(san?.engine === "clamav" ? CLAMAV_MIRRORS : [])] : [],
+      proxyEgressTls: externalEngine && !externalEngine.onPremCidr ? [{ domain: { name: externalEngine.host, includeSubdomains: false }, port: externalEngine.port }] : [],
       internalDnsNames: [
         ...new Set([
           ...(config.relay.length ? relayDnsNames(config.aws.region) : []),
           ...(proxyTier ? [...proxyDnsNames(config.aws.region), ...DEBIAN_MIRRORS.map((d) => d.name)] : []),
+          ...(san?.engine === "clamav" ? CLAMAV_MIRRORS.map((d) => d.name) : []),
+          ...(externalEngine && !externalEngine.onPremCidr ? [externalEngine.host] : []),
         ]),
       ],
       dnsClientCidrs: config.network.dnsServers.map((s) => (s.includes("/") ? s : `${s}/32`)),
@@ -184,6 +190,15 @@ export class MunicipalityStack extends TerraformStack {
             : undefined,
         allowedDomains: allowlist.domains,
         headerRules: allowlist.headerRules.map((r) => ({ label: r.saas, name: r.name, value: r.value, hosts: r.hosts })),
+        sanitization: san && {
+          hosts: allowlist.sanitization!.hosts,
+          engine: san.engine,
+          externalIcapUrl: san.externalIcapUrl,
+          externalEngineCidr: externalEngine?.onPremCidr,
+          maxFileSizeBytes: san.maxFileSizeMb * 1048576,
+          largerFiles: san.largerFiles,
+          guidance: san.guidance,
+        },
         caSecretArn: config.breakout.interceptionCa!.secretArn, // required with header rules (validated)
         caKmsKeyArn: config.breakout.interceptionCa!.kmsKeyArn,
         sharedEndpointSecurityGroupId: this.relay?.endpointSecurityGroupId,
@@ -204,6 +219,7 @@ export class MunicipalityStack extends TerraformStack {
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
     if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
     if (this.tenantProxy) this.operations.alarmProxyUnhealthy(this.tenantProxy.loadBalancerArnSuffix, this.tenantProxy.targetGroupArnSuffix, this.tenantProxy.desiredInstances);
+    if (this.tenantProxy?.sanitizationMetrics && san) this.operations.alarmSanitization(this.tenantProxy.sanitizationMetrics, { blockedPerHour: san.blockedPerHourAlarm, signatureMaxAgeHours: san.signatureMaxAgeHours });
 
     // Generated configuration, kept in five generations by the log archive.
     logs.publishConfig("Pac", "pac/proxy.pac", municipalityPac(config, allowlist), "application/x-ns-proxy-autoconfig");
@@ -285,6 +301,13 @@ export class MunicipalityStack extends TerraformStack {
   }
 }
 
+/** Host and port of an ICAP URL, and the on-prem /32 when the host is an address (validated when loaded). */
+function parseIcapUrl(url: string): { host: string; port: number; onPremCidr?: string } {
+  const m = /^icaps?:\/\/([^:/]+):(\d+)\//.exec(url)!;
+  const isIp = /^[0-9.]+$/.test(m[1]);
+  return { host: m[1].toLowerCase(), port: Number(m[2]), onPremCidr: isIp ? `${m[1]}/32` : undefined };
+}
+
 /**
  * What the baseline and the reviewer need to know about テナント制限, carried in the artifact: per selected service
  * whether its mechanism is configured, waived (with the reason) or absent, and the names only the proxy may reach.
@@ -298,6 +321,16 @@ function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist
       return waivers.has(saas) ? { saas, status: "waived", reason: waivers.get(saas) } : { saas, status: "missing" };
     }),
     proxy_only_domains: allowlist.proxyOnlyDomains.map(formatDomainPattern),
+    sanitization: config.breakout.sanitization
+      ? {
+          services: config.breakout.sanitization.services,
+          hosts: (allowlist.sanitization?.hosts ?? []).map(formatDomainPattern),
+          engine: config.breakout.sanitization.engine === "external" ? `external ${config.breakout.sanitization.externalIcapUrl}` : "clamav",
+          max_file_size_mb: config.breakout.sanitization.maxFileSizeMb,
+          larger_files: config.breakout.sanitization.largerFiles,
+          ...(config.breakout.sanitization.largerFilesReason ? { larger_files_reason: config.breakout.sanitization.largerFilesReason } : {}),
+        }
+      : undefined,
     headers: allowlist.headerRules.map((h) => ({ saas: h.saas, name: h.name, value: h.value, hosts: h.hosts.map(formatDomainPattern) })),
   };
 }

@@ -84,6 +84,10 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
   },
   "AP-TEN-002": (tf) => (tf.locals.alpha_prime.tenant_restriction.services.find((s: any) => s.saas === "kintone").status = "missing"),
   "AP-TEN-003": (tf) => Object.assign(tf.locals.alpha_prime.tenant_restriction.services.find((s: any) => s.saas === "kintone"), { status: "waived", reason: "cybozu.com IP制限 keeps other networks out" }),
+  "AP-SAN-001": (tf) => {
+    const conf = Object.values<any>(tf.resource.aws_s3_object).find((o) => o.key === "proxy/squid.conf");
+    conf.content = conf.content.replace(/^(icap_service sanitize .*) bypass=0$/m, "$1 bypass=1");
+  },
   "AP-TEN-004": (tf) => (first(tf, "aws_launch_template", "TenantProxy").user_data = Buffer.from("#cloud-config\n# -----BEGIN PRIVATE KEY-----\nMIIE\n").toString("base64")),
 };
 

@@ -49,7 +49,7 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
     }
     fs.writeFileSync(path.join(dir, "hosts"), `${LOGIN_IP} ${LOGIN_HOST}\n${SPLICE_IP} ${SPLICE_HOST}\n`);
     fs.mkdirSync(path.join(dir, "log"));
-    layout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, upstreamCaFile: path.join(dir, "origin-ca.crt") };
+    layout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: "/usr/share/squid/errors/templates", upstreamCaFile: path.join(dir, "origin-ca.crt") };
     const rendered = renderSquidConfig({ municipality: config.id, clientCidrs: ["127.0.0.0/8"], allowedDomains: allowlist.domains, headerRules: allowlist.headerRules.map((r) => ({ label: r.saas, ...r })), layout });
     // the one test-only addition: names resolve from a hosts file to the stand-in origins
     const conf = `${rendered}\nhosts_file ${path.join(dir, "hosts")}\n`;

@@ -83,7 +83,7 @@ describe("tenant values in the env file", () => {
   });
 
   test("header mechanisms need the interception CA, in this account and region", () => {
-    expect(issuesOf(mitoyoText.replace(/  interceptionCa:.*\n.*secretArn.*\n/, "")).find((i) => i.path === "/breakout")?.message).toMatch(/microsoft-365, slack need the tenant-restriction proxy, which needs breakout\.interceptionCa/);
+    expect(issuesOf(mitoyoText.replace(/  interceptionCa:.*\n.*secretArn.*\n/, "")).find((i) => i.path === "/breakout")?.message).toMatch(/microsoft-365, slack, sanitization need the proxy tier's TLS inspection, which needs breakout\.interceptionCa/);
     const other = issuesOf(mitoyoText.replace("secretsmanager:ap-northeast-1:111122223333", "secretsmanager:ap-northeast-3:999999999999"));
     expect(other.filter((i) => i.path === "/breakout/interceptionCa/secretArn").map((i) => i.message)).toEqual(["secretArn is in ap-northeast-3, the stack in ap-northeast-1", "secretArn belongs to account 999999999999"]);
   });
@@ -189,7 +189,8 @@ describe("rendered proxy files load in the real programs", () => {
     const ca = path.join(dir, "ca.pem");
     expect(spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=parse-test", "-keyout", ca, "-out", ca + ".crt"]).status).toBe(0);
     fs.writeFileSync(ca, fs.readFileSync(ca + ".crt", "utf8") + fs.readFileSync(ca, "utf8"));
-    const conf = files[id]["proxy/squid.conf"].split(SQUID_LAYOUT.caFile).join(ca);
+    // Squid's error templates are copied into errorDir at boot; here Debian's own directory stands in
+    const conf = files[id]["proxy/squid.conf"].split(SQUID_LAYOUT.caFile).join(ca).split(SQUID_LAYOUT.errorDir).join("/usr/share/squid/errors/templates");
     fs.writeFileSync(path.join(dir, "squid.conf"), conf);
     const r = spawnSync("squid", ["-k", "parse", "-f", path.join(dir, "squid.conf")], { encoding: "utf8", timeout: 30000 });
     expect([r.status, r.stderr.split("\n").filter((l) => /ERROR|FATAL|WARNING: (?!HTTP requires the use of Via)/.test(l))]).toEqual([0, []]);
@@ -208,7 +209,9 @@ describe("rendered proxy files load in the real programs", () => {
       expect(conf.indexOf(`request_header_access ${h} deny all`)).toBeGreaterThan(-1);
       expect(conf.indexOf(`request_header_access ${h} deny all`)).toBeLessThan(conf.indexOf(`request_header_add ${h} `));
     }
-    expect(conf).toMatch(/^acl needs_header_sni ssl::server_name login\.microsoft\.com login\.microsoftonline\.com login\.windows\.net \.slack\.com$/m);
+    // header hosts, plus the SharePoint / Outlook download hosts that mitoyo sends through its sanitization engine
+    const bumped = (conf.match(/^acl needs_header_sni ssl::server_name (.*)$/gm) ?? []).flatMap((l) => l.split(" ").slice(3));
+    expect(bumped.sort()).toEqual([".slack.com", "attachments.office.net", "login.microsoft.com", "login.microsoftonline.com", "login.windows.net", "mitoyocity-my.sharepoint.com", "mitoyocity.sharepoint.com"]);
     expect(conf.match(/^ssl_bump .*$/gm)).toEqual(["ssl_bump peek step1", "ssl_bump bump needs_header_sni", "ssl_bump splice allowlisted_sni", "ssl_bump terminate all"]);
   });
 

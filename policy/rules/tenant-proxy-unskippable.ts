@@ -1,27 +1,5 @@
-import type { Resource, StackModel } from "../model";
-import type { Rule, Violation } from "../types";
-
-/** The Suricata match of a name as BreakoutGateway writes it (dotprefix: ".name", exact names also startswith). */
-function matches(rule: string, pattern: string): boolean {
-  const name = pattern.replace(/^\*\./, "");
-  return rule.includes(`content:".${name}";`) && pattern.startsWith("*.") !== / startswith;/.test(rule);
-}
-
-function rulesOf(g: Resource): string[] {
-  return String(g.values.rule_group?.rules_source?.rules_string ?? "").split("\n");
-}
-
-/** The PAC file's lists of names sent to the tenant proxy (TENANT_EXACT keys, TENANT_DOMAINS entries). */
-function pacTenantNames(model: StackModel): Set<string> | undefined {
-  const pac = model.ofType("aws_s3_object").find((o) => o.values.key === "pac/proxy.pac");
-  if (!pac) return undefined;
-  const text = String(pac.values.content ?? "");
-  const exact = /^var TENANT_EXACT = (\{.*\});$/m.exec(text);
-  const domains = /^var TENANT_DOMAINS = (\[.*\]);$/m.exec(text);
-  const proxies = /^var TENANT_PROXY = (".*");$/m.exec(text);
-  if (!exact || !domains || !proxies || JSON.parse(proxies[1]) === "") return new Set();
-  return new Set([...Object.keys(JSON.parse(exact[1])), ...(JSON.parse(domains[1]) as string[]).map((d) => `*.${d}`)]);
-}
+import { proxyBypassViolations } from "../proxy-enforcement";
+import type { Rule } from "../types";
 
 export const tenantProxyUnskippable: Rule = {
   id: "AP-TEN-001",
@@ -31,36 +9,9 @@ export const tenantProxyUnskippable: Rule = {
     "A PC that ignores the PAC file, or a PAC file that sends sign-in hosts DIRECT, would reach Microsoft, Slack or Google without the tenant header, so staff could sign in to any tenant and copy residents' data out.",
   references: { alphaPrime: "テナント制限 (接続先制限と併用)" },
   check(model) {
-    const out: Violation[] = [];
-    const names = model.context.tenantRestriction?.proxyOnlyDomains ?? [];
-    if (names.length === 0) return out;
-    const policies = model.ofType("aws_networkfirewall_firewall_policy");
-    const groups = model.ofType("aws_networkfirewall_rule_group");
-    for (const p of policies) {
-      const refs: { priority: number; resource_arn: string }[] = p.values.firewall_policy?.stateful_rule_group_reference ?? [];
-      const priorityOf = (g: Resource) => refs.find((r) => model.referenced(r.resource_arn)?.address === g.address)?.priority;
-      const allowlists = groups.filter((g) => g.values.rule_group?.rules_source?.rules_source_list?.generated_rules_type === "ALLOWLIST");
-      const firstAllow = Math.min(...allowlists.map(priorityOf).filter((x): x is number => x !== undefined), Infinity);
-      const enforcing = groups.filter((g) => (priorityOf(g) ?? Infinity) < firstAllow);
-      const rules = enforcing.flatMap(rulesOf);
-      if (!rules.some((r) => /^drop udp \$HOME_NET any -> \$EXTERNAL_NET 443 /.test(r))) out.push({ address: p.address, message: "QUIC (UDP/443) from HOME_NET is not dropped before the allowlist: browsers could skip TLS over TCP" });
-      for (const name of names) {
-        for (const proto of ["tls", "http"]) {
-          const drop = rules.findIndex((r) => r.startsWith(`drop ${proto} $HOME_NET `) && matches(r, name));
-          const pass = rules.findIndex((r) => r.startsWith(`pass ${proto} $PROXY_NET `) && matches(r, name));
-          if (drop < 0) out.push({ address: p.address, message: `${name} (${proto}) is not dropped for HOME_NET before the allowlist passes it: reachable without the proxy` });
-          else if (pass > drop) out.push({ address: p.address, message: `${name} (${proto}) is dropped before the proxy's pass: the proxy cannot reach it` });
-        }
-      }
-      for (const g of enforcing) {
-        const proxyNet = (g.values.rule_group?.rule_variables?.ip_sets ?? []).find((s: any) => s.key === "PROXY_NET");
-        if (rulesOf(g).some((r) => r.includes("$PROXY_NET")) && !proxyNet?.ip_set?.definition?.length) out.push({ address: g.address, message: "PROXY_NET is used but not defined" });
-      }
-    }
-    const pac = pacTenantNames(model);
-    if (pac) {
-      for (const name of names) if (!pac.has(name)) out.push({ address: "pac/proxy.pac", message: `the PAC file does not send ${name} to the tenant-restriction proxy` });
-    }
-    return out;
+    const ctx = model.context.tenantRestriction;
+    const sanitized = new Set(ctx?.sanitization?.hosts ?? []);
+    // sanitized file hosts are judged by AP-SAN-001, so one weakness is reported once
+    return proxyBypassViolations(model, (ctx?.proxyOnlyDomains ?? []).filter((n) => !sanitized.has(n)));
   },
 };
