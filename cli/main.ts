@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssue } from "../config/errors";
+import { escapeForTerminal } from "../config/terminal-text";
 import { envFiles, loadFiles } from "../config/load";
 import { defaultEnvDir } from "../config/paths";
 import { checkStack, loadSynthesized } from "../policy/engine";
@@ -19,7 +20,8 @@ import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
-const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+// the one place text meets the terminal: no input can reach it as a control sequence (config/terminal-text.ts)
+const stdio: Out = { out: (s) => process.stdout.write(escapeForTerminal(s)), err: (s) => process.stderr.write(escapeForTerminal(s)) };
 
 function list(value: string, previous: string[] = []): string[] {
   return previous.concat(value.split(",").map((s) => s.trim()).filter(Boolean));

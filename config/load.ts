@@ -4,11 +4,11 @@
  * is returned, so a caller either gets all configs or writes nothing.
  */
 import * as fs from "fs";
-import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from "yaml";
 import { SaasCatalog } from "../constructs/saas-catalog";
+import { documentProblems, displayPath, escapeForTerminal, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
 import { closest, ConfigError, ConfigIssue } from "./errors";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
 import { FieldProblem, semanticProblems, crossFileProblems } from "./semantic";
@@ -33,13 +33,15 @@ function compiledValidator(): ValidateFunction {
   return validator;
 }
 
-/** The env files in a directory: every *.yaml / *.yml, sorted by name. */
+/**
+ * The env files in a directory: every *.yaml / *.yml, sorted by name. A directory with none, a misnamed env file
+ * or one id in two files is a ConfigError (config/env-input.ts).
+ */
 export function envFiles(dir = defaultEnvDir()): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => path.join(dir, f));
+  const listing = listEnvDirectory(dir);
+  if (listing.issues.length) throw new ConfigError(listing.issues);
+  if (listing.files.length === 0) throw new ConfigError([emptyDirectoryIssue(dir)]);
+  return listing.files;
 }
 
 export interface LoadResult {
@@ -76,21 +78,13 @@ export function loadOrThrow(files: readonly string[], catalog?: SaasCatalog): Mu
 
 type Locator = (p: FieldProblem) => ConfigIssue;
 
-function displayPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel && !rel.startsWith("..") ? rel : file;
-}
-
 function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityConfig; issues: ConfigIssue[]; locate?: Locator } {
   const shown = displayPath(file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    return { issues: [{ file: shown, line: 1, column: 1, path: "/", message: `cannot read file: ${(e as Error).message}` }] };
-  }
+  const read = readEnvText(file);
+  if ("issue" in read) return { issues: [read.issue] };
+  const text = read.text;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false /* checked in documentProblems: the library's check is quadratic */, prettyErrors: false });
   if (doc.errors.length) {
     return {
       issues: doc.errors.map((e) => {
@@ -99,6 +93,9 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
       }),
     };
   }
+  // tags, anchors, aliases and key floods are refused per file, before any value is built from the document
+  const structural = documentProblems(doc, lineCounter, file);
+  if (structural.length) return { issues: structural };
   const locate: Locator = (p) => {
     const offset = nodeOffset(doc, p.path, p.atKey ?? false);
     const pos = lineCounter.linePos(offset);
@@ -114,7 +111,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   };
   const data = doc.toJS({ maxAliasCount: 0 }) as unknown;
   const validate = compiledValidator();
-  const problems: FieldProblem[] = [];
+  const problems: FieldProblem[] = [...textProblems(data)];
   if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? []));
   // Semantic checks read defensively, so a file with a schema error still gets every other problem reported.
   if (data && typeof data === "object" && !Array.isArray(data)) {
@@ -178,6 +175,12 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
   };
 }
 
+/** A key as a message may show it: terminal-safe and short (a hostile file may use a 50 MB key). */
+function shownKey(key: string): string {
+  const s = escapeForTerminal(key);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
 function pointer(p: readonly (string | number)[]): string {
   return p.length ? "/" + p.join("/") : "/";
 }
@@ -203,9 +206,9 @@ function schemaProblems(errors: ErrorObject[]): FieldProblem[] {
         out.push({
           path: [...at, key],
           atKey: true,
-          message: `unknown key '${key}'`,
+          message: `unknown key '${shownKey(key)}'`,
           expected: `one of ${known.join(", ")}`,
-          suggestion: closest(key, known),
+          suggestion: key.length <= 64 ? closest(key, known) : undefined,
         });
         break;
       }
@@ -218,26 +221,26 @@ function schemaProblems(errors: ErrorObject[]): FieldProblem[] {
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
         out.push({
           path: at,
-          message: `${JSON.stringify(e.data)} is not allowed`,
+          message: `${shownValue(e.data)} is not allowed`,
           expected: `one of ${allowed.join(", ")}`,
-          suggestion: typeof e.data === "string" ? closest(e.data, allowed) : undefined,
+          suggestion: typeof e.data === "string" && e.data.length <= 64 ? closest(e.data, allowed) : undefined,
         });
         break;
       }
       case "pattern": {
         const examples = (parent as { examples?: unknown[] } | undefined)?.examples;
         const pattern = (e.params as { pattern: string }).pattern;
-        out.push({ path: at, message: `${JSON.stringify(e.data)} has the wrong form`, expected: `a string matching ${pattern}${examples?.length ? `, such as ${JSON.stringify(examples[0])}` : ""}` });
+        out.push({ path: at, message: `${shownValue(e.data)} has the wrong form`, expected: `a string matching ${pattern}${examples?.length ? `, such as ${JSON.stringify(examples[0])}` : ""}` });
         break;
       }
       case "format":
-        out.push({ path: at, message: `${JSON.stringify(e.data)} is not a valid ${(e.params as { format: string }).format}`, expected: `a valid ${(e.params as { format: string }).format}` });
+        out.push({ path: at, message: `${shownValue(e.data)} is not a valid ${(e.params as { format: string }).format}`, expected: `a valid ${(e.params as { format: string }).format}` });
         break;
       case "type":
-        out.push({ path: at, message: `${JSON.stringify(e.data)} has the wrong type`, expected: `${(e.params as { type: string }).type}` });
+        out.push({ path: at, message: `${shownValue(e.data)} has the wrong type`, expected: `${(e.params as { type: string }).type}` });
         break;
       default:
-        out.push({ path: at, message: `${e.message ?? "is invalid"}${e.data !== undefined && typeof e.data !== "object" ? ` (got ${JSON.stringify(e.data)})` : ""}` });
+        out.push({ path: at, message: `${e.message ?? "is invalid"}${e.data !== undefined && typeof e.data !== "object" ? ` (got ${shownValue(e.data)})` : ""}` });
     }
   }
   return out;

@@ -149,7 +149,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const region = f.aws?.region;
   arr(f.aws?.availabilityZones).forEach((az, i) => {
     if (typeof az !== "string" || typeof region !== "string") return;
-    const known = KNOWN_AZS[region];
+    const known = Object.hasOwn(KNOWN_AZS, region) ? KNOWN_AZS[region] : undefined;
     if (!az.startsWith(region) || (known && !known.includes(az))) {
       push({ path: ["aws", "availabilityZones", i], message: `${az} is not an availability zone of ${region}`, expected: `one of ${(known ?? [`${region}a`]).join(", ")}`, suggestion: known ? closest(az, known) : undefined });
     }

@@ -2,6 +2,7 @@
  * Reports of the α′ baseline: text for people, JSON for machines, SARIF 2.1.0 for code scanning, JUnit XML for
  * CI dashboards. Every report lists the suppressions in force.
  */
+import { oneLine } from "../config/terminal-text";
 import * as fs from "fs";
 import * as path from "path";
 import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from "node-sarif-builder";
@@ -33,10 +34,11 @@ export function textReport(reports: readonly StackReport[]): string {
   for (const r of reports) {
     const open = order(r.findings.filter((f) => !f.suppressedBy));
     lines.push(`${r.stack}: ${open.length ? `${open.length} finding(s)` : "meets the α′ baseline"}`);
-    for (const f of open) lines.push(`  ${f.severity.toUpperCase()} ${f.ruleId} ${f.address}: ${f.message}`);
+    for (const f of open) lines.push(`  ${f.severity.toUpperCase()} ${f.ruleId} ${oneLine(f.address)}: ${oneLine(f.message)}`);
     if (r.suppressions.length) {
       lines.push("  suppressions in force:");
-      for (const s of r.suppressions) lines.push(`    ${s.rule} ${s.resource}${s.expires ? ` (until ${s.expires})` : ""}: ${s.reason}`);
+      // one line each, whatever a hand-edited cdktf.out holds: a newline in a reason must not forge a report line
+      for (const s of r.suppressions) lines.push(`    ${oneLine(s.rule)} ${oneLine(s.resource)}${s.expires ? ` (until ${oneLine(s.expires)})` : ""}: ${oneLine(s.reason)}`);
     }
   }
   const c = counts(reports);

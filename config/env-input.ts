@@ -1,0 +1,258 @@
+/**
+ * Env files are input from pull requests: read them as hostile. One place decides which files of a directory are
+ * env files, reads a file only when it is a regular file inside the env directory and within the size limit, and
+ * refuses text that no env file needs (invalid UTF-8, control and bidirectional-override characters, YAML tags,
+ * anchors and aliases, more keys than a municipality could have). Refusals name the file and, where the text is
+ * readable, the line:column; they never echo the content of a file that was refused.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Document, isAlias, isNode, isScalar, LineCounter, Node, visit } from "yaml";
+import type { ConfigIssue } from "./errors";
+import { escapeForTerminal } from "./terminal-text";
+
+export { escapeForTerminal };
+
+/** Documented in README ("Input limits"). */
+export const INPUT_LIMITS = {
+  /** the largest sample is ~5 KB; a national-scale file with every option stays far below */
+  maxFileBytes: 256 * 1024,
+  /** mapping keys in one file, counted before the schema runs (so unknown-key floods cost linear time) */
+  maxKeys: 2000,
+  /** longest string value; the longest real field (the VPN login banner) is limited to 1,400 by the schema */
+  maxStringLength: 4096,
+} as const;
+
+/** Characters refused in every string: C0 and C1 controls (but tab and newline where a field is multi-line),
+ * DEL, line/paragraph separators (which end a line in JavaScript, e.g. a PAC comment), bidirectional overrides
+ * and isolates (which make text read differently from how it runs), and the BOM/zero-width no-break space. */
+const REFUSED_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+const REFUSED_IN_SINGLE_LINE = /[\t\n]/;
+
+/** Fields whose text may span lines (newline and tab allowed); every other string is one line. */
+const MULTI_LINE_FIELDS = new Set(["/remoteAccess/loginBanner"]);
+
+export interface EnvListing {
+  readonly files: string[];
+  readonly issues: ConfigIssue[];
+}
+
+/**
+ * The env files of a directory: *.yaml and *.yml (lowercase), sorted. A name that looks like an env file but is
+ * not one (`x.YAML`) and one id in two files (`x.yaml` and `x.yml`) are errors, not silently skipped.
+ */
+export function listEnvDirectory(dir: string): EnvListing {
+  const shown = displayPath(dir);
+  let names: string[];
+  try {
+    const st = fs.statSync(dir);
+    if (!st.isDirectory()) return { files: [], issues: [fileIssue(shown, "is not a directory of env files")] };
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    return { files: [], issues: [fileIssue(shown, `cannot read the env directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)] };
+  }
+  const issues: ConfigIssue[] = [];
+  const byId = new Map<string, string>();
+  const files: string[] = [];
+  for (const name of names.sort()) {
+    if (!/\.ya?ml$/i.test(name)) continue;
+    if (!/\.ya?ml$/.test(name)) {
+      issues.push(fileIssue(displayPath(path.join(dir, name)), "env files end in .yaml or .yml (lowercase); this file would be ignored", "a lowercase .yaml extension"));
+      continue;
+    }
+    const id = name.replace(/\.ya?ml$/, "");
+    const other = byId.get(id);
+    if (other) {
+      issues.push(fileIssue(displayPath(path.join(dir, name)), `municipality '${id}' has two env files (${other} and ${name})`, "one file per municipality"));
+      continue;
+    }
+    byId.set(id, name);
+    files.push(path.join(dir, name));
+  }
+  return { files, issues };
+}
+
+/** An env directory with nothing to synthesize is an error, not an empty output. */
+export function emptyDirectoryIssue(dir: string): ConfigIssue {
+  return fileIssue(displayPath(dir), "contains no env files (*.yaml or *.yml): nothing to validate or synthesize", "at least one env/<id>.yaml");
+}
+
+export type ReadResult = { text: string } | { issue: ConfigIssue };
+
+/**
+ * Reads one env file as UTF-8 text, or says why not. Symbolic links are followed only to a regular file inside
+ * the directory that holds the link; FIFOs, devices and directories are refused before they are opened.
+ */
+export function readEnvText(file: string): ReadResult {
+  const shown = displayPath(file);
+  let st: fs.Stats;
+  try {
+    const link = fs.lstatSync(file);
+    if (link.isSymbolicLink()) {
+      const home = fs.realpathSync(path.dirname(file));
+      const target = fs.realpathSync(file);
+      const rel = path.relative(home, target);
+      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown, "is a symbolic link to a file outside the env directory: refused, not read") };
+    }
+    st = fs.statSync(file);
+  } catch (e) {
+    return { issue: fileIssue(shown, `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+  }
+  if (!st.isFile()) return { issue: fileIssue(shown, `is not a regular file (${kindOf(st)}): refused, not read`) };
+  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, `is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
+  let bytes: Buffer;
+  try {
+    bytes = readAtMost(file, INPUT_LIMITS.maxFileBytes + 1);
+  } catch (e) {
+    return { issue: fileIssue(shown, `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+  }
+  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, `is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return { text: text.startsWith("\ufeff") ? text.slice(1) : text };
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const before = new TextDecoder("utf-8").decode(bytes.subarray(0, at));
+    const lines = before.split("\n");
+    return { issue: { file: shown, line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: `invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: "a UTF-8 text file" } };
+  }
+}
+
+/** Problems of the YAML document itself, before any value is read: tags, anchors, aliases, too many keys. */
+export function documentProblems(doc: Document, lineCounter: LineCounter, file: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (node: Node | undefined, message: string, expected?: string): ConfigIssue => {
+    const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { file: displayPath(file), line: pos.line, column: pos.col, path: "/", message, expected };
+  };
+  let keys = 0;
+  visit(doc, {
+    Map(_k, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) {
+          issues.push(at(pair.key as Node | undefined, "a key that is not plain text (a YAML complex key) is not accepted", "plain keys"));
+          continue;
+        }
+        const key = String(pair.key.value);
+        if (seen.has(key)) issues.push(at(pair.key as Node, `duplicate key '${escapeForTerminal(key.slice(0, 60))}'`, "each key once"));
+        seen.add(key);
+      }
+    },
+    Pair() {
+      keys++;
+      return keys > INPUT_LIMITS.maxKeys ? visit.BREAK : undefined;
+    },
+    Alias(_k, node) {
+      issues.push(at(node, "YAML aliases (*name) are not accepted in env files", "each value written out"));
+    },
+    Node(_k, node) {
+      if (isNode(node) && node.anchor) issues.push(at(node, `YAML anchors (&${node.anchor.slice(0, 40)}) are not accepted in env files`, "each value written out"));
+      if (isNode(node) && node.tag && !isAlias(node)) issues.push(at(node, `YAML tags (${node.tag.slice(0, 40)}) are not accepted in env files`, "plain values"));
+    },
+  });
+  if (keys > INPUT_LIMITS.maxKeys) return [at(doc.contents ?? undefined, `has more than ${INPUT_LIMITS.maxKeys} keys`, "an env file of one municipality")];
+  return issues;
+}
+
+export interface TextProblem {
+  readonly path: (string | number)[];
+  readonly atKey?: boolean;
+  readonly message: string;
+  readonly expected?: string;
+}
+
+/** Every string (keys and values) of the parsed file: refused characters and lengths, by field path. */
+export function textProblems(data: unknown): TextProblem[] {
+  const out: TextProblem[] = [];
+  const walk = (v: unknown, p: (string | number)[]): void => {
+    if (typeof v === "string") {
+      const pointer = "/" + p.join("/");
+      const bad = v.match(REFUSED_CHARS) ?? (MULTI_LINE_FIELDS.has(pointer) ? null : v.match(REFUSED_IN_SINGLE_LINE));
+      if (bad) out.push({ path: p, message: `contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: MULTI_LINE_FIELDS.has(pointer) ? "printable text (newlines allowed)" : "printable text on one line" });
+      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: p, message: "contains cdktf's token syntax (${TfToken[…]}), which is reserved", expected: "text without ${TfToken[" });
+      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: p, message: `is ${v.length} characters long`, expected: `at most ${INPUT_LIMITS.maxStringLength} characters` });
+      return;
+    }
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...p, i]));
+    if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        const bad = k.match(REFUSED_CHARS) ?? k.match(REFUSED_IN_SINGLE_LINE);
+        if (bad) out.push({ path: [...p, k], atKey: true, message: `a key contains the character ${codePoint(bad[0])}`, expected: "printable keys" });
+        walk(x, [...p, k]);
+      }
+    }
+  };
+  walk(data, []);
+  return out;
+}
+
+/** A value as it may appear in a message: JSON-quoted, control characters escaped, long values cut. */
+export function shownValue(v: unknown, max = 60): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  s = escapeForTerminal(s);
+  return s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
+}
+
+function codePoint(c: string): string {
+  return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
+}
+
+function kindOf(st: fs.Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a named pipe";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  return "not a file";
+}
+
+function readAtMost(file: string, limit: number): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const buf = Buffer.alloc(limit);
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, n, limit - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n >= limit) break;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  // the longest prefix that decodes, by bisection on a fatal decoder (a sequence cut at the end is not an error)
+  let lo = 0;
+  let hi = bytes.length;
+  const ok = (n: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return Math.min(lo, bytes.length - 1);
+}
+
+function fileIssue(file: string, message: string, expected?: string): ConfigIssue {
+  return { file, line: 1, column: 1, path: "/", message, expected };
+}
+
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith("..") ? rel : file;
+}
