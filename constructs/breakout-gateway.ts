@@ -10,6 +10,7 @@
  * DNS Firewall on the VPC that answers only allowlisted names.
  */
 import { Construct } from "constructs";
+import { terraformExpression } from "./terraform-text";
 import * as ipaddr from "ipaddr.js";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
@@ -290,7 +291,7 @@ export class BreakoutGateway extends Construct {
     this.firewallArn = firewall.arn;
     const endpointIn = (az: string) =>
       // the firewall endpoint of one AZ, read from the firewall's sync states (no data source, so plans stay offline)
-      `\${[for s in ${firewall.terraformResourceType}.${firewall.friendlyUniqueId}.firewall_status[0].sync_states : s.attachment[0].endpoint_id if s.availability_zone == "${az}"][0]}`;
+      terraformExpression(`[for s in ${firewall.terraformResourceType}.${firewall.friendlyUniqueId}.firewall_status[0].sync_states : s.attachment[0].endpoint_id if s.availability_zone == "${az}"][0]`);
 
     const routeTable = (tier: SubnetTier, i: number, routes: { cidr: string; target: Partial<Record<"vpcEndpointId" | "natGatewayId" | "gatewayId" | "transitGatewayId", string>> }[]) => {
       const rt = new RouteTable(this, `${cap(tier)}RouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`${tier}-${azs[i]}`) } });

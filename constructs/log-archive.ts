@@ -6,7 +6,6 @@
  * unprotected place. The buckets and the key carry `prevent_destroy`: no deploy of a changed config can delete them.
  */
 import { Construct } from "constructs";
-import { terraformLiteral } from "./terraform-text";
 import type { ITerraformDependable } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
@@ -220,8 +219,8 @@ export class LogArchive extends Construct implements LogDestinations {
     new S3Object(this, `Config-${id}`, {
       bucket: this.configBucket.id,
       key,
-      // generated files may contain "${" or "%{" (log formats): literal text, not Terraform templates
-      content: terraformLiteral(content),
+      // literal text: stacks/literal-text.ts escapes "${"/"%{" (log formats, shell) for Terraform
+      content,
       contentType,
       serverSideEncryption: "aws:kms",
       kmsKeyId: this.key.arn,

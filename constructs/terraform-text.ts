@@ -1,18 +1,59 @@
 /**
- * Text that goes into Terraform JSON as a literal. Terraform reads every JSON string as a template: "${...}" is an
- * interpolation and "%{...}" a directive, so generated files that contain them (Squid and c-icap log formats use
- * "%{Header}") would be evaluated — or refused — by Terraform. Escaping ("$${", "%%{") makes Terraform write
- * them back as they were. The one place that escapes literal file content, and the one that undoes it for readers
- * of the synthesized JSON (render, tests).
+ * Text that goes into Terraform JSON. Terraform reads every JSON string as a template: "${...}" is an interpolation
+ * and "%{...}" a directive, so literal text that contains them — a Squid log format ("%{Header}"), a shell
+ * "${var:-x}", or anything a municipality wrote in its YAML ("${file(...)}") — would be evaluated or refused.
+ * Escaped ("$${", "%%{"), Terraform writes it back as it was.
  * https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences-1
+ *
+ * The one Terraform encoder (stacks/literal-text.ts applies it to every string a stack writes), the one decoder
+ * for readers of the synthesized JSON (render, policy, diff), and the one way to write an expression on purpose.
  */
 
+/** cdktf's token markers ("${TfToken[TOKEN.12]}"): references that cdktf itself turns into interpolations. */
+const NOT_A_TOKEN = /\$\{(?!TfToken\[)/g;
+
 export function terraformLiteral(text: string): string {
-  // a replacer function, because "$$" in a replacement string means one "$"
-  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
+  // replacer functions, because "$$" in a replacement string means one "$"
+  return text.replace(NOT_A_TOKEN, () => "$${").replace(/%\{/g, () => "%%{");
 }
 
-/** What Terraform makes of a string written by terraformLiteral (the file as it lands in S3). */
+/** What Terraform makes of a string written by terraformLiteral (the text as it lands in AWS). */
 export function fromTerraformLiteral(text: string): string {
   return text.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
+}
+
+/** terraformLiteral over every string of a JSON-like value; the same object when nothing needed escaping. */
+export function terraformLiteralDeep<T>(value: T): T {
+  if (typeof value === "string") return terraformLiteral(value) as unknown as T;
+  if (Array.isArray(value)) {
+    const out = value.map((v) => terraformLiteralDeep(v));
+    return (out.every((v, i) => v === value[i]) ? value : out) as unknown as T;
+  }
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = terraformLiteralDeep(v);
+      if (out[k] !== v) changed = true;
+    }
+    return (changed ? out : value) as T;
+  }
+  return value;
+}
+
+/**
+ * A Terraform expression written on purpose (one that cdktf has no token for). It is a token, so the literal-text
+ * pass leaves it alone; everything else that contains "${" is text.
+ */
+export function terraformExpression(expression: string): string {
+  const { Lazy } = require("cdktf") as typeof import("cdktf");
+  return Lazy.stringValue({ produce: () => `\${${expression}}` });
+}
+
+/** fromTerraformLiteral over every string of a JSON value (a synthesized local, for readers of the artifact). */
+export function fromTerraformLiteralDeep<T>(value: T): T {
+  if (typeof value === "string") return fromTerraformLiteral(value) as unknown as T;
+  if (Array.isArray(value)) return value.map((v) => fromTerraformLiteralDeep(v)) as unknown as T;
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromTerraformLiteralDeep(v)])) as T;
+  return value;
 }

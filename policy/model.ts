@@ -3,6 +3,7 @@
  * resolved (an S3 bucket's versioning, encryption and public-access block are separate resources that point at it),
  * and the α′ context the stack carries in its `alpha_prime` local.
  */
+import { fromTerraformLiteral, fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import type { Suppression } from "./types";
 
 export interface Resource {
@@ -48,7 +49,8 @@ export class StackModel {
       Object.entries<Record<string, any>>(byName).map(([name, values]) => ({ type, name, address: `${type}.${name}`, values })),
     );
     this.byAddress = new Map(this.resources.map((r) => [r.address, r]));
-    const ap = json.locals?.alpha_prime ?? {};
+    // the context as the municipality wrote it (the stack escaped it for Terraform)
+    const ap = fromTerraformLiteralDeep(json.locals?.alpha_prime ?? {});
     this.context = {
       municipality: ap.municipality,
       retentionDays: ap.retention_days,
@@ -71,6 +73,12 @@ export class StackModel {
           }
         : undefined,
     };
+  }
+
+  /** A generated file the stack publishes to its configuration bucket (by key), as it lands in S3. */
+  publishedFile(key: string): { address: string; text: string } | undefined {
+    const o = this.ofType("aws_s3_object").find((r) => r.values.key === key);
+    return o && typeof o.values.content === "string" ? { address: o.address, text: fromTerraformLiteral(o.values.content) } : undefined;
   }
 
   ofType(...types: string[]): Resource[] {

@@ -34,6 +34,8 @@ import { sanitizationUnskippable } from "./rules/sanitization-unskippable";
 import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
 import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
+import { noTemplateInjection } from "./rules/no-template-injection";
+import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -72,6 +74,8 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   tenantRestrictionWaived,
   noInlineCaMaterial,
   sanitizationUnskippable,
+  noTemplateInjection,
+  pacGeneratedCodeOnly,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -65,6 +65,8 @@ export interface StackSnapshot {
   readonly accountId?: string;
   /** from a plan: addresses Terraform will replace or delete (actions), keyed by address */
   readonly plannedActions?: Map<string, string[]>;
+  /** text Terraform or a PC would run that alpha-prime did not write (AP-TF-001, AP-PAC-001), from synthesized JSON */
+  readonly hazards?: { address: string; message: string }[];
 }
 
 function stripMetadata(value: any): any {
@@ -78,7 +80,16 @@ export function snapshotOfStack(json: any): StackSnapshot {
   for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) resources.set(`${type}.${name}`, stripMetadata(body));
   }
-  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0] };
+  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: executableTextIn(json) };
+}
+
+/** The findings of the two rules about text that would run: an unescaped interpolation, foreign code in the PAC file. */
+function executableTextIn(json: any): { address: string; message: string }[] {
+  const { StackModel } = require("../policy/model") as typeof import("../policy/model");
+  const { noTemplateInjection } = require("../policy/rules/no-template-injection") as typeof import("../policy/rules/no-template-injection");
+  const { pacGeneratedCodeOnly } = require("../policy/rules/pac-generated-code-only") as typeof import("../policy/rules/pac-generated-code-only");
+  const model = new StackModel("diff", json);
+  return [noTemplateInjection, pacGeneratedCodeOnly].flatMap((r) => r.check(model).map((v) => ({ address: v.address, message: `${r.id}: ${v.message}` })));
 }
 
 export function readSynthesized(dir: string, label = dir): Side {
@@ -341,6 +352,11 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const supAdded = sup(head).filter((x: string) => !sup(base).includes(x));
   if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
   callouts.push(...tenantCallouts(base, head));
+  // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
+  const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
+  const [pacAddress, pacNow] = pac(head) ?? [];
+  if (pacAddress && pac(base) && pac(base)![1].content !== pacNow!.content) callouts.push({ risk: "security", address: pacAddress, message: "PAC file changed: it runs on every staff PC (read it with `alpha-prime render`)" });
+  for (const hz of head?.hazards ?? []) callouts.push({ risk: "security", address: hz.address, message: `EXECUTABLE TEXT: ${hz.message}` });
   const ret = (s?: StackSnapshot) => s?.locals?.alpha_prime?.retention_days;
   if (typeof ret(base) === "number" && typeof ret(head) === "number" && ret(head) < ret(base)) {
     callouts.push({ risk: "security", address: "logging.retentionDays", message: `configured retention SHORTENED from ${ret(base)} to ${ret(head)} days` });

@@ -19,6 +19,8 @@ import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
 import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
+import { escapeLiteralText } from "./literal-text";
+import { terraformLiteralDeep } from "../constructs/terraform-text";
 import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
 import { SaasCatalog } from "../constructs/saas-catalog";
 
@@ -76,13 +78,17 @@ export class MunicipalityStack extends TerraformStack {
     const externalEngine = san?.engine === "external" ? parseIcapUrl(san.externalIcapUrl!) : undefined;
     // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
     // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
-    new TerraformLocal(this, "alpha_prime", {
-      municipality: config.id,
-      retention_days: config.logging.retentionDays,
-      lgwan_segments: config.network.lgwanSegments,
-      suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
-      tenant_restriction: tenantContext(config, allowlist),
-    });
+    new TerraformLocal(
+      this,
+      "alpha_prime",
+      terraformLiteralDeep({
+        municipality: config.id,
+        retention_days: config.logging.retentionDays,
+        lgwan_segments: config.network.lgwanSegments,
+        suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
+        tenant_restriction: tenantContext(config, allowlist),
+      }),
+    );
     // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).
     Aspects.of(this).add(new PolicyAspect(synthTuningEnabled() ? (json) => (this.resolvedBySynthCheck = json) : undefined));
 
@@ -237,6 +243,9 @@ export class MunicipalityStack extends TerraformStack {
     this.output("log_bucket_arn", this.logArchive.logBucketArn, "Log archive bucket ARN");
     this.output("config_bucket_name", this.logArchive.configBucketName, "Configuration backups (5 generations)");
     this.output("log_kms_key_arn", this.logArchive.keyArn, "KMS key of the log archive");
+
+    // last: everything above is built, so every string it wrote is literal text to Terraform but references
+    escapeLiteralText(this);
   }
 
   /**

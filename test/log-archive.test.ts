@@ -3,7 +3,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { terraformBinary, terraformEnv } from "../cli/offline-plan";
+import { TerraformStack } from "cdktf";
 import { fromTerraformLiteral } from "../constructs/terraform-text";
+import { escapeLiteralText } from "../stacks/literal-text";
 import { SAMPLE_IDS, loadSample, policyOf, resources, synthScope, synthStacks, tempDir, testWithTool } from "./helpers";
 
 const base = { namePrefix: "alpha-prime-test", accountId: "123456789012", region: "ap-northeast-1" };
@@ -217,7 +219,11 @@ describe("published files land in S3 exactly as generated", () => {
   // Shell "${db:-none}", Squid "%{Header}" and look-alikes of the escapes themselves: Terraform reads every JSON
   // string as a template, so anything not escaped would be evaluated (or refused) on the way to S3.
   const content = 'age=${db:-none} file=%{Content-Disposition}<h $${already} %%{twice} $ % $$ {} "quoted" \\ back\n';
-  const tf = archive({}, (a) => a.publishConfig("Sample", "sample/file.txt", content, "text/plain"));
+  // as in a municipality stack: the literal-text pass runs over the finished stack
+  const tf = archive({}, (a) => {
+    a.publishConfig("Sample", "sample/file.txt", content, "text/plain");
+    escapeLiteralText(TerraformStack.of(a));
+  });
   const [, object] = resources(tf, "aws_s3_object").find(([, o]) => o.key === "sample/file.txt")!;
 
   test("readers of the synthesized JSON get the file back", () => {

@@ -89,6 +89,13 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
     conf.content = conf.content.replace(/^(icap_service sanitize .*) bypass=0$/m, "$1 bypass=1");
   },
   "AP-TEN-004": (tf) => (first(tf, "aws_launch_template", "TenantProxy").user_data = Buffer.from("#cloud-config\n# -----BEGIN PRIVATE KEY-----\nMIIE\n").toString("base64")),
+  // what an env file's name did before its text was escaped: Terraform read a local file into every tag
+  "AP-TF-001": (tf) => (tf.provider.aws[0].default_tags[0].tags.MunicipalityName = '三豊市 ${file("/etc/hostname")}'),
+  // what a newline in the name did before comments were kept to one line: code after the header comment
+  "AP-PAC-001": (tf) => {
+    const pac = Object.values<any>(tf.resource.aws_s3_object).find((o) => o.key === "pac/proxy.pac");
+    pac.content = pac.content.replace(/^(\/\/ PAC file for .*)$/m, '$1\nfunction FindProxyForURL(url, host) { return "DIRECT"; }');
+  },
 };
 
 describe("the α′ security baseline", () => {

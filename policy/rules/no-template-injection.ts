@@ -1,0 +1,61 @@
+import type { Rule, Violation } from "../types";
+
+/**
+ * The interpolations alpha-prime writes: references to the stack's own resources (with attribute and index
+ * access), its variable and local, and the one expression it writes on purpose (a firewall endpoint per AZ,
+ * constructs/breakout-gateway.ts). Anything else — a function call, a path, a directive — did not come from us.
+ */
+const REFERENCE = /^(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|var\.[a-z0-9_]+|local\.[a-z0-9_]+)((\.[a-z0-9_]+)|\[\d+\])*$/;
+const FIREWALL_ENDPOINT = /^\[for s in aws_networkfirewall_firewall\.[A-Za-z0-9_-]+\.firewall_status\[0\]\.sync_states : s\.attachment\[0\]\.endpoint_id if s\.availability_zone == "[a-z0-9-]+"\]\[0\]$/;
+
+/** Each "${...}" (not "$${") and "%{...}" (not "%%{") in a string, with its text. */
+export function templateSequences(s: string): { kind: "interpolation" | "directive"; expression: string }[] {
+  const out: { kind: "interpolation" | "directive"; expression: string }[] = [];
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s[i];
+    if ((c !== "$" && c !== "%") || s[i + 1] !== "{") continue;
+    // "$${" / "%%{" is an escape, and so is any longer run ("$$${x}" reads as "$${x}": Terraform scans "$" then "$${")
+    if (s[i - 1] === c) continue;
+    let depth = 0;
+    let j = i + 1;
+    for (; j < s.length; j++) {
+      if (s[j] === "{") depth++;
+      else if (s[j] === "}" && --depth === 0) break;
+    }
+    out.push({ kind: c === "$" ? "interpolation" : "directive", expression: s.slice(i + 2, j) });
+    i = j;
+  }
+  return out;
+}
+
+export const noTemplateInjection: Rule = {
+  id: "AP-TF-001",
+  severity: "error",
+  title: "The only Terraform interpolations are references to the stack's own resources",
+  rationale:
+    "Terraform evaluates every \"${...}\" and \"%{...}\" in the synthesized JSON. Text from an env file or a generated file that reached it unescaped would run as Terraform when CI plans with credentials: ${file(...)} reads a local secret into a tag or into the VPN login banner every user sees.",
+  references: { alphaPrime: "hostile input: nothing in a YAML file runs code (issue 17)" },
+  check(model) {
+    const out: Violation[] = [];
+    const own = new Set(model.resources.map((r) => r.address));
+    const visit = (value: unknown, address: string): void => {
+      if (typeof value === "string") {
+        if (!value.includes("{")) return;
+        for (const t of templateSequences(value)) {
+          const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
+          if (t.kind === "directive") out.push({ address, message: `a template directive %{${shown}} would be evaluated by Terraform` });
+          else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
+          else if (!REFERENCE.test(t.expression)) out.push({ address, message: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
+          else if (/^aws_/.test(t.expression) && !own.has(t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""))) out.push({ address, message: `\${${shown}} refers to a resource the stack does not declare` });
+        }
+      } else if (Array.isArray(value)) value.forEach((v) => visit(v, address));
+      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (k !== "//") visit(v, address);
+    };
+    for (const r of model.resources) visit(r.values, r.address);
+    for (const [section, body] of Object.entries(model.json)) {
+      if (section === "resource" || section === "//") continue;
+      visit(body, section);
+    }
+    return out;
+  },
+};

@@ -1,0 +1,219 @@
+/**
+ * Hostile input: what a pull request that edits one env file (or plants files beside it) can do. Each case is one
+ * class of attack or clumsiness; each failed before its fix (issue 17). Nothing in a YAML file runs code, leaks
+ * a secret or deletes data, and every refusal is located and exits non-zero with nothing written.
+ */
+import { getQuickJS } from "@tootallnate/quickjs-emscripten";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { createPacResolver } from "pac-resolver";
+import { main } from "../cli/main";
+import { terraformBinary, terraformEnv } from "../cli/offline-plan";
+import { formatIssue } from "../config/errors";
+import { envFiles, loadFiles } from "../config/load";
+import { checkStack } from "../policy/engine";
+import { StackModel } from "../policy/model";
+import { pacForeignCode } from "../policy/rules/pac-generated-code-only";
+import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
+import { envDirWith, loadSample, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
+
+const ashiya = sampleText("ashiya");
+
+function issuesOf(text: string, name = "ashiya.yaml") {
+  const dir = envDirWith({ [name]: text });
+  return loadFiles([path.join(dir, name)]).issues;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+describe("text that no env file needs is refused where it stands", () => {
+  test.each([
+    ["a newline in a one-line field (it would end a PAC comment and run as JavaScript)", 'name: "芦屋市\\nfunction FindProxyForURL(u, h) { return \\"DIRECT\\"; }"'],
+    ["a carriage return", 'name: "芦屋市\\r// x"'],
+    ["a JavaScript line separator (U+2028)", 'name: "芦屋市\\u2028x"'],
+    ["a terminal escape", 'name: "\\e[2J芦屋市"'],
+    ["a bidirectional override", 'name: "芦屋市\\u202e"'],
+    ["a NUL", 'name: "芦屋\\0市"'],
+  ])("%s", (_what, line) => {
+    const issues = issuesOf(ashiya.replace(/^name: .*$/m, line));
+    expect(issues).toEqual([expect.objectContaining({ path: "/name", line: 5, message: expect.stringMatching(/contains the character \\u00(0a|0d|1b|00)|\\u2028|\\u202e/) })]);
+    // and the message itself is safe on a terminal
+    expect(formatIssue(issues[0])).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u2028\u202e]/);
+  });
+
+  test("the VPN login banner may span lines, but not carry control characters", () => {
+    const sample = sampleText("kaga");
+    expect(issuesOf(sample.replace(/loginBanner: .*/, 'loginBanner: "加賀市の職員専用です。\\n不正利用は禁止します。"'), "kaga.yaml")).toEqual([]);
+    expect(issuesOf(sample.replace(/loginBanner: .*/, 'loginBanner: "加賀市\\e[8m"'), "kaga.yaml")[0]).toMatchObject({ path: "/remoteAccess/loginBanner" });
+  });
+
+  test("invalid UTF-8 is refused with its line and column", () => {
+    const dir = tempDir();
+    const bytes = Buffer.concat([Buffer.from(ashiya.replace(/^name: .*$/m, "name: 芦屋")), Buffer.from([0xff, 0xfe, 0x0a])]);
+    fs.writeFileSync(path.join(dir, "ashiya.yaml"), bytes);
+    const [i] = loadFiles([path.join(dir, "ashiya.yaml")]).issues;
+    expect(i.message).toMatch(/invalid UTF-8 \(byte 0xff/);
+    expect(i.line).toBe(ashiya.split("\n").length);
+  });
+
+  test("YAML tags, anchors and aliases are refused per file, located, and other files are still reported", () => {
+    const dir = envDirWith({
+      "ashiya.yaml": ashiya.replace(/^population: .*$/m, "population: !!int 93262"),
+      "kaga.yaml": sampleText("kaga").replace(/^(  saas: )(.*)$/m, "$1&s $2\n  extraDomains: *s"),
+      "mitoyo.yaml": sampleText("mitoyo").replace(/^population: .*$/m, "population: many"),
+    });
+    const issues = loadFiles(envFiles(dir)).issues;
+    expect(issues.map((i) => [i.file.split(path.sep).pop(), i.message.split(" (")[0]])).toEqual([
+      ["ashiya.yaml", "YAML tags"],
+      ["kaga.yaml", "YAML anchors"],
+      ["kaga.yaml", "YAML aliases"],
+      ["mitoyo.yaml", expect.stringMatching(/"many" has the wrong type/)],
+    ]);
+    expect(issues[0].line).toBe(ashiya.split("\n").findIndex((l) => l.startsWith("population:")) + 1);
+  });
+
+  test("an alias bomb costs nothing: refused before any value is expanded", () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    const issues = issuesOf(`${ashiya}\n${bomb}\n`);
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues.every((i) => /YAML (anchors|aliases)/.test(i.message))).toBe(true);
+  });
+
+  test("a duplicate key is located at its second use", () => {
+    const text = ashiya.replace(/^population: .*$/m, "$&\npopulation: 1");
+    expect(issuesOf(text)).toEqual([expect.objectContaining({ message: "duplicate key 'population'", line: ashiya.split("\n").findIndex((l) => l.startsWith("population:")) + 2 })]);
+  });
+
+  test("a region named __proto__ is an unknown region, not a crash", () => {
+    const issues = issuesOf(ashiya.replace(/region: ap-northeast-1/, "region: __proto__"));
+    expect(issues.find((i) => i.path === "/aws/region")?.message).toMatch(/"__proto__" is not allowed/);
+  });
+
+  test("twenty thousand unknown keys: one error, quickly, without listing them all", () => {
+    const flood = Array.from({ length: 20000 }, (_, i) => `k${i}: 1`).join("\n");
+    const issues = issuesOf(`${ashiya}\n${flood}\n`);
+    expect(issues).toEqual([expect.objectContaining({ message: "has more than 2000 keys" })]);
+  });
+
+  test("a huge value is not echoed: the file is over the size limit, and long values are cut in messages", () => {
+    expect(issuesOf(ashiya.replace(/^name: .*$/m, `name: ${"x".repeat(300_000)}`))[0].message).toMatch(/is \d+ bytes; env files are limited to 262144 bytes/);
+    const [i] = issuesOf(ashiya.replace(/^prefecture: .*$/m, `prefecture: ${"県".repeat(3000)}`));
+    expect(formatIssue(i).length).toBeLessThan(600);
+  });
+});
+
+describe("only regular files inside the env directory are read", () => {
+  test("a symbolic link out of the env directory is refused and its target never echoed", () => {
+    const dir = tempDir();
+    const secret = path.join(tempDir(), "secret.yaml");
+    fs.writeFileSync(secret, "id: SECRET-TOKEN-abc123\n");
+    fs.symlinkSync(secret, path.join(dir, "ashiya.yaml"));
+    fs.symlinkSync("/proc/self/environ", path.join(dir, "kaga.yaml"));
+    const issues = loadFiles(envFiles(dir)).issues;
+    expect(issues.map((i) => i.message)).toEqual(["is a symbolic link to a file outside the env directory: refused, not read", "is a symbolic link to a file outside the env directory: refused, not read"]);
+    expect(JSON.stringify(issues)).not.toMatch(/SECRET-TOKEN|PATH=/);
+  });
+
+  test("a symbolic link to another file of the same directory is read", () => {
+    const dir = envDirWith({ "ashiya-source.yml.txt": ashiya });
+    fs.symlinkSync(path.join(dir, "ashiya-source.yml.txt"), path.join(dir, "ashiya.yaml"));
+    expect(loadFiles(envFiles(dir)).issues).toEqual([]);
+  });
+
+  test("a named pipe and a device are refused without being opened (no hang, no memory blow-up)", () => {
+    const dir = tempDir();
+    execFileSync("mkfifo", [path.join(dir, "ashiya.yaml")]);
+    fs.symlinkSync("/dev/zero", path.join(dir, "kaga.yaml"));
+    const issues = loadFiles(envFiles(dir)).issues;
+    expect(issues.map((i) => i.message)).toEqual(["is not a regular file (a named pipe): refused, not read", "is a symbolic link to a file outside the env directory: refused, not read"]);
+    expect(loadFiles(["/dev/zero"]).issues[0].message).toBe("is not a regular file (a device): refused, not read");
+  });
+
+  test("an empty env directory, a misnamed env file and one id in two files are errors, and nothing is written", async () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const empty = tempDir();
+    fs.writeFileSync(path.join(empty, "ashiya.yml.bak"), ashiya);
+    let r = await cli("--env-dir", empty, "synth", "--out", out);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/contains no env files/)]);
+    r = await cli("--env-dir", empty, "validate");
+    expect(r.code).toBe(1);
+    r = await cli("--env-dir", envDirWith({ "ashiya.YAML": ashiya }), "synth", "--out", out);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/ashiya\.YAML.*end in \.yaml or \.yml \(lowercase\)/)]);
+    r = await cli("--env-dir", envDirWith({ "ashiya.yaml": ashiya, "ashiya.yml": ashiya }), "validate");
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/municipality 'ashiya' has two env files \(ashiya\.yaml and ashiya\.yml\)/)]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe("text from the env file reaches Terraform as text, never as an expression", () => {
+  const FILE = '${file("/etc/hostname")}';
+  const CWD = "${path.cwd}";
+  const DIRECTIVE = "%{ if true }x%{ endif }";
+  const kaga = sampleText("kaga")
+    // replacer functions: "$$" in a replacement string would itself mean "$"
+    .replace(/^name: .*$/m, () => `name: "加賀市 ${CWD} ${DIRECTIVE}"`)
+    .replace(/loginBanner: .*/, () => `loginBanner: '加賀市 ${FILE} $\${escaped}'`)
+    .replace(/guidance: (.*)/, (_m, text) => `guidance: ${CWD} ${text}`);
+  const { stacks } = synthStacks({ envDir: envDirWith({ "kaga.yaml": kaga }) });
+  const tf = stacks.kaga as any;
+
+  test("the stack meets the baseline: no interpolation but references (AP-TF-001), the PAC file is only generated code (AP-PAC-001)", () => {
+    expect(checkStack(new StackModel("kaga", tf)).findings).toEqual([]);
+  });
+
+  testWithTool("terraform", "terraform", "Terraform's reading of escaped env-file text")("real Terraform reads the tag, the VPN banner and the published files back as the text that was written", () => {
+    const banner = Object.values<any>(tf.resource.aws_ec2_client_vpn_endpoint)[0].client_login_banner_options.banner_text;
+    const pac = Object.values<any>(tf.resource.aws_s3_object).find((o) => o.key === "pac/proxy.pac").content;
+    const values = { tag: tf.provider.aws[0].default_tags[0].tags.MunicipalityName, banner, pac };
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ locals: values }));
+    const r = spawnSync(terraformBinary(), ["console"], { cwd: dir, input: "jsonencode([local.tag, local.banner, local.pac])\n", encoding: "utf8", env: terraformEnv(), timeout: 30_000 });
+    expect([r.status, r.stderr.replace(/[\s\S]*Warning[\s\S]*?╵\s*/g, "").trim()]).toEqual([0, ""]);
+    const [tag, bannerText, pacText] = JSON.parse(JSON.parse(r.stdout.trim()));
+    expect(tag).toBe(`加賀市 ${CWD} ${DIRECTIVE}`);
+    expect(bannerText).toBe(`加賀市 ${FILE} $\${escaped}`);
+    expect(pacText).toContain(`// PAC file for 加賀市 ${CWD} ${DIRECTIVE} (kaga)`);
+  });
+
+  test("cdktf's own token syntax cannot be smuggled in", () => {
+    const [i] = issuesOf(ashiya.replace(/^name: .*$/m, "name: 芦屋市 ${TfToken[TOKEN.1]}"));
+    expect(i).toMatchObject({ path: "/name", message: expect.stringMatching(/token syntax .* is reserved/) });
+  });
+
+  test("the reviewer diff calls out the PAC file changing, and any executable text in the head", () => {
+    const { diffSides, readSynthesized } = require("../review/diff") as typeof import("../review/diff");
+    const base = synthStacks({ only: ["kaga"] }).dir;
+    const tampered = JSON.parse(JSON.stringify(tf));
+    tampered.provider.aws[0].default_tags[0].tags.MunicipalityName = FILE;
+    const pacObject = Object.values<any>(tampered.resource.aws_s3_object).find((o) => o.key === "pac/proxy.pac");
+    pacObject.content += '\nFindProxyForURL = function () { return "DIRECT"; };\n';
+    const head = path.join(tempDir(), "cdktf.out");
+    fs.mkdirSync(path.join(head, "stacks", "kaga"), { recursive: true });
+    fs.writeFileSync(path.join(head, "stacks", "kaga", "cdk.tf.json"), JSON.stringify(tampered));
+    fs.writeFileSync(path.join(head, "manifest.json"), JSON.stringify({ version: "0.21.0", stacks: { kaga: { synthesizedStackPath: "stacks/kaga/cdk.tf.json" } } }));
+    const callouts = diffSides(readSynthesized(base), readSynthesized(head)).municipalities.find((m) => m.id === "kaga")!.callouts.map((c) => c.message);
+    expect(callouts).toEqual(
+      expect.arrayContaining([
+        "PAC file changed: it runs on every staff PC (read it with `alpha-prime render`)",
+        expect.stringMatching(/^EXECUTABLE TEXT: AP-TF-001: an interpolation \$\{file\("\/etc\/hostname"\)\} is not a reference/),
+        expect.stringMatching(/^EXECUTABLE TEXT: AP-PAC-001: code the generator does not write: "FindProxyForURL = function/),
+      ]),
+    );
+  });
+});
+
+describe("the PAC encoder keeps any text inside its comment or string", () => {
+  test.each([["a newline", "芦屋市\nfunction FindProxyForURL(u, h) { return 'DIRECT'; }"], ["a line separator", "芦屋市\u2028FindProxyForURL = null;"], ["a paragraph separator", "芦屋市\u2029x = 1;"], ["a comment end", "芦屋市 */ x = 1; /*"]])("%s in the municipality's name stays in the header comment", async (_what, name) => {
+    const config = loadSample("ashiya");
+    const text = municipalityPac({ ...config, name }, effectiveAllowlist(config));
+    expect(pacForeignCode(text)).toEqual([]);
+    const find = createPacResolver(await getQuickJS(), text);
+    expect(await find("https://example.com/")).toBe(`PROXY ${config.network.lgwanProxy}`);
+  });
+});
