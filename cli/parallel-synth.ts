@@ -15,7 +15,8 @@ import { crossFileProblems } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { selectFiles } from "../stacks/app";
 import { SaasCatalog } from "../constructs/saas-catalog";
-import { replaceDir } from "./synth";
+import { beginOutput } from "./output-dir";
+import { LEGACY_OUTPUT_LAYOUT, OUTPUT_MARKER } from "./synth";
 import type { WorkerReply, WorkerRequest } from "./synth-worker";
 
 export interface ParallelSynthOptions {
@@ -28,6 +29,8 @@ export interface ParallelSynthOptions {
   /** a worker exits after this many stacks and a fresh one takes over, bounding memory @default 300 */
   readonly recycleAfter?: number;
   readonly onProgress?: (done: number, total: number, id: string) => void;
+  /** each worker process as it starts (diagnostics, and the fault tests that kill one) */
+  readonly onWorkerStart?: (pid: number) => void;
 }
 
 export interface ParallelSynthResult {
@@ -47,11 +50,18 @@ const QUEUE_DEPTH = 2;
 
 export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSynthResult> {
   const started = Date.now();
+  if (o.only !== undefined && o.only.length === 0) throw new Error("--only names no municipality (give ids, or leave --only out for all)");
   const files = selectFiles(o.envDir ?? defaultEnvDir(), o.only);
   const outdir = path.resolve(o.outdir);
-  fs.mkdirSync(path.dirname(outdir), { recursive: true });
-  const staging = fs.mkdtempSync(`${outdir}.staging-`);
-  const pool = new WorkerPool(staging, files.length, o);
+  const tx = beginOutput(outdir, OUTPUT_MARKER, LEGACY_OUTPUT_LAYOUT);
+  const staging = tx.staging;
+  let pool: WorkerPool;
+  try {
+    pool = new WorkerPool(staging, files.length, o);
+  } catch (e) {
+    tx.release();
+    throw e;
+  }
   try {
     const catalog = SaasCatalog.default();
     const issues: ConfigIssue[] = [];
@@ -79,11 +89,11 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
     const manifest = new Manifest(result.version, staging, false);
     for (const c of configs) manifest.stacks[c.id] = result.entries.get(c.id)!;
     manifest.writeToFile();
-    replaceDir(staging, outdir);
+    tx.commit();
     return { ids: configs.map((c) => c.id), wallMs: Date.now() - started, maxWorkerRssBytes: result.maxRss, workersStarted: result.workersStarted };
   } finally {
     pool.stop();
-    fs.rmSync(staging, { recursive: true, force: true });
+    tx.release();
   }
 }
 
@@ -176,6 +186,9 @@ class WorkerPool {
     this.workersStarted++;
     const worker = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.live.add(worker);
+    if (worker.pid) this.o.onWorkerStart?.(worker.pid);
+    /** configs handed to this worker and not yet reported: what is lost if it dies */
+    const held = new Set<string>();
     const recycleAfter = this.o.recycleAfter ?? 300;
     let assigned = 0;
     let outstanding = 0;
@@ -186,6 +199,7 @@ class WorkerPool {
         const config = this.queue.shift()!;
         assigned++;
         outstanding++;
+        held.add(config.id);
         this.sentTotal++;
         worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest, (err) => {
           if (err) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
@@ -202,6 +216,7 @@ class WorkerPool {
       if (m.type === "ready") return feed();
       if (m.type === "failed") return this.fail(`${m.id}: ${m.message}`);
       outstanding--;
+      held.delete(m.id);
       this.entries.set(m.id, m.manifest);
       this.version = m.version;
       this.maxRss = Math.max(this.maxRss, m.rssBytes);
@@ -213,10 +228,14 @@ class WorkerPool {
     worker.on("error", (err) => {
       if (!this.exiting.has(worker)) this.fail(`a synthesis worker failed: ${err.message}`);
     });
-    worker.on("exit", (code) => {
+    worker.on("exit", (code, signal) => {
       this.live.delete(worker);
       if (this.stopped || this.failure) return;
-      if (code !== 0 && code !== null) return this.fail(`a synthesis worker exited with code ${code}`);
+      // a worker ends only when told to; any other end (a crash, the OOM killer, a kill) fails the whole run
+      if (!this.exiting.has(worker) || code !== 0) {
+        const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+        return this.fail(`a synthesis worker ${how}${held.size ? ` while synthesizing ${[...held].join(", ")}` : ""}: nothing was written`);
+      }
       if (this.queue.length || !this.closed) this.start(); // recycled: a fresh worker takes over
     });
   }

@@ -17,10 +17,12 @@
  *   .alpha-prime-render           marker: render only ever replaces a directory that has it (or an empty one)
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { fromTerraformLiteral } from "../constructs/terraform-text";
 import { synthesize } from "../stacks/app";
+import { beginOutput } from "./output-dir";
 
 export const RENDER_MARKER = ".alpha-prime-render";
 
@@ -70,34 +72,21 @@ function cloudInitFiles(dir: string, cloudConfig: string): Record<string, string
 /** Synthesizes one municipality into a scratch directory and writes its generated files; returns the paths written. */
 export function renderToDir(o: RenderOptions): { outDir: string; files: string[] } {
   const outDir = path.resolve(o.outDir ?? path.join("rendered", o.id));
-  refuseForeignDir(outDir);
-  const scratch = fs.mkdtempSync(`${outDir}.staging-`);
+  const tx = beginOutput(outDir, RENDER_MARKER);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-render-"));
   try {
     synthesize({ envDir: o.envDir, only: [o.id], outdir: path.join(scratch, "cdktf.out") });
     const json = JSON.parse(fs.readFileSync(path.join(scratch, "cdktf.out", "stacks", o.id, "cdk.tf.json"), "utf8"));
     const files = renderedFiles(o.id, json);
-    const staged = path.join(scratch, "rendered");
     for (const [rel, text] of Object.entries(files)) {
-      const file = path.join(staged, rel);
+      const file = path.join(tx.staging, rel);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, text);
     }
-    fs.writeFileSync(path.join(staged, RENDER_MARKER), `rendered by alpha-prime for ${o.id}; this directory is replaced by the next render\n`);
-    const old = `${outDir}.old-${process.pid}`;
-    if (fs.existsSync(outDir)) fs.renameSync(outDir, old);
-    fs.renameSync(staged, outDir);
-    fs.rmSync(old, { recursive: true, force: true });
+    tx.commit();
     return { outDir, files: Object.keys(files).sort() };
   } finally {
+    tx.release();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/** Render replaces only what it wrote before: an absent or empty directory, or one with its marker. */
-function refuseForeignDir(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.isSymbolicLink()) throw new Error(`--out ${dir} exists and is not a directory: refusing to replace it`);
-  const entries = fs.readdirSync(dir);
-  if (entries.length && !entries.includes(RENDER_MARKER)) throw new Error(`--out ${dir} is not empty and was not written by 'alpha-prime render' (no ${RENDER_MARKER}): refusing to replace it`);
 }

@@ -23,11 +23,14 @@ function send(reply: WorkerReply): void {
 process.on("message", (req: WorkerRequest) => {
   if (req.type === "exit") return void (process.connected && process.disconnect());
   const { config } = req;
+  // the run was abandoned (its process gone, its staging removed): write nothing, recreate nothing
+  if (!process.connected || !fs.existsSync(req.staging)) process.exit(0);
   try {
     const own = path.join(req.staging, `.worker-${process.pid}`);
     fs.rmSync(own, { recursive: true, force: true });
     fs.mkdirSync(own, { recursive: true });
     buildApp([config], { outdir: own, stateBucket: req.stateBucket }).synth();
+    if (!process.connected) process.exit(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(own, "manifest.json"), "utf8"));
     fs.mkdirSync(path.join(req.staging, "stacks"), { recursive: true });
     fs.renameSync(path.join(own, "stacks", config.id), path.join(req.staging, "stacks", config.id));
@@ -37,5 +40,8 @@ process.on("message", (req: WorkerRequest) => {
     send({ type: "failed", id: config.id, message: (e as Error).message });
   }
 });
+
+// the parent is gone (killed, or the run abandoned): stop rather than finish work nobody will collect
+process.on("disconnect", () => process.exit(0));
 
 send({ type: "ready" });

@@ -1,10 +1,12 @@
 /**
- * Synthesis for the CLI: into a temporary directory beside the output, then moved into place only when every
- * stack synthesized, so bad input or a failing construct never leaves a half-written or emptied cdktf.out.
+ * Synthesis for the CLI: into a staging directory beside the output, swapped into place only when every stack
+ * synthesized, so bad input or a failing construct never leaves a half-written or emptied cdktf.out; and only
+ * into an output that is ours to replace (cli/output-dir.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { synthesize } from "../stacks/app";
+import { beginOutput } from "./output-dir";
 
 export interface SynthOptions {
   readonly outdir: string;
@@ -18,44 +20,58 @@ interface Manifest {
   stacks: Record<string, unknown>;
 }
 
+/** Marks a directory as a synthesized output alpha-prime may replace (cli/output-dir.ts). */
+export const OUTPUT_MARKER = ".alpha-prime-output";
+/** What cdktf.out held before the marker existed: such a directory is still recognised as ours. */
+export const LEGACY_OUTPUT_LAYOUT = ["manifest.json", "stacks"] as const;
+
 export function synthToDir(options: SynthOptions): string[] {
+  if (options.only !== undefined && options.only.length === 0) throw new Error("--only names no municipality (give ids, or leave --only out for all)");
   const outdir = path.resolve(options.outdir);
-  fs.mkdirSync(path.dirname(outdir), { recursive: true });
-  const staging = fs.mkdtempSync(`${outdir}.staging-`);
+  const tx = beginOutput(outdir, OUTPUT_MARKER, LEGACY_OUTPUT_LAYOUT);
   try {
-    const configs = synthesize({ ...options, outdir: staging });
+    const configs = synthesize({ ...options, outdir: tx.staging });
     const ids = configs.map((c) => c.id);
-    const partial = options.only !== undefined && options.only.length > 0 && fs.existsSync(path.join(outdir, "manifest.json"));
-    if (partial) mergeInto(staging, outdir, ids);
-    else replaceDir(staging, outdir);
+    if (options.only !== undefined && fs.existsSync(path.join(outdir, "manifest.json"))) keepOthers(outdir, tx.staging, ids);
+    tx.commit();
     return ids;
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    tx.release();
   }
 }
 
-/** Replaces `outdir` by `staging` (rename keeps the swap short; the old tree is removed afterwards). */
-export function replaceDir(staging: string, outdir: string): void {
-  const old = `${outdir}.old-${process.pid}`;
-  if (fs.existsSync(outdir)) fs.renameSync(outdir, old);
-  fs.renameSync(staging, outdir);
-  fs.rmSync(old, { recursive: true, force: true });
-}
-
-/** Updates only the selected stacks of an existing output, keeping the others and merging the manifest. */
-function mergeInto(staging: string, outdir: string, ids: string[]): void {
-  const manifestPath = path.join(outdir, "manifest.json");
-  const current = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as Manifest;
+/**
+ * A run for some municipalities keeps the others' stacks: they are linked (not copied) from the current output
+ * into the staged one, and the manifests merged, so the swap stays a whole-directory swap.
+ */
+function keepOthers(outdir: string, staging: string, ids: string[]): void {
+  const current = JSON.parse(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")) as Manifest;
   const fresh = JSON.parse(fs.readFileSync(path.join(staging, "manifest.json"), "utf8")) as Manifest;
-  for (const id of ids) {
-    const target = path.join(outdir, "stacks", id);
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.renameSync(path.join(staging, "stacks", id), target);
-    current.stacks[id] = fresh.stacks[id];
+  for (const id of Object.keys(current.stacks)) {
+    if (ids.includes(id)) continue;
+    const from = path.join(outdir, "stacks", id);
+    if (!fs.existsSync(from)) continue;
+    linkTree(from, path.join(staging, "stacks", id));
+    fresh.stacks[id] = current.stacks[id];
   }
   const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(current.stacks).sort()) sorted[k] = current.stacks[k];
-  current.stacks = sorted;
-  fs.writeFileSync(manifestPath, JSON.stringify(current, null, 2));
+  for (const k of Object.keys(fresh.stacks).sort()) sorted[k] = fresh.stacks[k];
+  fresh.stacks = sorted;
+  fs.writeFileSync(path.join(staging, "manifest.json"), JSON.stringify(fresh, null, 2));
+}
+
+function linkTree(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name);
+    const b = path.join(to, e.name);
+    if (e.isDirectory()) linkTree(a, b);
+    else if (e.isFile()) {
+      try {
+        fs.linkSync(a, b);
+      } catch {
+        fs.copyFileSync(a, b);
+      }
+    }
+  }
 }

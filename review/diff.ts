@@ -123,10 +123,17 @@ export function readGitRef(ref: string, repo = REPO_ROOT): Side {
   } catch {
     throw new Error(`'${ref}' is neither a synthesized output directory nor a git commit of ${repo}`);
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-diff-"));
+  removeAbandonedWorktrees(repo);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${DIFF_TMP_PREFIX}${process.pid}-`));
   const worktree = path.join(tmp, "worktree");
-  execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });
+  // A signal waits while git, tsc or synth run (they are synchronous), then the finally below cleans up and the
+  // signal is delivered again; the children themselves get a terminal's SIGINT directly.
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => (received = signal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
+    execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(worktree, "node_modules"), "dir");
     const env = { ...process.env };
     for (const v of ["ALPHA_PRIME_ENV_DIR", "ALPHA_PRIME_STACKS", "CDKTF_OUTDIR"]) delete env[v];
@@ -135,9 +142,37 @@ export function readGitRef(ref: string, repo = REPO_ROOT): Side {
     execFileSync(process.execPath, [path.join(worktree, "bin", "alpha-prime.js"), "synth", "--out", out], { cwd: worktree, stdio: "pipe", env });
     return readSynthesized(out, `${ref} (${sha.slice(0, 8)})`);
   } finally {
-    execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: repo, stdio: "ignore" });
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeWorktree(repo, tmp);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (received) process.kill(process.pid, received);
   }
+}
+
+const DIFF_TMP_PREFIX = "alpha-prime-diff-";
+
+function removeWorktree(repo: string, tmp: string): void {
+  try {
+    execFileSync("git", ["worktree", "remove", "--force", path.join(tmp, "worktree")], { cwd: repo, stdio: "ignore" });
+  } catch {
+    /* not registered (yet) */
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Worktrees of diff runs that were killed before their clean-up (their process is gone), and git's records of them. */
+function removeAbandonedWorktrees(repo: string): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = new RegExp(`^${DIFF_TMP_PREFIX}(\\d+)-`).exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its run is alive
+    } catch {
+      removeWorktree(repo, path.join(os.tmpdir(), name));
+    }
+  }
+  execFileSync("git", ["worktree", "prune"], { cwd: repo, stdio: "ignore" });
 }
 
 /** Reads a synthesized directory, or a git ref (anything that is not an existing directory). */

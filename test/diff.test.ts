@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { marked } from "marked";
@@ -96,8 +97,12 @@ describe("alpha-prime diff on real synthesized outputs", () => {
 
 describe("git-ref mode", () => {
   const isRepo = spawnSync("git", ["rev-parse", "--verify", "HEAD"], { cwd: REPO_ROOT }).status === 0;
-  (isRepo ? test : test.skip)("synthesizes a ref in a temporary worktree: HEAD against itself shows no change", () => {
+  (isRepo ? test : test.skip)("synthesizes a ref in a temporary worktree: HEAD against itself shows no change, and leaves no worktree (nor one of a killed run)", () => {
+    // what a diff killed before its clean-up leaves: a worktree under a temp dir named for a process that is gone
+    const abandoned = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-diff-99999999-"));
+    spawnSync("git", ["worktree", "add", "--detach", path.join(abandoned, "worktree"), "HEAD"], { cwd: REPO_ROOT });
     const head = readGitRef("HEAD");
+    expect(fs.existsSync(abandoned)).toBe(false);
     expect([...head.stacks.keys()].sort()).toEqual(["ashiya", "kaga", "mitoyo"]);
     const report = diffSides(head, readGitRef("HEAD"));
     expect(report.municipalities.every((m) => m.status === "unchanged")).toBe(true);

@@ -4,11 +4,13 @@
  * a secret or deletes data, and every refusal is located and exits non-zero with nothing written.
  */
 import { getQuickJS } from "@tootallnate/quickjs-emscripten";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createPacResolver } from "pac-resolver";
 import { main } from "../cli/main";
+import { synthParallel } from "../cli/parallel-synth";
+import { REPO_ROOT } from "../config/paths";
 import { terraformBinary, terraformEnv } from "../cli/offline-plan";
 import { formatIssue } from "../config/errors";
 import { envFiles, loadFiles } from "../config/load";
@@ -16,7 +18,7 @@ import { checkStack } from "../policy/engine";
 import { StackModel } from "../policy/model";
 import { pacForeignCode } from "../policy/rules/pac-generated-code-only";
 import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
-import { envDirWith, loadSample, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
+import { ENV_DIR, envDirWith, loadSample, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
 
 const ashiya = sampleText("ashiya");
 
@@ -216,4 +218,112 @@ describe("the PAC encoder keeps any text inside its comment or string", () => {
     const find = createPacResolver(await getQuickJS(), text);
     expect(await find("https://example.com/")).toBe(`PROXY ${config.network.lgwanProxy}`);
   });
+});
+
+describe("synth --out writes only where it may, and never leaves the output missing or raced", () => {
+  const envDir = () => envDirWith({ "ashiya.yaml": ashiya });
+  const listing = (dir: string) => fs.readdirSync(dir).sort();
+
+  test("a directory that is not ours, the current directory, its parent and a file are refused; nothing is touched", async () => {
+    const foreign = tempDir();
+    fs.writeFileSync(path.join(foreign, "keep.txt"), "mine");
+    fs.mkdirSync(path.join(foreign, "child"));
+    for (const out of [foreign, path.join(foreign, "child", ".."), path.join(foreign, "keep.txt")]) {
+      const r = await cli("--env-dir", envDir(), "synth", "--out", out);
+      expect([r.code, r.err]).toEqual([2, expect.stringMatching(/refusing to replace it/)]);
+    }
+    const cwd = process.cwd();
+    process.chdir(foreign);
+    try {
+      const r = await cli("--env-dir", envDir(), "synth", "--out", ".");
+      expect([r.code, r.err]).toEqual([2, expect.stringMatching(/refusing to replace it/)]);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(listing(foreign)).toEqual(["child", "keep.txt"]);
+    expect(fs.readFileSync(path.join(foreign, "keep.txt"), "utf8")).toBe("mine");
+  });
+
+  test("an output it wrote (marked), an empty one and a cdktf.out from before the marker are replaced", async () => {
+    const root = tempDir();
+    const legacy = path.join(root, "legacy");
+    fs.mkdirSync(path.join(legacy, "stacks"), { recursive: true });
+    fs.writeFileSync(path.join(legacy, "manifest.json"), "{}");
+    const empty = path.join(root, "empty");
+    fs.mkdirSync(empty);
+    for (const out of [legacy, empty, path.join(root, "new")]) {
+      expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0);
+      expect(listing(out)).toEqual([".alpha-prime-output", "manifest.json", "stacks"]);
+      expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0); // and again, by its marker
+    }
+    expect(listing(root)).toEqual(["empty", "legacy", "new"]); // no lock, staging or old tree left beside them
+  });
+
+  test("--only with no id is an error, not 'everything'", async () => {
+    const r = await cli("--env-dir", envDir(), "synth", "--only", "", "--out", path.join(tempDir(), "o"));
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/--only names no municipality/)]);
+  });
+
+  test("a second run on the same output is refused while the first holds its lock; a lock of a dead run is taken over", async () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
+    try {
+      fs.writeFileSync(`${out}.lock`, `${holder.pid}\n`);
+      const r = await cli("--env-dir", envDir(), "synth", "--out", out);
+      expect([r.code, r.err]).toEqual([2, expect.stringMatching(new RegExp(`being written by another alpha-prime run \\(pid ${holder.pid}\\)`))]);
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+    fs.writeFileSync(`${out}.lock`, "99999999\n"); // above any pid_max: that run is gone
+    expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0);
+    expect(fs.existsSync(`${out}.lock`)).toBe(false);
+  });
+
+  test("a run killed between the two renames of the swap: the next run restores the previous output first", async () => {
+    const root = tempDir();
+    const out = path.join(root, "cdktf.out");
+    expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0);
+    const before = fs.readFileSync(path.join(out, "stacks", "ashiya", "cdk.tf.json"), "utf8");
+    fs.renameSync(out, `${out}.old-99999999`); // the first rename happened, the second never did
+    fs.mkdirSync(`${out}.staging-99999999-abc`); // and its staging was left behind
+    // the next run fails on bad input: the previous output must be back, whole, and the leftovers gone
+    const r = await cli("--env-dir", envDirWith({ "ashiya.yaml": ashiya.replace(/^population: .*$/m, "population: many") }), "synth", "--out", out);
+    expect(r.code).toBe(1);
+    expect(fs.readFileSync(path.join(out, "stacks", "ashiya", "cdk.tf.json"), "utf8")).toBe(before);
+    expect(listing(root)).toEqual(["cdktf.out"]);
+  });
+
+  test("SIGTERM during a parallel synth: the run exits by the signal and leaves no staging or lock", async () => {
+    const root = tempDir();
+    const out = path.join(root, "cdktf.out");
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "alpha-prime.js"), "--env-dir", ENV_DIR, "synth", "--jobs", "2", "--out", out], { stdio: "ignore" });
+    const deadline = Date.now() + 20_000;
+    while (!listing(root).some((n) => n.startsWith("cdktf.out.staging-")) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));
+    expect([code, signal]).toEqual([null, "SIGTERM"]);
+    expect(listing(root)).toEqual([]);
+  }, 30_000);
+});
+
+describe("whole-run faults never report success", () => {
+  test("a synthesis worker killed mid-run fails the run, naming what it held; nothing is written", async () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const pids: number[] = [];
+    let killed = false;
+    const run = synthParallel({
+      outdir: out,
+      envDir: ENV_DIR,
+      jobs: 1,
+      onWorkerStart: (pid) => pids.push(pid),
+      onProgress: () => {
+        if (!killed) process.kill(pids[0], "SIGKILL");
+        killed = true;
+      },
+    });
+    await expect(run).rejects.toThrow(/a synthesis worker was killed \(SIGKILL\) while synthesizing (ashiya|kaga|mitoyo)(, (kaga|mitoyo))*: nothing was written/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(path.dirname(out))).toEqual([]);
+  }, 60_000);
 });

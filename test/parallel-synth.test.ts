@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { synthParallel } from "../cli/parallel-synth";
+import { OUTPUT_MARKER } from "../cli/synth";
 import { synthToDir } from "../cli/synth";
 import { ConfigError } from "../config/errors";
 import { writeSyntheticEnv } from "../bench/generate";
@@ -40,11 +41,12 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
     const out = path.join(tempDir(), "cdktf.out");
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, "keep.txt"), "previous output");
+    fs.writeFileSync(path.join(out, OUTPUT_MARKER), "an output of an earlier run\n");
     const error = await synthParallel({ outdir: out, envDir: env, jobs: 2 }).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
     const where = (error as ConfigError).issues.map((i) => `${path.basename(i.file)} ${i.path}`);
     expect(where).toEqual(expect.arrayContaining(["m0033.yaml /bandwidthTier", "zz-extra.yaml /logging/retentionDay"]));
-    expect(tree(out)).toEqual({ "keep.txt": "previous output" });
+    expect(tree(out)).toEqual({ "keep.txt": "previous output", [OUTPUT_MARKER]: "an output of an earlier run\n" });
     expect(fs.readdirSync(path.dirname(out))).toEqual(["cdktf.out"]);
   });
 

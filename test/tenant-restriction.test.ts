@@ -246,7 +246,7 @@ describe("alpha-prime render", () => {
     fs.writeFileSync(path.join(foreign, "keep.txt"), "mine");
     const r = await cli("render", "mitoyo", "--out", foreign);
     expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/not empty and was not written by 'alpha-prime render'/);
+    expect(r.err).toMatch(/not empty and was not written by alpha-prime \(no \.alpha-prime-render\)/);
     expect(fs.readdirSync(foreign)).toEqual(["keep.txt"]);
     const dir = envDirWith({ "mitoyo.yaml": mitoyoText.replace("policyId: 8d2e4f60", "policyId: zz2e4f60") });
     const out = path.join(tempDir(), "r");

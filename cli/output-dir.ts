@@ -1,0 +1,143 @@
+/**
+ * Output directories that alpha-prime replaces as a whole (cdktf.out, rendered/<id>): written only where that is
+ * safe, swapped in so a valid output exists at every moment that can be observed, and never raced.
+ *
+ * - **Ours only.** An output directory is replaced only when it is absent, empty, or carries our marker file (for
+ *   cdktf.out written before markers existed: exactly cdktf's layout, manifest.json and stacks/). Anything else —
+ *   `.`, `..`, a file, a home directory — is refused before anything is touched.
+ * - **One writer.** `<out>.lock` (created exclusively, holding the PID) makes a second run on the same output fail
+ *   with the PID it waits for; a lock whose process is gone is taken over.
+ * - **Recoverable swap.** The new tree is staged beside the output (`<out>.staging-<pid>-*`) and swapped in by two
+ *   renames; if a run dies between them, the next run restores the previous output (`<out>.old-<pid>`) first.
+ *   Staging of dead runs is removed on the next run, and SIGINT/SIGTERM remove this run's staging and lock.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export class OutputRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputRefused";
+  }
+}
+
+/** Is the process alive (signal 0 checks without sending)? */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function pidOf(name: string, kind: "staging" | "old"): number | undefined {
+  const m = new RegExp(`\\.${kind}-(\\d+)(?:-|$)`).exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Refuses an output that is not ours to replace; `legacy` also accepts a tree of exactly those entries. */
+export function assertReplaceable(dir: string, marker: string, legacy?: readonly string[]): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    return; // absent
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new OutputRefused(`${dir} exists and is not a directory: refusing to replace it`);
+  const entries = fs.readdirSync(dir);
+  if (entries.length === 0 || entries.includes(marker)) return;
+  if (legacy && entries.every((e) => legacy.includes(e)) && entries.length === legacy.length) return;
+  throw new OutputRefused(`${dir} is not empty and was not written by alpha-prime (no ${marker}): refusing to replace it; choose an empty or new directory`);
+}
+
+export interface OutputTransaction {
+  /** where to build the new output */
+  readonly staging: string;
+  /** moves the staged tree into place (the previous output is removed afterwards) */
+  commit(): void;
+  /** removes the staging tree and the lock; safe to call twice */
+  release(): void;
+}
+
+/**
+ * Starts writing `outdir`: checks it may be replaced, takes its lock, repairs what an interrupted run left, and
+ * returns a staging directory that becomes the output on commit.
+ */
+export function beginOutput(outdir: string, marker: string, legacy?: readonly string[]): OutputTransaction {
+  outdir = path.resolve(outdir);
+  const parent = path.dirname(outdir);
+  if (outdir === path.parse(outdir).root) throw new OutputRefused(`${outdir} is a file-system root: refusing to replace it`);
+  fs.mkdirSync(parent, { recursive: true });
+  const lock = takeLock(`${outdir}.lock`);
+  let staging: string | undefined;
+  const release = () => {
+    if (staging) fs.rmSync(staging, { recursive: true, force: true });
+    staging = undefined;
+    try {
+      if (fs.readFileSync(lock, "utf8").trim() === String(process.pid)) fs.rmSync(lock, { force: true });
+    } catch {
+      /* already gone */
+    }
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    release();
+    process.kill(process.pid, signal); // default action now that the handler is gone: exit by that signal
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    recoverInterrupted(outdir);
+    assertReplaceable(outdir, marker, legacy);
+    staging = fs.mkdtempSync(`${outdir}.staging-${process.pid}-`);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const marked = staging;
+  return {
+    staging: marked,
+    commit() {
+      fs.writeFileSync(path.join(marked, marker), "written by alpha-prime: this directory is replaced as a whole by the next run\n");
+      const old = `${outdir}.old-${process.pid}`;
+      if (fs.existsSync(outdir)) fs.renameSync(outdir, old);
+      fs.renameSync(marked, outdir); // a run killed between the two renames is repaired by recoverInterrupted
+      staging = undefined;
+      fs.rmSync(old, { recursive: true, force: true });
+    },
+    release,
+  };
+}
+
+function takeLock(lock: string): string {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const holder = Number(fs.readFileSync(lock, "utf8").trim());
+      if (alive(holder) && holder !== process.pid) throw new OutputRefused(`${lock.replace(/\.lock$/, "")} is being written by another alpha-prime run (pid ${holder}); wait for it, or remove ${lock} if that process is not alpha-prime`);
+      fs.rmSync(lock, { force: true }); // its run is gone
+    }
+  }
+  throw new OutputRefused(`cannot take ${lock}`);
+}
+
+/** What runs that died left beside `outdir`: the previous output back in place if missing, dead staging removed. */
+function recoverInterrupted(outdir: string): void {
+  const parent = path.dirname(outdir);
+  const base = path.basename(outdir);
+  const leftovers = fs.readdirSync(parent).filter((n) => n.startsWith(`${base}.staging-`) || n.startsWith(`${base}.old-`));
+  for (const name of leftovers) {
+    const kind = name.startsWith(`${base}.old-`) ? "old" : "staging";
+    const pid = pidOf(name, kind);
+    if (pid !== undefined && alive(pid) && pid !== process.pid) continue; // another run's, in progress
+    const full = path.join(parent, name);
+    if (kind === "old" && !fs.existsSync(outdir)) fs.renameSync(full, outdir);
+    else fs.rmSync(full, { recursive: true, force: true });
+  }
+}
