@@ -11,7 +11,7 @@ import { SaasCatalog } from "../constructs/saas-catalog";
 import { documentProblems, displayPath, escapeForTerminal, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
 import { closest, ConfigError, ConfigIssue } from "./errors";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
-import { FieldProblem, semanticProblems, crossFileProblems } from "./semantic";
+import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
 
 let validator: ValidateFunction | undefined;
@@ -118,7 +118,12 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
     problems.push(...semanticProblems(data as Partial<MunicipalityFile>, file, catalog));
   }
   if (problems.length) return { issues: dedupe(problems).map(locate) };
-  return { config: resolve(data as MunicipalityFile, file), issues: [], locate };
+  const config = resolve(data as MunicipalityFile, file);
+  // what synth or Terraform would refuse of a config that is valid field by field
+  const { deployabilityProblems } = require("../stacks/allowlist") as typeof import("../stacks/allowlist");
+  const refused = deployabilityProblems(config, catalog);
+  if (refused.length) return { issues: refused.map(locate) };
+  return { config, issues: [], locate };
 }
 
 function dedupe(problems: FieldProblem[]): FieldProblem[] {
@@ -150,7 +155,9 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
       : undefined,
     breakout: {
       saas: f.breakout.saas,
-      extraDomains: f.breakout.extraDomains ?? [],
+      // names are normalised here, once, so firewall, DNS firewall, PAC and proxy all write the same name
+      extraDomains: (f.breakout.extraDomains ?? []).map(normalizeHostName),
+      publicHostingWaivers: (f.breakout.publicHostingWaivers ?? []).map((w) => ({ ...w, domain: normalizeHostName(w.domain) })),
       tenants: f.breakout.tenants ?? {},
       tenantWaivers: f.breakout.tenantWaivers ?? [],
       interceptionCa: f.breakout.interceptionCa,
@@ -164,7 +171,7 @@ function resolve(f: MunicipalityFile, file: string): MunicipalityConfig {
           }
         : undefined,
     },
-    relay: f.relay ?? [],
+    relay: (f.relay ?? []).map((r) => ({ ...r, target: normalizeHostPort(r.target) })),
     suppressions: f.suppressions ?? [],
     logging: {
       retentionDays: f.logging?.retentionDays ?? 365,

@@ -184,6 +184,19 @@ export interface MunicipalityFile {
      */
     extraDomains?: string[];
     /**
+     * extraDomains wildcards over a public-hosting suffix (the Public Suffix List's private section: *.github.io, *.cloudfront.net, *.amazonaws.com, ...) let anyone's site through; each one needs a waiver with a reason.
+     */
+    publicHostingWaivers?: {
+      /**
+       * the extraDomains wildcard, as written there
+       */
+      domain: string;
+      /**
+       * why the municipality accepts every site under it; shown in check output and the reviewer diff
+       */
+      reason: string;
+    }[];
+    /**
      * テナント制限: per selected SaaS, the municipality's own tenant values (`npx alpha-prime catalog` lists each service's values and where to find them). Only these tenants are reachable: by host name (SharePoint, cybozu.com) and by the header the proxy adds (Microsoft Entra, Slack, Google).
      */
     tenants?: {

@@ -2,6 +2,7 @@
  * Checks beyond the JSON Schema. Each reads its fields defensively (the file may also have schema errors)
  * and reports a field path, so every problem of a file can be shown at once.
  */
+import { HEALTH_PORT } from "../constructs/relay-appliance";
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
@@ -59,6 +60,8 @@ export interface Cidr {
 export function parseCidr(text: unknown): Cidr | string {
   if (typeof text !== "string") return "not a string";
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text)) return "not an IPv4 CIDR like 10.64.0.0/22";
+  // ipaddr.js (like inet_aton) reads 012.064.0.0 as octal, AWS as decimal: only plain decimal octets are accepted
+  if (/(^|\.)0\d/.test(text.split("/")[0])) return "not a plain dotted-decimal IPv4 CIDR (no leading zeros)";
   let parsed: [ipaddr.IPv4, number];
   try {
     parsed = ipaddr.IPv4.parseCIDR(text);
@@ -84,6 +87,17 @@ export interface HostPort {
   readonly isIp: boolean;
 }
 
+/** A host name as every output writes it: lowercase, without the root's trailing dot (normalised once, at load). */
+export function normalizeHostName(host: string): string {
+  return host.toLowerCase().replace(/\.$/, "");
+}
+
+/** "host:port" with its host normalised as above. */
+export function normalizeHostPort(text: string): string {
+  const i = text.lastIndexOf(":");
+  return i < 0 ? normalizeHostName(text) : `${normalizeHostName(text.slice(0, i))}${text.slice(i)}`;
+}
+
 /** Parses "host:port" (IPv4 address or DNS name, port 1-65535), or returns why not. */
 export function parseHostPort(text: unknown): HostPort | string {
   if (typeof text !== "string") return "not a string";
@@ -91,14 +105,44 @@ export function parseHostPort(text: unknown): HostPort | string {
   if (!m) return "not of the form host:port (IPv6 literals are not supported)";
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return `port ${port} is outside 1-65535`;
-  const host = m[1].toLowerCase();
+  const host = normalizeHostName(m[1]);
   if (/^[0-9.]+$/.test(host)) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(host)) return `'${host}' is not a valid IPv4 address`;
+    if (!ipaddr.IPv4.isValidFourPartDecimal(host) || /(^|\.)0\d/.test(host)) return `'${host}' is not a plain dotted-decimal IPv4 address`;
     return { host, port, isIp: true };
   }
   const d = parseDomainPattern(host);
   if (typeof d === "string") return `host '${host}' is refused: ${d}`;
   return { host, port, isIp: false };
+}
+
+/**
+ * Where anyone can publish under `name`: the Public Suffix List's private section holds suffixes such as
+ * github.io, s3.amazonaws.com, cloudfront.net or workers.dev, under which any customer gets a host name. A
+ * wildcard over one (or over a domain that holds one, like *.amazonaws.com) allows every such customer's site.
+ * Read from the list tldts ships (its compiled trie: label → [0 none | 1 ICANN | 2 private, children]).
+ * https://publicsuffix.org/list/ (=== BEGIN PRIVATE DOMAINS ===)
+ */
+export function publicHostingUnder(name: string): string | undefined {
+  type TrieNode = [number, Record<string, TrieNode>];
+  const { rules } = require("tldts/dist/cjs/src/data/trie") as { rules: TrieNode };
+  let node: TrieNode | undefined = rules;
+  const labels = name.split(".").reverse();
+  for (const l of labels) {
+    node = node?.[1][l] ?? node?.[1]["*"];
+    if (!node) return undefined;
+  }
+  if (node[0] === 2) return name;
+  const below = (n: TrieNode, suffix: string, depth: number): string | undefined => {
+    if (depth > 4) return undefined;
+    for (const [label, child] of Object.entries(n[1])) {
+      const at = label === "*" ? `*.${suffix}` : `${label}.${suffix}`;
+      if (child[0] === 2) return at;
+      const deeper = below(child, at, depth + 1);
+      if (deeper) return deeper;
+    }
+    return undefined;
+  };
+  return below(node, name, 0);
 }
 
 function isPrivate(c: Cidr): boolean {
@@ -199,6 +243,14 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   if (proxy !== undefined) {
     const hp = parseHostPort(proxy);
     if (typeof hp === "string") push({ path: ["network", "lgwanProxy"], message: `${JSON.stringify(proxy)} is ${hp}`, expected: "host:port, e.g. 172.16.1.10:8080" });
+    else if (hp.isIp) {
+      // the LGWAN proxy is on-prem: a public address would send all other traffic to the internet, an address in
+      // the breakout VPC would loop it back into the breakout
+      const at = parseCidr(`${hp.host}/32`) as Cidr;
+      const inBreakout = ranges.find((r) => r.label === "breakoutCidr" && cidrContains(r.cidr, at));
+      if (!isPrivate(at)) push({ path: ["network", "lgwanProxy"], message: `${hp.host} is not a private (RFC 1918) address`, expected: "the on-prem LGWAN proxy's private address" });
+      else if (inBreakout) push({ path: ["network", "lgwanProxy"], message: `${hp.host} is inside breakoutCidr ${inBreakout.cidr.text}`, expected: "the on-prem LGWAN proxy, outside the breakout VPC" });
+    }
   }
 
   // Sites and BGP.
@@ -249,10 +301,28 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       push({ path: ["breakout", "saas", i], message: `unknown SaaS id '${id}'`, expected: `one of ${catalog.ids.join(", ")}`, suggestion: closest(id, catalog.ids) });
     }
   });
+  const hostingWaivers = new Map<string, number>();
+  arr(f.breakout?.publicHostingWaivers).forEach((w, i) => {
+    const domain = (w as { domain?: unknown } | undefined)?.domain;
+    if (typeof domain === "string") hostingWaivers.set(normalizeHostName(domain), i);
+  });
+  const waiversUsed = new Set<number>();
   arr(f.breakout?.extraDomains).forEach((d, i) => {
     if (typeof d !== "string") return;
     const p = parseDomainPattern(d);
-    if (typeof p === "string") push({ path: ["breakout", "extraDomains", i], message: `'${d}' is refused: ${p}`, expected: "'host.example.jp' or '*.example.jp' under a registrable domain" });
+    if (typeof p === "string") return void push({ path: ["breakout", "extraDomains", i], message: `'${d}' is refused: ${p}`, expected: "'host.example.jp' or '*.example.jp' under a registrable domain" });
+    const hosting = p.includeSubdomains ? publicHostingUnder(p.name) : undefined;
+    if (!hosting) return;
+    const waiver = hostingWaivers.get(`*.${p.name}`);
+    if (waiver !== undefined) return void waiversUsed.add(waiver);
+    push({
+      path: ["breakout", "extraDomains", i],
+      message: `'*.${p.name}' would let anyone's site through: ${hosting} is where anyone can publish (Public Suffix List, private section)`,
+      expected: `the exact host names (e.g. 'yourname.${p.name}'), or a publicHostingWaivers entry for '*.${p.name}' with a reason`,
+    });
+  });
+  hostingWaivers.forEach((i, domain) => {
+    if (!waiversUsed.has(i)) push({ path: ["breakout", "publicHostingWaivers", i, "domain"], message: `the waiver for '${domain}' matches no extraDomains wildcard over public hosting`, expected: "remove it" });
   });
 
   out.push(...tenantProblems(f, catalog));
@@ -289,6 +359,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       if (relayPorts.has(r.listenPort)) push({ path: ["relay", i, "listenPort"], message: `port ${r.listenPort} is used by relay[${relayPorts.get(r.listenPort)}] too`, expected: "one listener per port" });
       else relayPorts.set(r.listenPort, i);
       if (r.listenPort === 22) push({ path: ["relay", i, "listenPort"], message: "port 22 is refused: the relay is managed through Session Manager only", expected: "any port but 22" });
+      if (r.listenPort === HEALTH_PORT) push({ path: ["relay", i, "listenPort"], message: `port ${HEALTH_PORT} is the relay's own health-check port`, expected: `any port but 22 and ${HEALTH_PORT}` });
     }
     if (r.from === "remote-access" && !f.remoteAccess) {
       push({ path: ["relay", i, "from"], message: "'remote-access' needs a remoteAccess section", expected: "lgwan, or add remoteAccess" });

@@ -3,10 +3,10 @@
  * internet targets of its relay routes. One function, so the firewall, DNS, PAC file and reviews agree.
  */
 import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
-import { parseHostPort } from "../config/semantic";
+import { FieldProblem, parseHostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
-import { proxySubnetPlan, subnetPlan } from "../constructs/breakout-gateway";
+import { DOMAIN_RULE_GROUP_CAPACITY, proxySubnetPlan, subnetPlan } from "../constructs/breakout-gateway";
 import { renderPac } from "../constructs/pac";
 import { proxyEndpoints } from "../constructs/tenant-proxy";
 import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
@@ -104,4 +104,21 @@ export function municipalityPac(config: MunicipalityConfig, allowlist = effectiv
     municipality: `${config.name} (${config.id})`,
     tenantProxy: { addresses: tenantProxyAddresses(config, allowlist), domains: allowlist.proxyOnlyDomains },
   });
+}
+
+/**
+ * What synth or AWS would refuse of a config that is valid field by field, found at validate time with a location:
+ * the allowlist must fit the firewall's domain rule group (a name costs two rules: TLS SNI and HTTP Host).
+ */
+export function deployabilityProblems(config: MunicipalityConfig, catalog = SaasCatalog.default()): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const domains = effectiveAllowlist(config, catalog).domains.length;
+  if (domains * 2 > DOMAIN_RULE_GROUP_CAPACITY) {
+    problems.push({
+      path: config.breakout.extraDomains.length ? ["breakout", "extraDomains"] : ["breakout", "saas"],
+      message: `the allowlist has ${domains} names, which need ${domains * 2} firewall rules; the domain rule group holds ${DOMAIN_RULE_GROUP_CAPACITY}`,
+      expected: `at most ${DOMAIN_RULE_GROUP_CAPACITY / 2} names (use a wildcard for a vendor's many hosts)`,
+    });
+  }
+  return problems;
 }

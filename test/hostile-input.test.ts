@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createPacResolver } from "pac-resolver";
 import { main } from "../cli/main";
+import { renderedFiles } from "../cli/render";
 import { synthParallel } from "../cli/parallel-synth";
 import { REPO_ROOT } from "../config/paths";
 import { terraformBinary, terraformEnv } from "../cli/offline-plan";
@@ -326,4 +327,54 @@ describe("whole-run faults never report success", () => {
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(path.dirname(out))).toEqual([]);
   }, 60_000);
+});
+
+describe("validate refuses what synth, Terraform or AWS would refuse, or what would open the allowlist", () => {
+  const mitoyo = sampleText("mitoyo");
+  const at = (issues: ReturnType<typeof issuesOf>, p: string) => issues.find((i) => i.path === p)?.message;
+
+  test("a dotted-octal or zero-padded address is refused (ipaddr.js would read it as octal, AWS as decimal)", () => {
+    expect(at(issuesOf(ashiya.replace("breakoutCidr: 10.96.0.0/21", "breakoutCidr: 012.064.0.0/22")), "/network/breakoutCidr")).toMatch(/not a plain dotted-decimal IPv4 CIDR/);
+    expect(at(issuesOf(ashiya.replace('lgwanProxy: "172.24.10.8:3128"', 'lgwanProxy: "172.024.10.8:3128"')), "/network/lgwanProxy")).toMatch(/not a plain dotted-decimal IPv4 address/);
+  });
+
+  test("the LGWAN proxy must be a private address outside the breakout VPC", () => {
+    expect(at(issuesOf(ashiya.replace('lgwanProxy: "172.24.10.8:3128"', 'lgwanProxy: "8.8.8.8:3128"')), "/network/lgwanProxy")).toMatch(/8\.8\.8\.8 is not a private/);
+    expect(at(issuesOf(ashiya.replace('lgwanProxy: "172.24.10.8:3128"', 'lgwanProxy: "10.96.1.10:3128"')), "/network/lgwanProxy")).toMatch(/inside breakoutCidr 10\.96\.0\.0\/21/);
+  });
+
+  test.each(["*.amazonaws.com", "*.s3.amazonaws.com", "*.cloudfront.net", "*.github.io", "*.workers.dev", "*.blogspot.com"])("extraDomains '%s' (anyone can publish there) is refused unless waived with a reason", (wildcard) => {
+    const text = ashiya.replace('extraDomains: ["*.ashiya-dx.example.jp"]', `extraDomains: ["*.ashiya-dx.example.jp", "${wildcard}"]`);
+    expect(at(issuesOf(text), "/breakout/extraDomains/1")).toMatch(/would let anyone's site through: .* is where anyone can publish/);
+    const waived = text.replace(/^(  extraDomains: .*)$/m, `$1\n  publicHostingWaivers:\n    - domain: "${wildcard}"\n      reason: 市の委託事業者が同基盤上に公開する全サイトを利用するため`);
+    expect(issuesOf(waived)).toEqual([]);
+  });
+
+  test("an exact host under a public-hosting suffix needs no waiver, and a waiver nothing needs is an error", () => {
+    expect(issuesOf(ashiya.replace('"*.ashiya-dx.example.jp"', '"ashiya-city.github.io"'))).toEqual([]);
+    const stale = ashiya.replace(/^(  extraDomains: .*)$/m, "$1\n  publicHostingWaivers:\n    - domain: \"*.github.io\"\n      reason: 以前は GitHub Pages の全サイトが必要だったため");
+    expect(at(issuesOf(stale), "/breakout/publicHostingWaivers/0/domain")).toMatch(/matches no extraDomains wildcard/);
+  });
+
+  test("a relay route name ending in '-' and the relay's health-check port are refused", () => {
+    const issues = issuesOf(mitoyo.replace("name: webmail", "name: webmail-").replace("listenPort: 587", "listenPort: 8404"), "mitoyo.yaml");
+    expect(at(issues, "/relay/0/name")).toMatch(/wrong form/);
+    expect(at(issues, "/relay/1/listenPort")).toMatch(/port 8404 is the relay's own health-check port/);
+  });
+
+  test("a trailing dot or capitals in a relay target give one name everywhere: firewall, DNS firewall, PAC, HAProxy", () => {
+    const { stacks } = synthStacks({ envDir: envDirWith({ "mitoyo.yaml": mitoyo.replace('target: "smtp.office365.com:587"', 'target: "SMTP.Office365.com.:587"') }) });
+    const text = JSON.stringify(stacks.mitoyo);
+    expect(text).not.toMatch(/SMTP\.Office365|office365\.com\.:587/);
+    const files = renderedFiles("mitoyo", stacks.mitoyo);
+    expect(files["relay/haproxy.cfg"]).toContain("server target smtp.office365.com:587 ");
+    expect(files["firewall/port-pass-rules.rules"] ?? "").not.toContain("office365.com.:");
+  });
+
+  test("an allowlist larger than the firewall's domain rule group is a located error at validate time", () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `"h${i}.ashiya-dx.example.jp"`).join(", ");
+    const issues = issuesOf(ashiya.replace('extraDomains: ["*.ashiya-dx.example.jp"]', `extraDomains: [${many}]`));
+    expect(issues).toEqual([expect.objectContaining({ path: "/breakout/extraDomains", message: expect.stringMatching(/the allowlist has \d+ names, which need \d+ firewall rules; the domain rule group holds 2000/) })]);
+    expect(issues[0].line).toBe(ashiya.split("\n").findIndex((l) => l.includes("extraDomains")) + 1);
+  });
 });
