@@ -133,13 +133,17 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--format <format>", "markdown | json", "markdown")
     .option("--fail-on <what>", "exit 1 on: destructive (data-loss risks) | security (any call-out)")
     .option("--output <file>", "write the report to a file instead of standard output")
-    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string }) => {
+    .option("--max-chars <n>", "markdown: cut the report at a section boundary to fit (a GitHub comment holds 65536)")
+    .option("--full-report-url <url>", "markdown: where the whole report is, named in a cut report")
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
       const d = require("../review/diff") as typeof import("../review/diff");
       const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : { base: d.readSide(base), head: d.readSide(head) };
       const report = d.diffSides(sides.base, sides.head);
-      const text = opts.format === "json" ? d.json(report) : d.markdown(report);
+      const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);
+      if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) throw new Error(`--max-chars must be a whole number of at least 1000, got '${opts.maxChars}'`);
+      const text = opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl });
       if (opts.output) {
         writeAtomically(opts.output, text);
         io.out(`wrote ${opts.output}\n`);

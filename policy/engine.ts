@@ -2,9 +2,8 @@
  * Runs the pack over stacks and applies suppressions. A suppression without a real reason, past its expiry,
  * naming an unknown rule, or matching nothing is itself an error finding (rule AP-SUP-001).
  */
-import * as fs from "fs";
-import * as path from "path";
 import { plannedValuesOf, StackModel } from "./model";
+import { readPlanJson, readSynthesizedStacks } from "./synthesized";
 import { ALPHA_PRIME_PACK } from "./pack";
 import type { Finding, Rule, Suppression } from "./types";
 
@@ -60,11 +59,9 @@ export function checkStack(model: StackModel, rules: readonly Rule[] = ALPHA_PRI
 
 /** The stacks of a synthesized output directory (cdktf.out), by its manifest. */
 export function loadSynthesized(outdir: string, planJson?: string): StackModel[] {
-  const manifestPath = path.join(outdir, "manifest.json");
-  if (!fs.existsSync(manifestPath)) throw new Error(`${outdir} has no manifest.json: synthesize first (npx alpha-prime synth)`);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
-  const planned = planJson ? plannedValuesOf(JSON.parse(fs.readFileSync(planJson, "utf8"))) : undefined;
-  return Object.entries<any>(manifest.stacks).map(([id, s]) => new StackModel(id, JSON.parse(fs.readFileSync(path.join(outdir, s.synthesizedStackPath), "utf8")), planned));
+  const stacks = readSynthesizedStacks(outdir);
+  const planned = planJson ? plannedValuesOf(readPlanJson(planJson)) : undefined;
+  return stacks.map((s) => new StackModel(s.id, s.json, planned));
 }
 
 export function unsuppressedErrors(reports: readonly StackReport[]): Finding[] {

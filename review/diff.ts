@@ -10,6 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../config/paths";
+import { escapeForTerminal } from "../config/terminal-text";
+import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 
 export type Risk = "data-loss" | "security";
 
@@ -93,15 +95,14 @@ function executableTextIn(json: any): { address: string; message: string }[] {
 }
 
 export function readSynthesized(dir: string, label = dir): Side {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
   const stacks = new Map<string, StackSnapshot>();
-  for (const [id, s] of Object.entries<any>(manifest.stacks)) stacks.set(id, snapshotOfStack(JSON.parse(fs.readFileSync(path.join(dir, s.synthesizedStackPath), "utf8"))));
+  for (const s of readSynthesizedStacks(dir)) stacks.set(s.id, snapshotOfStack(s.json));
   return { label, stacks };
 }
 
 /** A `terraform show -json` plan of one stack: its prior state is the base, its planned values the head. */
 export function readPlan(file: string, id = path.basename(path.dirname(path.resolve(file)))): { base: Side; head: Side } {
-  const plan = JSON.parse(fs.readFileSync(file, "utf8"));
+  const plan = readPlanJson(file);
   const before = new Map<string, Record<string, any>>();
   const after = new Map<string, Record<string, any>>();
   const actions = new Map<string, string[]>();
@@ -425,7 +426,47 @@ function cell(v: unknown): string {
   return `\`${short.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\n/g, " ")}\``;
 }
 
-export function markdown(report: DiffReport): string {
+/**
+ * Text in the Markdown report (a PR comment): one line, no HTML (a `<details>` or `<img>` from a tampered output
+ * would restructure the comment), no table breaks, no @mentions. Code spans (`...`) stay: they are inert.
+ */
+function mdText(text: string): string {
+  return escapeForTerminal(text)
+    .replace(/\r?\n/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\|/g, "\\|")
+    .replace(/@/g, "&#64;");
+}
+
+/** GitHub refuses comments over 65,536 characters. */
+export const GITHUB_COMMENT_LIMIT = 65_536;
+
+export interface MarkdownOptions {
+  /** cut the report at a section boundary to stay within this many characters */
+  readonly maxChars?: number;
+  /** where the whole report can be read when it was cut (e.g. the CI run with the report as an artifact) */
+  readonly fullReportUrl?: string;
+}
+
+export function markdown(report: DiffReport, options: MarkdownOptions = {}): string {
+  const text = fullMarkdown(report);
+  const max = options.maxChars;
+  if (max === undefined || text.length <= max) return text;
+  const note = (shown: number) =>
+    `\n\n---\n**Report cut to fit a comment** (${shown} of ${text.length} characters shown).${options.fullReportUrl ? ` The whole report: ${options.fullReportUrl}` : " Run `npx alpha-prime diff` locally for the whole report."}\n`;
+  const budget = max - note(text.length).length - 16;
+  if (budget <= 0) throw new Error(`--max-chars ${max} leaves no room for the report`);
+  // cut at the last municipality section that fits, else at a line; an open <details> is closed
+  let cut = text.lastIndexOf("\n### ", budget);
+  if (cut <= 0) cut = text.lastIndexOf("\n", budget);
+  let head = text.slice(0, cut);
+  if ((head.match(/<details>/g) ?? []).length > (head.match(/<\/details>/g) ?? []).length) head += "\n\n</details>";
+  return head + note(cut);
+}
+
+function fullMarkdown(report: DiffReport): string {
   const changed = report.municipalities.filter((m) => m.status !== "unchanged");
   const lines = [`## alpha-prime diff: ${report.base} → ${report.head}`, ""];
   if (!changed.length) return [...lines, "No municipality changes.", ""].join("\n");
@@ -439,9 +480,9 @@ export function markdown(report: DiffReport): string {
   for (const m of changed) {
     lines.push("", `### ${m.id}`);
     const loss = m.callouts.filter((c) => c.risk === "data-loss");
-    if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${c.message}`));
+    if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${mdText(c.message)}`));
     const sec = m.callouts.filter((c) => c.risk === "security");
-    if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${c.message}`));
+    if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${mdText(c.message)}`));
     if (m.resources.length) {
       lines.push("", "<details><summary>All resource changes</summary>", "", "| action | resource | attribute | before | after |", "|---|---|---|---|---|");
       for (const r of m.resources) {

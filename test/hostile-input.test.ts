@@ -378,3 +378,59 @@ describe("validate refuses what synth, Terraform or AWS would refuse, or what wo
     expect(issues[0].line).toBe(ashiya.split("\n").findIndex((l) => l.includes("extraDomains")) + 1);
   });
 });
+
+describe("check and diff fail closed on artifacts that are not what they claim", () => {
+  const { dir: good } = synthStacks({ only: ["ashiya"] });
+  function outdirWith(manifest: unknown, stacks: Record<string, string> = {}): string {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "manifest.json"), typeof manifest === "string" ? manifest : JSON.stringify(manifest));
+    for (const [rel, text] of Object.entries(stacks)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    }
+    return dir;
+  }
+  const stackJson = fs.readFileSync(path.join(good, "stacks", "ashiya", "cdk.tf.json"), "utf8");
+  const one = { version: "0.21.0", stacks: { ashiya: { synthesizedStackPath: "stacks/ashiya/cdk.tf.json" } } };
+
+  test.each([
+    ["an empty manifest", () => outdirWith({ version: "0.21.0", stacks: {} }), /lists no stacks: nothing to check/],
+    ["a malformed manifest", () => outdirWith('{"stacks": {'), /manifest\.json: the manifest is not valid JSON/],
+    ["a manifest that is not cdktf's", () => outdirWith([1, 2]), /not a cdktf manifest/],
+    ["a stack path outside the directory", () => outdirWith({ stacks: { ashiya: { synthesizedStackPath: "../../../../../../etc/hostname" } } }), /points outside .*: refused/],
+    ["a truncated stack", () => outdirWith(one, { "stacks/ashiya/cdk.tf.json": stackJson.slice(0, 500) }), /cdk\.tf\.json: stack 'ashiya' is not valid JSON/],
+    ["a null stack", () => outdirWith(one, { "stacks/ashiya/cdk.tf.json": "null" }), /cdk\.tf\.json: stack 'ashiya' is null, not a Terraform JSON object/],
+    ["a stack that is some other JSON", () => outdirWith(one, { "stacks/ashiya/cdk.tf.json": '{"hello": "world"}' }), /neither "resource" nor "terraform"/],
+  ])("check: %s is an error naming the file, not a pass", async (_what, make, message) => {
+    const r = await cli("check", make());
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(message)]);
+  });
+
+  test("diff: a JSON file that is not a plan is an error, even with --fail-on, not 'no changes'", async () => {
+    const notAPlan = path.join(tempDir(), "plan.json");
+    fs.writeFileSync(notAPlan, JSON.stringify({ resource_changes: "nope" }));
+    const r = await cli("diff", notAPlan, "--fail-on", "security");
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/plan\.json: not a Terraform plan/)]);
+    const r2 = await cli("diff", outdirWith({ version: "0.21.0", stacks: {} }), good);
+    expect([r2.code, r2.err]).toEqual([2, expect.stringMatching(/lists no stacks/)]);
+  });
+
+  test("the PR comment is cut at a section to fit GitHub's limit, with a link to the whole report; markup in messages is inert", () => {
+    const { markdown } = require("../review/diff") as typeof import("../review/diff");
+    const municipalities = Array.from({ length: 400 }, (_, i) => ({
+      id: `m${String(i).padStart(4, "0")}`,
+      status: "changed" as const,
+      resources: [],
+      callouts: [{ risk: "security" as const, address: "allowlist", message: `domains ADDED: ${"x".repeat(200)} <details><img src=x> @everyone | cell` }],
+    }));
+    const report = { base: "main", head: "cdktf.out", municipalities };
+    const whole = markdown(report);
+    expect(whole.length).toBeGreaterThan(65_536);
+    expect(whole).not.toMatch(/<img|<details><img|@everyone/);
+    expect(whole).toContain("&lt;details&gt;&lt;img src=x&gt; &#64;everyone \\| cell");
+    const cut = markdown(report, { maxChars: 65_000, fullReportUrl: "https://github.com/o/r/actions/runs/1" });
+    expect(cut.length).toBeLessThanOrEqual(65_000);
+    expect(cut).toMatch(/\*\*Report cut to fit a comment\*\* \(\d+ of \d+ characters shown\)\. The whole report: https:\/\/github\.com\/o\/r\/actions\/runs\/1\n$/);
+    expect(cut.split("\n### ").length).toBeGreaterThan(10); // whole sections, not one
+  });
+});
