@@ -1,4 +1,5 @@
 /** Errors in env files: where (file, line:column, field path), what is wrong, what was expected. */
+import { oneLine } from "./terminal-text";
 
 export interface ConfigIssue {
   readonly file: string;
@@ -14,11 +15,17 @@ export interface ConfigIssue {
   readonly suggestion?: string;
 }
 
+/** One issue on one line, safe to print: whatever a file's keys or values hold is escaped (config/terminal-text.ts). */
 export function formatIssue(i: ConfigIssue): string {
-  let text = `${i.file}:${i.line}:${i.column}: ${i.path}: ${i.message}`;
-  if (i.expected) text += `; expected ${i.expected}`;
-  if (i.suggestion) text += `; did you mean '${i.suggestion}'?`;
-  return text;
+  let text = `${i.file}:${i.line}:${i.column}: ${cut(i.path, 200)}: ${cut(i.message, 600)}`;
+  if (i.expected) text += `; expected ${cut(i.expected, 600)}`;
+  if (i.suggestion) text += `; did you mean '${cut(i.suggestion, 100)}'?`;
+  return oneLine(text);
+}
+
+/** A message may quote what the file holds: a 50 MB value is shown by its start and length, not echoed whole. */
+function cut(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
 }
 
 /** Thrown when any env file is invalid; carries every issue of every file. */

@@ -382,7 +382,10 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
 function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): FieldProblem[] {
   const out: FieldProblem[] = [];
   const selected = arr(f.breakout?.saas).filter((id): id is string => typeof id === "string" && catalog.has(id));
-  const tenants = (f.breakout?.tenants ?? {}) as Record<string, unknown>;
+  // a mapping, or nothing (the schema reports any other type); own keys only, so "constructor" is not a tenant
+  const rawTenants = f.breakout?.tenants as unknown;
+  const tenants = (rawTenants && typeof rawTenants === "object" && !Array.isArray(rawTenants) ? rawTenants : {}) as Record<string, unknown>;
+  const hasTenant = (id: string) => Object.hasOwn(tenants, id);
   const waived = new Map<string, number>();
   arr(f.breakout?.tenantWaivers).forEach((raw, i) => {
     const w = (raw ?? {}) as { saas?: unknown };
@@ -408,7 +411,7 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
     }
   }
   arr(f.breakout?.saas).forEach((id, i) => {
-    if (typeof id !== "string" || !catalog.has(id) || !catalog.needsTenantValues(id) || id in tenants || waived.has(id)) return;
+    if (typeof id !== "string" || !catalog.has(id) || !catalog.needsTenantValues(id) || hasTenant(id) || waived.has(id)) return;
     const params = catalog.get(id).tenantRestriction!.parameters!;
     push(
       ["breakout", "saas", i],
@@ -416,10 +419,10 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
       `breakout.tenants.${id} with ${params.map((p) => p.name).join(", ")} (npx alpha-prime catalog), or a breakout.tenantWaivers entry with a reason`,
     );
   });
-  const needsProxy = selected.some((id) => catalog.needsProxy(id) && id in tenants) || arr(f.breakout?.sanitization?.services).length > 0;
+  const needsProxy = selected.some((id) => catalog.needsProxy(id) && hasTenant(id)) || arr(f.breakout?.sanitization?.services).length > 0;
   const ca = f.breakout?.interceptionCa;
   if (needsProxy && !ca) {
-    const which = [...selected.filter((id) => catalog.needsProxy(id) && id in tenants), ...(f.breakout?.sanitization ? ["sanitization"] : [])];
+    const which = [...selected.filter((id) => catalog.needsProxy(id) && hasTenant(id)), ...(f.breakout?.sanitization ? ["sanitization"] : [])];
     push(["breakout"], `${which.join(", ")} need the proxy tier's TLS inspection, which needs breakout.interceptionCa`, "interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }");
   } else if (ca && !needsProxy) {
     push(["breakout", "interceptionCa"], "neither a tenant header nor sanitization needs the proxy, so this CA would not be used", "remove interceptionCa, or add tenant values for a service with a header mechanism", undefined, true);
