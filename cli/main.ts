@@ -17,6 +17,7 @@ import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
 import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
 import { synthParallel } from "./parallel-synth";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
+import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -234,9 +235,19 @@ function progressReporter(io: Out, total: number): { update: (done: number, tota
 export function writeAtomically(file: string, text: string): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  const base = path.basename(file);
+  // what a run killed mid-write left: temporary files of this name whose process is gone
+  for (const name of fs.readdirSync(dir)) {
+    const m = name.startsWith(`.${base}.`) ? /\.(\d+)\.tmp$/.exec(name) : null;
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  const tmp = path.join(dir, `.${base}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /** Runs the CLI; resolves to the exit code. */

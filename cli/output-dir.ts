@@ -22,7 +22,7 @@ export class OutputRefused extends Error {
 }
 
 /** Is the process alive (signal 0 checks without sending)? */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -120,7 +120,7 @@ function takeLock(lock: string): string {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = Number(fs.readFileSync(lock, "utf8").trim());
-      if (alive(holder) && holder !== process.pid) throw new OutputRefused(`${lock.replace(/\.lock$/, "")} is being written by another alpha-prime run (pid ${holder}); wait for it, or remove ${lock} if that process is not alpha-prime`);
+      if (processAlive(holder) && holder !== process.pid) throw new OutputRefused(`${lock.replace(/\.lock$/, "")} is being written by another alpha-prime run (pid ${holder}); wait for it, or remove ${lock} if that process is not alpha-prime`);
       fs.rmSync(lock, { force: true }); // its run is gone
     }
   }
@@ -135,7 +135,7 @@ function recoverInterrupted(outdir: string): void {
   for (const name of leftovers) {
     const kind = name.startsWith(`${base}.old-`) ? "old" : "staging";
     const pid = pidOf(name, kind);
-    if (pid !== undefined && alive(pid) && pid !== process.pid) continue; // another run's, in progress
+    if (pid !== undefined && processAlive(pid) && pid !== process.pid) continue; // another run's, in progress
     const full = path.join(parent, name);
     if (kind === "old" && !fs.existsSync(outdir)) fs.renameSync(full, outdir);
     else fs.rmSync(full, { recursive: true, force: true });

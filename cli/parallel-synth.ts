@@ -74,9 +74,9 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
       else pool.enqueue(r.configs);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const p of crossFileProblems(configs)) {
-      issues.push({ file: configs[p.index].sourceFile, line: 1, column: 1, path: "/" + p.problem.path.join("/"), message: p.problem.message, expected: p.problem.expected });
-    }
+    // errors are reported exactly as the one-process path reports them, problems across files (a duplicate id or
+    // code) included, located in their files: on this error path every file is loaded again, whole
+    if (issues.length || crossFileProblems(configs).length) issues.splice(0, issues.length, ...loadFiles(files, catalog).issues);
     if (issues.length) {
       pool.stop();
       await pool.settled().catch(() => undefined);

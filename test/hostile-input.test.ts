@@ -434,3 +434,26 @@ describe("check and diff fail closed on artifacts that are not what they claim",
     expect(cut.split("\n### ").length).toBeGreaterThan(10); // whole sections, not one
   });
 });
+
+describe("the parallel path reports errors exactly as the one-process path", () => {
+  test("a duplicate local government code: same file, line and relative path either way", async () => {
+    const dir = envDirWith({ "ashiya.yaml": ashiya, "ashiya2.yaml": ashiya.replace("id: ashiya", "id: ashiya2") });
+    const out = path.join(tempDir(), "o");
+    const plain = await cli("--env-dir", dir, "synth", "--plain", "--out", out);
+    const parallel = await cli("--env-dir", dir, "synth", "--jobs", "2", "--out", out);
+    expect(plain.code).toBe(1);
+    expect(parallel.code).toBe(1);
+    expect(parallel.err).toBe(plain.err);
+    expect(plain.err).toMatch(/ashiya2\.yaml:7:\d+: \/localGovernmentCode: 282065 is also used by ashiya\.yaml/);
+  });
+});
+
+test("a report file written after a killed run: the dead run's temporary file is removed, the report is whole", async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, ".report.json.99999999.tmp"), "half a report");
+  const { dir: out } = synthStacks({ only: ["ashiya"] });
+  const r = await cli("check", out, "--format", "json", "--output", path.join(dir, "report.json"));
+  expect(r.code).toBe(0);
+  expect(fs.readdirSync(dir)).toEqual(["report.json"]);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8")).findings).toEqual([]);
+});
