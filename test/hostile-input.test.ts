@@ -457,3 +457,11 @@ test("a report file written after a killed run: the dead run's temporary file is
   expect(fs.readdirSync(dir)).toEqual(["report.json"]);
   expect(JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8")).findings).toEqual([]);
 });
+
+test("fields with a narrow grammar refuse template text outright: e-mail addresses and the state KMS key", () => {
+  const kaga = sampleText("kaga");
+  const email = issuesOf(kaga.replace(/notificationEmails: \[([^\]]*)\]/, 'notificationEmails: ["${file(\\"x\\")}@example.jp"]'), "kaga.yaml");
+  expect(email.find((i) => i.path === "/operations/notificationEmails/0")).toBeDefined();
+  const key = issuesOf(`${ashiya}\nstate:\n  kmsKeyId: "arn:aws:kms:\${path.cwd}"\n`);
+  expect(key.find((i) => i.path === "/state/kmsKeyId")?.message).toMatch(/wrong form/);
+});
