@@ -189,6 +189,26 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("learn")
+    .description("which names a trial of a new cloud service needed: blocked names from the LGWAN segments in Network Firewall alert logs, Resolver query logs (gzip or plain) or a HAR export, grouped by registrable domain, with a ready extraDomains snippet")
+    .argument("<id>", "municipality id")
+    .requiredOption("--from <files...>", "log files or HAR exports")
+    .option("--format <format>", "table | yaml | json", "table")
+    .option("--write", "add the proposal to env/<id>.yaml (after it validates); nothing else is ever written")
+    .action((id: string, opts: { from: string[]; format: string; write?: boolean }) => {
+      if (!["table", "yaml", "json"].includes(opts.format)) throw new Error(`--format must be table, yaml or json, got '${opts.format}'`);
+      const { learn, learnTable, learnYaml, writeProposal } = require("./learn") as typeof import("./learn");
+      const [config] = loadSelected({ envDir: envDir(), only: [id] });
+      const report = learn(config, opts.from.map((f) => path.resolve(f)));
+      io.out(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : opts.format === "yaml" ? learnYaml(report) : learnTable(report));
+      if (opts.write) {
+        const added = writeProposal(config.sourceFile, report, writeAtomically);
+        io.out(added.length ? `added ${added.length} name(s) to ${path.relative(process.cwd(), config.sourceFile)}: ${added.join(" ")}\n` : "nothing to add\n");
+      }
+      setCode(0);
+    });
+
+  program
     .command("tiers")
     .description("print the bandwidth tiers with an estimated monthly cost (ap-northeast-1 list prices, USD and JPY)")
     .option("--jpy-rate <yen>", "JPY per USD", "150")
@@ -265,6 +285,10 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     }
     if (e instanceof Error && e.message.includes('Encountered Annotations with level "ERROR"')) {
       io.err(`the α′ security baseline failed; nothing was written:\n${e.message.replace(/^.*Encountered Annotations with level "ERROR":\s*/s, "")}\n`);
+      return 1;
+    }
+    if (e instanceof Error && e.name === "LearnInputError") {
+      io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }
     if (e instanceof TerraformError) {
