@@ -29,6 +29,7 @@ import { normalizeHostName } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { SaasCatalog } from "../constructs/saas-catalog";
 import { effectiveAllowlist } from "../stacks/allowlist";
+import { readInputFile } from "./input-file";
 
 /** Larger than a day of a large city's alert logs, small enough that a wrong file cannot exhaust memory. */
 const MAX_INPUT_BYTES = 512 * 1024 * 1024;
@@ -80,16 +81,12 @@ export class LearnInputError extends Error {
 }
 
 function readText(file: string): string {
-  let st: fs.Stats;
+  let bytes: Buffer;
   try {
-    st = fs.statSync(file);
-  } catch {
-    throw new LearnInputError(`${file}: no such file`);
+    bytes = readInputFile(file, MAX_INPUT_BYTES, "a log file learn reads");
+  } catch (e) {
+    throw new LearnInputError((e as Error).message);
   }
-  if (!st.isFile()) throw new LearnInputError(`${file}: not a regular file`);
-  if (st.size === 0) throw new LearnInputError(`${file}: the file is empty`);
-  if (st.size > MAX_INPUT_BYTES) throw new LearnInputError(`${file}: ${st.size} bytes is more than a log file learn reads (${MAX_INPUT_BYTES})`);
-  let bytes = fs.readFileSync(file);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = zlib.gunzipSync(bytes, { maxOutputLength: MAX_INPUT_BYTES });

@@ -152,13 +152,66 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
     });
 
-  program
+  const catalog = program
     .command("catalog")
-    .description("list the SaaS catalog: services, domains, vendor sources and tenant-restriction mechanisms")
+    .description("list the SaaS catalog: services, domains, vendor sources and tenant-restriction mechanisms; --stale lists sources not checked recently")
     .option("--json", "the full catalog as JSON")
-    .action((opts: { json?: boolean }) => {
+    .option("--stale <days>", "list sources last checked more than <days> ago; exit 1 when there are any")
+    .option("--as-of <date>", "judge staleness as of this date (YYYY-MM-DD; default today, UTC)")
+    .action((opts: { json?: boolean; stale?: string; asOf?: string }) => {
       const { SaasCatalog } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+      if (opts.stale !== undefined) {
+        const days = Number(opts.stale);
+        if (!(Number.isInteger(days) && days >= 0)) throw new Error(`--stale must be a whole number of days, got '${opts.stale}'`);
+        const { staleReport, staleSources } = require("./catalog-refresh") as typeof import("./catalog-refresh");
+        const stale = staleSources(SaasCatalog.default(), days, opts.asOf);
+        io.out(staleReport(stale, days));
+        return setCode(stale.length ? 1 : 0);
+      }
       io.out(opts.json ? `${JSON.stringify(SaasCatalog.default().entries, null, 2)}\n` : catalogReport());
+      setCode(0);
+    });
+
+  catalog
+    .command("refresh")
+    .description("compare a vendor's endpoint list with the catalog's snapshot, set by set, and show what each municipality would open or close; --write applies it")
+    .argument("<saas>", "catalog id of a service that follows a feed (microsoft-365)")
+    .option("--from <file>", "the saved endpoint list (default: fetch it; needs internet access)")
+    .option("--feed-version <version>", "the list's version (Microsoft: https://endpoints.office.com/version/worldwide)")
+    .option("--write", "write the catalog update (domains, feed snapshot, version, date, media ranges)")
+    .option("--catalog <file>", "the catalog file to read and update (default: the repository's)")
+    .action(async (saas: string, opts: { from?: string; feedVersion?: string; write?: boolean; catalog?: string }) => {
+      const cr = require("./catalog-refresh") as typeof import("./catalog-refresh");
+      const { CATALOG_PATH, SaasCatalog } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+      const file = path.resolve(opts.catalog ?? CATALOG_PATH);
+      const current = SaasCatalog.fromFile(file);
+      if (!current.has(saas)) throw new cr.FeedInputError(`'${saas}' is not in the catalog (${current.ids.join(", ")})`);
+      const feed = current.get(saas).feed;
+      if (!feed) throw new cr.FeedInputError(`${saas} follows no vendor feed (no feed in its catalog entry)`);
+      if (opts.feedVersion !== undefined && !/^[0-9]{10}$/.test(opts.feedVersion)) throw new cr.FeedInputError(`--feed-version must be the list's 10-digit version (yyyymmddnn), got '${opts.feedVersion}'`);
+      let sets: import("../constructs/saas-catalog").EndpointSet[];
+      let version = opts.feedVersion;
+      if (opts.from) sets = cr.readFeedFile(path.resolve(opts.from), feed.kind);
+      else {
+        const live = await cr.fetchFeed(feed);
+        sets = cr.FEED_PARSERS[feed.kind](live.text, feed.url);
+        version ??= live.version;
+      }
+      const configs = loadSelected({ envDir: envDir() });
+      const report = cr.compareFeed(current, saas, sets, configs, version);
+      io.out(cr.refreshReport(report));
+      if (opts.write) {
+        if (!version) throw new cr.FeedInputError("--write needs the list's version: --feed-version <yyyymmddnn>");
+        const text = cr.applyRefresh(fs.readFileSync(file, "utf8"), report, sets, version, new Date().toISOString().slice(0, 10));
+        // the updated catalog must load, and every env file must still validate with it
+        const { parse } = require("yaml") as typeof import("yaml");
+        const { loadFiles } = require("../config/load") as typeof import("../config/load");
+        const updated = SaasCatalog.fromEntries(parse(text), file);
+        const issues = loadFiles(envFiles(envDir()), updated).issues;
+        if (issues.length) throw new ConfigError(issues);
+        writeAtomically(file, text);
+        io.out(`wrote ${path.relative(process.cwd(), file) || file}: feed version ${version}\n`);
+      }
       setCode(0);
     });
 
@@ -287,7 +340,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`the α′ security baseline failed; nothing was written:\n${e.message.replace(/^.*Encountered Annotations with level "ERROR":\s*/s, "")}\n`);
       return 1;
     }
-    if (e instanceof Error && e.name === "LearnInputError") {
+    if (e instanceof Error && (e.name === "LearnInputError" || e.name === "FeedInputError")) {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }

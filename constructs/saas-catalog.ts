@@ -93,6 +93,28 @@ export interface SaasEntry {
   readonly media?: readonly MediaRange[];
   readonly tenantRestriction?: TenantRestriction;
   readonly fileDownloads?: FileDownloads;
+  /** a vendor's machine-readable endpoint list this entry follows, as last read (`catalog refresh`) */
+  readonly feed?: EndpointFeed;
+}
+
+export interface EndpointSet {
+  readonly id: number;
+  readonly category: "Optimize" | "Allow" | "Default";
+  readonly required: boolean;
+  /** names as the vendor lists them (tenant templates such as <tenant>.sharepoint.com included) */
+  readonly urls: readonly string[];
+  readonly udpIps?: readonly string[];
+  readonly udpPorts?: string;
+}
+
+export interface EndpointFeed {
+  readonly kind: "microsoft-365-endpoints";
+  readonly url: string;
+  /** the feed's version (Microsoft: yyyymmddnn) */
+  readonly version: string;
+  readonly retrievedAt: string;
+  /** the endpoint sets this entry follows, by id */
+  readonly sets: readonly EndpointSet[];
 }
 
 export const ENTRY_SCHEMA = {
@@ -174,6 +196,33 @@ export const ENTRY_SCHEMA = {
           },
           ipRestriction: { type: "string" },
           notDocumented: { type: "string" },
+        },
+      },
+      feed: {
+        type: "object",
+        additionalProperties: false,
+        required: ["kind", "url", "version", "retrievedAt", "sets"],
+        properties: {
+          kind: { enum: ["microsoft-365-endpoints"] },
+          url: { type: "string", pattern: "^https://" },
+          version: { type: "string", pattern: "^[0-9]{10}$" },
+          retrievedAt: { type: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+          sets: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["id", "category", "required", "urls"],
+              properties: {
+                id: { type: "integer", minimum: 1 },
+                category: { enum: ["Optimize", "Allow", "Default"] },
+                required: { type: "boolean" },
+                urls: { type: "array", items: { type: "string" } },
+                udpIps: { type: "array", items: { type: "string" } },
+                udpPorts: { type: "string" },
+              },
+            },
+          },
         },
       },
       fileDownloads: {

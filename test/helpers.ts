@@ -107,3 +107,12 @@ export function testWithTool(tool: string | readonly string[], debianPackage: st
   process.stderr.write(`\n*** SKIPPED: ${missing.join(", ")} not installed: ${what} were NOT checked (apt-get install ${debianPackage}) ***\n\n`);
   return test.skip;
 }
+
+/** Runs the CLI in this process; resolves to its exit code and what it printed. */
+export async function runCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = require("../cli/main") as typeof import("../cli/main");
+  let out = "";
+  let err = "";
+  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}

@@ -8,7 +8,6 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createPacResolver } from "pac-resolver";
-import { main } from "../cli/main";
 import { renderedFiles } from "../cli/render";
 import { synthParallel } from "../cli/parallel-synth";
 import { REPO_ROOT } from "../config/paths";
@@ -19,7 +18,7 @@ import { checkStack } from "../policy/engine";
 import { StackModel } from "../policy/model";
 import { pacForeignCode } from "../policy/rules/pac-generated-code-only";
 import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
-import { ENV_DIR, envDirWith, loadSample, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
+import { ENV_DIR, envDirWith, loadSample, sampleText, synthStacks, tempDir, testWithTool, runCli } from "./helpers";
 
 const ashiya = sampleText("ashiya");
 
@@ -28,12 +27,7 @@ function issuesOf(text: string, name = "ashiya.yaml") {
   return loadFiles([path.join(dir, name)]).issues;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe("text that no env file needs is refused where it stands", () => {
   test.each([

@@ -7,8 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { main } from "../cli/main";
-import { envDirWith, sampleText, synthStacks, tempDir } from "./helpers";
+import { envDirWith, sampleText, synthStacks, tempDir, runCli } from "./helpers";
 
 // the trial: a forms service on two registrable domains
 const SERVICE = ["form.trialsaas.jp", "api.trialsaas.jp", "ws.trialsaas.jp", "cdn.trialsaas-static.com"];
@@ -48,12 +47,7 @@ function fixtures(): { dir: string; alerts: string; resolver: string; har: strin
   return { dir, alerts, resolver, har };
 }
 
-async function cli(...args: string[]) {
-  let out = "";
-  let err = "";
-  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe("learn on a fixture trial of a service the catalog lacks", () => {
   const f = fixtures();

@@ -1,0 +1,246 @@
+/**
+ * Keeping the SaaS catalog current: `catalog --stale <days>` (entries whose sources were last checked too long
+ * ago) and `catalog refresh <id> --from <feed>` (a vendor's machine-readable endpoint list compared with the
+ * snapshot the catalog keeps, set by set, with what it would open or close for each municipality).
+ *
+ * Feeds plug in by kind: a parser turns the vendor's file into endpoint sets (id, category, required, names, UDP
+ * ranges). Microsoft 365's is the endpoints web service, https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-ip-web-service
+ * (JSON: [{ id, serviceArea, urls, ips, tcpPorts, udpPorts, category, required }]; the version from /version).
+ */
+import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
+import { parse as parseYaml } from "yaml";
+import { covers, domainMatches, parseDomainPattern } from "../config/domains";
+import type { MunicipalityConfig } from "../config/types";
+import { EndpointFeed, EndpointSet, SaasCatalog } from "../constructs/saas-catalog";
+import { effectiveAllowlist } from "../stacks/allowlist";
+import { readInputFile } from "./input-file";
+
+export class FeedInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FeedInputError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- freshness
+
+export interface StaleSource {
+  readonly saas: string;
+  /** which part of the entry: its domains, its tenant restriction, its file-download hosts, its feed */
+  readonly part: "domains" | "tenantRestriction" | "fileDownloads" | "feed";
+  readonly source: string;
+  readonly retrievedAt: string;
+  readonly ageDays: number;
+}
+
+/** Every dated source of every entry older than `days` on `asOf` (YYYY-MM-DD, default today, UTC). */
+export function staleSources(catalog: SaasCatalog, days: number, asOf = new Date().toISOString().slice(0, 10)): StaleSource[] {
+  const today = Date.parse(`${asOf}T00:00:00Z`);
+  if (Number.isNaN(today)) throw new Error(`--as-of must be a date YYYY-MM-DD, got '${asOf}'`);
+  const out: StaleSource[] = [];
+  for (const e of catalog.entries) {
+    const parts: [StaleSource["part"], string | undefined, string | undefined][] = [
+      ["domains", e.source, e.retrievedAt],
+      ["tenantRestriction", e.tenantRestriction?.source, e.tenantRestriction?.retrievedAt],
+      ["fileDownloads", e.fileDownloads?.source, e.fileDownloads?.retrievedAt],
+      ["feed", e.feed?.url, e.feed?.retrievedAt],
+    ];
+    for (const [part, source, retrievedAt] of parts) {
+      if (!source || !retrievedAt) continue;
+      const ageDays = Math.floor((today - Date.parse(`${retrievedAt}T00:00:00Z`)) / 86_400_000);
+      if (ageDays > days) out.push({ saas: e.id, part, source, retrievedAt, ageDays });
+    }
+  }
+  return out.sort((a, b) => b.ageDays - a.ageDays || a.saas.localeCompare(b.saas));
+}
+
+export function staleReport(stale: readonly StaleSource[], days: number): string {
+  if (!stale.length) return `every catalog source was checked within ${days} day(s)\n`;
+  const lines = [`${stale.length} catalog source(s) not checked for more than ${days} day(s): re-read them and update retrievedAt`, "", "| service | part | checked | age (days) | source |", "|---|---|---|---|---|"];
+  for (const s of stale) lines.push(`| ${s.saas} | ${s.part} | ${s.retrievedAt} | ${s.ageDays} | ${s.source} |`);
+  return lines.join("\n") + "\n";
+}
+
+// ---------------------------------------------------------------------------------------------- feeds
+
+/** Reads a Microsoft 365 endpoints web-service response (JSON), or says why it is not one. */
+export function parseMicrosoftEndpoints(text: string, file: string): EndpointSet[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new FeedInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(data) || data.length === 0) throw new FeedInputError(`${file}: not a Microsoft 365 endpoints list (expected a non-empty JSON array of endpoint sets)`);
+  return data.map((raw, i) => {
+    const s = raw as Record<string, unknown>;
+    if (!s || typeof s !== "object" || !Number.isInteger(s.id) || typeof s.serviceArea !== "string" || !["Optimize", "Allow", "Default"].includes(s.category as string)) {
+      throw new FeedInputError(`${file}: item ${i} is not an endpoint set (needs id, serviceArea, category Optimize/Allow/Default)`);
+    }
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+    return {
+      id: s.id as number,
+      category: s.category as EndpointSet["category"],
+      required: s.required === true,
+      urls: strings(s.urls),
+      ...(typeof s.udpPorts === "string" ? { udpIps: strings(s.ips), udpPorts: s.udpPorts } : {}),
+    };
+  });
+}
+
+const PARSERS: Record<EndpointFeed["kind"], (text: string, file: string) => EndpointSet[]> = {
+  "microsoft-365-endpoints": parseMicrosoftEndpoints,
+};
+
+/** Reads the live list where the machine is online (Microsoft: a client request id per call). */
+export async function fetchFeed(feed: EndpointFeed): Promise<{ text: string; version?: string }> {
+  const id = require("crypto").randomUUID() as string;
+  try {
+    const text = await (await fetch(`${feed.url}?clientrequestid=${id}`)).text();
+    const version = (await (await fetch(`${feed.url.replace("/endpoints/", "/version/")}?clientrequestid=${id}`)).json()) as { latest?: string };
+    return { text, version: version.latest };
+  } catch (e) {
+    throw new FeedInputError(`cannot read ${feed.url} (${(e as Error).message}); on a machine without internet access save the list and use --from <file>`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- comparison
+
+export interface SetChange {
+  readonly id: number;
+  readonly change: "added" | "removed" | "changed";
+  readonly urlsAdded: string[];
+  readonly urlsRemoved: string[];
+  readonly udpIpsAdded: string[];
+  readonly udpIpsRemoved: string[];
+  readonly notes: string[];
+}
+
+export interface MunicipalityEffect {
+  readonly id: string;
+  readonly opens: string[];
+  readonly closes: string[];
+}
+
+export interface RefreshReport {
+  readonly saas: string;
+  readonly fromVersion: string;
+  readonly toVersion?: string;
+  /** sets the entry follows that changed or disappeared, and required sets it does not follow yet */
+  readonly sets: SetChange[];
+  /** the catalog's domain list after the refresh: names added, names removed */
+  readonly domainsAdded: string[];
+  readonly domainsRemoved: string[];
+  readonly municipalities: MunicipalityEffect[];
+}
+
+/** Names the allowlist can hold: tenant templates (<tenant>.sharepoint.com) are the tenant mechanism's, not the list's. */
+function listable(url: string): boolean {
+  return !url.includes("<") && typeof parseDomainPattern(url) !== "string";
+}
+
+export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly EndpointSet[], configs: readonly MunicipalityConfig[], toVersion?: string): RefreshReport {
+  const entry = catalog.get(saas);
+  if (!entry.feed) throw new FeedInputError(`${saas} follows no vendor feed (no feed in its catalog entry)`);
+  const old = new Map(entry.feed.sets.map((s) => [s.id, s]));
+  const now = new Map(fresh.map((s) => [s.id, s]));
+  const sets: SetChange[] = [];
+  for (const [id, before] of old) {
+    const after = now.get(id);
+    if (!after) {
+      sets.push({ id, change: "removed", urlsAdded: [], urlsRemoved: [...before.urls], udpIpsAdded: [], udpIpsRemoved: [...(before.udpIps ?? [])], notes: ["the set is no longer published"] });
+      continue;
+    }
+    const diff = (a: readonly string[] = [], b: readonly string[] = []) => b.filter((x) => !a.includes(x));
+    const notes: string[] = [];
+    if (before.category !== after.category) notes.push(`category ${before.category} → ${after.category}`);
+    if (before.required !== after.required) notes.push(after.required ? "now required" : "now optional");
+    const change: SetChange = { id, change: "changed", urlsAdded: diff(before.urls, after.urls), urlsRemoved: diff(after.urls, before.urls), udpIpsAdded: diff(before.udpIps, after.udpIps), udpIpsRemoved: diff(after.udpIps, before.udpIps), notes };
+    if (change.urlsAdded.length || change.urlsRemoved.length || change.udpIpsAdded.length || change.udpIpsRemoved.length || notes.length) sets.push(change);
+  }
+  for (const [id, s] of now) {
+    if (old.has(id) || !s.required || s.category === "Default") continue;
+    sets.push({ id, change: "added", urlsAdded: [...s.urls], urlsRemoved: [], udpIpsAdded: [...(s.udpIps ?? [])], udpIpsRemoved: [], notes: [`a new ${s.category} set, required: not followed until its id is added to the entry's feed.sets`] });
+  }
+  sets.sort((a, b) => a.id - b.id);
+
+  // the entry's domain list follows the sets it tracks: new names of tracked sets are added, names no tracked set
+  // lists any more are removed (only names the snapshot attributed to a set: curated names stay)
+  const tracked = [...old.keys()].filter((id) => now.has(id));
+  const stillListed = new Set(tracked.flatMap((id) => now.get(id)!.urls));
+  const patterns = entry.domains.map((d) => parseDomainPattern(d)).filter((p): p is Exclude<typeof p, string> => typeof p !== "string");
+  const domainsAdded = [...new Set(sets.filter((c) => c.change === "changed").flatMap((c) => c.urlsAdded))].filter(listable).filter((u) => !patterns.some((p) => covers(p, parseDomainPattern(u) as Exclude<ReturnType<typeof parseDomainPattern>, string>)));
+  const removedUrls = new Set(sets.filter((c) => c.change !== "added").flatMap((c) => c.urlsRemoved));
+  const domainsRemoved = entry.domains.filter((d) => removedUrls.has(d) && !stillListed.has(d));
+
+  const municipalities = configs
+    .filter((c) => c.breakout.saas.includes(saas))
+    .map((c) => {
+      const allow = effectiveAllowlist(c, catalog).domains;
+      const opens = domainsAdded.filter((d) => {
+        const p = parseDomainPattern(d) as Exclude<ReturnType<typeof parseDomainPattern>, string>;
+        return !allow.some((a) => covers(a, p));
+      });
+      const closes = domainsRemoved.filter((d) => allow.some((a) => domainMatches(a, d.replace(/^\*\./, ""))));
+      return { id: c.id, opens, closes };
+    });
+  return { saas, fromVersion: entry.feed.version, toVersion, sets, domainsAdded, domainsRemoved, municipalities };
+}
+
+export function refreshReport(r: RefreshReport): string {
+  const lines = [`catalog refresh ${r.saas}: feed version ${r.fromVersion} → ${r.toVersion ?? "(not given)"}`, ""];
+  if (!r.sets.length) return [...lines, "No change in the endpoint sets this entry follows.", ""].join("\n");
+  lines.push("| set | change | names added | names removed | UDP ranges | notes |", "|---|---|---|---|---|---|");
+  for (const c of r.sets) {
+    const udp = [...c.udpIpsAdded.map((x) => `+${x}`), ...c.udpIpsRemoved.map((x) => `-${x}`)].join(" ");
+    lines.push(`| ${c.id} | ${c.change} | ${c.urlsAdded.join(" ")} | ${c.urlsRemoved.join(" ")} | ${udp} | ${c.notes.join("; ")} |`);
+  }
+  lines.push("", `The ${r.saas} entry would add: ${r.domainsAdded.join(" ") || "(nothing)"}; remove: ${r.domainsRemoved.join(" ") || "(nothing)"}`, "");
+  if (!r.municipalities.length) lines.push(`No municipality selects ${r.saas}.`);
+  for (const m of r.municipalities) lines.push(`- ${m.id}: opens ${m.opens.join(" ") || "nothing"}; closes ${m.closes.join(" ") || "nothing"}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The catalog text with the refresh applied to one entry (comments and layout elsewhere kept): domains added and
+ * removed, the feed snapshot, its version and date, and the UDP media ranges of the tracked sets (IPv4).
+ */
+export function applyRefresh(catalogText: string, r: RefreshReport, fresh: readonly EndpointSet[], version: string, today: string): string {
+  const doc = parseDocument(catalogText);
+  const list = doc.contents;
+  if (!isSeq(list)) throw new Error("the catalog is not a list of entries");
+  const entry = list.items.find((i) => isMap(i) && (i.get("id") as unknown) === r.saas) as YAMLMap | undefined;
+  if (!entry) throw new Error(`no catalog entry ${r.saas}`);
+  const domains = entry.get("domains", true) as unknown as YAMLSeq;
+  domains.items = domains.items.filter((i) => !r.domainsRemoved.includes(String((i as { value?: unknown }).value ?? i)));
+  for (const d of r.domainsAdded) domains.add(doc.createNode(d));
+  const feed = entry.get("feed", true) as unknown as YAMLMap;
+  const trackedIds = (parseYaml(doc.toString()) as any[]).find((e) => e.id === r.saas).feed.sets.map((s: EndpointSet) => s.id) as number[];
+  const nextSets = fresh.filter((s) => trackedIds.includes(s.id)).map((s) => ({ ...s, urls: [...s.urls] }));
+  feed.set("version", version);
+  feed.set("retrievedAt", today);
+  feed.set("sets", doc.createNode(nextSets));
+  const media = entry.get("media", true);
+  if (isSeq(media)) {
+    for (const m of media.items) {
+      if (!isMap(m)) continue;
+      const purpose = String(m.get("purpose") ?? "");
+      const setId = /endpoint set id (\d+)/.exec(purpose)?.[1];
+      const set = setId ? nextSets.find((s) => s.id === Number(setId)) : undefined;
+      if (set?.udpIps) m.set("cidrs", doc.createNode(set.udpIps.filter((c) => !c.includes(":"))));
+    }
+  }
+  return doc.toString();
+}
+
+export function readFeedFile(file: string, kind: EndpointFeed["kind"]): EndpointSet[] {
+  let bytes: Buffer;
+  try {
+    bytes = readInputFile(file, 64 * 1024 * 1024, "an endpoint list");
+  } catch (e) {
+    throw new FeedInputError((e as Error).message);
+  }
+  return PARSERS[kind](bytes.toString("utf8"), file);
+}
+
+export { PARSERS as FEED_PARSERS };

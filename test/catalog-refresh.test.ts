@@ -1,0 +1,108 @@
+/**
+ * Keeping the catalog current: freshness of every dated source, and `catalog refresh` of Microsoft 365 from a
+ * fixture of the endpoints web service (sets added, removed and changed), reported per municipality and applied
+ * with --write only.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { CATALOG_PATH, SaasCatalog } from "../constructs/saas-catalog";
+import { tempDir, runCli } from "./helpers";
+
+const cli = runCli;
+
+describe("catalog --stale", () => {
+  test("every dated source older than the limit is listed with its age, and the exit code says so", async () => {
+    const fresh = await cli("catalog", "--stale", "30", "--as-of", "2026-12-01");
+    expect([fresh.code, fresh.out]).toEqual([0, "every catalog source was checked within 30 day(s)\n"]);
+    const later = await cli("catalog", "--stale", "90", "--as-of", "2027-06-01");
+    expect(later.code).toBe(1);
+    const catalog = SaasCatalog.default();
+    const dated = catalog.entries.flatMap((e) => [e.retrievedAt, e.tenantRestriction?.retrievedAt, e.fileDownloads?.retrievedAt, e.feed?.retrievedAt].filter(Boolean));
+    expect(later.out).toMatch(new RegExp(`^${dated.length} catalog source\\(s\\) not checked for more than 90 day\\(s\\)`));
+    expect(later.out).toMatch(/\| microsoft-365 \| feed \| 2026-11-25 \| 188 \| https:\/\/endpoints\.office\.com\/endpoints\/worldwide \|/);
+  });
+
+  test("a bad limit or date is an error", async () => {
+    expect((await cli("catalog", "--stale", "soon")).code).toBe(2);
+    expect((await cli("catalog", "--stale", "30", "--as-of", "yesterday")).err).toMatch(/--as-of must be a date/);
+  });
+});
+
+describe("catalog refresh microsoft-365 from a fixture of the endpoints web service", () => {
+  // the feed as Microsoft serves it: the catalog's snapshot, then a month of changes
+  const snapshot = SaasCatalog.default().get("microsoft-365").feed!.sets;
+  const feed = snapshot
+    .filter((s) => s.id !== 46) // set 46 (Office Online) withdrawn
+    .map((s) => {
+      const item: Record<string, unknown> = { id: s.id, serviceArea: "Common", serviceAreaDisplayName: "Microsoft 365 Common", urls: [...s.urls], tcpPorts: "443,80", expressRoute: false, category: s.category, required: s.required };
+      if (s.udpIps) Object.assign(item, { ips: [...s.udpIps, "52.122.0.0/15"], udpPorts: s.udpPorts }); // Teams media grows
+      if (s.id === 12) item.urls = ["*.teams.microsoft.com", "teams.microsoft.com", "*.teams.live.com"]; // *.lync.com retired, Teams free added
+      if (s.id === 2) item.required = false;
+      return item;
+    })
+    .concat([{ id: 200, serviceArea: "Common", serviceAreaDisplayName: "Microsoft 365 Common", urls: ["*.loop.microsoft"], tcpPorts: "443", expressRoute: false, category: "Allow", required: true }]);
+  const dir = tempDir("alpha-prime-feed-");
+  const feedFile = path.join(dir, "endpoints.json");
+  fs.writeFileSync(feedFile, JSON.stringify(feed));
+
+  test("reports each set change and, per municipality, what it would open and close; writes nothing", async () => {
+    const before = fs.readFileSync(CATALOG_PATH, "utf8");
+    const r = await cli("catalog", "refresh", "microsoft-365", "--from", feedFile, "--feed-version", "2026112500");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("catalog refresh microsoft-365: feed version 2022072800 → 2026112500");
+    expect(r.out).toMatch(/^\| 2 \| changed \| {2}\| {2}\| {2}\| now optional \|$/m);
+    expect(r.out).toMatch(/^\| 11 \| changed \| {2}\| {2}\| \+52\.122\.0\.0\/15 \| {2}\|$/m);
+    expect(r.out).toMatch(/^\| 12 \| changed \| \*\.teams\.live\.com \| \*\.lync\.com \|/m);
+    expect(r.out).toMatch(/^\| 46 \| removed \| {2}\| \*\.officeapps\.live\.com \*\.online\.office\.com office\.live\.com \|/m);
+    expect(r.out).toMatch(/^\| 200 \| added \| \*\.loop\.microsoft \|.*not followed until its id is added/m);
+    expect(r.out).toContain("The microsoft-365 entry would add: *.teams.live.com; remove: *.lync.com *.officeapps.live.com *.online.office.com");
+    // the municipalities that select Microsoft 365 (Ashiya, Mitoyo), not Kaga
+    expect(r.out).toContain("- ashiya: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com");
+    expect(r.out).toContain("- mitoyo: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com");
+    expect(r.out).not.toContain("- kaga");
+    expect(fs.readFileSync(CATALOG_PATH, "utf8")).toBe(before);
+  });
+
+  test("--write updates a catalog's entry (domains, snapshot, version, media ranges), keeps its comments, and only after every env file validates with it", async () => {
+    const file = path.join(dir, "saas-catalog.yaml");
+    fs.copyFileSync(CATALOG_PATH, file);
+    const r = await cli("catalog", "refresh", "microsoft-365", "--from", feedFile, "--feed-version", "2026112500", "--write", "--catalog", file);
+    expect([r.code, r.out]).toEqual([0, expect.stringMatching(/wrote .*saas-catalog\.yaml: feed version 2026112500/)]);
+    const text = fs.readFileSync(file, "utf8");
+    expect(text).toContain("# SaaS catalog: one entry per cloud service");
+    const entry = (parse(text) as any[]).find((e) => e.id === "microsoft-365");
+    expect(entry.domains).toContain("*.teams.live.com");
+    for (const gone of ["*.lync.com", "*.officeapps.live.com", "*.online.office.com"]) expect(entry.domains).not.toContain(gone);
+    expect(entry.feed.version).toBe("2026112500");
+    expect(entry.feed.sets.map((s: any) => s.id)).not.toContain(46);
+    expect(entry.feed.sets.map((s: any) => s.id)).not.toContain(200); // a new set is followed only when someone adds it
+    expect(entry.media[0].cidrs).toEqual(["13.107.64.0/18", "52.112.0.0/14", "52.120.0.0/14", "52.122.0.0/15"]);
+    // every other entry is untouched
+    const others = (x: string) => (parse(x) as any[]).filter((e) => e.id !== "microsoft-365");
+    expect(others(text)).toEqual(others(fs.readFileSync(CATALOG_PATH, "utf8")));
+    // a second refresh with the same list reports nothing left to change in the followed sets
+    const again = await cli("catalog", "refresh", "microsoft-365", "--from", feedFile, "--feed-version", "2026112500", "--catalog", file);
+    expect(again.out).not.toMatch(/^\| (2|11|12|46) \|/m);
+  });
+
+  test("bad input: a file that is not an endpoints list, an empty file, a service without a feed, --write without a version", async () => {
+    const notAList = path.join(dir, "not-a-list.json");
+    fs.writeFileSync(notAList, JSON.stringify({ endpoints: [] }));
+    const empty = path.join(dir, "empty.json");
+    fs.writeFileSync(empty, "");
+    const cases: [string[], RegExp][] = [
+      [["microsoft-365", "--from", notAList], /not-a-list\.json: not a Microsoft 365 endpoints list/],
+      [["microsoft-365", "--from", empty], /empty\.json: the file is empty/],
+      [["slack", "--from", feedFile], /slack follows no vendor feed/],
+      [["microsoft-365", "--from", feedFile, "--write"], /--write needs the list's version/],
+      [["microsoft-366", "--from", feedFile], /'microsoft-366' is not in the catalog/],
+    ];
+    const before = fs.readFileSync(CATALOG_PATH, "utf8");
+    for (const [args, message] of cases) {
+      const r = await cli("catalog", "refresh", ...args);
+      expect([args[0], r.code, r.err]).toEqual([args[0], 1, expect.stringMatching(message)]);
+    }
+    expect(fs.readFileSync(CATALOG_PATH, "utf8")).toBe(before);
+  });
+});
