@@ -243,7 +243,8 @@ export const ENTRY_SCHEMA = {
 export class SaasCatalog {
   /** The catalog in this repository, read once per process. */
   static default(): SaasCatalog {
-    if (!cached) cached = SaasCatalog.fromFile(CATALOG_PATH);
+    // ALPHA_PRIME_CATALOG: another catalog file (a refreshed copy under review); the repository's by default
+    if (!cached) cached = SaasCatalog.fromFile(process.env.ALPHA_PRIME_CATALOG ? path.resolve(process.env.ALPHA_PRIME_CATALOG) : CATALOG_PATH);
     return cached;
   }
 

@@ -137,7 +137,7 @@ export function readGitRef(ref: string, repo = REPO_ROOT): Side {
     execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(worktree, "node_modules"), "dir");
     const env = { ...process.env };
-    for (const v of ["ALPHA_PRIME_ENV_DIR", "ALPHA_PRIME_STACKS", "CDKTF_OUTDIR"]) delete env[v];
+    for (const v of ["ALPHA_PRIME_ENV_DIR", "ALPHA_PRIME_STACKS", "ALPHA_PRIME_CATALOG", "CDKTF_OUTDIR"]) delete env[v];
     execFileSync(process.execPath, [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", worktree], { cwd: worktree, stdio: "pipe", env });
     const out = path.join(tmp, "cdktf.out");
     execFileSync(process.execPath, [path.join(worktree, "bin", "alpha-prime.js"), "synth", "--out", out], { cwd: worktree, stdio: "pipe", env });

@@ -3,9 +3,11 @@
  * fixture of the endpoints web service (sets added, removed and changed), reported per municipality and applied
  * with --write only.
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { REPO_ROOT } from "../config/paths";
 import { CATALOG_PATH, SaasCatalog } from "../constructs/saas-catalog";
 import { tempDir, runCli } from "./helpers";
 
@@ -64,7 +66,7 @@ describe("catalog refresh microsoft-365 from a fixture of the endpoints web serv
     expect(fs.readFileSync(CATALOG_PATH, "utf8")).toBe(before);
   });
 
-  test("--write updates a catalog's entry (domains, snapshot, version, media ranges), keeps its comments, and only after every env file validates with it", async () => {
+  test("--write updates a catalog's entry (domains, snapshot, version, media ranges), keeps its comments, after every env file validates with it; the reviewer diff shows what opens and closes per municipality", async () => {
     const file = path.join(dir, "saas-catalog.yaml");
     fs.copyFileSync(CATALOG_PATH, file);
     const r = await cli("catalog", "refresh", "microsoft-365", "--from", feedFile, "--feed-version", "2026112500", "--write", "--catalog", file);
@@ -81,6 +83,18 @@ describe("catalog refresh microsoft-365 from a fixture of the endpoints web serv
     // every other entry is untouched
     const others = (x: string) => (parse(x) as any[]).filter((e) => e.id !== "microsoft-365");
     expect(others(text)).toEqual(others(fs.readFileSync(CATALOG_PATH, "utf8")));
+    // the reviewer diff of the change: each side synthesized with its own catalog, per municipality what opens and closes
+    const synth = (out: string, catalog?: string) =>
+      execFileSync(process.execPath, [path.join(REPO_ROOT, "bin", "alpha-prime.js"), "synth", "--out", out], { env: { ...process.env, ALPHA_PRIME_CATALOG: catalog ?? "" }, stdio: "pipe" });
+    synth(path.join(dir, "before"));
+    synth(path.join(dir, "after"), file);
+    const d = await cli("diff", path.join(dir, "before"), path.join(dir, "after"), "--format", "json");
+    const callouts = (id: string) => JSON.parse(d.out).municipalities.find((m: any) => m.id === id).callouts.map((c: any) => c.message);
+    for (const id of ["ashiya", "mitoyo"]) {
+      expect(callouts(id)).toContain("domains ADDED to the breakout allowlist: .teams.live.com");
+      expect(callouts(id)).toEqual(expect.arrayContaining(["domains removed from the breakout allowlist: .lync.com .officeapps.live.com"]));
+    }
+    expect(JSON.parse(d.out).municipalities.find((m: any) => m.id === "kaga").status).toBe("unchanged");
     // a second refresh with the same list reports nothing left to change in the followed sets
     const again = await cli("catalog", "refresh", "microsoft-365", "--from", feedFile, "--feed-version", "2026112500", "--catalog", file);
     expect(again.out).not.toMatch(/^\| (2|11|12|46) \|/m);
