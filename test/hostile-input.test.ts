@@ -11,7 +11,7 @@ import { createPacResolver } from "pac-resolver";
 import { renderedFiles } from "../cli/render";
 import { synthParallel } from "../cli/parallel-synth";
 import { REPO_ROOT } from "../config/paths";
-import { terraformBinary, terraformEnv } from "../cli/offline-plan";
+import { offlinePlan, terraformBinary, terraformEnv } from "../cli/offline-plan";
 import { formatIssue } from "../config/errors";
 import { envFiles, loadFiles } from "../config/load";
 import { checkStack } from "../policy/engine";
@@ -177,6 +177,15 @@ describe("text from the env file reaches Terraform as text, never as an expressi
     expect(bannerText).toBe(`加賀市 ${FILE} $\${escaped}`);
     expect(pacText).toContain(`// PAC file for 加賀市 ${CWD} ${DIRECTIVE} (kaga)`);
   });
+
+  testWithTool("terraform", "terraform", "an offline plan of a stack whose env file holds template text")("a real offline plan of that stack passes, and plans the tag and the banner as the text that was written", () => {
+    const { dir } = synthStacks({ envDir: envDirWith({ "kaga.yaml": kaga }) });
+    const s = offlinePlan(path.join(dir, "stacks", "kaga"), "kaga", tempDir());
+    const plan = JSON.parse(fs.readFileSync(s.planJsonPath, "utf8"));
+    const planned = (type: string) => plan.resource_changes.find((r: any) => r.type === type).change.after;
+    expect(planned("aws_ec2_client_vpn_endpoint").client_login_banner_options[0].banner_text).toBe(`加賀市 ${FILE} $\${escaped}`);
+    expect(planned("aws_vpc").tags_all.MunicipalityName).toBe(`加賀市 ${CWD} ${DIRECTIVE}`);
+  }, 120_000);
 
   test("cdktf's own token syntax cannot be smuggled in", () => {
     const [i] = issuesOf(ashiya.replace(/^name: .*$/m, "name: 芦屋市 ${TfToken[TOKEN.1]}"));
