@@ -108,12 +108,18 @@ function inAny(ip: unknown, segments: [ipaddr.IPv4, number][]): boolean {
   return segments.some(([net, bits]) => a.match(net, bits));
 }
 
-/** A managed threat signature's alert (ET rules carry a classtype category); our own allowlist drops carry none. */
+/**
+ * An alert of the AWS-managed threat groups: threat signatures carry a Suricata classtype (category), managed domain
+ * lists name what they caught (malware, botnet, phishing). Our own drops (the domain allowlist, the default drop)
+ * carry neither. When in doubt a name is marked: a marked name is shown, never proposed.
+ */
 function threatOf(alert: Record<string, any>): string | undefined {
   const category = typeof alert.category === "string" ? alert.category : "";
   const signature = typeof alert.signature === "string" ? alert.signature : "";
-  if (!category || /allowlist|alpha-prime|aws:(drop|alert)_/i.test(signature)) return undefined;
-  return `${signature || "threat signature"} (${category})`;
+  if (/allowlist|alpha-prime|aws:(drop|alert)_/i.test(signature)) return undefined;
+  if (category) return `${signature || "threat signature"} (${category})`;
+  if (/malware|botnet|phish|command.and.control|\bc2\b|trojan|exploit|coinminer/i.test(signature)) return signature;
+  return undefined;
 }
 
 function hostOf(url: unknown): string | undefined {

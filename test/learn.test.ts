@@ -34,6 +34,7 @@ function fixtures(): { dir: string; alerts: string; resolver: string; har: strin
     alert(PC[0], "allowed-anyway.trialsaas.jp", {}, "allowed"), // not blocked
     alert(PC[1], "c2.badactor-example.com", { signature: "ET MALWARE Possible C2 beacon", category: "A Network Trojan was detected", signature_id: 2030000 }),
     alert(PC[2], "login.micros0ft.com"), // a look-alike of microsoft.com
+    alert(PC[0], "dl.botnet-example.net", { signature: "BotNetCommandAndControlDomainsStrictOrder: botnet C2 domain" }), // a managed domain list's catch
     alert(PC[0], "kaga-city.cybozu.com"), // already allowed
     JSON.stringify({ firewall_name: "alpha-prime-kaga-firewall", availability_zone: "ap-northeast-1a", event_timestamp: "1764028800", event: { event_type: "netflow", src_ip: PC[0] } }),
     alert(PC[0], "form.trialsaas.jp").slice(0, 90), // cut short by a rotation
@@ -65,6 +66,7 @@ describe("learn on a fixture trial of a service the catalog lacks", () => {
     // marked, never proposed
     expect(byDomain["badactor-example.com"].threat).toMatch(/ET MALWARE/);
     expect(byDomain["micros0ft.com"].lookalikeOf).toBe("microsoft.com");
+    expect(byDomain["botnet-example.net"].threat).toMatch(/BotNetCommandAndControl/);
     // left out: outside the LGWAN segments, not blocked, already allowed, reverse lookups
     for (const gone of ["example-vpn.jp", "example.net", "example.com", "cybozu.com", "172.in-addr.arpa", "example.jp"]) expect(byDomain[gone]).toBeUndefined();
     expect(report.files.map((x: any) => [x.kind, x.outsideLgwan, x.notBlocked, x.unreadable])).toEqual([
