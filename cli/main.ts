@@ -242,6 +242,24 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("graph")
+    .description("a diagram of one municipality's network (sites, tunnels, Transit Gateway, firewall, NAT and egress, proxy, relay, Client VPN, DNS, logs), drawn from its synthesized stack")
+    .argument("<id>", "municipality id")
+    .option("--format <format>", "mermaid | svg | dot", "mermaid")
+    .option("--out <file>", "write to a file instead of standard output")
+    .action((id: string, opts: { format: string; out?: string }) => {
+      if (!["mermaid", "svg", "dot"].includes(opts.format)) throw new Error(`--format must be mermaid, svg or dot, got '${opts.format}'`);
+      const g = require("./graph") as typeof import("./graph");
+      const { synthesizedStack } = require("./render") as typeof import("./render");
+      const topology = g.topologyOf(id, synthesizedStack(id, envDir()));
+      const text = opts.format === "svg" ? g.svg(topology) : opts.format === "dot" ? g.dot(topology) : g.mermaid(topology);
+      if (!opts.out) return void (io.out(text), setCode(0));
+      writeAtomically(opts.out, text);
+      io.out(`wrote ${opts.out}\n`);
+      setCode(0);
+    });
+
+  program
     .command("learn")
     .description("which names a trial of a new cloud service needed: blocked names from the LGWAN segments in Network Firewall alert logs, Resolver query logs (gzip or plain) or a HAR export, grouped by registrable domain, with a ready extraDomains snippet")
     .argument("<id>", "municipality id")

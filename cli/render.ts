@@ -69,15 +69,23 @@ function cloudInitFiles(dir: string, cloudConfig: string): Record<string, string
   return out;
 }
 
+/** One municipality's synthesized stack (cdk.tf.json, parsed), synthesized in a scratch directory. */
+export function synthesizedStack(id: string, envDir?: string): Record<string, any> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-stack-"));
+  try {
+    synthesize({ envDir, only: [id], outdir: path.join(scratch, "cdktf.out") });
+    return JSON.parse(fs.readFileSync(path.join(scratch, "cdktf.out", "stacks", id, "cdk.tf.json"), "utf8"));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** Synthesizes one municipality into a scratch directory and writes its generated files; returns the paths written. */
 export function renderToDir(o: RenderOptions): { outDir: string; files: string[] } {
   const outDir = path.resolve(o.outDir ?? path.join("rendered", o.id));
   const tx = beginOutput(outDir, RENDER_MARKER);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-render-"));
   try {
-    synthesize({ envDir: o.envDir, only: [o.id], outdir: path.join(scratch, "cdktf.out") });
-    const json = JSON.parse(fs.readFileSync(path.join(scratch, "cdktf.out", "stacks", o.id, "cdk.tf.json"), "utf8"));
-    const files = renderedFiles(o.id, json);
+    const files = renderedFiles(o.id, synthesizedStack(o.id, o.envDir));
     for (const [rel, text] of Object.entries(files)) {
       const file = path.join(tx.staging, rel);
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -87,6 +95,5 @@ export function renderToDir(o: RenderOptions): { outDir: string; files: string[]
     return { outDir, files: Object.keys(files).sort() };
   } finally {
     tx.release();
-    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -43,6 +43,8 @@ export interface MunicipalityDiff {
   readonly status: "added" | "removed" | "changed" | "unchanged";
   readonly resources: ResourceChange[];
   readonly callouts: Callout[];
+  /** the network diagram after the change (Mermaid), when the change alters the topology */
+  readonly diagram?: string;
 }
 
 export interface DiffReport {
@@ -69,6 +71,8 @@ export interface StackSnapshot {
   readonly plannedActions?: Map<string, string[]>;
   /** text Terraform or a PC would run that alpha-prime did not write (AP-TF-001, AP-PAC-001), from synthesized JSON */
   readonly hazards?: { address: string; message: string }[];
+  /** the network's topology as `graph` draws it, from synthesized JSON */
+  readonly topology?: import("../cli/graph").Topology;
 }
 
 function stripMetadata(value: any): any {
@@ -82,7 +86,12 @@ export function snapshotOfStack(json: any): StackSnapshot {
   for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) resources.set(`${type}.${name}`, stripMetadata(body));
   }
-  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: executableTextIn(json) };
+  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: executableTextIn(json), topology: topologyOf(json) };
+}
+
+function topologyOf(json: any): import("../cli/graph").Topology {
+  const { topologyOf: of } = require("../cli/graph") as typeof import("../cli/graph");
+  return of(String(json.locals?.alpha_prime?.municipality ?? ""), json);
 }
 
 /** The findings of the two rules about text that would run: an unescaped interpolation, foreign code in the PAC file. */
@@ -400,7 +409,12 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
 
   const status = !base ? "added" : !head ? "removed" : resources.length || callouts.length ? "changed" : "unchanged";
   if (!head && base) callouts.push({ risk: "data-loss", address: id, message: `municipality ${id} is REMOVED: destroying its stack destroys its log archive` });
-  return { id, accountId: head?.accountId ?? base?.accountId, status, resources: resources.sort((x, y) => x.address.localeCompare(y.address)), callouts };
+  // a reviewer of a topology change sees the network as it will be (the picture `graph` draws)
+  // (the number of allowlisted names is in the picture but is not topology: the allowlist callouts say it)
+  const topologyShape = (t?: import("../cli/graph").Topology) => t && JSON.stringify({ ...t, firewall: t.firewall && { ...t.firewall, allowlistNames: 0 } });
+  const topologyChanged = head?.topology && topologyShape(head.topology) !== topologyShape(base?.topology);
+  const diagram = topologyChanged ? (require("../cli/graph") as typeof import("../cli/graph")).mermaid(head.topology!) : undefined;
+  return { id, accountId: head?.accountId ?? base?.accountId, status, resources: resources.sort((x, y) => x.address.localeCompare(y.address)), callouts, ...(diagram ? { diagram } : {}) };
 }
 
 export function diffSides(base: Side, head: Side): DiffReport {
@@ -483,6 +497,7 @@ function fullMarkdown(report: DiffReport): string {
     if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${mdText(c.message)}`));
     const sec = m.callouts.filter((c) => c.risk === "security");
     if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${mdText(c.message)}`));
+    if (m.diagram) lines.push("", "<details><summary>Network diagram after this change</summary>", "", "```mermaid", m.diagram.trimEnd(), "```", "", "</details>");
     if (m.resources.length) {
       lines.push("", "<details><summary>All resource changes</summary>", "", "| action | resource | attribute | before | after |", "|---|---|---|---|---|");
       for (const r of m.resources) {
