@@ -38,6 +38,12 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .exitOverride()
     .showHelpAfterError();
   const envDir = (): string => (program.opts().envDir ? path.resolve(program.opts().envDir) : defaultEnvDir());
+  /** A report to standard output, or written whole to a file (never half-written) with a line saying so. */
+  const emit = (text: string, file?: string): void => {
+    if (!file) return void io.out(text);
+    writeAtomically(file, text);
+    io.out(`wrote ${file}\n`);
+  };
 
   program
     .command("validate")
@@ -118,11 +124,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .action((dir: string, opts: { plan?: string; format: string; output?: string }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
       const reports = loadSynthesized(dir, opts.plan).map((m) => checkStack(m));
-      const text = renderReport(opts.format as ReportFormat, reports, dir);
-      if (opts.output) {
-        writeAtomically(opts.output, text);
-        io.out(`wrote ${opts.output}\n`);
-      } else io.out(text);
+      emit(renderReport(opts.format as ReportFormat, reports, dir), opts.output);
       setCode(exitCodeFor(reports));
     });
 
@@ -144,11 +146,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const report = d.diffSides(sides.base, sides.head);
       const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);
       if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) throw new Error(`--max-chars must be a whole number of at least 1000, got '${opts.maxChars}'`);
-      const text = opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl });
-      if (opts.output) {
-        writeAtomically(opts.output, text);
-        io.out(`wrote ${opts.output}\n`);
-      } else io.out(text);
+      emit(opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl }), opts.output);
       setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
     });
 
@@ -222,10 +220,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--out <file>", "write to a file instead of standard output")
     .action((id: string, opts: { out?: string }) => {
       const [config] = loadSelected({ envDir: envDir(), only: [id] });
-      const text = pacFor(config);
-      if (!opts.out) return void (io.out(text), setCode(0));
-      writeAtomically(opts.out, text);
-      io.out(`wrote ${opts.out}\n`);
+      emit(pacFor(config), opts.out);
       setCode(0);
     });
 
@@ -252,10 +247,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const g = require("./graph") as typeof import("./graph");
       const { synthesizedStack } = require("./render") as typeof import("./render");
       const topology = g.topologyOf(id, synthesizedStack(id, envDir()));
-      const text = opts.format === "svg" ? g.svg(topology) : opts.format === "dot" ? g.dot(topology) : g.mermaid(topology);
-      if (!opts.out) return void (io.out(text), setCode(0));
-      writeAtomically(opts.out, text);
-      io.out(`wrote ${opts.out}\n`);
+      emit(opts.format === "svg" ? g.svg(topology) : opts.format === "dot" ? g.dot(topology) : g.mermaid(topology), opts.out);
       setCode(0);
     });
 
