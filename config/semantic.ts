@@ -2,7 +2,7 @@
  * Checks beyond the JSON Schema. Each reads its fields defensively (the file may also have schema errors)
  * and reports a field path, so every problem of a file can be shown at once.
  */
-import { HEALTH_PORT } from "../constructs/relay-appliance";
+import { HEALTH_PORT } from "../constructs/relay-ports";
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";

@@ -9,6 +9,7 @@
  * SSM Patch Manager, and rolling instance refresh that keeps every route served.
  */
 import { Construct } from "constructs";
+import { HEALTH_PORT } from "./relay-ports";
 import { createHash } from "crypto";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
@@ -60,7 +61,7 @@ export interface RelayApplianceProps {
 }
 
 /** HAProxy's health endpoint for the load balancer (never a route port). */
-export const HEALTH_PORT = 8404;
+export { HEALTH_PORT } from "./relay-ports";
 /** Amazon Linux 2023, resolved by EC2 at launch from the public SSM parameter (no data source, offline plans work). */
 export const AL2023_ARM64_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
 /** The interface endpoints Session Manager and the CloudWatch agent need. */
