@@ -21,7 +21,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import * as ipaddr from "ipaddr.js";
 import { getDomain } from "tldts";
-import { isMap, isSeq, parseDocument, Scalar } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, Scalar } from "yaml";
 import { domainMatches, parseDomainPattern } from "../config/domains";
 import { ConfigError } from "../config/errors";
 import { loadFiles } from "../config/load";
@@ -274,7 +274,8 @@ export function learnYaml(r: LearnReport): string {
 }
 
 /**
- * Adds the proposal to the municipality's env file (comments and layout kept), after the edited text passed the
+ * Adds the proposal to the municipality's env file as a minimal text edit (every other byte, comment and alignment
+ * stays as the municipality wrote it, so the reviewer diff is the added names), after the edited text passed the
  * same validation as `validate`; nothing is written otherwise.
  */
 export function writeProposal(file: string, r: LearnReport, write: (file: string, text: string) => void): string[] {
@@ -282,16 +283,33 @@ export function writeProposal(file: string, r: LearnReport, write: (file: string
   const doc = parseDocument(text);
   const breakout = doc.get("breakout", true);
   if (!isMap(breakout)) throw new LearnInputError(`${file}: no breakout mapping to add extraDomains to`);
-  let seq = breakout.get("extraDomains", true);
-  if (!seq) {
-    breakout.set("extraDomains", doc.createNode([]));
-    seq = breakout.get("extraDomains", true);
-  }
-  if (!isSeq(seq)) throw new LearnInputError(`${file}: breakout.extraDomains is not a list`);
-  const present = new Set(seq.items.map((i) => String((i as Scalar).value ?? i)));
+  const seq = breakout.get("extraDomains", true);
+  if (seq !== undefined && !isSeq(seq)) throw new LearnInputError(`${file}: breakout.extraDomains is not a list`);
+  const present = new Set((seq?.items ?? []).map((i) => String((i as Scalar).value)));
   const added = r.proposal.filter((n) => !present.has(n));
-  for (const n of added) seq.add(doc.createNode(n));
-  const edited = doc.toString();
+  if (!added.length) return [];
+  const scalar = (n: string) => (/^[a-z0-9.-]+$/.test(n) ? n : JSON.stringify(n));
+  const lineEnd = (at: number) => (text.indexOf("\n", at) < 0 ? text.length : text.indexOf("\n", at));
+  const lineStart = (at: number) => text.lastIndexOf("\n", at - 1) + 1;
+  let edited: string;
+  if (!seq) {
+    // a new key right after breakout.saas, indented like it
+    const saas = breakout.items.find((p) => isScalar(p.key) && p.key.value === "saas");
+    const keyAt = (saas?.key as Scalar | undefined)?.range?.[0];
+    const valueEnd = (saas?.value as Scalar | undefined)?.range?.[1];
+    if (keyAt === undefined || valueEnd === undefined) throw new LearnInputError(`${file}: breakout.saas not found`);
+    const at = lineEnd(valueEnd - 1);
+    edited = `${text.slice(0, at)}\n${" ".repeat(keyAt - lineStart(keyAt))}extraDomains: [${added.map(scalar).join(", ")}]${text.slice(at)}`;
+  } else if (seq.flow) {
+    const [from, to] = seq.range!;
+    const items = seq.items.map((i) => text.slice((i as Scalar).range![0], (i as Scalar).range![1]));
+    edited = `${text.slice(0, from)}[${[...items, ...added.map(scalar)].join(", ")}]${text.slice(to)}`;
+  } else {
+    const last = seq.items[seq.items.length - 1] as Scalar;
+    const dash = text.lastIndexOf("-", last.range![0]);
+    const at = lineEnd(last.range![1] - 1);
+    edited = `${text.slice(0, at)}${added.map((n) => `\n${" ".repeat(dash - lineStart(dash))}- ${scalar(n)}`).join("")}${text.slice(at)}`;
+  }
   const scratch = fs.mkdtempSync(path.join(path.dirname(file), ".alpha-prime-learn-"));
   try {
     const copy = path.join(scratch, path.basename(file));
@@ -301,6 +319,6 @@ export function writeProposal(file: string, r: LearnReport, write: (file: string
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-  if (added.length) write(file, edited);
+  write(file, edited);
   return added;
 }

@@ -93,7 +93,8 @@ describe("learn on a fixture trial of a service the catalog lacks", () => {
     const r = await cli("--env-dir", env, "learn", "kaga", "--from", f.alerts, f.resolver, "--write");
     expect([r.code, r.out]).toEqual([0, expect.stringMatching(/added 4 name\(s\) to .*kaga\.yaml/)]);
     const after = fs.readFileSync(path.join(env, "kaga.yaml"), "utf8");
-    expect(after).toContain("# shelter tablets and staff phones"); // comments kept
+    // a minimal edit: the one added line, every other byte (comments, alignment) as the municipality wrote it
+    expect(after).toBe(kaga.replace(/^(  saas: .*)$/m, "$1\n  extraDomains: [api.trialsaas.jp, form.trialsaas.jp, ws.trialsaas.jp, cdn.trialsaas-static.com]"));
     expect(fs.readFileSync(path.join(env, "mitoyo.yaml"), "utf8")).toBe(before);
     expect((await cli("--env-dir", env, "validate")).code).toBe(0);
     const { stacks } = synthStacks({ envDir: env, only: ["kaga"] });
@@ -102,6 +103,20 @@ describe("learn on a fixture trial of a service the catalog lacks", () => {
     // a second run adds nothing
     expect((await cli("--env-dir", env, "learn", "kaga", "--from", f.alerts, "--write")).out).toMatch(/nothing to add|No blocked name/);
   });
+});
+
+test("--write appends to a block list in its own indentation, and to a flow list in place", async () => {
+  const f = fixtures();
+  const block = sampleText("kaga").replace(/^(  saas: .*)$/m, "$1\n  extraDomains:            # forms trial\n    - forms.kaga-example.jp  # already there");
+  const env = envDirWith({ "kaga.yaml": block });
+  expect((await cli("--env-dir", env, "learn", "kaga", "--from", f.har, "--write")).code).toBe(0);
+  expect(fs.readFileSync(path.join(env, "kaga.yaml"), "utf8")).toBe(
+    block.replace("    - forms.kaga-example.jp  # already there", "    - forms.kaga-example.jp  # already there\n    - api.trialsaas.jp\n    - form.trialsaas.jp\n    - ws.trialsaas.jp\n    - cdn.trialsaas-static.com"),
+  );
+  const mitoyo = sampleText("mitoyo");
+  const env2 = envDirWith({ "mitoyo.yaml": mitoyo });
+  expect((await cli("--env-dir", env2, "learn", "mitoyo", "--from", f.har, "--write")).code).toBe(0);
+  expect(fs.readFileSync(path.join(env2, "mitoyo.yaml"), "utf8")).toBe(mitoyo.replace("extraDomains: [lowcode.example.jp]", "extraDomains: [lowcode.example.jp, api.trialsaas.jp, form.trialsaas.jp, ws.trialsaas.jp, cdn.trialsaas-static.com]"));
 });
 
 describe("learn refuses bad input clearly and writes nothing", () => {
