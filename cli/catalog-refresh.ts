@@ -7,8 +7,7 @@
  * ranges). Microsoft 365's is the endpoints web service, https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-ip-web-service
  * (JSON: [{ id, serviceArea, urls, ips, tcpPorts, udpPorts, category, required }]; the version from /version).
  */
-import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
-import { parse as parseYaml } from "yaml";
+import { isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { covers, domainMatches, parseDomainPattern } from "../config/domains";
 import type { MunicipalityConfig } from "../config/types";
 import { EndpointFeed, EndpointSet, SaasCatalog } from "../constructs/saas-catalog";
@@ -202,8 +201,9 @@ export function refreshReport(r: RefreshReport): string {
 }
 
 /**
- * The catalog text with the refresh applied to one entry (comments and layout elsewhere kept): domains added and
- * removed, the feed snapshot, its version and date, and the UDP media ranges of the tracked sets (IPv4).
+ * The catalog text with the refresh applied to one entry, as minimal text edits (every other byte of the file stays
+ * as written, so review sees the change and nothing else): domains added and removed, the feed snapshot (one line
+ * per set), its version and date, and the UDP media ranges of the tracked sets (IPv4).
  */
 export function applyRefresh(catalogText: string, r: RefreshReport, fresh: readonly EndpointSet[], version: string, today: string): string {
   const doc = parseDocument(catalogText);
@@ -211,26 +211,49 @@ export function applyRefresh(catalogText: string, r: RefreshReport, fresh: reado
   if (!isSeq(list)) throw new Error("the catalog is not a list of entries");
   const entry = list.items.find((i) => isMap(i) && (i.get("id") as unknown) === r.saas) as YAMLMap | undefined;
   if (!entry) throw new Error(`no catalog entry ${r.saas}`);
-  const domains = entry.get("domains", true) as unknown as YAMLSeq;
-  domains.items = domains.items.filter((i) => !r.domainsRemoved.includes(String((i as { value?: unknown }).value ?? i)));
-  for (const d of r.domainsAdded) domains.add(doc.createNode(d));
+  const text = catalogText;
+  const edits: [number, number, string][] = [];
+  const lineStart = (at: number) => text.lastIndexOf("\n", at - 1) + 1;
+  const lineEnd = (at: number) => (text.indexOf("\n", at) < 0 ? text.length : text.indexOf("\n", at));
+  const scalar = (v: unknown) => (typeof v === "string" && !/^[A-Za-z0-9./-]+$/.test(v) ? JSON.stringify(v) : String(v));
+  const flowList = (items: readonly unknown[]) => `[${items.map(scalar).join(", ")}]`;
+
+  // domains: removed items lose their line, added ones follow the last item in its indentation
+  const domains = entry.get("domains", true) as unknown as YAMLSeq<Scalar>;
+  for (const item of domains.items) {
+    if (r.domainsRemoved.includes(String(item.value))) edits.push([lineStart(item.range![0]), lineEnd(item.range![1] - 1) + 1, ""]);
+  }
+  if (r.domainsAdded.length) {
+    const last = domains.items[domains.items.length - 1];
+    const dash = text.lastIndexOf("-", last.range![0]);
+    const at = lineEnd(last.range![1] - 1);
+    edits.push([at, at, r.domainsAdded.map((d) => `\n${" ".repeat(dash - lineStart(dash))}- ${scalar(d)}`).join("")]);
+  }
+  // the feed: version, date, and the sets it follows as they are now
   const feed = entry.get("feed", true) as unknown as YAMLMap;
-  const trackedIds = (parseYaml(doc.toString()) as any[]).find((e) => e.id === r.saas).feed.sets.map((s: EndpointSet) => s.id) as number[];
-  const nextSets = fresh.filter((s) => trackedIds.includes(s.id)).map((s) => ({ ...s, urls: [...s.urls] }));
-  feed.set("version", version);
-  feed.set("retrievedAt", today);
-  feed.set("sets", doc.createNode(nextSets));
+  const replaceValue = (node: Scalar | YAMLSeq | undefined, replacement: string) => node?.range && edits.push([node.range[0], node.range[1], replacement]);
+  replaceValue(feed.get("version", true) as Scalar, JSON.stringify(version));
+  replaceValue(feed.get("retrievedAt", true) as Scalar, JSON.stringify(today));
+  const setsNode = feed.get("sets", true) as unknown as YAMLSeq;
+  const trackedIds = (setsNode.toJSON() as EndpointSet[]).map((s) => s.id);
+  const nextSets = fresh.filter((s) => trackedIds.includes(s.id));
+  const indent = " ".repeat(setsNode.range![0] - lineStart(setsNode.range![0]));
+  const setLine = (s: EndpointSet) =>
+    `- { id: ${s.id}, category: ${s.category}, required: ${s.required}, urls: ${flowList(s.urls)}${s.udpIps ? `, udpIps: ${flowList(s.udpIps)}, udpPorts: ${JSON.stringify(s.udpPorts ?? "")}` : ""} }`;
+  edits.push([setsNode.range![0], lineEnd(setsNode.range![1] - 1), nextSets.map(setLine).join(`\n${indent}`)]);
+  // media ranges named after a tracked set ("endpoint set id 11") follow its UDP ranges
   const media = entry.get("media", true);
   if (isSeq(media)) {
     for (const m of media.items) {
       if (!isMap(m)) continue;
-      const purpose = String(m.get("purpose") ?? "");
-      const setId = /endpoint set id (\d+)/.exec(purpose)?.[1];
-      const set = setId ? nextSets.find((s) => s.id === Number(setId)) : undefined;
-      if (set?.udpIps) m.set("cidrs", doc.createNode(set.udpIps.filter((c) => !c.includes(":"))));
+      const setId = /endpoint set id (\d+)/.exec(String(m.get("purpose") ?? ""))?.[1];
+      const set = setId ? nextSets.find((x) => x.id === Number(setId)) : undefined;
+      if (set?.udpIps) replaceValue(m.get("cidrs", true) as unknown as YAMLSeq, flowList(set.udpIps.filter((c) => !c.includes(":"))));
     }
   }
-  return doc.toString();
+  let out = text;
+  for (const [from, to, replacement] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, from) + replacement + out.slice(to);
+  return out;
 }
 
 export function readFeedFile(file: string, kind: EndpointFeed["kind"]): EndpointSet[] {

@@ -80,9 +80,13 @@ describe("catalog refresh microsoft-365 from a fixture of the endpoints web serv
     expect(entry.feed.sets.map((s: any) => s.id)).not.toContain(46);
     expect(entry.feed.sets.map((s: any) => s.id)).not.toContain(200); // a new set is followed only when someone adds it
     expect(entry.media[0].cidrs).toEqual(["13.107.64.0/18", "52.112.0.0/14", "52.120.0.0/14", "52.122.0.0/15"]);
-    // every other entry is untouched
-    const others = (x: string) => (parse(x) as any[]).filter((e) => e.id !== "microsoft-365");
-    expect(others(text)).toEqual(others(fs.readFileSync(CATALOG_PATH, "utf8")));
+    // every byte outside the entry is untouched, and inside it only the changed lines differ (a minimal edit)
+    const original = fs.readFileSync(CATALOG_PATH, "utf8");
+    const outside = (x: string) => x.slice(0, x.indexOf("- id: microsoft-365")) + x.slice(x.indexOf("\n- id: ", x.indexOf("- id: microsoft-365") + 1));
+    expect(outside(text)).toBe(outside(original));
+    const changed = text.split("\n").filter((l) => !original.split("\n").includes(l) && !l.includes("retrievedAt"));
+    expect(changed.map((l) => l.trim().split(",")[0])).toEqual(['- "*.teams.live.com"', 'version: "2026112500"', "- { id: 2", "- { id: 11", "- { id: 12", "cidrs: [13.107.64.0/18"]);
+    expect(entry.feed.retrievedAt).toBe(new Date().toISOString().slice(0, 10));
     // the reviewer diff of the change: each side synthesized with its own catalog, per municipality what opens and closes
     const synth = (out: string, catalog?: string) =>
       execFileSync(process.execPath, [path.join(REPO_ROOT, "bin", "alpha-prime.js"), "synth", "--out", out], { env: { ...process.env, ALPHA_PRIME_CATALOG: catalog ?? "" }, stdio: "pipe" });
