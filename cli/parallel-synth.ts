@@ -202,7 +202,8 @@ class WorkerPool {
         held.add(config.id);
         this.sentTotal++;
         worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest, (err) => {
-          if (err) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
+          // a worker that is gone is reported by its exit, with every id it held (this one included)
+          if (err && worker.connected && worker.exitCode === null && worker.signalCode === null) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
         });
       }
       if (outstanding === 0 && (assigned >= recycleAfter || (this.closed && this.queue.length === 0))) {
