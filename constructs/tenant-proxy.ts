@@ -195,7 +195,9 @@ export function renderSquidConfig(o: SquidConfigOptions): string {
   }
   lines.push(
     "",
-    "# Slack's desktop app and other web apps keep WebSocket connections on bumped hosts.",
+    "# Slack's desktop app and other web apps keep WebSocket connections on bumped hosts. Squid matches protocol",
+    "# names case-sensitively, and browsers send \"websocket\" (RFC 6455), so both spellings are allowed.",
+    "http_upgrade_request_protocols websocket allow all",
     "http_upgrade_request_protocols WebSocket allow all",
     "",
     "# Nothing of the municipality's network leaves in headers; nothing is cached.",

@@ -5,6 +5,9 @@
  * stays on 127.0.0.0/8; every process is stopped by its PID at the end; each step has a time limit.
  */
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as net from "net";
+import * as tls from "tls";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
@@ -29,6 +32,7 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
   const config = loadSample("mitoyo");
   const allowlist = effectiveAllowlist(config);
   const m365 = allowlist.headerRules.find((h) => h.name === "sec-Restrict-Tenant-Access-Policy")!;
+  const upgradeHeaders: Record<string, string[] | undefined>[] = [];
 
   beforeAll(async () => {
     if (!which("squid")) return;
@@ -43,6 +47,13 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
       const server = https.createServer({ key: fs.readFileSync(path.join(dir, `${host}.key`)), cert: fs.readFileSync(path.join(dir, `${host}.crt`)) }, (req, res) => {
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify({ host, headers: req.headersDistinct }));
+      });
+      // a WebSocket endpoint (Slack's clients keep one open): answers the upgrade, then echoes what it is sent
+      server.on("upgrade", (req, socket) => {
+        upgradeHeaders.push(req.headersDistinct);
+        const accept = crypto.createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        socket.on("data", (d) => socket.write(d));
       });
       await new Promise<void>((resolve) => server.listen(tlsPort, ip, resolve));
       servers.push(server);
@@ -108,6 +119,13 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
     expect(r.body.toString()).not.toMatch(/"headers"/);
   });
 
+  live("a WebSocket upgrade on a bumped host passes, with the tenant header, and carries data both ways", async () => {
+    const reply = await webSocketThroughProxy(proxyPort, LOGIN_HOST, tlsPort, fs.readFileSync(path.join(dir, "interception-ca.crt")));
+    expect(reply.status).toMatch(/^HTTP\/1\.1 101 /);
+    expect(reply.echo).toBe("ping-through-squid");
+    expect(upgradeHeaders.at(-1)?.["sec-restrict-tenant-access-policy"]).toEqual([m365.value]);
+  });
+
   live("Squid reports no configuration or TLS error while serving", () => {
     expect(fs.readFileSync(path.join(dir, "log", "cache.log"), "utf8").split("\n").filter((l) => /ERROR|FATAL/.test(l))).toEqual([]);
   });
@@ -121,3 +139,48 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
     expect(log).toMatch(/TCP_DENIED\/\d+ .* CONNECT contoso\.sharepoint\.com/);
   });
 });
+
+/**
+ * A WebSocket client through the proxy, step by step as a browser does it: CONNECT, TLS (trusting the interception
+ * CA, as LGWAN PCs do), the upgrade request, then raw bytes after 101. Bounded in time.
+ */
+function webSocketThroughProxy(proxyPort: number, host: string, port: number, ca: Buffer): Promise<{ status: string; echo: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("WebSocket through the proxy timed out")), 10_000);
+    const raw = net.connect(proxyPort, "127.0.0.1", () => raw.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`));
+    raw.once("data", (d) => {
+      if (!/^HTTP\/1\.1 200/.test(d.toString())) return reject(new Error(`CONNECT refused: ${d.toString().split("\r\n")[0]}`));
+      const t = tls.connect({ socket: raw, servername: host, ca }, () => {
+        t.write(`GET /socket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\n\r\n`);
+      });
+      let buffer = "";
+      let status = "";
+      t.on("data", (chunk) => {
+        buffer += chunk.toString();
+        if (!status && buffer.includes("\r\n\r\n")) {
+          status = buffer.split("\r\n")[0];
+          buffer = buffer.slice(buffer.indexOf("\r\n\r\n") + 4);
+          if (!status.includes(" 101 ")) {
+            clearTimeout(timer);
+            t.destroy();
+            return resolve({ status, echo: "" });
+          }
+          t.write("ping-through-squid");
+        }
+        if (status && buffer.length >= "ping-through-squid".length) {
+          clearTimeout(timer);
+          t.destroy();
+          resolve({ status, echo: buffer });
+        }
+      });
+      t.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    raw.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
