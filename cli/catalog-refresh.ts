@@ -119,6 +119,9 @@ export interface MunicipalityEffect {
   readonly id: string;
   readonly opens: string[];
   readonly closes: string[];
+  /** UDP media ranges (IPv4) the firewall would pass or stop passing, and the LGWAN side must route */
+  readonly mediaAdded: string[];
+  readonly mediaRemoved: string[];
 }
 
 export interface RefreshReport {
@@ -172,6 +175,9 @@ export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly 
   const removedUrls = new Set(sets.filter((c) => c.change !== "added").flatMap((c) => c.urlsRemoved));
   const domainsRemoved = entry.domains.filter((d) => removedUrls.has(d) && !stillListed.has(d));
 
+  const v4 = (xs: string[]) => [...new Set(xs.filter((x) => !x.includes(":")))];
+  const mediaAdded = v4(sets.filter((c) => c.change === "changed").flatMap((c) => c.udpIpsAdded));
+  const mediaRemoved = v4(sets.filter((c) => c.change !== "added").flatMap((c) => c.udpIpsRemoved));
   const municipalities = configs
     .filter((c) => c.breakout.saas.includes(saas))
     .map((c) => {
@@ -181,7 +187,7 @@ export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly 
         return !allow.some((a) => covers(a, p));
       });
       const closes = domainsRemoved.filter((d) => allow.some((a) => domainMatches(a, d.replace(/^\*\./, ""))));
-      return { id: c.id, opens, closes };
+      return { id: c.id, opens, closes, mediaAdded, mediaRemoved };
     });
   return { saas, fromVersion: entry.feed.version, toVersion, sets, domainsAdded, domainsRemoved, municipalities };
 }
@@ -196,7 +202,10 @@ export function refreshReport(r: RefreshReport): string {
   }
   lines.push("", `The ${r.saas} entry would add: ${r.domainsAdded.join(" ") || "(nothing)"}; remove: ${r.domainsRemoved.join(" ") || "(nothing)"}`, "");
   if (!r.municipalities.length) lines.push(`No municipality selects ${r.saas}.`);
-  for (const m of r.municipalities) lines.push(`- ${m.id}: opens ${m.opens.join(" ") || "nothing"}; closes ${m.closes.join(" ") || "nothing"}`);
+  for (const m of r.municipalities) {
+    const media = [...m.mediaAdded.map((x) => `+${x}`), ...m.mediaRemoved.map((x) => `-${x}`)];
+    lines.push(`- ${m.id}: opens ${m.opens.join(" ") || "nothing"}; closes ${m.closes.join(" ") || "nothing"}${media.length ? `; UDP media ranges ${media.join(" ")} (route them to the breakout on the LGWAN side)` : ""}`);
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -60,8 +60,9 @@ describe("catalog refresh microsoft-365 from a fixture of the endpoints web serv
     expect(r.out).toMatch(/^\| 200 \| added \| \*\.loop\.microsoft \|.*not followed until its id is added/m);
     expect(r.out).toContain("The microsoft-365 entry would add: *.teams.live.com; remove: *.lync.com *.officeapps.live.com *.online.office.com");
     // the municipalities that select Microsoft 365 (Ashiya, Mitoyo), not Kaga
-    expect(r.out).toContain("- ashiya: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com");
-    expect(r.out).toContain("- mitoyo: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com");
+    const media = "; UDP media ranges +52.122.0.0/15 (route them to the breakout on the LGWAN side)";
+    expect(r.out).toContain(`- ashiya: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com${media}`);
+    expect(r.out).toContain(`- mitoyo: opens *.teams.live.com; closes *.lync.com *.officeapps.live.com *.online.office.com${media}`);
     expect(r.out).not.toContain("- kaga");
     expect(fs.readFileSync(CATALOG_PATH, "utf8")).toBe(before);
   });
