@@ -236,6 +236,45 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       setCode(0);
     });
 
+  const init = program
+    .command("init")
+    .description("a guided start: asks for the essentials (or takes them as flags), proposes defaults, and writes env/<id>.yaml after it validates; never overwrites a file")
+    .argument("[id]", "municipality id");
+  for (const q of (require("./init") as typeof import("./init")).QUESTIONS) if (q.key !== "id") init.option(`${q.flag} <value>`, q.prompt);
+  init.action(async (id: string | undefined, opts: Record<string, string>) => {
+    const { collectAnswers, writeEnvFile, QUESTIONS } = require("./init") as typeof import("./init");
+    const given: Record<string, string> = id === undefined ? {} : { id };
+    for (const q of QUESTIONS) {
+      const name = q.flag.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      if (opts[name] !== undefined) given[q.key] = opts[name];
+    }
+    // asked in a terminal; from flags and proposals otherwise (scripts, CI)
+    let prompter: import("./init").Prompter | undefined;
+    let rl: import("readline/promises").Interface | undefined;
+    if (io === stdio && process.stdin.isTTY) {
+      rl = (require("readline/promises") as typeof import("readline/promises")).createInterface({ input: process.stdin, output: process.stdout });
+      // lines are read through the interface's iterator, which buffers them: typed-ahead or pasted answers are kept
+      const lines = rl[Symbol.asyncIterator]();
+      prompter = {
+        ask: async (q) => {
+          io.out(q);
+          const next = await lines.next();
+          if (next.done) throw new Error("init: input ended before every question was answered; nothing was written");
+          return next.value;
+        },
+        say: (t) => io.out(t),
+      };
+    }
+    try {
+      const { answers, examples } = await collectAnswers(given, prompter);
+      const r = writeEnvFile(envDir(), answers, examples);
+      io.out(`wrote ${path.relative(process.cwd(), r.file) || r.file} (valid)${r.examples.length ? `; replace the EXAMPLE values: ${r.examples.join(", ")}` : ""}\n`);
+      setCode(0);
+    } finally {
+      rl?.close();
+    }
+  });
+
   program
     .command("graph")
     .description("a diagram of one municipality's network (sites, tunnels, Transit Gateway, firewall, NAT and egress, proxy, relay, Client VPN, DNS, logs), drawn from its synthesized stack")
@@ -350,7 +389,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`the α′ security baseline failed; nothing was written:\n${e.message.replace(/^.*Encountered Annotations with level "ERROR":\s*/s, "")}\n`);
       return 1;
     }
-    if (e instanceof Error && (e.name === "LearnInputError" || e.name === "FeedInputError")) {
+    if (e instanceof Error && (e.name === "LearnInputError" || e.name === "FeedInputError" || e.name === "InitError")) {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }

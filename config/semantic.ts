@@ -23,9 +23,22 @@ export interface FieldProblem {
 
 /** The prefecture enum of the schema is in JIS X 0401 order: index + 1 is the code's first two digits. */
 let prefectures: string[] | undefined;
-function prefectureNumber(name: string): number {
+function prefectureList(): string[] {
   if (!prefectures) prefectures = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).definitions.Prefecture.enum as string[];
-  return prefectures.indexOf(name) + 1;
+  return prefectures!;
+}
+function prefectureNumber(name: string): number {
+  return prefectureList().indexOf(name) + 1;
+}
+
+/** The prefecture a local government code belongs to (its first two digits), if they name one. */
+export function prefectureOfCode(code: string): string | undefined {
+  return /^\d{6}$/.test(code) ? prefectureList()[Number(code.slice(0, 2)) - 1] : undefined;
+}
+
+/** The availability zones the config accepts in a region, in order. */
+export function availabilityZonesOf(region: string): string[] {
+  return Object.hasOwn(KNOWN_AZS, region) ? [...KNOWN_AZS[region]] : [];
 }
 
 /**

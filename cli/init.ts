@@ -1,0 +1,232 @@
+/**
+ * `alpha-prime init [<id>]`: a guided start for a municipality's env file. It asks for the essentials (or takes
+ * them as flags, for scripts and CI), derives the prefecture from the local government code and checks its check
+ * digit, proposes defaults (tier by population, the region's zones, documentation-range examples marked as such),
+ * writes a commented env file with the schema header only after it validates, and never overwrites a file.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError } from "../config/errors";
+import { loadFiles } from "../config/load";
+import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
+import { SaasCatalog } from "../constructs/saas-catalog";
+
+export class InitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InitError";
+  }
+}
+
+export interface InitAnswers {
+  id: string;
+  name: string;
+  localGovernmentCode: string;
+  population: string;
+  accountId: string;
+  region: string;
+  availabilityZones: string;
+  bandwidthTier: string;
+  breakoutCidr: string;
+  lgwanSegments: string;
+  lgwanProxy: string;
+  siteName: string;
+  sitePublicIp: string;
+  siteBgpAsn: string;
+  saas: string;
+  notificationEmail: string;
+}
+
+/** Population bands of the tiers (the national mix of the benchmarks: 1g under 50k, 2g to 200k, 5g to 1M). */
+export function tierForPopulation(population: number): string {
+  return population < 50_000 ? "1g" : population < 200_000 ? "2g" : population < 1_000_000 ? "5g" : "10g";
+}
+
+interface Question {
+  readonly key: keyof InitAnswers;
+  readonly flag: string;
+  readonly prompt: string;
+  /** a proposal from earlier answers; an example value says so in the prompt and in the file */
+  readonly proposal?: (a: Partial<InitAnswers>) => { value: string; example?: boolean } | undefined;
+  /** why the value is not acceptable, or undefined */
+  readonly check: (v: string, a: Partial<InitAnswers>) => string | undefined;
+}
+
+const catalogIds = () => SaasCatalog.default().ids;
+
+export const QUESTIONS: readonly Question[] = [
+  { key: "id", flag: "--id", prompt: "municipality id (lowercase ASCII, e.g. mitoyo)", check: (v) => (/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v) ? undefined : "lowercase letters, digits and '-', 3-32 characters, starting with a letter") },
+  { key: "name", flag: "--name", prompt: "name (e.g. 三豊市)", check: (v) => (v.trim() && v.length <= 64 && !/[\u0000-\u001f]/.test(v) ? undefined : "1-64 printable characters") },
+  {
+    key: "localGovernmentCode",
+    flag: "--code",
+    prompt: "local government code (全国地方公共団体コード, 6 digits)",
+    check: (v) => {
+      if (!/^\d{6}$/.test(v)) return "6 digits";
+      const digit = localGovernmentCheckDigit(v.slice(0, 5));
+      if (Number(v[5]) !== digit) return `the check digit should be ${digit} (${v.slice(0, 5)}${digit})`;
+      return prefectureOfCode(v) ? undefined : `${v.slice(0, 2)} is not a prefecture number (01-47)`;
+    },
+  },
+  { key: "population", flag: "--population", prompt: "population", check: (v) => (/^[1-9]\d{0,7}$/.test(v) ? undefined : "a whole number") },
+  { key: "accountId", flag: "--account", prompt: "AWS account id of this municipality (12 digits)", check: (v) => (/^\d{12}$/.test(v) ? undefined : "12 digits") },
+  { key: "region", flag: "--region", prompt: "AWS region", proposal: () => ({ value: "ap-northeast-1" }), check: (v) => (availabilityZonesOf(v).length ? undefined : "ap-northeast-1 (東京) or ap-northeast-3 (大阪)") },
+  {
+    key: "availabilityZones",
+    flag: "--zones",
+    prompt: "availability zones (comma-separated, 2-4)",
+    proposal: (a) => ({ value: availabilityZonesOf(a.region ?? "").slice(0, 2).join(",") }),
+    check: (v, a) => {
+      const zones = v.split(",").map((z) => z.trim());
+      const known = availabilityZonesOf(a.region ?? "");
+      if (zones.length < 2 || zones.length > 4 || new Set(zones).size !== zones.length) return "2 to 4 different zones";
+      const bad = zones.find((z) => !known.includes(z));
+      return bad ? `${bad} is not a zone of ${a.region} (${known.join(", ")})` : undefined;
+    },
+  },
+  { key: "bandwidthTier", flag: "--tier", prompt: "bandwidth tier", proposal: (a) => ({ value: tierForPopulation(Number(a.population)) }), check: (v) => (["1g", "2g", "5g", "10g"].includes(v) ? undefined : "1g, 2g, 5g or 10g") },
+  {
+    key: "breakoutCidr",
+    flag: "--breakout-cidr",
+    prompt: "breakout CIDR on AWS (RFC 1918, /16-/22, not used on-prem)",
+    proposal: () => ({ value: "10.64.0.0/22", example: true }),
+    check: (v) => {
+      const c = parseCidr(v);
+      return typeof c === "string" ? c : undefined;
+    },
+  },
+  { key: "lgwanSegments", flag: "--lgwan-segments", prompt: "LGWAN-side segments allowed to break out (comma-separated CIDRs)", proposal: () => ({ value: "172.16.0.0/16", example: true }), check: (v) => v.split(",").map((c) => parseCidr(c.trim())).find((c): c is string => typeof c === "string") },
+  {
+    key: "lgwanProxy",
+    flag: "--lgwan-proxy",
+    prompt: "LGWAN proxy host:port (everything not allowlisted goes there)",
+    proposal: () => ({ value: "172.16.1.10:8080", example: true }),
+    check: (v) => {
+      const hp = parseHostPort(v);
+      return typeof hp === "string" ? hp : undefined;
+    },
+  },
+  { key: "siteName", flag: "--site", prompt: "first site's name (ASCII, e.g. honcho = 本庁舎)", proposal: () => ({ value: "honcho" }), check: (v) => (/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/.test(v) ? undefined : "lowercase ASCII, e.g. honcho") },
+  { key: "sitePublicIp", flag: "--site-ip", prompt: "first site's public IP (its VPN router)", proposal: () => ({ value: "203.0.113.10", example: true }), check: (v) => (typeof parseCidr(`${v}/32`) === "string" ? "an IPv4 address" : undefined) },
+  { key: "siteBgpAsn", flag: "--site-asn", prompt: "first site's BGP ASN (private)", proposal: () => ({ value: "65010" }), check: (v) => (/^\d+$/.test(v) && ((+v >= 64512 && +v <= 65534) || (+v >= 4200000000 && +v <= 4294967294)) ? undefined : "a private ASN (64512-65534)") },
+  {
+    key: "saas",
+    flag: "--saas",
+    prompt: "cloud services to allow (comma-separated catalog ids; npx alpha-prime catalog lists them)",
+    proposal: () => ({ value: "microsoft-365" }),
+    check: (v) => {
+      const bad = v.split(",").map((s) => s.trim()).find((s) => !catalogIds().includes(s));
+      return bad !== undefined ? `'${bad}' is not in the catalog (${catalogIds().join(", ")})` : undefined;
+    },
+  },
+  { key: "notificationEmail", flag: "--email", prompt: "operations e-mail for alarms", check: (v) => (/^[^\s@${}%]+@[^\s@${}%]+\.[a-z]{2,}$/i.test(v) ? undefined : "an e-mail address") },
+];
+
+export interface Prompter {
+  ask(question: string): Promise<string>;
+  say(text: string): void;
+}
+
+/** Every answer: a flag's value, else (interactive) the answer to a prompt, else the proposal; each checked. */
+export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Prompter): Promise<{ answers: InitAnswers; examples: Set<keyof InitAnswers> }> {
+  const a: Partial<InitAnswers> = {};
+  const examples = new Set<keyof InitAnswers>();
+  for (const q of QUESTIONS) {
+    const proposal = q.proposal?.(a);
+    if (given[q.key] !== undefined) {
+      const why = q.check(String(given[q.key]), a);
+      if (why) throw new InitError(`${q.flag} ${JSON.stringify(given[q.key])}: ${why}`);
+      a[q.key] = String(given[q.key]);
+      continue;
+    }
+    if (!prompter) {
+      if (!proposal) throw new InitError(`${q.flag} is needed (${q.prompt}); run in a terminal to be asked`);
+      a[q.key] = proposal.value;
+      if (proposal.example) examples.add(q.key);
+      continue;
+    }
+    for (;;) {
+      const shown = proposal ? ` [${proposal.value}${proposal.example ? " — an example, replace it" : ""}]` : "";
+      const answer = (await prompter.ask(`${q.prompt}${shown}: `)).trim() || proposal?.value || "";
+      const why = answer ? q.check(answer, a) : "an answer is needed";
+      if (!why) {
+        a[q.key] = answer;
+        if (proposal?.example && answer === proposal.value) examples.add(q.key);
+        if (q.key === "localGovernmentCode") prompter.say(`  → ${prefectureOfCode(answer)}\n`);
+        break;
+      }
+      prompter.say(`  ${why}\n`);
+    }
+  }
+  return { answers: a as InitAnswers, examples };
+}
+
+/** The env file: schema header, a comment on every example value, a waiver (visible in check and diff) where tenant values are still to come. */
+export function renderEnvFile(a: InitAnswers, examples: ReadonlySet<keyof InitAnswers>): string {
+  const ex = (k: keyof InitAnswers) =>
+    !examples.has(k) ? "" : k === "sitePublicIp" ? "   # EXAMPLE (RFC 5737 documentation address): your router's public IP" : "   # EXAMPLE: replace with your own address plan";
+  const list = (v: string) => `[${v.split(",").map((s) => s.trim()).join(", ")}]`;
+  const catalog = SaasCatalog.default();
+  const saas = a.saas.split(",").map((s) => s.trim());
+  const needTenants = saas.filter((s) => catalog.needsTenantValues(s));
+  const lines = [
+    "# yaml-language-server: $schema=./municipality.schema.json",
+    `# ${a.name} (${prefectureOfCode(a.localGovernmentCode)}): written by \`alpha-prime init\`. Review every value marked EXAMPLE,`,
+    "# then `npx alpha-prime validate` and `npx alpha-prime plan <id>` before the first deploy.",
+    `id: ${a.id}                      # stack id: never change it after the first deploy`,
+    `name: ${JSON.stringify(a.name)}`,
+    `prefecture: ${prefectureOfCode(a.localGovernmentCode)}`,
+    `localGovernmentCode: "${a.localGovernmentCode}"`,
+    `population: ${Number(a.population)}`,
+    "aws:",
+    `  accountId: "${a.accountId}"   # this municipality's account: a deploy anywhere else is refused`,
+    `  region: ${a.region}`,
+    `  availabilityZones: ${list(a.availabilityZones)}`,
+    `bandwidthTier: ${a.bandwidthTier}                # 1g | 2g | 5g | 10g (proposed from the population; see npx alpha-prime tiers)`,
+    "network:",
+    `  breakoutCidr: ${a.breakoutCidr}${ex("breakoutCidr")}`,
+    `  lgwanSegments: ${list(a.lgwanSegments)}${ex("lgwanSegments")}`,
+    `  lgwanProxy: "${a.lgwanProxy}"${ex("lgwanProxy")}`,
+    "sites:                                 # VPN peers: add one entry per site",
+    `  - name: ${a.siteName}`,
+    `    publicIp: ${a.sitePublicIp}${ex("sitePublicIp")}`,
+    `    bgpAsn: ${a.siteBgpAsn}`,
+    "breakout:",
+    `  saas: ${list(a.saas)}                 # ids from the SaaS catalog (npx alpha-prime catalog)`,
+  ];
+  if (needTenants.length) {
+    lines.push(
+      "  # テナント制限: set breakout.tenants.<saas> (see README, Tenant restriction) and remove the waiver below before",
+      "  # production; until then staff could sign in to any tenant of these services. The waiver shows in check and diff.",
+      "  tenantWaivers:",
+      ...needTenants.map((s) => `    - saas: ${s}\n      reason: "alpha-prime init: tenant values not set yet — set breakout.tenants.${s} before production"`),
+    );
+  }
+  lines.push("operations:", `  notificationEmails: [${a.notificationEmail}]`, "");
+  return lines.join("\n");
+}
+
+export interface InitResult {
+  readonly file: string;
+  readonly examples: (keyof InitAnswers)[];
+}
+
+/** Writes env/<id>.yaml after it validates; refuses when the file (or the id under another extension) exists. */
+export function writeEnvFile(envDir: string, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>): InitResult {
+  const file = path.join(envDir, `${answers.id}.yaml`);
+  for (const existing of [file, path.join(envDir, `${answers.id}.yml`)]) {
+    if (fs.existsSync(existing)) throw new InitError(`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
+  }
+  const text = renderEnvFile(answers, examples);
+  const scratch = fs.mkdtempSync(path.join(envDir, ".alpha-prime-init-"));
+  try {
+    const copy = path.join(scratch, path.basename(file));
+    fs.writeFileSync(copy, text);
+    const issues = loadFiles([copy]).issues;
+    if (issues.length) throw new ConfigError(issues.map((i) => ({ ...i, file })));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  fs.writeFileSync(file, text, { flag: "wx" }); // exclusive: a file created meanwhile is not overwritten either
+  return { file, examples: [...examples] };
+}

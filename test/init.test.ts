@@ -1,0 +1,78 @@
+/**
+ * `alpha-prime init`: a guided start that writes a valid, commented env file — from flags (scripts, CI) and
+ * interactively in a real pseudo-terminal (util-linux `script`) — and never overwrites a file.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { tierForPopulation } from "../cli/init";
+import { REPO_ROOT } from "../config/paths";
+import { loadFiles } from "../config/load";
+import { runCli, synthStacks, tempDir, testWithTool } from "./helpers";
+
+// 南伊豆町 (静岡県): 22302 with check digit 6
+const FLAGS = ["--name", "南伊豆町", "--code", "223026", "--population", "7800", "--account", "444455556666", "--email", "noc@example.jp"];
+
+test("from flags: a valid file with the prefecture derived, defaults proposed, examples marked, and it synthesizes", async () => {
+  const env = tempDir();
+  const r = await runCli("--env-dir", env, "init", "minamiizu", ...FLAGS);
+  expect([r.code, r.out]).toEqual([0, expect.stringMatching(/wrote .*minamiizu\.yaml \(valid\); replace the EXAMPLE values: breakoutCidr, lgwanSegments, lgwanProxy, sitePublicIp/)]);
+  const text = fs.readFileSync(path.join(env, "minamiizu.yaml"), "utf8");
+  expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./municipality.schema.json");
+  expect(text).toMatch(/^prefecture: 静岡県$/m);
+  expect(text).toMatch(/^bandwidthTier: 1g /m);
+  expect(text).toMatch(/^ {4}publicIp: 203\.0\.113\.10 +# EXAMPLE \(RFC 5737 documentation address\)/m);
+  const [config] = loadFiles([path.join(env, "minamiizu.yaml")]).configs;
+  expect(config.aws.availabilityZones).toEqual(["ap-northeast-1a", "ap-northeast-1c"]);
+  // a service that takes tenant values starts with a visible waiver, not a silent gap
+  expect(config.breakout.tenantWaivers.map((w) => w.saas)).toEqual(["microsoft-365"]);
+  expect(Object.keys(synthStacks({ envDir: env }).stacks)).toEqual(["minamiizu"]);
+});
+
+test("the tier follows the population", () => {
+  expect([7_800, 90_000, 300_000, 1_500_000].map(tierForPopulation)).toEqual(["1g", "2g", "5g", "10g"]);
+});
+
+test("never overwrites: an existing file (or the same id as .yml) is refused and left as it was", async () => {
+  const env = tempDir();
+  fs.writeFileSync(path.join(env, "minamiizu.yml"), "# mine\n");
+  const r = await runCli("--env-dir", env, "init", "minamiizu", ...FLAGS);
+  expect([r.code, r.err]).toEqual([1, expect.stringMatching(/minamiizu\.yml exists: init never overwrites a file/)]);
+  expect(fs.readdirSync(env)).toEqual(["minamiizu.yml"]);
+  expect(fs.readFileSync(path.join(env, "minamiizu.yml"), "utf8")).toBe("# mine\n");
+});
+
+test.each([
+  [["--code", "223027"], /--code "223027": the check digit should be 6 \(223026\)/],
+  [["--code", "992020"], /99 is not a prefecture number/],
+  [["--zones", "ap-northeast-1b,ap-northeast-1c"], /ap-northeast-1b is not a zone of ap-northeast-1/],
+  [["--saas", "microsoft-356"], /'microsoft-356' is not in the catalog/],
+])("a bad flag is an error naming it, and nothing is written: %j", async (bad, message) => {
+  const env = tempDir();
+  const flags = [...FLAGS];
+  const i = flags.indexOf(bad[0]);
+  if (i >= 0) flags[i + 1] = bad[1];
+  else flags.push(...bad);
+  const r = await runCli("--env-dir", env, "init", "minamiizu", ...flags);
+  expect([r.code, r.err]).toEqual([1, expect.stringMatching(message)]);
+  expect(fs.readdirSync(env)).toEqual([]);
+});
+
+test("without a terminal, a missing essential is an error that names its flag", async () => {
+  const r = await runCli("--env-dir", tempDir(), "init", "minamiizu", "--name", "南伊豆町");
+  expect([r.code, r.err]).toEqual([1, expect.stringMatching(/--code is needed/)]);
+});
+
+testWithTool("script", "bsdutils", "init in a pseudo-terminal")("interactively in a pseudo-terminal: asks, re-asks a wrong answer, accepts the proposals, and writes a valid file", () => {
+  const env = tempDir();
+  // id, name, a code with a wrong check digit, the right one, population, account, then Enter for every proposal, e-mail
+  const answers = ["kawazu", "河津町", "223017", "223018", "7200", "444455556666", ...Array(10).fill(""), "noc@example.jp"].join("\n") + "\n";
+  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO_ROOT, "bin", "alpha-prime.js"))} --env-dir ${JSON.stringify(env)} init`;
+  const r = spawnSync("script", ["-qec", command, "/dev/null"], { input: answers, encoding: "utf8", timeout: 60_000 });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("the check digit should be 8 (223018)");
+  expect(r.stdout).toContain("→ 静岡県");
+  expect(r.stdout).toMatch(/bandwidth tier \[1g\]/);
+  expect(r.stdout).toMatch(/wrote .*kawazu\.yaml \(valid\)/);
+  expect(loadFiles([path.join(env, "kawazu.yaml")]).issues).toEqual([]);
+});
