@@ -8,6 +8,7 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from "yaml";
 import { SaasCatalog } from "../constructs/saas-catalog";
+import { deployabilityProblems } from "../stacks/allowlist";
 import { documentProblems, displayPath, escapeForTerminal, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
 import { closest, ConfigError, ConfigIssue } from "./errors";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
@@ -120,7 +121,6 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   if (problems.length) return { issues: dedupe(problems).map(locate) };
   const config = resolve(data as MunicipalityFile, file);
   // what synth or Terraform would refuse of a config that is valid field by field
-  const { deployabilityProblems } = require("../stacks/allowlist") as typeof import("../stacks/allowlist");
   const refused = deployabilityProblems(config, catalog);
   if (refused.length) return { issues: refused.map(locate) };
   return { config, issues: [], locate };

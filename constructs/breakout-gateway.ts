@@ -11,7 +11,6 @@
  */
 import { Construct } from "constructs";
 import { terraformExpression } from "./terraform-text";
-import * as ipaddr from "ipaddr.js";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Ec2TransitGatewayVpcAttachment } from "@cdktf/provider-aws/lib/ec2-transit-gateway-vpc-attachment";
@@ -39,60 +38,12 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../config/domains";
 import type { LogDestinations } from "./log-archive";
+import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
 
-/** Subnet tiers, in address order within the VPC CIDR. */
-export const SUBNET_TIERS = ["private", "tgw", "firewall", "public"] as const;
-export type SubnetTier = (typeof SUBNET_TIERS)[number];
-
-/**
- * The address plan: the VPC CIDR split into four equal tier blocks, each split into four AZ slots
- * (so a /22 gives /24 tiers and /26 subnets). Slots are fixed by AZ position, so adding a zone later adds
- * subnets without moving existing ones.
- */
-export function subnetPlan(vpcCidr: string, azCount: number): Record<SubnetTier, { block: string; subnets: string[] }> {
-  if (azCount < 1 || azCount > 4) throw new Error(`between 1 and 4 availability zones are supported, got ${azCount}`);
-  const [addr, bits] = ipaddr.IPv4.parseCIDR(vpcCidr);
-  const base = ipToInt(addr);
-  const toText = (n: number, prefix: number) => `${intToIp(n)}/${prefix}`;
-  const tierBits = bits + 2;
-  const subnetBits = bits + 4;
-  const plan = {} as Record<SubnetTier, { block: string; subnets: string[] }>;
-  SUBNET_TIERS.forEach((tier, t) => {
-    const tierBase = base + t * 2 ** (32 - tierBits);
-    plan[tier] = {
-      block: toText(tierBase, tierBits),
-      subnets: Array.from({ length: azCount }, (_, a) => toText(tierBase + a * 2 ** (32 - subnetBits), subnetBits)),
-    };
-  });
-  return plan;
-}
-
-/**
- * Subnets of the tenant-restriction proxy tier: the fourth AZ slot of the private tier, split in four (a /22 gives
- * /28s). That slot never holds a zone's private subnet: the Japanese regions offer three zones to new accounts, and
- * the config accepts only those. Own subnets let the firewall tell the proxy's traffic from everyone else's
- * (Client VPN and the relay live in the private subnets), and adding them moves no existing subnet.
- */
-export function proxySubnetPlan(vpcCidr: string, azCount: number): string[] {
-  const plan = subnetPlan(vpcCidr, 4);
-  const [addr, bits] = ipaddr.IPv4.parseCIDR(plan.private.subnets[3]);
-  const prefix = bits + 2;
-  if (prefix > 28) throw new Error(`${vpcCidr} is too small for proxy subnets (they would be /${prefix}; AWS's smallest subnet is /28)`);
-  return Array.from({ length: azCount }, (_, a) => `${intToIp(ipToInt(addr) + a * 2 ** (32 - prefix))}/${prefix}`);
-}
-
-function ipToInt(a: ipaddr.IPv4): number {
-  return a.toByteArray().reduce((n, b) => n * 256 + b, 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** A fixed host address in a subnet (offset past the five AWS reserves), so outputs are known before apply. */
-export function hostAddress(subnetCidr: string, offset: number): string {
-  return intToIp(ipToInt(ipaddr.IPv4.parseCIDR(subnetCidr)[0]) + offset);
-}
+// The address plan is pure arithmetic known before deploy; it lives in breakout-plan.ts so validation and the PAC
+// file can use it without loading provider classes. Re-exported for the construct's users.
+export { hostAddress, proxySubnetPlan, subnetPlan, SUBNET_TIERS, DOMAIN_RULE_GROUP_CAPACITY, PROXY_RULE_GROUP_CAPACITY } from "./breakout-plan";
+export type { SubnetTier } from "./breakout-plan";
 
 /** AWS-managed rule groups (IPS) for strict-order policies; ARN form per the Network Firewall developer guide. */
 export const MANAGED_THREAT_RULE_GROUPS = [
@@ -105,11 +56,6 @@ export const MANAGED_THREAT_RULE_GROUPS = [
   "ThreatSignaturesPhishingStrictOrder",
 ];
 
-/** Capacity of the domain allowlist rule group. Fixed, because a change replaces the rule group. */
-export const DOMAIN_RULE_GROUP_CAPACITY = 2000;
-
-/** Capacity of the proxy enforcement rule group (fixed for the same reason). */
-export const PROXY_RULE_GROUP_CAPACITY = 1000;
 
 /** First Suricata sid of the proxy enforcement rules (the port pass rules use 1000001 and up). */
 const PROXY_RULE_SID = 2000001;

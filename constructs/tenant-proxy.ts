@@ -37,7 +37,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
 import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
-import { hostAddress } from "./breakout-gateway";
+import { PROXY_PORT, proxyEndpoints } from "./breakout-plan";
 import { DEFAULT_GUIDANCE, ENGINE_LAYOUT, ICAP_SERVICE, renderCicapConfig, renderClamdConfig, renderEngineDownPage, renderFreshclamConfig, renderTooBigPage, renderVirusFoundPage } from "./file-sanitization";
 import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
 import type { LogDestinations } from "./log-archive";
@@ -70,7 +70,7 @@ export interface SquidLayout {
 }
 
 export const SQUID_LAYOUT: SquidLayout = {
-  port: 3128,
+  port: PROXY_PORT,
   tlsPort: 443,
   caFile: "/etc/squid/alpha-prime/interception-ca.pem",
   certDb: "/var/lib/squid/ssl_db",
@@ -450,13 +450,7 @@ export interface SanitizationMetrics {
   readonly signatureAgeHours?: string;
 }
 
-/** Offset of the load balancer's fixed address in each proxy subnet (AWS reserves the first four). */
-const LB_ADDRESS_OFFSET = 4;
-
-/** The proxy's "address:port" in each proxy subnet, known before deploy (the PAC file names them). */
-export function proxyEndpoints(subnetCidrs: readonly string[]): string[] {
-  return subnetCidrs.map((c) => `${hostAddress(c, LB_ADDRESS_OFFSET)}:${SQUID_LAYOUT.port}`);
-}
+export { proxyEndpoints } from "./breakout-plan";
 /** Every instance is replaced by a freshly launched one (newest Debian image) within this many seconds. */
 export const MAX_INSTANCE_LIFETIME_SECONDS = 7 * 24 * 3600;
 

@@ -6,9 +6,8 @@ import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } fr
 import { FieldProblem, parseHostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
-import { DOMAIN_RULE_GROUP_CAPACITY, proxySubnetPlan, subnetPlan } from "../constructs/breakout-gateway";
+import { DOMAIN_RULE_GROUP_CAPACITY, proxyEndpoints, proxySubnetPlan, subnetPlan } from "../constructs/breakout-plan";
 import { renderPac } from "../constructs/pac";
-import { proxyEndpoints } from "../constructs/tenant-proxy";
 import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
 
 /** A tenant header the proxy adds, for the hosts of one service. */
