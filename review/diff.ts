@@ -69,8 +69,8 @@ export interface StackSnapshot {
   readonly accountId?: string;
   /** from a plan: addresses Terraform will replace or delete (actions), keyed by address */
   readonly plannedActions?: Map<string, string[]>;
-  /** text Terraform or a PC would run that alpha-prime did not write (AP-TF-001, AP-PAC-001), from synthesized JSON */
-  readonly hazards?: { address: string; message: string }[];
+  /** text Terraform or a PC would run that alpha-prime did not write (AP-TF-001, AP-PAC-001), from synthesized JSON; computed on first use */
+  readonly hazards?: () => { address: string; message: string }[];
   /** the network's topology as `graph` draws it, from synthesized JSON */
   readonly topology?: import("../cli/graph").Topology;
 }
@@ -86,7 +86,13 @@ export function snapshotOfStack(json: any): StackSnapshot {
   for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) resources.set(`${type}.${name}`, stripMetadata(body));
   }
-  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: executableTextIn(json), topology: topologyOf(json) };
+  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: once(() => executableTextIn(json)), topology: topologyOf(json) };
+}
+
+/** Computed when first asked for: only the head of a diff is checked for executable text. */
+function once<T>(compute: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: compute() }).v;
 }
 
 function topologyOf(json: any): import("../cli/graph").Topology {
@@ -401,7 +407,7 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];
   if (pacAddress && pac(base) && pac(base)![1].content !== pacNow!.content) callouts.push({ risk: "security", address: pacAddress, message: "PAC file changed: it runs on every staff PC (read it with `alpha-prime render`)" });
-  for (const hz of head?.hazards ?? []) callouts.push({ risk: "security", address: hz.address, message: `EXECUTABLE TEXT: ${hz.message}` });
+  for (const hz of head?.hazards?.() ?? []) callouts.push({ risk: "security", address: hz.address, message: `EXECUTABLE TEXT: ${hz.message}` });
   const ret = (s?: StackSnapshot) => s?.locals?.alpha_prime?.retention_days;
   if (typeof ret(base) === "number" && typeof ret(head) === "number" && ret(head) < ret(base)) {
     callouts.push({ risk: "security", address: "logging.retentionDays", message: `configured retention SHORTENED from ${ret(base)} to ${ret(head)} days` });
