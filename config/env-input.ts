@@ -11,8 +11,6 @@ import { Document, isAlias, isNode, isScalar, LineCounter, Node, visit } from "y
 import type { ConfigIssue } from "./errors";
 import { escapeForTerminal } from "./terminal-text";
 
-export { escapeForTerminal };
-
 /** Documented in README ("Input limits"). */
 export const INPUT_LIMITS = {
   /** the largest sample is ~5 KB; a national-scale file with every option stays far below */

@@ -9,6 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { processAlive } from "../cli/output-dir";
 import { REPO_ROOT } from "../config/paths";
 import { escapeForTerminal } from "../config/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
@@ -181,12 +182,7 @@ function removeAbandonedWorktrees(repo: string): void {
   for (const name of fs.readdirSync(os.tmpdir())) {
     const m = new RegExp(`^${DIFF_TMP_PREFIX}(\\d+)-`).exec(name);
     if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // its run is alive
-    } catch {
-      removeWorktree(repo, path.join(os.tmpdir(), name));
-    }
+    if (!processAlive(Number(m[1]))) removeWorktree(repo, path.join(os.tmpdir(), name)); // else its run is alive
   }
   execFileSync("git", ["worktree", "prune"], { cwd: repo, stdio: "ignore" });
 }
