@@ -9,6 +9,7 @@ import * as path from "path";
 import { ConfigError } from "../config/errors";
 import { loadFiles } from "../config/load";
 import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
+import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { SaasCatalog } from "../constructs/saas-catalog";
 
 export class InitError extends Error {
@@ -41,6 +42,11 @@ export interface InitAnswers {
 export function tierForPopulation(population: number): string {
   return population < 50_000 ? "1g" : population < 200_000 ? "2g" : population < 1_000_000 ? "5g" : "10g";
 }
+
+/** Below this population a /24 breakout network is proposed (towns and villages; most have one or two sites). */
+const SMALL_NETWORK_POPULATION = 10_000;
+
+const zoneList = (v: string | undefined) => (v ?? "").split(",").map((z) => z.trim()).filter(Boolean);
 
 interface Question {
   readonly key: keyof InitAnswers;
@@ -77,7 +83,7 @@ export const QUESTIONS: readonly Question[] = [
     prompt: "availability zones (comma-separated, 2-4)",
     proposal: (a) => ({ value: availabilityZonesOf(a.region ?? "").slice(0, 2).join(",") }),
     check: (v, a) => {
-      const zones = v.split(",").map((z) => z.trim());
+      const zones = zoneList(v);
       const known = availabilityZonesOf(a.region ?? "");
       if (zones.length < 2 || zones.length > 4 || new Set(zones).size !== zones.length) return "2 to 4 different zones";
       const bad = zones.find((z) => !known.includes(z));
@@ -88,11 +94,15 @@ export const QUESTIONS: readonly Question[] = [
   {
     key: "breakoutCidr",
     flag: "--breakout-cidr",
-    prompt: "breakout CIDR on AWS (RFC 1918, /16-/22, not used on-prem)",
-    proposal: () => ({ value: "10.64.0.0/22", example: true }),
-    check: (v) => {
+    prompt: "breakout CIDR on AWS (RFC 1918, /16-/24, not used on-prem; a /24 holds two zones)",
+    // a village can seldom spare more than a /24; two zones fit in one
+    proposal: (a) => ({ value: Number(a.population) < SMALL_NETWORK_POPULATION && zoneList(a.availabilityZones).length <= 2 ? "10.64.0.0/24" : "10.64.0.0/22", example: true }),
+    check: (v, a) => {
       const c = parseCidr(v);
-      return typeof c === "string" ? c : undefined;
+      if (typeof c === "string") return c;
+      if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) return `a prefix from /16 to /${SMALLEST_BREAKOUT_PREFIX}`;
+      const zones = zoneList(a.availabilityZones).length;
+      return zones > maxAvailabilityZones(c.text) ? `/${c.bits} holds ${maxAvailabilityZones(c.text)} zones; ${zones} need a /${smallestPrefixFor(zones)} or larger` : undefined;
     },
   },
   { key: "lgwanSegments", flag: "--lgwan-segments", prompt: "LGWAN-side segments allowed to break out (comma-separated CIDRs)", proposal: () => ({ value: "172.16.0.0/16", example: true }), check: (v) => v.split(",").map((c) => parseCidr(c.trim())).find((c): c is string => typeof c === "string") },

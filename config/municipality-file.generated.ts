@@ -96,7 +96,7 @@ export interface MunicipalityFile {
   bandwidthTier: "1g" | "2g" | "5g" | "10g";
   network: {
     /**
-     * IPv4 CIDR of the breakout VPC on AWS (RFC 1918, /16 to /22).
+     * IPv4 CIDR of the breakout VPC on AWS (RFC 1918, /16 to /24; a /24 holds two availability zones, a /23 or larger up to four).
      */
     breakoutCidr: string;
     /**

@@ -2,6 +2,7 @@
  * Checks beyond the JSON Schema. Each reads its fields defensively (the file may also have schema errors)
  * and reports a field path, so every problem of a file can be shown at once.
  */
+import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { HEALTH_PORT } from "../constructs/relay-ports";
 import * as fs from "fs";
 import * as path from "path";
@@ -219,8 +220,17 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     const c = parseCidr(breakout);
     if (typeof c === "string") push({ path: ["network", "breakoutCidr"], message: `${JSON.stringify(breakout)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR such as 10.64.0.0/22" });
     else if (!isPrivate(c)) push({ path: ["network", "breakoutCidr"], message: `${breakout} is not a private (RFC 1918) range`, expected: "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space" });
-    else if (c.bits < 16 || c.bits > 22) push({ path: ["network", "breakoutCidr"], message: `/${c.bits} is outside /16 to /22`, expected: "a prefix length from /16 to /22 (four subnet tiers in up to four zones)" });
-    else ranges.push({ label: "breakoutCidr", path: ["network", "breakoutCidr"], cidr: c });
+    else if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) push({ path: ["network", "breakoutCidr"], message: `/${c.bits} is outside /16 to /${SMALLEST_BREAKOUT_PREFIX}`, expected: `a prefix length from /16 to /${SMALLEST_BREAKOUT_PREFIX} (a /24 holds two zones, a /23 or larger up to four)` });
+    else {
+      ranges.push({ label: "breakoutCidr", path: ["network", "breakoutCidr"], cidr: c });
+      const zones = arr(f.aws?.availabilityZones).length;
+      const fits = maxAvailabilityZones(c.text);
+      // more than four zones is the schema's error already; only a count the plan supports is sized here
+      if (zones > fits && zones <= 4) {
+        const need = smallestPrefixFor(zones);
+        push({ path: ["network", "breakoutCidr"], message: `/${c.bits} holds ${fits} availability zones with room for every tier, and ${zones} are configured`, expected: `a /${need} or larger for ${zones} zones, or at most ${fits} zones` });
+      }
+    }
   }
   const lgwan: Cidr[] = [];
   arr(f.network?.lgwanSegments).forEach((s, i) => {

@@ -38,7 +38,7 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../config/domains";
 import type { LogDestinations } from "./log-archive";
-import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
+import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, returnInspectedBlocks, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
 
 // The address plan is pure arithmetic known before deploy; it lives in breakout-plan.ts so validation and the PAC
 // file can use it without loading provider classes. Re-exported for the construct's users.
@@ -254,7 +254,7 @@ export class BreakoutGateway extends Construct {
         { cidr: "0.0.0.0/0", target: { gatewayId: igw.id } },
         // return traffic goes back through the firewall endpoint of the same AZ
         ...props.onPremCidrs.map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
-        { cidr: this.plan.private.block, target: { vpcEndpointId: endpointIn(az) } },
+        ...returnInspectedBlocks(props.vpcCidr, azs.length).map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
       ]);
       privateTables.push(routeTable("private", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }, ...toOnPrem]));
     });

@@ -40,7 +40,7 @@ describe("the config contract", () => {
   test("every sample municipality validates", () => {
     const r = loadFiles(envFiles(ENV_DIR));
     expect(r.issues.map(formatIssue)).toEqual([]);
-    expect(r.configs.map((c) => c.id).sort()).toEqual(["ashiya", "kaga", "mitoyo"]);
+    expect(r.configs.map((c) => c.id).sort()).toEqual(["aogashima", "ashiya", "kaga", "mitoyo"]);
   });
 
   test("every env file names the schema for editor completion", () => {
@@ -82,6 +82,8 @@ describe("bad input is reported with file, line:column, field path and what was 
     { name: "an AZ of another region", edit: (t) => t.replace("ap-northeast-1c]", "ap-northeast-3a]"), path: "/aws/availabilityZones/1", message: /not an availability zone of ap-northeast-1/ },
     { name: "an invalid CIDR", edit: (t) => t.replace("10.64.0.0/22", "10.64.0.300/22"), path: "/network/breakoutCidr", message: /not a valid IPv4 CIDR/ },
     { name: "a CIDR with host bits", edit: (t) => t.replace("10.64.0.0/22", "10.64.1.0/22"), path: "/network/breakoutCidr", message: /host bits/ },
+    { name: "a breakout network smaller than a /24", edit: (t) => t.replace("10.64.0.0/22 ", "10.64.0.0/25 "), path: "/network/breakoutCidr", message: /outside \/16 to \/24/, expected: /a \/24 holds two zones/ },
+    { name: "three zones in a /24", edit: (t) => t.replace("10.64.0.0/22 ", "10.64.0.0/24 ").replace("ap-northeast-1c]", "ap-northeast-1c, ap-northeast-1d]"), path: "/network/breakoutCidr", message: /\/24 holds 2 availability zones with room for every tier, and 3 are configured/, expected: /a \/23 or larger for 3 zones/ },
     { name: "overlapping ranges", edit: (t) => t.replace("clientCidr: 10.68.0.0/22", "clientCidr: 10.64.0.0/22"), path: "/remoteAccess/clientCidr", message: /overlaps breakoutCidr/ },
     { name: "an LGWAN segment inside the breakout range", edit: (t) => t.replace("[172.16.0.0/16]", "[10.64.2.0/24]"), path: "/network/lgwanSegments/0", message: /overlaps/ },
     { name: "a duplicate site name", edit: (t) => t.replace("name: takase", "name: honcho"), path: "/sites/1/name", message: /used twice/ },

@@ -24,6 +24,8 @@ test("from flags: a valid file with the prefecture derived, defaults proposed, e
   expect(text).toMatch(/^ {4}publicIp: 203\.0\.113\.10 +# EXAMPLE \(RFC 5737 documentation address\)/m);
   const [config] = loadFiles([path.join(env, "minamiizu.yaml")]).configs;
   expect(config.aws.availabilityZones).toEqual(["ap-northeast-1a", "ap-northeast-1c"]);
+  // a town of 7,800 with two zones is offered the compact /24 plan
+  expect(config.network.breakoutCidr).toBe("10.64.0.0/24");
   // a service that takes tenant values starts with a visible waiver, not a silent gap
   expect(config.breakout.tenantWaivers.map((w) => w.saas)).toEqual(["microsoft-365"]);
   expect(Object.keys(synthStacks({ envDir: env }).stacks)).toEqual(["minamiizu"]);
@@ -47,6 +49,8 @@ test.each([
   [["--code", "992020"], /99 is not a prefecture number/],
   [["--zones", "ap-northeast-1b,ap-northeast-1c"], /ap-northeast-1b is not a zone of ap-northeast-1/],
   [["--saas", "microsoft-356"], /'microsoft-356' is not in the catalog/],
+  [["--zones", "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d", "--breakout-cidr", "10.64.0.0/24"], /--breakout-cidr "10.64.0.0\/24": \/24 holds 2 zones; 3 need a \/23 or larger/],
+  [["--breakout-cidr", "10.64.0.0/25"], /a prefix from \/16 to \/24/],
 ])("a bad flag is an error naming it, and nothing is written: %j", async (bad, message) => {
   const env = tempDir();
   const flags = [...FLAGS];

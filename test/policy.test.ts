@@ -166,7 +166,7 @@ describe("alpha-prime check", () => {
   test("the samples pass: exit 0", async () => {
     const r = await cli("check", outdirWith(stacks));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/3 stack\(s\): 0 error\(s\), 0 warning\(s\), 0 suppressed/);
+    expect(r.out).toMatch(`${Object.keys(stacks).length} stack(s): 0 error(s), 0 warning(s), 0 suppressed`);
   });
 
   test("SARIF output validates against the SARIF 2.1.0 schema, and a broken log does not", async () => {

@@ -72,7 +72,7 @@ describe("the CLI", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/1 stack\(s\).*mitoyo/);
     expect(fs.readFileSync(path.join(out, "stacks", "ashiya", "cdk.tf.json"), "utf8")).toBe(before);
-    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8")).stacks).sort()).toEqual(["ashiya", "kaga", "mitoyo"]);
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8")).stacks).sort()).toEqual([...SAMPLE_IDS].sort());
   });
 
   test("bad input exits non-zero, names every error, and leaves an existing cdktf.out as it was", async () => {
@@ -97,7 +97,7 @@ describe("the CLI", () => {
     expect(bad.err).toMatch(/mitoyo\.yaml:11:16: \/bandwidthTier: "3g" is not allowed; expected one of 1g, 2g, 5g, 10g/);
     const good = await cli("validate");
     expect(good.code).toBe(0);
-    expect(good.out).toMatch(/3 municipality file\(s\) valid/);
+    expect(good.out).toMatch(`${SAMPLE_IDS.length} municipality file(s) valid`);
   });
 
   test("--help lists the commands", async () => {
