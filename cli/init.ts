@@ -6,15 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../config/errors";
+import { ConfigError, Msg } from "../config/errors";
+import { Lang, render, Text, tr } from "../config/messages";
 import { loadFiles } from "../config/load";
 import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { SaasCatalog } from "../constructs/saas-catalog";
 
 export class InitError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(readonly text: Msg) {
+    super(render(text));
     this.name = "InitError";
   }
 }
@@ -51,85 +52,85 @@ const zoneList = (v: string | undefined) => (v ?? "").split(",").map((z) => z.tr
 interface Question {
   readonly key: keyof InitAnswers;
   readonly flag: string;
-  readonly prompt: string;
+  readonly prompt: Text;
   /** a proposal from earlier answers; an example value says so in the prompt and in the file */
   readonly proposal?: (a: Partial<InitAnswers>) => { value: string; example?: boolean } | undefined;
   /** why the value is not acceptable, or undefined */
-  readonly check: (v: string, a: Partial<InitAnswers>) => string | undefined;
+  readonly check: (v: string, a: Partial<InitAnswers>) => Msg | undefined;
 }
 
 const catalogIds = () => SaasCatalog.default().ids;
 
 export const QUESTIONS: readonly Question[] = [
-  { key: "id", flag: "--id", prompt: "municipality id (lowercase ASCII, e.g. mitoyo)", check: (v) => (/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v) ? undefined : "lowercase letters, digits and '-', 3-32 characters, starting with a letter") },
-  { key: "name", flag: "--name", prompt: "name (e.g. 三豊市)", check: (v) => (v.trim() && v.length <= 64 && !/[\u0000-\u001f]/.test(v) ? undefined : "1-64 printable characters") },
+  { key: "id", flag: "--id", prompt: tr`municipality id (lowercase ASCII, e.g. mitoyo)`, check: (v) => (/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v) ? undefined : tr`lowercase letters, digits and '-', 3-32 characters, starting with a letter`) },
+  { key: "name", flag: "--name", prompt: tr`name (e.g. 三豊市)`, check: (v) => (v.trim() && v.length <= 64 && !/[\u0000-\u001f]/.test(v) ? undefined : tr`1-64 printable characters`) },
   {
     key: "localGovernmentCode",
     flag: "--code",
-    prompt: "local government code (全国地方公共団体コード, 6 digits)",
+    prompt: tr`local government code (全国地方公共団体コード, 6 digits)`,
     check: (v) => {
-      if (!/^\d{6}$/.test(v)) return "6 digits";
+      if (!/^\d{6}$/.test(v)) return tr`6 digits`;
       const digit = localGovernmentCheckDigit(v.slice(0, 5));
-      if (Number(v[5]) !== digit) return `the check digit should be ${digit} (${v.slice(0, 5)}${digit})`;
-      return prefectureOfCode(v) ? undefined : `${v.slice(0, 2)} is not a prefecture number (01-47)`;
+      if (Number(v[5]) !== digit) return tr`the check digit should be ${digit} (${v.slice(0, 5)}${digit})`;
+      return prefectureOfCode(v) ? undefined : tr`${v.slice(0, 2)} is not a prefecture number (01-47)`;
     },
   },
-  { key: "population", flag: "--population", prompt: "population", check: (v) => (/^[1-9]\d{0,7}$/.test(v) ? undefined : "a whole number") },
-  { key: "accountId", flag: "--account", prompt: "AWS account id of this municipality (12 digits)", check: (v) => (/^\d{12}$/.test(v) ? undefined : "12 digits") },
-  { key: "region", flag: "--region", prompt: "AWS region", proposal: () => ({ value: "ap-northeast-1" }), check: (v) => (availabilityZonesOf(v).length ? undefined : "ap-northeast-1 (東京) or ap-northeast-3 (大阪)") },
+  { key: "population", flag: "--population", prompt: tr`population`, check: (v) => (/^[1-9]\d{0,7}$/.test(v) ? undefined : tr`a whole number`) },
+  { key: "accountId", flag: "--account", prompt: tr`AWS account id of this municipality (12 digits)`, check: (v) => (/^\d{12}$/.test(v) ? undefined : tr`12 digits`) },
+  { key: "region", flag: "--region", prompt: tr`AWS region`, proposal: () => ({ value: "ap-northeast-1" }), check: (v) => (availabilityZonesOf(v).length ? undefined : tr`ap-northeast-1 (東京) or ap-northeast-3 (大阪)`) },
   {
     key: "availabilityZones",
     flag: "--zones",
-    prompt: "availability zones (comma-separated, 2-4)",
+    prompt: tr`availability zones (comma-separated, 2-4)`,
     proposal: (a) => ({ value: availabilityZonesOf(a.region ?? "").slice(0, 2).join(",") }),
     check: (v, a) => {
       const zones = zoneList(v);
       const known = availabilityZonesOf(a.region ?? "");
-      if (zones.length < 2 || zones.length > 4 || new Set(zones).size !== zones.length) return "2 to 4 different zones";
+      if (zones.length < 2 || zones.length > 4 || new Set(zones).size !== zones.length) return tr`2 to 4 different zones`;
       const bad = zones.find((z) => !known.includes(z));
-      return bad ? `${bad} is not a zone of ${a.region} (${known.join(", ")})` : undefined;
+      return bad ? tr`${bad} is not a zone of ${a.region} (${known.join(", ")})` : undefined;
     },
   },
-  { key: "bandwidthTier", flag: "--tier", prompt: "bandwidth tier", proposal: (a) => ({ value: tierForPopulation(Number(a.population)) }), check: (v) => (["1g", "2g", "5g", "10g"].includes(v) ? undefined : "1g, 2g, 5g or 10g") },
+  { key: "bandwidthTier", flag: "--tier", prompt: tr`bandwidth tier`, proposal: (a) => ({ value: tierForPopulation(Number(a.population)) }), check: (v) => (["1g", "2g", "5g", "10g"].includes(v) ? undefined : tr`1g, 2g, 5g or 10g`) },
   {
     key: "breakoutCidr",
     flag: "--breakout-cidr",
-    prompt: "breakout CIDR on AWS (RFC 1918, /16-/24, not used on-prem; a /24 holds two zones)",
+    prompt: tr`breakout CIDR on AWS (RFC 1918, /16-/24, not used on-prem; a /24 holds two zones)`,
     // a village can seldom spare more than a /24; two zones fit in one
     proposal: (a) => ({ value: Number(a.population) < SMALL_NETWORK_POPULATION && zoneList(a.availabilityZones).length <= 2 ? "10.64.0.0/24" : "10.64.0.0/22", example: true }),
     check: (v, a) => {
       const c = parseCidr(v);
       if (typeof c === "string") return c;
-      if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) return `a prefix from /16 to /${SMALLEST_BREAKOUT_PREFIX}`;
+      if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) return tr`a prefix from /16 to /${SMALLEST_BREAKOUT_PREFIX}`;
       const zones = zoneList(a.availabilityZones).length;
-      return zones > maxAvailabilityZones(c.text) ? `/${c.bits} holds ${maxAvailabilityZones(c.text)} zones; ${zones} need a /${smallestPrefixFor(zones)} or larger` : undefined;
+      return zones > maxAvailabilityZones(c.text) ? tr`/${c.bits} holds ${maxAvailabilityZones(c.text)} zones; ${zones} need a /${smallestPrefixFor(zones)} or larger` : undefined;
     },
   },
-  { key: "lgwanSegments", flag: "--lgwan-segments", prompt: "LGWAN-side segments allowed to break out (comma-separated CIDRs)", proposal: () => ({ value: "172.16.0.0/16", example: true }), check: (v) => v.split(",").map((c) => parseCidr(c.trim())).find((c): c is string => typeof c === "string") },
+  { key: "lgwanSegments", flag: "--lgwan-segments", prompt: tr`LGWAN-side segments allowed to break out (comma-separated CIDRs)`, proposal: () => ({ value: "172.16.0.0/16", example: true }), check: (v) => v.split(",").map((c) => parseCidr(c.trim())).find((c): c is string => typeof c === "string") },
   {
     key: "lgwanProxy",
     flag: "--lgwan-proxy",
-    prompt: "LGWAN proxy host:port (everything not allowlisted goes there)",
+    prompt: tr`LGWAN proxy host:port (everything not allowlisted goes there)`,
     proposal: () => ({ value: "172.16.1.10:8080", example: true }),
     check: (v) => {
       const hp = parseHostPort(v);
       return typeof hp === "string" ? hp : undefined;
     },
   },
-  { key: "siteName", flag: "--site", prompt: "first site's name (ASCII, e.g. honcho = 本庁舎)", proposal: () => ({ value: "honcho" }), check: (v) => (/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/.test(v) ? undefined : "lowercase ASCII, e.g. honcho") },
-  { key: "sitePublicIp", flag: "--site-ip", prompt: "first site's public IP (its VPN router)", proposal: () => ({ value: "203.0.113.10", example: true }), check: (v) => (typeof parseCidr(`${v}/32`) === "string" ? "an IPv4 address" : undefined) },
-  { key: "siteBgpAsn", flag: "--site-asn", prompt: "first site's BGP ASN (private)", proposal: () => ({ value: "65010" }), check: (v) => (/^\d+$/.test(v) && ((+v >= 64512 && +v <= 65534) || (+v >= 4200000000 && +v <= 4294967294)) ? undefined : "a private ASN (64512-65534)") },
+  { key: "siteName", flag: "--site", prompt: tr`first site's name (ASCII, e.g. honcho = 本庁舎)`, proposal: () => ({ value: "honcho" }), check: (v) => (/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/.test(v) ? undefined : tr`lowercase ASCII, e.g. honcho`) },
+  { key: "sitePublicIp", flag: "--site-ip", prompt: tr`first site's public IP (its VPN router)`, proposal: () => ({ value: "203.0.113.10", example: true }), check: (v) => (typeof parseCidr(`${v}/32`) === "string" ? tr`an IPv4 address` : undefined) },
+  { key: "siteBgpAsn", flag: "--site-asn", prompt: tr`first site's BGP ASN (private)`, proposal: () => ({ value: "65010" }), check: (v) => (/^\d+$/.test(v) && ((+v >= 64512 && +v <= 65534) || (+v >= 4200000000 && +v <= 4294967294)) ? undefined : tr`a private ASN (64512-65534)`) },
   {
     key: "saas",
     flag: "--saas",
-    prompt: "cloud services to allow (comma-separated catalog ids; npx alpha-prime catalog lists them)",
+    prompt: tr`cloud services to allow (comma-separated catalog ids; npx alpha-prime catalog lists them)`,
     proposal: () => ({ value: "microsoft-365" }),
     check: (v) => {
       const bad = v.split(",").map((s) => s.trim()).find((s) => !catalogIds().includes(s));
-      return bad !== undefined ? `'${bad}' is not in the catalog (${catalogIds().join(", ")})` : undefined;
+      return bad !== undefined ? tr`'${bad}' is not in the catalog (${catalogIds().join(", ")})` : undefined;
     },
   },
-  { key: "notificationEmail", flag: "--email", prompt: "operations e-mail for alarms", check: (v) => (/^[^\s@${}%]+@[^\s@${}%]+\.[a-z]{2,}$/i.test(v) ? undefined : "an e-mail address") },
+  { key: "notificationEmail", flag: "--email", prompt: tr`operations e-mail for alarms`, check: (v) => (/^[^\s@${}%]+@[^\s@${}%]+\.[a-z]{2,}$/i.test(v) ? undefined : tr`an e-mail address`) },
 ];
 
 export interface Prompter {
@@ -138,34 +139,34 @@ export interface Prompter {
 }
 
 /** Every answer: a flag's value, else (interactive) the answer to a prompt, else the proposal; each checked. */
-export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Prompter): Promise<{ answers: InitAnswers; examples: Set<keyof InitAnswers> }> {
+export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Prompter, lang: Lang = "en"): Promise<{ answers: InitAnswers; examples: Set<keyof InitAnswers> }> {
   const a: Partial<InitAnswers> = {};
   const examples = new Set<keyof InitAnswers>();
   for (const q of QUESTIONS) {
     const proposal = q.proposal?.(a);
     if (given[q.key] !== undefined) {
       const why = q.check(String(given[q.key]), a);
-      if (why) throw new InitError(`${q.flag} ${JSON.stringify(given[q.key])}: ${why}`);
+      if (why) throw new InitError(tr`${q.flag} ${JSON.stringify(given[q.key])}: ${why}`);
       a[q.key] = String(given[q.key]);
       continue;
     }
     if (!prompter) {
-      if (!proposal) throw new InitError(`${q.flag} is needed (${q.prompt}); run in a terminal to be asked`);
+      if (!proposal) throw new InitError(tr`${q.flag} is needed (${q.prompt}); run in a terminal to be asked`);
       a[q.key] = proposal.value;
       if (proposal.example) examples.add(q.key);
       continue;
     }
     for (;;) {
-      const shown = proposal ? ` [${proposal.value}${proposal.example ? " — an example, replace it" : ""}]` : "";
-      const answer = (await prompter.ask(`${q.prompt}${shown}: `)).trim() || proposal?.value || "";
-      const why = answer ? q.check(answer, a) : "an answer is needed";
+      const shown = !proposal ? "" : proposal.example ? render(tr` [${proposal.value} — an example, replace it]`, lang) : ` [${proposal.value}]`;
+      const answer = (await prompter.ask(`${render(q.prompt, lang)}${shown}: `)).trim() || proposal?.value || "";
+      const why = answer ? q.check(answer, a) : tr`an answer is needed`;
       if (!why) {
         a[q.key] = answer;
         if (proposal?.example && answer === proposal.value) examples.add(q.key);
         if (q.key === "localGovernmentCode") prompter.say(`  → ${prefectureOfCode(answer)}\n`);
         break;
       }
-      prompter.say(`  ${why}\n`);
+      prompter.say(`  ${render(why, lang)}\n`);
     }
   }
   return { answers: a as InitAnswers, examples };
@@ -225,7 +226,7 @@ export interface InitResult {
 export function writeEnvFile(envDir: string, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>): InitResult {
   const file = path.join(envDir, `${answers.id}.yaml`);
   for (const existing of [file, path.join(envDir, `${answers.id}.yml`)]) {
-    if (fs.existsSync(existing)) throw new InitError(`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
+    if (fs.existsSync(existing)) throw new InitError(tr`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
   }
   const text = renderEnvFile(answers, examples);
   const scratch = fs.mkdtempSync(path.join(envDir, ".alpha-prime-init-"));

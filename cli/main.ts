@@ -7,7 +7,8 @@ disableTokenStackTraces(); // before anything loads cdktf tokens
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { ConfigError, formatIssue } from "../config/errors";
+import { ConfigError, formatIssueIn } from "../config/errors";
+import { chooseLang, render, tr } from "../config/messages";
 import { escapeForTerminal } from "../config/terminal-text";
 import { envFiles, loadFiles } from "../config/load";
 import { defaultEnvDir } from "../config/paths";
@@ -49,16 +50,19 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .command("validate")
     .description("validate env files (all of them when none are named); every error with file, line:column and field path")
     .argument("[files...]", "env files to validate")
-    .action((files: string[]) => {
+    .option("--lang <lang>", "language of the messages: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)")
+    .action((files: string[], opts: { lang?: string }) => {
+      const lang = chooseLang(opts.lang);
       const targets = files.length ? files.map((f) => path.resolve(f)) : envFiles(envDir());
       const r = loadFiles(targets);
-      for (const i of r.issues) io.err(`${formatIssue(i)}\n`);
+      for (const i of r.issues) io.err(`${formatIssueIn(i, lang)}\n`);
       if (r.issues.length) {
-        io.err(`${r.issues.length} error(s) in ${new Set(r.issues.map((i) => i.file)).size} file(s)\n`);
+        io.err(`${render(tr`${r.issues.length} error(s) in ${new Set(r.issues.map((i) => i.file)).size} file(s)`, lang)}\n`);
         return setCode(1);
       }
       const ids = r.configs.map((c) => c.id);
-      io.out(`${ids.length} municipality file(s) valid: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ` … and ${ids.length - 10} more` : ""}\n`);
+      const shown = ids.length > 10 ? tr`${ids.slice(0, 10).join(", ")} … and ${ids.length - 10} more` : ids.join(", ");
+      io.out(`${render(tr`${ids.length} municipality file(s) valid: ${shown}`, lang)}\n`);
       setCode(0);
     });
 
@@ -240,9 +244,11 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .command("init")
     .description("a guided start: asks for the essentials (or takes them as flags), proposes defaults, and writes env/<id>.yaml after it validates; never overwrites a file")
     .argument("[id]", "municipality id");
-  for (const q of (require("./init") as typeof import("./init")).QUESTIONS) if (q.key !== "id") init.option(`${q.flag} <value>`, q.prompt);
+  for (const q of (require("./init") as typeof import("./init")).QUESTIONS) if (q.key !== "id") init.option(`${q.flag} <value>`, render(q.prompt));
+  init.option("--lang <lang>", "language of questions and messages: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)");
   init.action(async (id: string | undefined, opts: Record<string, string>) => {
-    const { collectAnswers, writeEnvFile, QUESTIONS } = require("./init") as typeof import("./init");
+    const { collectAnswers, writeEnvFile, InitError, QUESTIONS } = require("./init") as typeof import("./init");
+    const lang = chooseLang(opts.lang);
     const given: Record<string, string> = id === undefined ? {} : { id };
     for (const q of QUESTIONS) {
       const name = q.flag.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -266,10 +272,17 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       };
     }
     try {
-      const { answers, examples } = await collectAnswers(given, prompter);
+      const { answers, examples } = await collectAnswers(given, prompter, lang);
       const r = writeEnvFile(envDir(), answers, examples);
-      io.out(`wrote ${path.relative(process.cwd(), r.file) || r.file} (valid)${r.examples.length ? `; replace the EXAMPLE values: ${r.examples.join(", ")}` : ""}\n`);
+      const file = path.relative(process.cwd(), r.file) || r.file;
+      io.out(`${render(r.examples.length ? tr`wrote ${file} (valid); replace the EXAMPLE values: ${r.examples.join(", ")}` : tr`wrote ${file} (valid)`, lang)}\n`);
       setCode(0);
+    } catch (e) {
+      // in the reader's language here; main() reports everything else
+      if (e instanceof InitError) io.err(`alpha-prime: ${render(e.text, lang)}\n${render(tr`nothing was written`, lang)}\n`);
+      else if (e instanceof ConfigError) io.err(`${e.issues.map((i) => formatIssueIn(i, lang)).join("\n")}\n${render(tr`nothing was written`, lang)}\n`);
+      else throw e;
+      setCode(1);
     } finally {
       rl?.close();
     }

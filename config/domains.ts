@@ -10,6 +10,7 @@
  * matches all subdomains", https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html),
  * so the firewall, the PAC file and the DNS firewall all agree on every name.
  */
+import { phrase, tr } from "./messages";
 import { getDomain } from "tldts";
 
 export interface DomainPattern {
@@ -30,15 +31,15 @@ export function parseDomainPattern(raw: string): DomainPattern | string {
     includeSubdomains = true;
     text = text.slice(2);
   }
-  if (text === "" || text === "*") return "it allows every domain";
-  if (text.includes("*")) return "a wildcard may only stand alone as the first label ('*.example.jp')";
-  if (text.length > 253) return "it is longer than 253 characters";
+  if (text === "" || text === "*") return phrase(tr`it allows every domain`);
+  if (text.includes("*")) return phrase(tr`a wildcard may only stand alone as the first label ('*.example.jp')`);
+  if (text.length > 253) return phrase(tr`it is longer than 253 characters`);
   const labels = text.split(".");
-  if (!labels.every((l) => LABEL.test(l))) return "it is not a valid host name (letters, digits and '-' between dots)";
-  if (/^[0-9.]+$/.test(text)) return "it is an IP address, not a domain name";
+  if (!labels.every((l) => LABEL.test(l))) return phrase(tr`it is not a valid host name (letters, digits and '-' between dots)`);
+  if (/^[0-9.]+$/.test(text)) return phrase(tr`it is an IP address, not a domain name`);
   // A public suffix (jp, co.jp, lg.jp, com) would open a whole top-level space to everyone.
   if (getDomain(text, { allowPrivateDomains: false }) === null) {
-    return `'${text}' is a public suffix (a top-level domain or similar), so it would allow every site under it`;
+    return phrase(tr`'${text}' is a public suffix (a top-level domain or similar), so it would allow every site under it`);
   }
   return { name: text, includeSubdomains };
 }

@@ -8,7 +8,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Document, isAlias, isNode, isScalar, LineCounter, Node, visit } from "yaml";
-import type { ConfigIssue } from "./errors";
+import { ConfigIssue, Msg, toIssue } from "./errors";
+import { tr } from "./messages";
 import { escapeForTerminal } from "./terminal-text";
 
 /** Documented in README ("Input limits"). */
@@ -44,10 +45,10 @@ export function listEnvDirectory(dir: string): EnvListing {
   let names: string[];
   try {
     const st = fs.statSync(dir);
-    if (!st.isDirectory()) return { files: [], issues: [fileIssue(shown, "is not a directory of env files")] };
+    if (!st.isDirectory()) return { files: [], issues: [fileIssue(shown, tr`is not a directory of env files`)] };
     names = fs.readdirSync(dir);
   } catch (e) {
-    return { files: [], issues: [fileIssue(shown, `cannot read the env directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)] };
+    return { files: [], issues: [fileIssue(shown, tr`cannot read the env directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)] };
   }
   const issues: ConfigIssue[] = [];
   const byId = new Map<string, string>();
@@ -72,7 +73,7 @@ export function listEnvDirectory(dir: string): EnvListing {
 
 /** An env directory with nothing to synthesize is an error, not an empty output. */
 export function emptyDirectoryIssue(dir: string): ConfigIssue {
-  return fileIssue(displayPath(dir), "contains no env files (*.yaml or *.yml): nothing to validate or synthesize", "at least one env/<id>.yaml");
+  return fileIssue(displayPath(dir), tr`contains no env files (*.yaml or *.yml): nothing to validate or synthesize`, tr`at least one env/<id>.yaml`);
 }
 
 export type ReadResult = { text: string } | { issue: ConfigIssue };
@@ -90,21 +91,21 @@ export function readEnvText(file: string): ReadResult {
       const home = fs.realpathSync(path.dirname(file));
       const target = fs.realpathSync(file);
       const rel = path.relative(home, target);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown, "is a symbolic link to a file outside the env directory: refused, not read") };
+      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown, tr`is a symbolic link to a file outside the env directory: refused, not read`) };
     }
     st = fs.statSync(file);
   } catch (e) {
-    return { issue: fileIssue(shown, `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (!st.isFile()) return { issue: fileIssue(shown, `is not a regular file (${kindOf(st)}): refused, not read`) };
-  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, `is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
+  if (!st.isFile()) return { issue: fileIssue(shown, tr`is not a regular file (${kindOf(st)}): refused, not read`) };
+  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
   let bytes: Buffer;
   try {
     bytes = readAtMost(file, INPUT_LIMITS.maxFileBytes + 1);
   } catch (e) {
-    return { issue: fileIssue(shown, `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, `is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
+  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     return { text: text.startsWith("\ufeff") ? text.slice(1) : text };
@@ -112,16 +113,16 @@ export function readEnvText(file: string): ReadResult {
     const at = firstInvalidUtf8(bytes);
     const before = new TextDecoder("utf-8").decode(bytes.subarray(0, at));
     const lines = before.split("\n");
-    return { issue: { file: shown, line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: `invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: "a UTF-8 text file" } };
+    return { issue: toIssue({ file: shown, line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: tr`invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: tr`a UTF-8 text file` }) };
   }
 }
 
 /** Problems of the YAML document itself, before any value is read: tags, anchors, aliases, too many keys. */
 export function documentProblems(doc: Document, lineCounter: LineCounter, file: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const at = (node: Node | undefined, message: string, expected?: string): ConfigIssue => {
+  const at = (node: Node | undefined, message: Msg, expected?: Msg): ConfigIssue => {
     const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
-    return { file: displayPath(file), line: pos.line, column: pos.col, path: "/", message, expected };
+    return toIssue({ file: displayPath(file), line: pos.line, column: pos.col, path: "/", message, expected });
   };
   let keys = 0;
   visit(doc, {
@@ -129,11 +130,11 @@ export function documentProblems(doc: Document, lineCounter: LineCounter, file: 
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) {
-          issues.push(at(pair.key as Node | undefined, "a key that is not plain text (a YAML complex key) is not accepted", "plain keys"));
+          issues.push(at(pair.key as Node | undefined, tr`a key that is not plain text (a YAML complex key) is not accepted`, tr`plain keys`));
           continue;
         }
         const key = String(pair.key.value);
-        if (seen.has(key)) issues.push(at(pair.key as Node, `duplicate key '${escapeForTerminal(key.slice(0, 60))}'`, "each key once"));
+        if (seen.has(key)) issues.push(at(pair.key as Node, tr`duplicate key '${escapeForTerminal(key.slice(0, 60))}'`, tr`each key once`));
         seen.add(key);
       }
     },
@@ -142,22 +143,22 @@ export function documentProblems(doc: Document, lineCounter: LineCounter, file: 
       return keys > INPUT_LIMITS.maxKeys ? visit.BREAK : undefined;
     },
     Alias(_k, node) {
-      issues.push(at(node, "YAML aliases (*name) are not accepted in env files", "each value written out"));
+      issues.push(at(node, tr`YAML aliases (*name) are not accepted in env files`, tr`each value written out`));
     },
     Node(_k, node) {
-      if (isNode(node) && node.anchor) issues.push(at(node, `YAML anchors (&${node.anchor.slice(0, 40)}) are not accepted in env files`, "each value written out"));
-      if (isNode(node) && node.tag && !isAlias(node)) issues.push(at(node, `YAML tags (${node.tag.slice(0, 40)}) are not accepted in env files`, "plain values"));
+      if (isNode(node) && node.anchor) issues.push(at(node, tr`YAML anchors (&${node.anchor.slice(0, 40)}) are not accepted in env files`, tr`each value written out`));
+      if (isNode(node) && node.tag && !isAlias(node)) issues.push(at(node, tr`YAML tags (${node.tag.slice(0, 40)}) are not accepted in env files`, tr`plain values`));
     },
   });
-  if (keys > INPUT_LIMITS.maxKeys) return [at(doc.contents ?? undefined, `has more than ${INPUT_LIMITS.maxKeys} keys`, "an env file of one municipality")];
+  if (keys > INPUT_LIMITS.maxKeys) return [at(doc.contents ?? undefined, tr`has more than ${INPUT_LIMITS.maxKeys} keys`, tr`an env file of one municipality`)];
   return issues;
 }
 
 export interface TextProblem {
   readonly path: (string | number)[];
   readonly atKey?: boolean;
-  readonly message: string;
-  readonly expected?: string;
+  readonly message: Msg;
+  readonly expected?: Msg;
 }
 
 /** Every string (keys and values) of the parsed file: refused characters and lengths, by field path. */
@@ -167,16 +168,16 @@ export function textProblems(data: unknown): TextProblem[] {
     if (typeof v === "string") {
       const pointer = "/" + p.join("/");
       const bad = v.match(REFUSED_CHARS) ?? (MULTI_LINE_FIELDS.has(pointer) ? null : v.match(REFUSED_IN_SINGLE_LINE));
-      if (bad) out.push({ path: p, message: `contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: MULTI_LINE_FIELDS.has(pointer) ? "printable text (newlines allowed)" : "printable text on one line" });
-      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: p, message: "contains cdktf's token syntax (${TfToken[…]}), which is reserved", expected: "text without ${TfToken[" });
-      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: p, message: `is ${v.length} characters long`, expected: `at most ${INPUT_LIMITS.maxStringLength} characters` });
+      if (bad) out.push({ path: p, message: tr`contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: MULTI_LINE_FIELDS.has(pointer) ? tr`printable text (newlines allowed)` : tr`printable text on one line` });
+      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: p, message: tr`contains cdktf's token syntax (\${TfToken[…]}), which is reserved`, expected: tr`text without \${TfToken[` });
+      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: p, message: tr`is ${v.length} characters long`, expected: tr`at most ${INPUT_LIMITS.maxStringLength} characters` });
       return;
     }
     if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...p, i]));
     if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         const bad = k.match(REFUSED_CHARS) ?? k.match(REFUSED_IN_SINGLE_LINE);
-        if (bad) out.push({ path: [...p, k], atKey: true, message: `a key contains the character ${codePoint(bad[0])}`, expected: "printable keys" });
+        if (bad) out.push({ path: [...p, k], atKey: true, message: tr`a key contains the character ${codePoint(bad[0])}`, expected: tr`printable keys` });
         walk(x, [...p, k]);
       }
     }
@@ -246,8 +247,8 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return Math.min(lo, bytes.length - 1);
 }
 
-function fileIssue(file: string, message: string, expected?: string): ConfigIssue {
-  return { file, line: 1, column: 1, path: "/", message, expected };
+function fileIssue(file: string, message: Msg, expected?: Msg): ConfigIssue {
+  return toIssue({ file, line: 1, column: 1, path: "/", message, expected });
 }
 
 export function displayPath(file: string): string {

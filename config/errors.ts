@@ -1,5 +1,9 @@
 /** Errors in env files: where (file, line:column, field path), what is wrong, what was expected. */
+import { Lang, render, Text, tr } from "./messages";
 import { oneLine } from "./terminal-text";
+
+/** A message as it is written: plain English, or translatable (config/messages.ts). */
+export type Msg = string | Text;
 
 export interface ConfigIssue {
   readonly file: string;
@@ -13,13 +17,36 @@ export interface ConfigIssue {
   readonly expected?: string;
   /** the likely intended value or key */
   readonly suggestion?: string;
+  /** message and expected as written, for showing them in another language (`message`/`expected` are English) */
+  readonly text?: { readonly message: Msg; readonly expected?: Msg };
+}
+
+/** An issue from a translatable message: English in `message`/`expected`, the original kept in `text`. */
+export function toIssue(d: { file: string; line: number; column: number; path: string; message: Msg; expected?: Msg; suggestion?: string }): ConfigIssue {
+  return {
+    file: d.file,
+    line: d.line,
+    column: d.column,
+    path: d.path,
+    message: render(d.message),
+    expected: d.expected === undefined ? undefined : render(d.expected),
+    suggestion: d.suggestion,
+    text: { message: d.message, expected: d.expected },
+  };
 }
 
 /** One issue on one line, safe to print: whatever a file's keys or values hold is escaped (config/terminal-text.ts). */
 export function formatIssue(i: ConfigIssue): string {
-  let text = `${i.file}:${i.line}:${i.column}: ${cut(i.path, 200)}: ${cut(i.message, 600)}`;
-  if (i.expected) text += `; expected ${cut(i.expected, 600)}`;
-  if (i.suggestion) text += `; did you mean '${cut(i.suggestion, 100)}'?`;
+  return formatIssueIn(i, "en");
+}
+
+/** The same line in another language: file, line:column and field path are the same in every language. */
+export function formatIssueIn(i: ConfigIssue, lang: Lang): string {
+  const message = lang === "en" || !i.text ? i.message : render(i.text.message, lang);
+  const expected = lang === "en" || !i.text ? i.expected : i.text.expected === undefined ? undefined : render(i.text.expected, lang);
+  let text = `${i.file}:${i.line}:${i.column}: ${cut(i.path, 200)}: ${cut(message, 600)}`;
+  if (expected) text += render(tr`; expected ${cut(expected, 600)}`, lang);
+  if (i.suggestion) text += render(tr`; did you mean '${cut(i.suggestion, 100)}'?`, lang);
   return oneLine(text);
 }
 

@@ -11,7 +11,8 @@ import { SaasCatalog } from "../constructs/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
 import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
 import { escapeForTerminal } from "./terminal-text";
-import { closest, ConfigError, ConfigIssue } from "./errors";
+import { closest, ConfigError, ConfigIssue, toIssue } from "./errors";
+import { render, tr } from "./messages";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
 import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
@@ -91,7 +92,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
     return {
       issues: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { file: shown, line: pos.line, column: pos.col, path: "/", message: `YAML syntax: ${e.message.split("\n")[0]}` };
+        return toIssue({ file: shown, line: pos.line, column: pos.col, path: "/", message: tr`YAML syntax: ${e.message.split("\n")[0]}` });
       }),
     };
   }
@@ -101,15 +102,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   const locate: Locator = (p) => {
     const offset = nodeOffset(doc, p.path, p.atKey ?? false);
     const pos = lineCounter.linePos(offset);
-    return {
-      file: shown,
-      line: pos.line,
-      column: pos.col,
-      path: pointer(p.path),
-      message: p.message,
-      expected: p.expected,
-      suggestion: p.suggestion,
-    };
+    return toIssue({ file: shown, line: pos.line, column: pos.col, path: pointer(p.path), message: p.message, expected: p.expected, suggestion: p.suggestion });
   };
   const data = doc.toJS({ maxAliasCount: 0 }) as unknown;
   const validate = compiledValidator();
@@ -130,7 +123,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
 function dedupe(problems: FieldProblem[]): FieldProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
-    const k = `${pointer(p.path)}|${p.message}`;
+    const k = `${pointer(p.path)}|${render(p.message)}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -214,23 +207,23 @@ function schemaProblems(errors: ErrorObject[]): FieldProblem[] {
         out.push({
           path: [...at, key],
           atKey: true,
-          message: `unknown key '${shownKey(key)}'`,
-          expected: `one of ${known.join(", ")}`,
+          message: tr`unknown key '${shownKey(key)}'`,
+          expected: tr`one of ${known.join(", ")}`,
           suggestion: key.length <= 64 ? closest(key, known) : undefined,
         });
         break;
       }
       case "required": {
         const key = (e.params as { missingProperty: string }).missingProperty;
-        out.push({ path: at, message: `missing required key '${key}'` });
+        out.push({ path: at, message: tr`missing required key '${key}'` });
         break;
       }
       case "enum": {
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
         out.push({
           path: at,
-          message: `${shownValue(e.data)} is not allowed`,
-          expected: `one of ${allowed.join(", ")}`,
+          message: tr`${shownValue(e.data)} is not allowed`,
+          expected: tr`one of ${allowed.join(", ")}`,
           suggestion: typeof e.data === "string" && e.data.length <= 64 ? closest(e.data, allowed) : undefined,
         });
         break;
@@ -238,17 +231,42 @@ function schemaProblems(errors: ErrorObject[]): FieldProblem[] {
       case "pattern": {
         const examples = (parent as { examples?: unknown[] } | undefined)?.examples;
         const pattern = (e.params as { pattern: string }).pattern;
-        out.push({ path: at, message: `${shownValue(e.data)} has the wrong form`, expected: `a string matching ${pattern}${examples?.length ? `, such as ${JSON.stringify(examples[0])}` : ""}` });
+        out.push({ path: at, message: tr`${shownValue(e.data)} has the wrong form`, expected: examples?.length ? tr`a string matching ${pattern}, such as ${JSON.stringify(examples[0])}` : tr`a string matching ${pattern}` });
         break;
       }
       case "format":
-        out.push({ path: at, message: `${shownValue(e.data)} is not a valid ${(e.params as { format: string }).format}`, expected: `a valid ${(e.params as { format: string }).format}` });
+        out.push({ path: at, message: tr`${shownValue(e.data)} is not a valid ${(e.params as { format: string }).format}`, expected: tr`a valid ${(e.params as { format: string }).format}` });
         break;
       case "type":
-        out.push({ path: at, message: `${shownValue(e.data)} has the wrong type`, expected: `${(e.params as { type: string }).type}` });
+        out.push({ path: at, message: tr`${shownValue(e.data)} has the wrong type`, expected: (e.params as { type: string }).type });
         break;
+      case "minimum":
+      case "maximum":
+      case "minLength":
+      case "maxLength":
+      case "minItems":
+      case "maxItems": {
+        const { limit } = e.params as { limit: number };
+        const got = Array.isArray(e.data) ? e.data.length : typeof e.data === "string" ? e.data.length : shownValue(e.data);
+        const msg = {
+          minimum: tr`must be >= ${limit} (got ${got})`,
+          maximum: tr`must be <= ${limit} (got ${got})`,
+          minLength: tr`must be at least ${limit} characters long (got ${got})`,
+          maxLength: tr`must be at most ${limit} characters long (got ${got})`,
+          minItems: tr`must have at least ${limit} items (got ${got})`,
+          maxItems: tr`must have at most ${limit} items (got ${got})`,
+        }[e.keyword];
+        out.push({ path: at, message: msg });
+        break;
+      }
+      case "uniqueItems": {
+        const { i, j } = e.params as { i: number; j: number };
+        out.push({ path: at, message: tr`items ${j} and ${i} are the same`, expected: tr`each item once` });
+        break;
+      }
       default:
-        out.push({ path: at, message: `${e.message ?? "is invalid"}${e.data !== undefined && typeof e.data !== "object" ? ` (got ${shownValue(e.data)})` : ""}` });
+        // a keyword the schema does not use today: ajv's own English words
+        out.push({ path: at, message: tr`does not match the schema (${e.keyword}): ${e.message ?? "invalid"}${e.data !== undefined && typeof e.data !== "object" ? ` (got ${shownValue(e.data)})` : ""}` });
     }
   }
   return out;

@@ -9,14 +9,15 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import type { SaasCatalog } from "../constructs/saas-catalog";
 import { parseDomainPattern } from "./domains";
-import { closest } from "./errors";
+import { closest, Msg } from "./errors";
+import { phrase, tr } from "./messages";
 import { SCHEMA_PATH } from "./paths";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
 
 export interface FieldProblem {
   readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly expected?: string;
+  readonly message: Msg;
+  readonly expected?: Msg;
   readonly suggestion?: string;
   /** point at the key rather than the value */
   readonly atKey?: boolean;
@@ -72,18 +73,18 @@ export interface Cidr {
 
 /** Parses an IPv4 CIDR whose host bits are zero, or returns why not. */
 export function parseCidr(text: unknown): Cidr | string {
-  if (typeof text !== "string") return "not a string";
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text)) return "not an IPv4 CIDR like 10.64.0.0/22";
+  if (typeof text !== "string") return phrase(tr`not a string`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text)) return phrase(tr`not an IPv4 CIDR like 10.64.0.0/22`);
   // ipaddr.js (like inet_aton) reads 012.064.0.0 as octal, AWS as decimal: only plain decimal octets are accepted
-  if (/(^|\.)0\d/.test(text.split("/")[0])) return "not a plain dotted-decimal IPv4 CIDR (no leading zeros)";
+  if (/(^|\.)0\d/.test(text.split("/")[0])) return phrase(tr`not a plain dotted-decimal IPv4 CIDR (no leading zeros)`);
   let parsed: [ipaddr.IPv4, number];
   try {
     parsed = ipaddr.IPv4.parseCIDR(text);
   } catch {
-    return "not a valid IPv4 CIDR";
+    return phrase(tr`not a valid IPv4 CIDR`);
   }
   const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
-  if (network !== parsed[0].toString()) return `host bits are set: the network is ${network}/${parsed[1]}`;
+  if (network !== parsed[0].toString()) return phrase(tr`host bits are set: the network is ${network}/${parsed[1]}`);
   return { text, address: parsed[0], bits: parsed[1] };
 }
 
@@ -114,18 +115,18 @@ export function normalizeHostPort(text: string): string {
 
 /** Parses "host:port" (IPv4 address or DNS name, port 1-65535), or returns why not. */
 export function parseHostPort(text: unknown): HostPort | string {
-  if (typeof text !== "string") return "not a string";
+  if (typeof text !== "string") return phrase(tr`not a string`);
   const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  if (!m) return "not of the form host:port (IPv6 literals are not supported)";
+  if (!m) return phrase(tr`not of the form host:port (IPv6 literals are not supported)`);
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) return `port ${port} is outside 1-65535`;
+  if (port < 1 || port > 65535) return phrase(tr`port ${port} is outside 1-65535`);
   const host = normalizeHostName(m[1]);
   if (/^[0-9.]+$/.test(host)) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(host) || /(^|\.)0\d/.test(host)) return `'${host}' is not a plain dotted-decimal IPv4 address`;
+    if (!ipaddr.IPv4.isValidFourPartDecimal(host) || /(^|\.)0\d/.test(host)) return phrase(tr`'${host}' is not a plain dotted-decimal IPv4 address`);
     return { host, port, isIp: true };
   }
   const d = parseDomainPattern(host);
-  if (typeof d === "string") return `host '${host}' is refused: ${d}`;
+  if (typeof d === "string") return phrase(tr`host '${host}' is refused: ${d}`);
   return { host, port, isIp: false };
 }
 
@@ -168,12 +169,12 @@ function isPrivateAsn(asn: number): boolean {
 }
 
 function asnProblem(asn: unknown): string | undefined {
-  if (typeof asn !== "number" || !Number.isInteger(asn)) return "not an integer";
-  if (asn < 1 || asn > 4294967294) return "outside 1-4294967294";
-  if (asn === 23456) return "23456 is AS_TRANS (RFC 6793), not a real ASN";
-  if ((asn >= 64496 && asn <= 64511) || (asn >= 65536 && asn <= 65551)) return "reserved for documentation (RFC 5398)";
-  if (asn === 65535) return "65535 is reserved (RFC 7300)";
-  if (AWS_RESERVED_ASNS.has(asn)) return `${asn} is reserved by AWS`;
+  if (typeof asn !== "number" || !Number.isInteger(asn)) return phrase(tr`not an integer`);
+  if (asn < 1 || asn > 4294967294) return phrase(tr`outside 1-4294967294`);
+  if (asn === 23456) return phrase(tr`23456 is AS_TRANS (RFC 6793), not a real ASN`);
+  if ((asn >= 64496 && asn <= 64511) || (asn >= 65536 && asn <= 65551)) return phrase(tr`reserved for documentation (RFC 5398)`);
+  if (asn === 65535) return phrase(tr`65535 is reserved (RFC 7300)`);
+  if (AWS_RESERVED_ASNS.has(asn)) return phrase(tr`${asn} is reserved by AWS`);
   return undefined;
 }
 
@@ -187,19 +188,19 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   // id and file name agree: `cdktf deploy <id>` and `alpha-prime plan <id>` find the file by its id.
   const base = path.basename(file).replace(/\.ya?ml$/, "");
   if (typeof f.id === "string" && f.id !== base) {
-    push({ path: ["id"], message: `id '${f.id}' differs from the file name '${path.basename(file)}'`, expected: `id: ${base} (or rename the file to ${f.id}.yaml)` });
+    push({ path: ["id"], message: tr`id '${f.id}' differs from the file name '${path.basename(file)}'`, expected: tr`id: ${base} (or rename the file to ${f.id}.yaml)` });
   }
 
   if (typeof f.localGovernmentCode === "string" && /^\d{6}$/.test(f.localGovernmentCode)) {
     const code = f.localGovernmentCode;
     const want = localGovernmentCheckDigit(code.slice(0, 5));
     if (Number(code[5]) !== want) {
-      push({ path: ["localGovernmentCode"], message: `check digit of ${code} is wrong`, expected: `${code.slice(0, 5)}${want}` });
+      push({ path: ["localGovernmentCode"], message: tr`check digit of ${code} is wrong`, expected: tr`${code.slice(0, 5)}${want}` });
     }
     if (typeof f.prefecture === "string") {
       const n = prefectureNumber(f.prefecture);
       if (n > 0 && Number(code.slice(0, 2)) !== n) {
-        push({ path: ["localGovernmentCode"], message: `${code} does not belong to ${f.prefecture}`, expected: `a code starting with ${String(n).padStart(2, "0")}` });
+        push({ path: ["localGovernmentCode"], message: tr`${code} does not belong to ${f.prefecture}`, expected: tr`a code starting with ${String(n).padStart(2, "0")}` });
       }
     }
   }
@@ -209,7 +210,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     if (typeof az !== "string" || typeof region !== "string") return;
     const known = Object.hasOwn(KNOWN_AZS, region) ? KNOWN_AZS[region] : undefined;
     if (!az.startsWith(region) || (known && !known.includes(az))) {
-      push({ path: ["aws", "availabilityZones", i], message: `${az} is not an availability zone of ${region}`, expected: `one of ${(known ?? [`${region}a`]).join(", ")}`, suggestion: known ? closest(az, known) : undefined });
+      push({ path: ["aws", "availabilityZones", i], message: tr`${az} is not an availability zone of ${region}`, expected: tr`one of ${(known ?? [`${region}a`]).join(", ")}`, suggestion: known ? closest(az, known) : undefined });
     }
   });
 
@@ -218,9 +219,9 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const breakout = f.network?.breakoutCidr;
   if (breakout !== undefined) {
     const c = parseCidr(breakout);
-    if (typeof c === "string") push({ path: ["network", "breakoutCidr"], message: `${JSON.stringify(breakout)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR such as 10.64.0.0/22" });
-    else if (!isPrivate(c)) push({ path: ["network", "breakoutCidr"], message: `${breakout} is not a private (RFC 1918) range`, expected: "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space" });
-    else if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) push({ path: ["network", "breakoutCidr"], message: `/${c.bits} is outside /16 to /${SMALLEST_BREAKOUT_PREFIX}`, expected: `a prefix length from /16 to /${SMALLEST_BREAKOUT_PREFIX} (a /24 holds two zones, a /23 or larger up to four)` });
+    if (typeof c === "string") push({ path: ["network", "breakoutCidr"], message: tr`${JSON.stringify(breakout)} is ${c}`, expected: tr`an RFC 1918 IPv4 CIDR such as 10.64.0.0/22` });
+    else if (!isPrivate(c)) push({ path: ["network", "breakoutCidr"], message: tr`${breakout} is not a private (RFC 1918) range`, expected: tr`10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space` });
+    else if (c.bits < 16 || c.bits > SMALLEST_BREAKOUT_PREFIX) push({ path: ["network", "breakoutCidr"], message: tr`/${c.bits} is outside /16 to /${SMALLEST_BREAKOUT_PREFIX}`, expected: tr`a prefix length from /16 to /${SMALLEST_BREAKOUT_PREFIX} (a /24 holds two zones, a /23 or larger up to four)` });
     else {
       ranges.push({ label: "breakoutCidr", path: ["network", "breakoutCidr"], cidr: c });
       const zones = arr(f.aws?.availabilityZones).length;
@@ -228,15 +229,15 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       // more than four zones is the schema's error already; only a count the plan supports is sized here
       if (zones > fits && zones <= 4) {
         const need = smallestPrefixFor(zones);
-        push({ path: ["network", "breakoutCidr"], message: `/${c.bits} holds ${fits} availability zones with room for every tier, and ${zones} are configured`, expected: `a /${need} or larger for ${zones} zones, or at most ${fits} zones` });
+        push({ path: ["network", "breakoutCidr"], message: tr`/${c.bits} holds ${fits} availability zones with room for every tier, and ${zones} are configured`, expected: tr`a /${need} or larger for ${zones} zones, or at most ${fits} zones` });
       }
     }
   }
   const lgwan: Cidr[] = [];
   arr(f.network?.lgwanSegments).forEach((s, i) => {
     const c = parseCidr(s);
-    if (typeof c === "string") push({ path: ["network", "lgwanSegments", i], message: `${JSON.stringify(s)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR" });
-    else if (!isPrivate(c)) push({ path: ["network", "lgwanSegments", i], message: `${s} is not a private (RFC 1918) range`, expected: "an LGWAN-side private range" });
+    if (typeof c === "string") push({ path: ["network", "lgwanSegments", i], message: tr`${JSON.stringify(s)} is ${c}`, expected: tr`an RFC 1918 IPv4 CIDR` });
+    else if (!isPrivate(c)) push({ path: ["network", "lgwanSegments", i], message: tr`${s} is not a private (RFC 1918) range`, expected: tr`an LGWAN-side private range` });
     else {
       lgwan.push(c);
       ranges.push({ label: `lgwanSegments[${i}]`, path: ["network", "lgwanSegments", i], cidr: c });
@@ -245,34 +246,34 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const client = f.remoteAccess?.clientCidr;
   if (client !== undefined) {
     const c = parseCidr(client);
-    if (typeof c === "string") push({ path: ["remoteAccess", "clientCidr"], message: `${JSON.stringify(client)} is ${c}`, expected: "an RFC 1918 IPv4 CIDR from /12 to /22" });
-    else if (!isPrivate(c)) push({ path: ["remoteAccess", "clientCidr"], message: `${client} is not a private (RFC 1918) range`, expected: "an RFC 1918 IPv4 CIDR" });
-    else if (c.bits < 12 || c.bits > 22) push({ path: ["remoteAccess", "clientCidr"], message: `/${c.bits} is outside /12 to /22`, expected: "a prefix length from /12 to /22 (AWS Client VPN limit)" });
+    if (typeof c === "string") push({ path: ["remoteAccess", "clientCidr"], message: tr`${JSON.stringify(client)} is ${c}`, expected: tr`an RFC 1918 IPv4 CIDR from /12 to /22` });
+    else if (!isPrivate(c)) push({ path: ["remoteAccess", "clientCidr"], message: tr`${client} is not a private (RFC 1918) range`, expected: tr`an RFC 1918 IPv4 CIDR` });
+    else if (c.bits < 12 || c.bits > 22) push({ path: ["remoteAccess", "clientCidr"], message: tr`/${c.bits} is outside /12 to /22`, expected: tr`a prefix length from /12 to /22 (AWS Client VPN limit)` });
     else ranges.push({ label: "remoteAccess.clientCidr", path: ["remoteAccess", "clientCidr"], cidr: c });
   }
   for (let i = 0; i < ranges.length; i++) {
     for (let j = i + 1; j < ranges.length; j++) {
       if (cidrsOverlap(ranges[i].cidr, ranges[j].cidr)) {
-        push({ path: ranges[j].path, message: `${ranges[j].cidr.text} overlaps ${ranges[i].label} (${ranges[i].cidr.text})`, expected: "ranges that do not overlap" });
+        push({ path: ranges[j].path, message: tr`${ranges[j].cidr.text} overlaps ${ranges[i].label} (${ranges[i].cidr.text})`, expected: tr`ranges that do not overlap` });
       }
     }
   }
   arr(f.network?.dnsServers).forEach((s, i) => {
     const c = parseCidr(typeof s === "string" && !s.includes("/") ? `${s}/32` : s);
-    if (typeof c === "string") push({ path: ["network", "dnsServers", i], message: `${JSON.stringify(s)} is ${c}`, expected: "an IPv4 address or CIDR" });
-    else if (lgwan.length && !lgwan.some((l) => cidrContains(l, c))) push({ path: ["network", "dnsServers", i], message: `${s} is not inside any LGWAN segment`, expected: "on-prem DNS servers within network.lgwanSegments" });
+    if (typeof c === "string") push({ path: ["network", "dnsServers", i], message: tr`${JSON.stringify(s)} is ${c}`, expected: tr`an IPv4 address or CIDR` });
+    else if (lgwan.length && !lgwan.some((l) => cidrContains(l, c))) push({ path: ["network", "dnsServers", i], message: tr`${s} is not inside any LGWAN segment`, expected: tr`on-prem DNS servers within network.lgwanSegments` });
   });
   const proxy = f.network?.lgwanProxy;
   if (proxy !== undefined) {
     const hp = parseHostPort(proxy);
-    if (typeof hp === "string") push({ path: ["network", "lgwanProxy"], message: `${JSON.stringify(proxy)} is ${hp}`, expected: "host:port, e.g. 172.16.1.10:8080" });
+    if (typeof hp === "string") push({ path: ["network", "lgwanProxy"], message: tr`${JSON.stringify(proxy)} is ${hp}`, expected: tr`host:port, e.g. 172.16.1.10:8080` });
     else if (hp.isIp) {
       // the LGWAN proxy is on-prem: a public address would send all other traffic to the internet, an address in
       // the breakout VPC would loop it back into the breakout
       const at = parseCidr(`${hp.host}/32`) as Cidr;
       const inBreakout = ranges.find((r) => r.label === "breakoutCidr" && cidrContains(r.cidr, at));
-      if (!isPrivate(at)) push({ path: ["network", "lgwanProxy"], message: `${hp.host} is not a private (RFC 1918) address`, expected: "the on-prem LGWAN proxy's private address" });
-      else if (inBreakout) push({ path: ["network", "lgwanProxy"], message: `${hp.host} is inside breakoutCidr ${inBreakout.cidr.text}`, expected: "the on-prem LGWAN proxy, outside the breakout VPC" });
+      if (!isPrivate(at)) push({ path: ["network", "lgwanProxy"], message: tr`${hp.host} is not a private (RFC 1918) address`, expected: tr`the on-prem LGWAN proxy's private address` });
+      else if (inBreakout) push({ path: ["network", "lgwanProxy"], message: tr`${hp.host} is inside breakoutCidr ${inBreakout.cidr.text}`, expected: tr`the on-prem LGWAN proxy, outside the breakout VPC` });
     }
   }
 
@@ -280,30 +281,30 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const awsAsn = f.network?.awsSideAsn ?? 64512;
   if (f.network?.awsSideAsn !== undefined) {
     const why = asnProblem(awsAsn);
-    if (why || !isPrivateAsn(awsAsn)) push({ path: ["network", "awsSideAsn"], message: `${awsAsn}: ${why ?? "not a private ASN"}`, expected: "a private ASN: 64512-65534 or 4200000000-4294967294" });
+    if (why || !isPrivateAsn(awsAsn)) push({ path: ["network", "awsSideAsn"], message: tr`${awsAsn}: ${why ?? "not a private ASN"}`, expected: tr`a private ASN: 64512-65534 or 4200000000-4294967294` });
   }
   const siteNames = new Map<string, number>();
   const siteIps = new Map<string, number>();
   arr(f.sites).forEach((raw, i) => {
     const s = (raw ?? {}) as Record<string, unknown>;
     if (typeof s.name === "string") {
-      if (siteNames.has(s.name)) push({ path: ["sites", i, "name"], message: `site name '${s.name}' is used twice (also sites[${siteNames.get(s.name)}])`, expected: "unique site names" });
+      if (siteNames.has(s.name)) push({ path: ["sites", i, "name"], message: tr`site name '${s.name}' is used twice (also sites[${siteNames.get(s.name)}])`, expected: tr`unique site names` });
       else siteNames.set(s.name, i);
     }
     if (typeof s.publicIp === "string") {
-      if (!ipaddr.IPv4.isValidFourPartDecimal(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: `${JSON.stringify(s.publicIp)} is not an IPv4 address`, expected: "the public IPv4 address of the site's VPN router" });
+      if (!ipaddr.IPv4.isValidFourPartDecimal(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: tr`${JSON.stringify(s.publicIp)} is not an IPv4 address`, expected: tr`the public IPv4 address of the site's VPN router` });
       else {
         const a = ipaddr.IPv4.parse(s.publicIp);
         const doc = DOCUMENTATION_NETS.some(([n, b]) => a.match(n, b));
-        if (a.range() !== "unicast" && !doc) push({ path: ["sites", i, "publicIp"], message: `${s.publicIp} is not a public address (${a.range()})`, expected: "a public IPv4 address" });
-        if (siteIps.has(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: `${s.publicIp} is used by sites[${siteIps.get(s.publicIp)}] too`, expected: "one customer gateway address per site" });
+        if (a.range() !== "unicast" && !doc) push({ path: ["sites", i, "publicIp"], message: tr`${s.publicIp} is not a public address (${a.range()})`, expected: tr`a public IPv4 address` });
+        if (siteIps.has(s.publicIp)) push({ path: ["sites", i, "publicIp"], message: tr`${s.publicIp} is used by sites[${siteIps.get(s.publicIp)}] too`, expected: tr`one customer gateway address per site` });
         else siteIps.set(s.publicIp, i);
       }
     }
     if (s.bgpAsn !== undefined) {
       const why = asnProblem(s.bgpAsn);
-      if (why) push({ path: ["sites", i, "bgpAsn"], message: `${s.bgpAsn}: ${why}`, expected: "a valid BGP ASN" });
-      else if (s.bgpAsn === awsAsn) push({ path: ["sites", i, "bgpAsn"], message: `${s.bgpAsn} equals the AWS side's ASN`, expected: `an ASN other than ${awsAsn}` });
+      if (why) push({ path: ["sites", i, "bgpAsn"], message: tr`${s.bgpAsn}: ${why}`, expected: tr`a valid BGP ASN` });
+      else if (s.bgpAsn === awsAsn) push({ path: ["sites", i, "bgpAsn"], message: tr`${s.bgpAsn} equals the AWS side's ASN`, expected: tr`an ASN other than ${awsAsn}` });
     }
   });
 
@@ -313,15 +314,15 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       const arn = f.remoteAccess[key];
       if (typeof arn !== "string") continue;
       const parts = arn.split(":");
-      if (parts[3] && parts[3] !== region) push({ path: ["remoteAccess", key], message: `certificate is in ${parts[3]}, the stack in ${region}`, expected: `an ACM certificate in ${region}` });
-      if (parts[4] && f.aws?.accountId && parts[4] !== f.aws.accountId) push({ path: ["remoteAccess", key], message: `certificate belongs to account ${parts[4]}`, expected: `account ${f.aws.accountId}` });
+      if (parts[3] && parts[3] !== region) push({ path: ["remoteAccess", key], message: tr`certificate is in ${parts[3]}, the stack in ${region}`, expected: tr`an ACM certificate in ${region}` });
+      if (parts[4] && f.aws?.accountId && parts[4] !== f.aws.accountId) push({ path: ["remoteAccess", key], message: tr`certificate belongs to account ${parts[4]}`, expected: tr`account ${f.aws.accountId}` });
     }
   }
 
   // SaaS selection and extra domains.
   arr(f.breakout?.saas).forEach((id, i) => {
     if (typeof id === "string" && !catalog.has(id)) {
-      push({ path: ["breakout", "saas", i], message: `unknown SaaS id '${id}'`, expected: `one of ${catalog.ids.join(", ")}`, suggestion: closest(id, catalog.ids) });
+      push({ path: ["breakout", "saas", i], message: tr`unknown SaaS id '${id}'`, expected: tr`one of ${catalog.ids.join(", ")}`, suggestion: closest(id, catalog.ids) });
     }
   });
   const hostingWaivers = new Map<string, number>();
@@ -333,19 +334,19 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   arr(f.breakout?.extraDomains).forEach((d, i) => {
     if (typeof d !== "string") return;
     const p = parseDomainPattern(d);
-    if (typeof p === "string") return void push({ path: ["breakout", "extraDomains", i], message: `'${d}' is refused: ${p}`, expected: "'host.example.jp' or '*.example.jp' under a registrable domain" });
+    if (typeof p === "string") return void push({ path: ["breakout", "extraDomains", i], message: tr`'${d}' is refused: ${p}`, expected: tr`'host.example.jp' or '*.example.jp' under a registrable domain` });
     const hosting = p.includeSubdomains ? publicHostingUnder(p.name) : undefined;
     if (!hosting) return;
     const waiver = hostingWaivers.get(`*.${p.name}`);
     if (waiver !== undefined) return void waiversUsed.add(waiver);
     push({
       path: ["breakout", "extraDomains", i],
-      message: `'*.${p.name}' would let anyone's site through: ${hosting} is where anyone can publish (Public Suffix List, private section)`,
-      expected: `the exact host names (e.g. 'yourname.${p.name}'), or a publicHostingWaivers entry for '*.${p.name}' with a reason`,
+      message: tr`'*.${p.name}' would let anyone's site through: ${hosting} is where anyone can publish (Public Suffix List, private section)`,
+      expected: tr`the exact host names (e.g. 'yourname.${p.name}'), or a publicHostingWaivers entry for '*.${p.name}' with a reason`,
     });
   });
   hostingWaivers.forEach((i, domain) => {
-    if (!waiversUsed.has(i)) push({ path: ["breakout", "publicHostingWaivers", i, "domain"], message: `the waiver for '${domain}' matches no extraDomains wildcard over public hosting`, expected: "remove it" });
+    if (!waiversUsed.has(i)) push({ path: ["breakout", "publicHostingWaivers", i, "domain"], message: tr`the waiver for '${domain}' matches no extraDomains wildcard over public hosting`, expected: tr`remove it` });
   });
 
   out.push(...tenantProblems(f, catalog));
@@ -355,7 +356,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const days = f.logging?.retentionDays;
   const after = f.logging?.transitionAfterDays;
   if (typeof days === "number" && typeof after === "number" && after >= days) {
-    push({ path: ["logging", "transitionAfterDays"], message: `${after} is not before the end of retention (${days} days)`, expected: `fewer than ${days} days` });
+    push({ path: ["logging", "transitionAfterDays"], message: tr`${after} is not before the end of retention (${days} days)`, expected: tr`fewer than ${days} days` });
   }
 
   // Suppressions of baseline findings: known rule, real reason, not expired (matching is checked against the stack).
@@ -365,7 +366,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       const { suppressionDefect } = require("../policy/engine") as typeof import("../policy/engine");
       const { RULE_IDS } = require("../policy/pack") as typeof import("../policy/pack");
       const defect = suppressionDefect({ rule: sup.rule, resource: sup.resource, reason: sup.reason, expires: typeof sup.expires === "string" ? sup.expires : undefined }, RULE_IDS, new Date().toISOString().slice(0, 10));
-      if (defect) push({ path: ["suppressions", i], message: defect, expected: "a rule id from docs/RULES.md, a reason of at least 20 characters and an expiry date in the future", suggestion: RULE_IDS.includes(sup.rule) ? undefined : closest(sup.rule, RULE_IDS) });
+      if (defect) push({ path: ["suppressions", i], message: defect, expected: tr`a rule id from docs/RULES.md, a reason of at least 20 characters and an expiry date in the future`, suggestion: RULE_IDS.includes(sup.rule) ? undefined : closest(sup.rule, RULE_IDS) });
     }
   });
 
@@ -375,23 +376,23 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   arr(f.relay).forEach((raw, i) => {
     const r = (raw ?? {}) as Record<string, unknown>;
     if (typeof r.name === "string") {
-      if (relayNames.has(r.name)) push({ path: ["relay", i, "name"], message: `route name '${r.name}' is used twice (also relay[${relayNames.get(r.name)}])`, expected: "unique route names" });
+      if (relayNames.has(r.name)) push({ path: ["relay", i, "name"], message: tr`route name '${r.name}' is used twice (also relay[${relayNames.get(r.name)}])`, expected: tr`unique route names` });
       else relayNames.set(r.name, i);
     }
     if (typeof r.listenPort === "number") {
-      if (relayPorts.has(r.listenPort)) push({ path: ["relay", i, "listenPort"], message: `port ${r.listenPort} is used by relay[${relayPorts.get(r.listenPort)}] too`, expected: "one listener per port" });
+      if (relayPorts.has(r.listenPort)) push({ path: ["relay", i, "listenPort"], message: tr`port ${r.listenPort} is used by relay[${relayPorts.get(r.listenPort)}] too`, expected: tr`one listener per port` });
       else relayPorts.set(r.listenPort, i);
-      if (r.listenPort === 22) push({ path: ["relay", i, "listenPort"], message: "port 22 is refused: the relay is managed through Session Manager only", expected: "any port but 22" });
-      if (r.listenPort === HEALTH_PORT) push({ path: ["relay", i, "listenPort"], message: `port ${HEALTH_PORT} is the relay's own health-check port`, expected: `any port but 22 and ${HEALTH_PORT}` });
+      if (r.listenPort === 22) push({ path: ["relay", i, "listenPort"], message: tr`port 22 is refused: the relay is managed through Session Manager only`, expected: tr`any port but 22` });
+      if (r.listenPort === HEALTH_PORT) push({ path: ["relay", i, "listenPort"], message: tr`port ${HEALTH_PORT} is the relay's own health-check port`, expected: tr`any port but 22 and ${HEALTH_PORT}` });
     }
     if (r.from === "remote-access" && !f.remoteAccess) {
-      push({ path: ["relay", i, "from"], message: "'remote-access' needs a remoteAccess section", expected: "lgwan, or add remoteAccess" });
+      push({ path: ["relay", i, "from"], message: tr`'remote-access' needs a remoteAccess section`, expected: tr`lgwan, or add remoteAccess` });
     }
     if (r.target !== undefined) {
       const hp = parseHostPort(r.target);
-      if (typeof hp === "string") push({ path: ["relay", i, "target"], message: `${JSON.stringify(r.target)} is ${hp}`, expected: "host:port, e.g. 172.16.5.20:443 or smtp.example.jp:587" });
+      if (typeof hp === "string") push({ path: ["relay", i, "target"], message: tr`${JSON.stringify(r.target)} is ${hp}`, expected: tr`host:port, e.g. 172.16.5.20:443 or smtp.example.jp:587` });
       else if (hp.isIp && lgwan.length && !lgwan.some((l) => l.address.kind() === "ipv4" && ipaddr.IPv4.parse(hp.host).match(l.address, l.bits))) {
-        push({ path: ["relay", i, "target"], message: `${hp.host} is not inside an LGWAN segment; internet targets must be host names so the firewall can allowlist them by name`, expected: "an on-prem IP in network.lgwanSegments, or a DNS name" });
+        push({ path: ["relay", i, "target"], message: tr`${hp.host} is not inside an LGWAN segment; internet targets must be host names so the firewall can allowlist them by name`, expected: tr`an on-prem IP in network.lgwanSegments, or a DNS name` });
       }
     }
   });
@@ -413,21 +414,21 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
   arr(f.breakout?.tenantWaivers).forEach((raw, i) => {
     const w = (raw ?? {}) as { saas?: unknown };
     if (typeof w.saas !== "string") return;
-    if (!selected.includes(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `'${w.saas}' is not a selected service`, `one of ${selected.join(", ")}`, closest(w.saas, selected));
-    else if (!catalog.needsTenantValues(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `${w.saas} has no tenant mechanism to waive`, "only services that take tenant values (npx alpha-prime catalog)");
-    else if (waived.has(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], `${w.saas} is waived twice`, "one waiver per service");
+    if (!selected.includes(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], tr`'${w.saas}' is not a selected service`, tr`one of ${selected.join(", ")}`, closest(w.saas, selected));
+    else if (!catalog.needsTenantValues(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], tr`${w.saas} has no tenant mechanism to waive`, tr`only services that take tenant values (npx alpha-prime catalog)`);
+    else if (waived.has(w.saas)) push(["breakout", "tenantWaivers", i, "saas"], tr`${w.saas} is waived twice`, tr`one waiver per service`);
     else waived.set(w.saas, i);
   });
   for (const [id, values] of Object.entries(tenants)) {
     if (!selected.includes(id)) {
-      push(["breakout", "tenants", id], `tenant values for '${id}', which is not a selected service`, `one of ${selected.filter((s) => catalog.needsTenantValues(s)).join(", ") || "(no selected service takes tenant values)"}`, closest(id, selected), true);
+      push(["breakout", "tenants", id], tr`tenant values for '${id}', which is not a selected service`, tr`one of ${selected.filter((s) => catalog.needsTenantValues(s)).join(", ") || "(no selected service takes tenant values)"}`, closest(id, selected), true);
       continue;
     }
     if (!catalog.needsTenantValues(id)) {
-      push(["breakout", "tenants", id], `${id} takes no tenant values (${catalog.get(id).tenantRestriction?.notDocumented ?? "no mechanism in the catalog"})`, "remove this entry", undefined, true);
+      push(["breakout", "tenants", id], tr`${id} takes no tenant values (${catalog.get(id).tenantRestriction?.notDocumented ?? "no mechanism in the catalog"})`, tr`remove this entry`, undefined, true);
       continue;
     }
-    if (waived.has(id)) push(["breakout", "tenantWaivers", waived.get(id)!, "saas"], `${id} has tenant values and a waiver`, "either tenant values or a waiver, not both");
+    if (waived.has(id)) push(["breakout", "tenantWaivers", waived.get(id)!, "saas"], tr`${id} has tenant values and a waiver`, tr`either tenant values or a waiver, not both`);
     for (const p of catalog.tenantValueProblems(id, values)) {
       const at = ["breakout", "tenants", id, ...(p.key ? p.key.split("/").map((k) => (/^\d+$/.test(k) ? Number(k) : k)) : [])];
       out.push({ path: at, message: p.message, expected: p.expected, suggestion: p.suggestion, atKey: p.suggestion !== undefined });
@@ -438,28 +439,28 @@ function tenantProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog): Fie
     const params = catalog.get(id).tenantRestriction!.parameters!;
     push(
       ["breakout", "saas", i],
-      `${id} can be restricted to the municipality's own tenant, but breakout.tenants.${id} is missing: staff could sign in to any ${catalog.get(id).name} tenant`,
-      `breakout.tenants.${id} with ${params.map((p) => p.name).join(", ")} (npx alpha-prime catalog), or a breakout.tenantWaivers entry with a reason`,
+      tr`${id} can be restricted to the municipality's own tenant, but breakout.tenants.${id} is missing: staff could sign in to any ${catalog.get(id).name} tenant`,
+      tr`breakout.tenants.${id} with ${params.map((p) => p.name).join(", ")} (npx alpha-prime catalog), or a breakout.tenantWaivers entry with a reason`,
     );
   });
   const needsProxy = selected.some((id) => catalog.needsProxy(id) && hasTenant(id)) || arr(f.breakout?.sanitization?.services).length > 0;
   const ca = f.breakout?.interceptionCa;
   if (needsProxy && !ca) {
     const which = [...selected.filter((id) => catalog.needsProxy(id) && hasTenant(id)), ...(f.breakout?.sanitization ? ["sanitization"] : [])];
-    push(["breakout"], `${which.join(", ")} need the proxy tier's TLS inspection, which needs breakout.interceptionCa`, "interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }");
+    push(["breakout"], tr`${which.join(", ")} need the proxy tier's TLS inspection, which needs breakout.interceptionCa`, tr`interceptionCa: { secretArn: arn:aws:secretsmanager:<region>:<account>:secret:<name> }`);
   } else if (ca && !needsProxy) {
-    push(["breakout", "interceptionCa"], "neither a tenant header nor sanitization needs the proxy, so this CA would not be used", "remove interceptionCa, or add tenant values for a service with a header mechanism", undefined, true);
+    push(["breakout", "interceptionCa"], tr`neither a tenant header nor sanitization needs the proxy, so this CA would not be used`, tr`remove interceptionCa, or add tenant values for a service with a header mechanism`, undefined, true);
   }
   for (const key of ["secretArn", "kmsKeyArn"] as const) {
     const arn = ca?.[key];
     if (typeof arn !== "string") continue;
     const parts = arn.split(":");
-    if (f.aws?.region && parts[3] && parts[3] !== f.aws.region) push(["breakout", "interceptionCa", key], `${key} is in ${parts[3]}, the stack in ${f.aws.region}`, `an ARN in ${f.aws.region}`);
-    if (f.aws?.accountId && parts[4] && parts[4] !== f.aws.accountId) push(["breakout", "interceptionCa", key], `${key} belongs to account ${parts[4]}`, `account ${f.aws.accountId}`);
+    if (f.aws?.region && parts[3] && parts[3] !== f.aws.region) push(["breakout", "interceptionCa", key], tr`${key} is in ${parts[3]}, the stack in ${f.aws.region}`, tr`an ARN in ${f.aws.region}`);
+    if (f.aws?.accountId && parts[4] && parts[4] !== f.aws.accountId) push(["breakout", "interceptionCa", key], tr`${key} belongs to account ${parts[4]}`, tr`account ${f.aws.accountId}`);
   }
   return out;
 
-  function push(path: (string | number)[], message: string, expected?: string, suggestion?: string, atKey?: boolean): void {
+  function push(path: (string | number)[], message: Msg, expected?: Msg, suggestion?: string, atKey?: boolean): void {
     out.push({ path, message, expected, suggestion, atKey });
   }
 }
@@ -472,23 +473,23 @@ function sanitizationProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog
   const selected = arr(f.breakout?.saas).filter((id): id is string => typeof id === "string");
   arr(s.services).forEach((id, i) => {
     if (typeof id !== "string") return;
-    if (!selected.includes(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: `'${id}' is not a selected service`, expected: `one of ${selected.join(", ")}`, suggestion: closest(id, selected) });
-    else if (catalog.has(id) && !catalog.canSanitize(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: `${id} has no documented file-download hosts in the catalog, so its files cannot be sanitized`, expected: `one of ${selected.filter((x) => catalog.has(x) && catalog.canSanitize(x)).join(", ")}` });
+    if (!selected.includes(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: tr`'${id}' is not a selected service`, expected: tr`one of ${selected.join(", ")}`, suggestion: closest(id, selected) });
+    else if (catalog.has(id) && !catalog.canSanitize(id)) out.push({ path: ["breakout", "sanitization", "services", i], message: tr`${id} has no documented file-download hosts in the catalog, so its files cannot be sanitized`, expected: tr`one of ${selected.filter((x) => catalog.has(x) && catalog.canSanitize(x)).join(", ")}` });
   });
-  if (s.engine === "external" && !s.externalIcapUrl) out.push({ path: ["breakout", "sanitization"], message: "engine: external needs externalIcapUrl", expected: "externalIcapUrl: icaps://host:port/path" });
-  if (s.engine === "clamav" && s.externalIcapUrl) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: "externalIcapUrl is only used with engine: external", expected: "remove it, or set engine: external", atKey: true });
+  if (s.engine === "external" && !s.externalIcapUrl) out.push({ path: ["breakout", "sanitization"], message: tr`engine: external needs externalIcapUrl`, expected: tr`externalIcapUrl: icaps://host:port/path` });
+  if (s.engine === "clamav" && s.externalIcapUrl) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`externalIcapUrl is only used with engine: external`, expected: tr`remove it, or set engine: external`, atKey: true });
   if (typeof s.externalIcapUrl === "string") {
     const m = /^(icaps?):\/\/([^:/]+):(\d+)\//.exec(s.externalIcapUrl);
     if (m) {
       const port = Number(m[3]);
       const isIp = ipaddr.IPv4.isValidFourPartDecimal(m[2]);
       const onPrem = isIp && lgwan.some((l) => ipaddr.IPv4.parse(m[2]).match(l.address, l.bits));
-      if (port < 1 || port > 65535) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: `port ${port} is outside 1-65535`, expected: "a valid port" });
-      if (isIp && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: `${m[2]} is not inside an LGWAN segment; an internet engine must be named so the firewall can allowlist it`, expected: "an on-prem address in network.lgwanSegments, or icaps:// with a host name" });
-      if (m[1] === "icap" && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: "plain icap:// would send residents' files unencrypted over the internet", expected: "icaps://, or an engine inside the LGWAN segments" });
+      if (port < 1 || port > 65535) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`port ${port} is outside 1-65535`, expected: tr`a valid port` });
+      if (isIp && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`${m[2]} is not inside an LGWAN segment; an internet engine must be named so the firewall can allowlist it`, expected: tr`an on-prem address in network.lgwanSegments, or icaps:// with a host name` });
+      if (m[1] === "icap" && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`plain icap:// would send residents' files unencrypted over the internet`, expected: tr`icaps://, or an engine inside the LGWAN segments` });
     }
   }
-  if (s.largerFiles === "pass" && !s.largerFilesReason) out.push({ path: ["breakout", "sanitization"], message: "largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason", expected: "largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block" });
+  if (s.largerFiles === "pass" && !s.largerFilesReason) out.push({ path: ["breakout", "sanitization"], message: tr`largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason`, expected: tr`largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block` });
   return out;
 }
 
@@ -499,10 +500,10 @@ export function crossFileProblems(configs: readonly MunicipalityConfig[]): { ind
   const firstByCode = new Map<string, number>();
   configs.forEach((c, i) => {
     const prev = firstById.get(c.id);
-    if (prev !== undefined) out.push({ index: i, problem: { path: ["id"], message: `id '${c.id}' is also used by ${path.basename(configs[prev].sourceFile)}`, expected: "an id unique across env files" } });
+    if (prev !== undefined) out.push({ index: i, problem: { path: ["id"], message: tr`id '${c.id}' is also used by ${path.basename(configs[prev].sourceFile)}`, expected: tr`an id unique across env files` } });
     else firstById.set(c.id, i);
     const prevCode = firstByCode.get(c.localGovernmentCode);
-    if (prevCode !== undefined) out.push({ index: i, problem: { path: ["localGovernmentCode"], message: `${c.localGovernmentCode} is also used by ${path.basename(configs[prevCode].sourceFile)}`, expected: "one env file per municipality" } });
+    if (prevCode !== undefined) out.push({ index: i, problem: { path: ["localGovernmentCode"], message: tr`${c.localGovernmentCode} is also used by ${path.basename(configs[prevCode].sourceFile)}`, expected: tr`one env file per municipality` } });
     else firstByCode.set(c.localGovernmentCode, i);
   });
   return out;

@@ -2,6 +2,8 @@
  * The SaaS catalog: typed access to constructs/saas-catalog.yaml, the one list that drives the firewall
  * allowlist, the DNS firewall, the DNS forwarder zones and the PAC file.
  */
+import type { Msg } from "../config/errors";
+import { tr } from "../config/messages";
 import * as fs from "fs";
 import * as path from "path";
 import Ajv from "ajv";
@@ -339,37 +341,37 @@ export class SaasCatalog {
   }
 
   /** Problems with one service's tenant values, as (key path below breakout.tenants.<id>, message, expected). */
-  tenantValueProblems(id: string, values: unknown): { key?: string; message: string; expected?: string; suggestion?: string }[] {
+  tenantValueProblems(id: string, values: unknown): { key?: string; message: Msg; expected?: Msg; suggestion?: string }[] {
     const params = this.get(id).tenantRestriction?.parameters ?? [];
-    if (!values || typeof values !== "object" || Array.isArray(values)) return [{ message: "is not a mapping of tenant values", expected: `keys ${params.map((p) => p.name).join(", ")}` }];
-    const out: { key?: string; message: string; expected?: string; suggestion?: string }[] = [];
+    if (!values || typeof values !== "object" || Array.isArray(values)) return [{ message: tr`is not a mapping of tenant values`, expected: tr`keys ${params.map((p) => p.name).join(", ")}` }];
+    const out: { key?: string; message: Msg; expected?: Msg; suggestion?: string }[] = [];
     const given = values as Record<string, unknown>;
     const names = params.map((p) => p.name);
     for (const key of Object.keys(given)) {
-      if (!names.includes(key)) out.push({ key, message: `unknown tenant value '${key}' for ${id}`, expected: `one of ${names.join(", ")}`, suggestion: closestName(key, names) });
+      if (!names.includes(key)) out.push({ key, message: tr`unknown tenant value '${key}' for ${id}`, expected: tr`one of ${names.join(", ")}`, suggestion: closestName(key, names) });
     }
     for (const p of params) {
       const v = given[p.name];
       if (v === undefined) {
-        out.push({ message: `missing tenant value '${p.name}' for ${id}: ${p.description}`, expected: `${p.name}: ${p.list ? `[${p.example}]` : p.example}` });
+        out.push({ message: tr`missing tenant value '${p.name}' for ${id}: ${p.description}`, expected: tr`${p.name}: ${p.list ? `[${p.example}]` : p.example}` });
         continue;
       }
       const list = p.list ? (Array.isArray(v) ? v : undefined) : undefined;
       if (p.list && !list) {
-        out.push({ key: p.name, message: `${p.name} must be a list`, expected: `${p.name}: [${p.example}]` });
+        out.push({ key: p.name, message: tr`${p.name} must be a list`, expected: tr`${p.name}: [${p.example}]` });
         continue;
       }
       if (!p.list && typeof v !== "string") {
-        out.push({ key: p.name, message: `${p.name} must be a single string`, expected: `${p.name}: ${p.example}` });
+        out.push({ key: p.name, message: tr`${p.name} must be a single string`, expected: tr`${p.name}: ${p.example}` });
         continue;
       }
       const items = list ?? [v];
-      if (items.length === 0) out.push({ key: p.name, message: `${p.name} is empty`, expected: `at least one value, e.g. [${p.example}]` });
-      if (new Set(items).size !== items.length) out.push({ key: p.name, message: `${p.name} lists a value twice`, expected: "unique values" });
+      if (items.length === 0) out.push({ key: p.name, message: tr`${p.name} is empty`, expected: tr`at least one value, e.g. [${p.example}]` });
+      if (new Set(items).size !== items.length) out.push({ key: p.name, message: tr`${p.name} lists a value twice`, expected: tr`unique values` });
       const re = new RegExp(p.pattern);
       items.forEach((item, i) => {
         if (typeof item !== "string" || !re.test(item)) {
-          out.push({ key: list ? `${p.name}/${i}` : p.name, message: `${JSON.stringify(item)} is not a valid ${p.name}: ${p.description}`, expected: `a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
+          out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${JSON.stringify(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
         }
       });
     }

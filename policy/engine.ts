@@ -2,6 +2,7 @@
  * Runs the pack over stacks and applies suppressions. A suppression without a real reason, past its expiry,
  * naming an unknown rule, or matching nothing is itself an error finding (rule AP-SUP-001).
  */
+import { phrase, tr } from "../config/messages";
 import { plannedValuesOf, StackModel } from "./model";
 import { readPlanJson, readSynthesizedStacks } from "./synthesized";
 import { ALPHA_PRIME_PACK } from "./pack";
@@ -23,9 +24,9 @@ export const MIN_REASON_CHARS = 20;
 /** Why a suppression is unusable on its own (independent of what it matches), or undefined. */
 export function suppressionDefect(s: Suppression, ruleIds: readonly string[], today: string): string | undefined {
   const reason = (s.reason ?? "").replace(/\s+/g, "");
-  if (reason.length < MIN_REASON_CHARS || new Set(reason).size < 4) return `suppression of ${s.rule} on ${s.resource} has no real reason (at least ${MIN_REASON_CHARS} characters)`;
-  if (!ruleIds.includes(s.rule)) return `suppression names unknown rule ${s.rule}`;
-  if (s.expires && s.expires < today) return `suppression of ${s.rule} on ${s.resource} expired on ${s.expires}`;
+  if (reason.length < MIN_REASON_CHARS || new Set(reason).size < 4) return phrase(tr`suppression of ${s.rule} on ${s.resource} has no real reason (at least ${MIN_REASON_CHARS} characters)`);
+  if (!ruleIds.includes(s.rule)) return phrase(tr`suppression names unknown rule ${s.rule}`);
+  if (s.expires && s.expires < today) return phrase(tr`suppression of ${s.rule} on ${s.resource} expired on ${s.expires}`);
   return undefined;
 }
 

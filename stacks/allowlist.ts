@@ -3,6 +3,7 @@
  * internet targets of its relay routes. One function, so the firewall, DNS, PAC file and reviews agree.
  */
 import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
+import { tr } from "../config/messages";
 import { FieldProblem, parseHostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
@@ -115,8 +116,8 @@ export function deployabilityProblems(config: MunicipalityConfig, catalog = Saas
   if (domains * 2 > DOMAIN_RULE_GROUP_CAPACITY) {
     problems.push({
       path: config.breakout.extraDomains.length ? ["breakout", "extraDomains"] : ["breakout", "saas"],
-      message: `the allowlist has ${domains} names, which need ${domains * 2} firewall rules; the domain rule group holds ${DOMAIN_RULE_GROUP_CAPACITY}`,
-      expected: `at most ${DOMAIN_RULE_GROUP_CAPACITY / 2} names (use a wildcard for a vendor's many hosts)`,
+      message: tr`the allowlist has ${domains} names, which need ${domains * 2} firewall rules; the domain rule group holds ${DOMAIN_RULE_GROUP_CAPACITY}`,
+      expected: tr`at most ${DOMAIN_RULE_GROUP_CAPACITY / 2} names (use a wildcard for a vendor's many hosts)`,
     });
   }
   return problems;

@@ -8,7 +8,7 @@ import { REPO_ROOT } from "../config/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { diffSides, markdown, readGitRef, readSynthesized } from "../review/diff";
 import { buildApp } from "../stacks/app";
-import { loadSample, tempDir } from "./helpers";
+import { loadSample, SAMPLE_IDS, tempDir } from "./helpers";
 
 /** Synthesizes configs into a fresh cdktf.out (with manifest), like `alpha-prime synth`. */
 function out(configs: MunicipalityConfig[]): string {
@@ -103,7 +103,7 @@ describe("git-ref mode", () => {
     spawnSync("git", ["worktree", "add", "--detach", path.join(abandoned, "worktree"), "HEAD"], { cwd: REPO_ROOT });
     const head = readGitRef("HEAD");
     expect(fs.existsSync(abandoned)).toBe(false);
-    expect([...head.stacks.keys()].sort()).toEqual(["ashiya", "kaga", "mitoyo"]);
+    expect([...head.stacks.keys()].sort()).toEqual([...SAMPLE_IDS].sort());
     const report = diffSides(head, readGitRef("HEAD"));
     expect(report.municipalities.every((m) => m.status === "unchanged")).toBe(true);
     expect(spawnSync("git", ["worktree", "list"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.trim().split("\n")).toHaveLength(1);

@@ -80,3 +80,25 @@ testWithTool("script", "bsdutils", "init in a pseudo-terminal")("interactively i
   expect(r.stdout).toMatch(/wrote .*kawazu\.yaml \(valid\)/);
   expect(loadFiles([path.join(env, "kawazu.yaml")]).issues).toEqual([]);
 });
+
+testWithTool("script", "bsdutils", "init in a pseudo-terminal")("in Japanese from the locale: the questions, the re-asked answer and the result speak Japanese", () => {
+  const env = tempDir();
+  const answers = ["kawazu", "河津町", "223017", "223018", "7200", "444455556666", ...Array(10).fill(""), "noc@example.jp"].join("\n") + "\n";
+  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO_ROOT, "bin", "alpha-prime.js"))} --env-dir ${JSON.stringify(env)} init`;
+  const r = spawnSync("script", ["-qec", command, "/dev/null"], { input: answers, encoding: "utf8", timeout: 60_000, env: { ...process.env, LANG: "ja_JP.UTF-8" } });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("全国地方公共団体コード（6桁）");
+  expect(r.stdout).toContain("検査数字は 8 のはずです（223018）");
+  expect(r.stdout).toMatch(/帯域プラン \[1g\]/);
+  expect(r.stdout).toContain("例です。実際の値に置き換えてください");
+  expect(r.stdout).toMatch(/kawazu\.yaml を書き出しました（検証済み）/);
+  expect(loadFiles([path.join(env, "kawazu.yaml")]).issues).toEqual([]);
+});
+
+test("--lang ja from flags: a refused flag is explained in Japanese, and nothing is written", async () => {
+  const env = tempDir();
+  const flags = FLAGS.map((f) => (f === "223026" ? "223027" : f));
+  const r = await runCli("--env-dir", env, "init", "minamiizu", ...flags, "--lang", "ja");
+  expect([r.code, r.err]).toEqual([1, 'alpha-prime: --code "223027": 検査数字は 6 のはずです（223026）\n何も書き込んでいません\n']);
+  expect(fs.readdirSync(env)).toEqual([]);
+});

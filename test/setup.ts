@@ -1,2 +1,5 @@
 // Tests must not depend on the developer's shell: these variables change what is synthesized.
 for (const v of ["ALPHA_PRIME_STATE_BUCKET", "ALPHA_PRIME_STACKS", "ALPHA_PRIME_ENV_DIR", "CDKTF_OUTDIR"]) delete process.env[v];
+// ...and these what language validate and init speak (tests that want Japanese say --lang ja or set them)
+for (const v of ["LC_ALL", "LC_MESSAGES"]) delete process.env[v];
+process.env.LANG = "C.UTF-8";
