@@ -175,10 +175,12 @@ export function dot(t: Topology): string {
   const q = (s: string) => `"${esc(s)}"`;
   // one escaped line each, joined by DOT's own line break
   const node = (n: Node) => `${n.id} [label="${n.label.map(esc).join("\\n")}"${n.shape === "store" ? ", shape=cylinder" : n.shape === "cloud" ? ", shape=ellipse" : ", shape=box"}];`;
-  const lines = ["digraph alpha_prime {", "  rankdir=LR;", '  node [fontname="Noto Sans CJK JP,sans-serif", fontsize=10];', '  edge [fontname="Noto Sans CJK JP,sans-serif", fontsize=9];'];
+  const font = '"Noto Sans CJK JP,sans-serif"';
+  const lines = ["digraph alpha_prime {", "  rankdir=LR;", `  graph [fontname=${font}, fontsize=12];`, `  node [fontname=${font}, fontsize=10];`, `  edge [fontname=${font}, fontsize=9];`];
   lines.push(`  subgraph cluster_lgwan { label=${q(`${title(t)}: LGWAN side (on-prem)`)};`, ...nodes.filter((n) => n.cluster === "lgwan").map((n) => `    ${node(n)}`), "  }");
   lines.push(`  subgraph cluster_aws { label=${q(`AWS ${t.region ?? ""}`.trim())};`, ...nodes.filter((n) => n.cluster === "aws").map((n) => `    ${node(n)}`));
-  lines.push(`    subgraph cluster_vpc { label=${q(`breakout VPC ${t.vpcCidr ?? ""} (${t.availabilityZones.join(", ")})`)};`, ...nodes.filter((n) => n.cluster === "vpc").map((n) => `      ${node(n)}`), "    }", "  }");
+  // the VPC's title goes below it: log edges leave through its top side and would write over a title there
+  lines.push(`    subgraph cluster_vpc { labelloc=b; label=${q(`breakout VPC ${t.vpcCidr ?? ""} (${t.availabilityZones.join(", ")})`)};`, ...nodes.filter((n) => n.cluster === "vpc").map((n) => `      ${node(n)}`), "    }", "  }");
   for (const n of nodes.filter((x) => x.cluster === "outside")) lines.push(`  ${node(n)}`);
   for (const e of edges) lines.push(`  ${e.from} -> ${e.to} [${[e.label ? `label=${q(e.label)}` : "", e.style === "bold" ? "penwidth=2" : e.style === "dashed" ? "style=dashed" : ""].filter(Boolean).join(", ")}];`);
   lines.push("}");
@@ -190,5 +192,7 @@ export function svg(t: Topology): string {
   const r = spawnSync(process.env.ALPHA_PRIME_DOT || "dot", ["-Tsvg"], { input: dot(t), encoding: "utf8", timeout: 60_000 });
   if (r.error) throw new Error(`cannot run Graphviz 'dot' (${r.error.message}): install it (apt-get install graphviz) or use --format mermaid`);
   if (r.status !== 0) throw new Error(`Graphviz 'dot' failed: ${r.stderr}`);
-  return r.stdout;
+  // scale to the window or page (the viewBox keeps the proportions) instead of Graphviz's fixed size in points,
+  // which is wider than an office laptop's screen for every sample
+  return r.stdout.replace(/<svg width="[^"]*" height="[^"]*"/, '<svg width="100%"');
 }

@@ -44,6 +44,17 @@ describe.each(SAMPLE_IDS)("%s: the network diagram", (id) => {
     for (const s of config.sites) expect(texts).toContain(`site ${s.name}`);
     for (const label of ["Transit Gateway", "Network Firewall", "Inbound resolver"]) expect(texts).toContain(label);
   });
+
+  testWithTool("dot", "graphviz", "the SVG diagrams")("the SVG fits the window it is opened in, and the VPC's title sits below the edges that leave it", () => {
+    const image = svg(t);
+    const root = image.match(/<svg [^>]*>/s)![0];
+    expect(root).toContain('width="100%"');
+    expect(root).not.toMatch(/height="/);
+    expect(root).toMatch(/viewBox="0\.00 0\.00 [\d.]+ [\d.]+"/);
+    const vpc = image.match(/<title>cluster_vpc<\/title>\s*<polygon[^>]*points="([^"]+)"[^>]*\/>\s*<text[^>]*y="([-\d.]+)"/)!;
+    const ys = vpc[1].split(" ").map((p) => Number(p.split(",")[1]));
+    expect(Number(vpc[2])).toBeGreaterThan((Math.min(...ys) + Math.max(...ys)) / 2);
+  });
 });
 
 test("labels are text: quotes, brackets and backticks in a name cannot break the diagram or the fence around it", () => {
