@@ -29,7 +29,8 @@ function sizeOf(i: number, n: number, spread: Spread): { tier: string; sites: nu
   if (share < 11 / 1741) return { tier: "10g", sites: 4, population: 1200000 + i };
   if (share < 121 / 1741) return { tier: "5g", sites: 3, population: 300000 + i };
   if (share < 541 / 1741) return { tier: "2g", sites: 2 + (i % 2), population: 90000 + i };
-  return { tier: "1g", sites: 1 + (i % 2), population: 12000 + (i % 37000) };
+  // towns and villages too: about one in seven of this band is under 10,000 people (and gets a /24 below)
+  return { tier: "1g", sites: 1 + (i % 2), population: 3000 + ((i * 7919) % 46000) };
 }
 
 export function syntheticMunicipality(i: number, n = 1741, spread: Spread = "national"): Record<string, unknown> {
@@ -49,7 +50,7 @@ export function syntheticMunicipality(i: number, n = 1741, spread: Spread = "nat
     population: size.population,
     aws: { accountId: account, region: "ap-northeast-1", availabilityZones: azs },
     bandwidthTier: size.tier,
-    network: { breakoutCidr: "10.64.0.0/22", lgwanSegments: ["172.16.0.0/16"], lgwanProxy: "172.16.1.10:8080" },
+    network: { breakoutCidr: size.population < 10000 && azs.length <= 2 ? "10.64.0.0/24" : "10.64.0.0/22", lgwanSegments: ["172.16.0.0/16"], lgwanProxy: "172.16.1.10:8080" },
     sites,
     breakout: { saas: SAAS[i % SAAS.length], ...(i % 4 === 0 ? { extraDomains: [`portal.city${i}.example.jp`] } : {}) },
     operations: { notificationEmails: ["noc@example.jp"] },
