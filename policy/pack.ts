@@ -14,6 +14,7 @@ import { firewallDeletionProtection } from "./rules/firewall-deletion-protection
 import { firewallLogging } from "./rules/firewall-logging";
 import { homeNetCoversLgwan } from "./rules/home-net-covers-lgwan";
 import { imdsv2Required } from "./rules/imdsv2-required";
+import { inspectionSymmetric } from "./rules/inspection-symmetric";
 import { kmsKeyRotation } from "./rules/kms-key-rotation";
 import { logBucketObjectLock } from "./rules/log-bucket-object-lock";
 import { logGroupKms } from "./rules/log-group-kms";
@@ -58,6 +59,7 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIngress,
   noPublicIp,
   firewallDeletionProtection,
+  inspectionSymmetric,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,

@@ -67,6 +67,11 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
   "AP-NET-006": (tf) => (first(tf, "aws_vpc_security_group_ingress_rule", "Breakout_ResolverIngress-udp-0").cidr_ipv4 = "0.0.0.0/0"),
   "AP-NET-007": (tf) => (first(tf, "aws_subnet", "Breakout_PublicSubnet0").map_public_ip_on_launch = true),
   "AP-NET-008": (tf) => (first(tf, "aws_networkfirewall_firewall").delete_protection = false),
+  // a zone's NAT returns traffic for the private subnets straight to them: the firewall sees one direction
+  "AP-NET-009": (tf) => {
+    const name = Object.keys(tf.resource.aws_route).find((n) => n.startsWith("Breakout_PublicRoute1-") && tf.resource.aws_route[n].destination_cidr_block === "10.64.0.0/24")!;
+    delete tf.resource.aws_route[name];
+  },
   "AP-VPN-001": (tf) => (first(tf, "aws_vpn_connection").tunnel1_ike_versions = ["ikev1", "ikev2"]),
   "AP-VPN-002": (tf) => first(tf, "aws_vpn_connection").tunnel2_phase1_encryption_algorithms.push("AES128"),
   "AP-VPN-003": (tf) => (first(tf, "aws_vpn_connection").tunnel2_log_options.cloudwatch_log_options.log_enabled = false),
@@ -267,5 +272,32 @@ describe("report formats", () => {
     expect(junitReport([report])).toContain("suppressed aws_vpc_security_group_ingress_rule.Breakout_ResolverIngress-udp-0");
     const sarif = JSON.parse(sarifReport([report], "cdktf.out"));
     expect(sarif.runs[0].results[0].suppressions).toEqual([{ kind: "external", status: "accepted", justification: "検証環境のため一時的に許可する。本番前に削除すること。" }]);
+  });
+});
+
+describe("AP-NET-009: the firewall sees both directions of every internet flow", () => {
+  const routes = (tf: any, prefix: string) => Object.entries<any>(tf.resource.aws_route).filter(([n]) => n.startsWith(prefix));
+  const net009 = (tf: any, id: string) => findingsOf(tf, id).filter((f) => f.ruleId === "AP-NET-009").map((f) => f.message);
+
+  test("a /24 village: without the route for the proxy block, the NATs would return the proxy's traffic around the firewall", () => {
+    const tf = clone("aogashima");
+    for (const [n, r] of routes(tf, "Breakout_PublicRoute")) if (r.destination_cidr_block === "10.112.0.128/27") delete tf.resource.aws_route[n];
+    const found = net009(tf, "aogashima");
+    expect(found).toHaveLength(4); // two NAT subnets × two proxy subnets
+    expect(found[0]).toMatch(/to aws_subnet\.Breakout_ProxySubnet0_\w+ \(10\.112\.0\.128\/28\) does not go back through the firewall/);
+  });
+
+  test("a private subnet whose default route goes straight to a NAT gateway", () => {
+    const tf = clone("mitoyo");
+    const [, r] = routes(tf, "Breakout_PrivateRoute0-").find(([, x]) => x.destination_cidr_block === "0.0.0.0/0")!;
+    delete r.vpc_endpoint_id;
+    r.nat_gateway_id = "${aws_nat_gateway.Breakout_NatGateway0_X.id}";
+    expect(net009(tf, "mitoyo")).toEqual([expect.stringMatching(/the default route of aws_subnet\.Breakout_PrivateSubnet0_\w+ \(10\.64\.0\.0\/26\) does not go to the firewall endpoint/)]);
+  });
+
+  test("LGWAN traffic from the Transit Gateway without a default route through the firewall", () => {
+    const tf = clone("kaga");
+    for (const [n] of routes(tf, "Breakout_TgwRoute1-")) delete tf.resource.aws_route[n];
+    expect(net009(tf, "kaga")).toEqual([expect.stringMatching(/^traffic from the Transit Gateway has no default route through the firewall$/)]);
   });
 });
