@@ -11,6 +11,7 @@ import {
   SUBNET_TIERS,
 } from "../constructs/breakout-plan";
 import { BANDWIDTH_TIERS } from "../constructs/bandwidth-tier";
+import { envDirWith, resources, SAMPLE_IDS, sampleText, synthStacks, TfJson } from "./helpers";
 
 /** [first address, last address] of a CIDR, as numbers. */
 function range(cidr: string): [number, number] {
@@ -113,5 +114,71 @@ describe("the breakout address plan", () => {
     expect(smallestPrefixFor(3)).toBe(23);
     expect(() => subnetPlan("10.0.0.0/24", 3)).toThrow("10.0.0.0/24 holds at most 2 availability zones, got 3 (a /23 or larger holds them)");
     expect(() => subnetPlan("10.0.0.0/25", 2)).toThrow(/smaller than a \/24/);
+  });
+});
+
+/** The heaviest /24: the village sample on the 10g tier, with the relay (both directions) and ClamAV 無害化 added. */
+const WORST_VILLAGE = sampleText("aogashima")
+  .replace("bandwidthTier: 1g", "bandwidthTier: 10g")
+  .replace(
+    "logging:",
+    [
+      "  sanitization:",
+      "    services: [microsoft-365]",
+      "    engine: clamav",
+      "relay:",
+      "  - { name: webmail, from: remote-access, listenPort: 443, target: \"172.28.5.20:443\" }",
+      "  - { name: smtp-submission, from: lgwan, listenPort: 587, target: \"smtp.office365.com:587\" }",
+      "logging:",
+    ].join("\n"),
+  );
+
+const budgets: [string, () => TfJson][] = [
+  ...SAMPLE_IDS.map((id): [string, () => TfJson] => [id, () => synthStacks({ only: [id] }).stacks[id]]),
+  [
+    "a /24 village on 10g with relay, Client VPN, proxy and ClamAV",
+    () => {
+      const tf = synthStacks({ envDir: envDirWith({ "aogashima.yaml": WORST_VILLAGE }) }).stacks.aogashima;
+      // the case is what it says: both fleets at 10g size, Client VPN on
+      expect(resources(tf, "aws_autoscaling_group").map(([, g]) => g.max_size)).toEqual([8, 8]);
+      expect(resources(tf, "aws_ec2_client_vpn_network_association")).toHaveLength(2);
+      return tf;
+    },
+  ],
+];
+
+describe.each(budgets)("%s: every subnet has the addresses its synthesized occupants need", (_, synth) => {
+  const tf = synth();
+  const subnetRef = (name: string) => `\${aws_subnet.${name}.id}`;
+  const subnets = resources(tf, "aws_subnet");
+
+  test.each(subnets.map(([name, s]) => [name, s.cidr_block as string]))("%s (%s)", (name, cidr) => {
+    const ref = subnetRef(name);
+    const has = (list: unknown) => (Array.isArray(list) ? list : [list]).includes(ref);
+    let used = 0;
+    let mustStayFree = 0;
+    for (const [, e] of resources(tf, "aws_vpc_endpoint")) if (e.vpc_endpoint_type === "Interface" && has(e.subnet_ids)) used += 1;
+    for (const [, g] of resources(tf, "aws_autoscaling_group")) {
+      // max_size covers an instance refresh (twice the fleet); spread over the group's zones, rounded up
+      if (has(g.vpc_zone_identifier)) used += Math.ceil(g.max_size / g.vpc_zone_identifier.length);
+    }
+    for (const [, lb] of resources(tf, "aws_lb")) {
+      if ((lb.subnet_mapping ?? []).some((m: any) => m.subnet_id === ref)) used += 1;
+      // an NLB that lets AWS choose its address needs 8 free addresses (ELB user guide, "Availability Zones")
+      if (has(lb.subnets)) [used, mustStayFree] = [used + 1, Math.max(mustStayFree, 8)];
+    }
+    for (const [, r] of resources(tf, "aws_route53_resolver_endpoint")) used += r.ip_address.filter((a: any) => a.subnet_id === ref).length;
+    for (const [, n] of resources(tf, "aws_nat_gateway")) if (n.subnet_id === ref) used += 1;
+    for (const [, a] of resources(tf, "aws_ec2_transit_gateway_vpc_attachment")) if (has(a.subnet_ids)) used += 1;
+    for (const [, f] of resources(tf, "aws_networkfirewall_firewall")) if (f.subnet_mapping.some((m: any) => m.subnet_id === ref)) used += 1;
+    // Client VPN: a /27 or larger with 20 free addresses at all times (Client VPN admin guide, target network requirements)
+    const clientVpn = resources(tf, "aws_ec2_client_vpn_network_association").some(([, a]) => a.subnet_id === ref);
+    if (clientVpn) {
+      expect(prefixOf(cidr)).toBeLessThanOrEqual(27);
+      used += 1;
+      mustStayFree = Math.max(mustStayFree, 20);
+    }
+    expect(used).toBeGreaterThan(0); // every subnet holds something
+    expect(usable(cidr) - used).toBeGreaterThanOrEqual(mustStayFree);
   });
 });
