@@ -202,13 +202,43 @@ export function readSide(spec: string): Side {
 /** Resources whose loss loses data or locks the municipality out. */
 const PROTECTED_TYPES = new Set(["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group", "aws_s3_bucket_object_lock_configuration", "aws_eip"]);
 
-/** Arguments whose change makes Terraform replace the resource (hashicorp/aws 5.100.0), for the protected types. */
+/**
+ * Arguments whose change makes Terraform replace the resource (hashicorp/aws 5.100.0; `ForceNew` in the provider's
+ * schema), for the protected types and for the address plan: a VPC's or subnet's CIDR and what hangs on a subnet
+ * (internal/service/ec2/vpc_.go, vpc_subnet.go, vpc_nat_gateway.go in hashicorp/terraform-provider-aws).
+ */
 const FORCES_REPLACEMENT: Record<string, string[]> = {
   aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
   aws_kms_key: ["customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"],
   aws_cloudwatch_log_group: ["name", "name_prefix"],
   aws_eip: ["domain", "address", "public_ipv4_pool"],
+  aws_vpc: ["cidr_block", "ipv4_ipam_pool_id", "ipv4_netmask_length"],
+  aws_subnet: ["cidr_block", "availability_zone", "availability_zone_id", "vpc_id", "ipv6_native", "outpost_arn"],
+  aws_nat_gateway: ["subnet_id", "allocation_id", "connectivity_type", "private_ip"],
 };
+
+/** Types whose replacement moves the network under a deployed municipality (addresses others depend on move with it). */
+const ADDRESS_PLAN_TYPES = new Set(["aws_vpc", "aws_subnet"]);
+
+/**
+ * Resources Terraform replaces because a replaced resource they point at in a replacing argument gets a new id
+ * (a subnet of a replaced VPC, the NAT gateway of a replaced subnet), to a fixed point.
+ */
+function cascadeReplacements(replaced: Set<string>, head: Map<string, Record<string, any>>, inBoth: (a: string) => boolean): Set<string> {
+  const out = new Set(replaced);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [address, body] of head) {
+      if (out.has(address) || !inBoth(address)) continue;
+      const refs = (FORCES_REPLACEMENT[typeOf(address)] ?? []).flatMap((k) => [body[k]].flat()).filter((v): v is string => typeof v === "string");
+      if (refs.some((v) => [...out].some((r) => v.includes(`\${${r}.`)))) {
+        out.add(address);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
 
 /** Which resource types' changes a reviewer must look at for security. */
 const SECURITY_TYPES: Record<string, string> = {
@@ -359,13 +389,34 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
     resources.push({ address: r, type: typeOf(r), action: "delete", changes: [] });
     if (PROTECTED_TYPES.has(typeOf(r))) callouts.push({ risk: "data-loss", address: r, message: `${typeOf(r)} is REMOVED: its data (logs, keys, fixed addresses) would be destroyed` });
   }
-  for (const a of [...h.keys()].filter((x) => b.has(x))) {
-    const changes = attributeChanges(b.get(a), h.get(a));
+  const kept = [...h.keys()].filter((x) => b.has(x));
+  const changesOf = new Map(kept.map((a) => [a, attributeChanges(b.get(a), h.get(a))]));
+  const replacing = (a: string) => {
     const planned = head?.plannedActions?.get(a);
-    const replaces = planned ? planned.includes("delete") && planned.includes("create") : changes.some((c) => (FORCES_REPLACEMENT[typeOf(a)] ?? []).includes(c.path.split(".")[0]));
+    return planned ? planned.includes("delete") && planned.includes("create") : changesOf.get(a)!.some((c) => (FORCES_REPLACEMENT[typeOf(a)] ?? []).includes(c.path.split(".")[0]));
+  };
+  const direct = new Set(kept.filter(replacing));
+  // with a plan, Terraform already said what it replaces; without one, what hangs on a replaced resource follows it
+  const replaced = head?.plannedActions ? direct : cascadeReplacements(direct, h, (a) => b.has(a));
+  for (const a of kept) {
+    const changes = changesOf.get(a)!;
+    const replaces = replaced.has(a);
     if (!changes.length && !replaces) continue;
     resources.push({ address: a, type: typeOf(a), action: replaces ? "replace" : "update", changes });
-    if (replaces && PROTECTED_TYPES.has(typeOf(a))) callouts.push({ risk: "data-loss", address: a, message: `${typeOf(a)} will be REPLACED (${changes.map((c) => c.path).join(", ") || "forced by the plan"}): the existing one and its data are destroyed` });
+    const why = changes.map((c) => c.path).join(", ") || (direct.has(a) ? "forced by the plan" : "what it is attached to is replaced");
+    if (replaces && PROTECTED_TYPES.has(typeOf(a))) callouts.push({ risk: "data-loss", address: a, message: `${typeOf(a)} will be REPLACED (${why}): the existing one and its data are destroyed` });
+  }
+  const moved = [...replaced].filter((a) => ADDRESS_PLAN_TYPES.has(typeOf(a))).sort();
+  if (moved.length) {
+    const cidr = (side: Map<string, Record<string, any>>, a: string) => side.get(a)?.cidr_block;
+    const vpcs = moved.filter((a) => typeOf(a) === "aws_vpc").map((a) => `${a} ${cidr(b, a)} → ${cidr(h, a)}`);
+    callouts.push({
+      risk: "data-loss",
+      address: "address plan",
+      message:
+        `the address plan of a deployed network MOVES: ${[...vpcs, `${moved.filter((a) => typeOf(a) === "aws_subnet").length} subnet(s)`].join("; ")} will be REPLACED (${moved.join(", ")}). ` +
+        "Everything in them is rebuilt (firewall endpoints, NAT gateways, instances, endpoints), fixed addresses change (the inbound resolver's and the proxy's: on-prem DNS forwarders and the PAC file must follow), and the firewall's subnet change protection stops the apply until it is lifted. A deployed municipality keeps its breakoutCidr; a move is a planned migration, not a config edit",
+    });
   }
 
   // State: a different backend moves (or loses) the municipality's state.

@@ -50,6 +50,27 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(0);
   });
 
+  test("moving a deployed address plan (/22 to /23) shows the VPC, its subnets and NAT gateways REPLACED and stops a destructive gate", async () => {
+    const head = out([kaga, ashiya, { ...mitoyo, network: { ...mitoyo.network, breakoutCidr: "10.64.0.0/23" } }]);
+    const m = diffSides(readSynthesized(base), readSynthesized(head)).municipalities.find((x) => x.id === "mitoyo")!;
+    const replaced = m.resources.filter((r) => r.action === "replace").map((r) => r.type);
+    expect(replaced.filter((t) => t === "aws_vpc")).toHaveLength(1);
+    expect(replaced.filter((t) => t === "aws_subnet")).toHaveLength(10); // including the private subnets, whose CIDRs stay: their VPC is new
+    expect(replaced.filter((t) => t === "aws_nat_gateway")).toHaveLength(2);
+    const plan = m.callouts.filter((c) => c.address === "address plan");
+    expect(plan).toEqual([{ risk: "data-loss", address: "address plan", message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 10 subnet\(s\) will be REPLACED/) }]);
+    expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);
+  });
+
+  test("adding a zone adds subnets and moves none: no address-plan call-out", () => {
+    const head = out([kaga, { ...ashiya, aws: { ...ashiya.aws, availabilityZones: ashiya.aws.availabilityZones.slice(0, 2) } }, mitoyo]);
+    // read backwards: the head has two zones, the base three; swap to read "adding the third zone"
+    const a = diffSides(readSynthesized(head), readSynthesized(base)).municipalities.find((x) => x.id === "ashiya")!;
+    expect(a.resources.filter((r) => r.action === "replace" && (r.type === "aws_subnet" || r.type === "aws_vpc"))).toEqual([]);
+    expect(a.resources.filter((r) => r.action === "create" && r.type === "aws_subnet").length).toBeGreaterThanOrEqual(4);
+    expect(a.callouts.filter((c) => c.address === "address plan")).toEqual([]);
+  });
+
   test("a SaaS added to the selection is flagged as an allowlist change", async () => {
     const head = out([{ ...kaga, breakout: { ...kaga.breakout, saas: [...kaga.breakout.saas, "box"] } }, ashiya, mitoyo]);
     const r = await cli("diff", base, head, "--format", "json", "--fail-on", "security");
