@@ -172,43 +172,48 @@ export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Pro
   return { answers: a as InitAnswers, examples };
 }
 
-/** The env file: schema header, a comment on every example value, a waiver (visible in check and diff) where tenant values are still to come. */
-export function renderEnvFile(a: InitAnswers, examples: ReadonlySet<keyof InitAnswers>): string {
+/**
+ * The env file: schema header, a comment on every example value, a waiver (visible in check and diff) where tenant
+ * values are still to come. Comments are in the language init spoke; keys and values are the same in both.
+ */
+export function renderEnvFile(a: InitAnswers, examples: ReadonlySet<keyof InitAnswers>, lang: Lang = "en"): string {
+  const t = (text: Text) => render(text, lang);
   const ex = (k: keyof InitAnswers) =>
-    !examples.has(k) ? "" : k === "sitePublicIp" ? "   # EXAMPLE (RFC 5737 documentation address): your router's public IP" : "   # EXAMPLE: replace with your own address plan";
+    !examples.has(k) ? "" : k === "sitePublicIp" ? `   # ${t(tr`EXAMPLE (RFC 5737 documentation address): your router's public IP`)}` : `   # ${t(tr`EXAMPLE: replace with your own address plan`)}`;
   const list = (v: string) => `[${v.split(",").map((s) => s.trim()).join(", ")}]`;
   const catalog = SaasCatalog.default();
   const saas = a.saas.split(",").map((s) => s.trim());
   const needTenants = saas.filter((s) => catalog.needsTenantValues(s));
+  const prefecture = prefectureOfCode(a.localGovernmentCode);
   const lines = [
     "# yaml-language-server: $schema=./municipality.schema.json",
-    `# ${a.name} (${prefectureOfCode(a.localGovernmentCode)}): written by \`alpha-prime init\`. Review every value marked EXAMPLE,`,
-    "# then `npx alpha-prime validate` and `npx alpha-prime plan <id>` before the first deploy.",
-    `id: ${a.id}                      # stack id: never change it after the first deploy`,
+    `# ${t(tr`${a.name} (${prefecture}): written by \`alpha-prime init\`. Review every value marked EXAMPLE,`)}`,
+    `# ${t(tr`then \`npx alpha-prime validate\` and \`npx alpha-prime plan <id>\` before the first deploy.`)}`,
+    `id: ${a.id}                      # ${t(tr`stack id: never change it after the first deploy`)}`,
     `name: ${JSON.stringify(a.name)}`,
-    `prefecture: ${prefectureOfCode(a.localGovernmentCode)}`,
+    `prefecture: ${prefecture}`,
     `localGovernmentCode: "${a.localGovernmentCode}"`,
     `population: ${Number(a.population)}`,
     "aws:",
-    `  accountId: "${a.accountId}"   # this municipality's account: a deploy anywhere else is refused`,
+    `  accountId: "${a.accountId}"   # ${t(tr`this municipality's account: a deploy anywhere else is refused`)}`,
     `  region: ${a.region}`,
     `  availabilityZones: ${list(a.availabilityZones)}`,
-    `bandwidthTier: ${a.bandwidthTier}                # 1g | 2g | 5g | 10g (proposed from the population; see npx alpha-prime tiers)`,
+    `bandwidthTier: ${a.bandwidthTier}                # ${t(tr`1g | 2g | 5g | 10g (proposed from the population; see npx alpha-prime tiers)`)}`,
     "network:",
     `  breakoutCidr: ${a.breakoutCidr}${ex("breakoutCidr")}`,
     `  lgwanSegments: ${list(a.lgwanSegments)}${ex("lgwanSegments")}`,
     `  lgwanProxy: "${a.lgwanProxy}"${ex("lgwanProxy")}`,
-    "sites:                                 # VPN peers: add one entry per site",
+    `sites:                                 # ${t(tr`VPN peers: add one entry per site`)}`,
     `  - name: ${a.siteName}`,
     `    publicIp: ${a.sitePublicIp}${ex("sitePublicIp")}`,
     `    bgpAsn: ${a.siteBgpAsn}`,
     "breakout:",
-    `  saas: ${list(a.saas)}                 # ids from the SaaS catalog (npx alpha-prime catalog)`,
+    `  saas: ${list(a.saas)}                 # ${t(tr`ids from the SaaS catalog (npx alpha-prime catalog)`)}`,
   ];
   if (needTenants.length) {
     lines.push(
-      "  # テナント制限: set breakout.tenants.<saas> (see README, Tenant restriction) and remove the waiver below before",
-      "  # production; until then staff could sign in to any tenant of these services. The waiver shows in check and diff.",
+      `  # ${t(tr`テナント制限: set breakout.tenants.<saas> (see README, Tenant restriction) and remove the waiver below before`)}`,
+      `  # ${t(tr`production; until then staff could sign in to any tenant of these services. The waiver shows in check and diff.`)}`,
       "  tenantWaivers:",
       ...needTenants.map((s) => `    - saas: ${s}\n      reason: "alpha-prime init: tenant values not set yet — set breakout.tenants.${s} before production"`),
     );
@@ -223,12 +228,12 @@ export interface InitResult {
 }
 
 /** Writes env/<id>.yaml after it validates; refuses when the file (or the id under another extension) exists. */
-export function writeEnvFile(envDir: string, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>): InitResult {
+export function writeEnvFile(envDir: string, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>, lang: Lang = "en"): InitResult {
   const file = path.join(envDir, `${answers.id}.yaml`);
   for (const existing of [file, path.join(envDir, `${answers.id}.yml`)]) {
     if (fs.existsSync(existing)) throw new InitError(tr`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
   }
-  const text = renderEnvFile(answers, examples);
+  const text = renderEnvFile(answers, examples, lang);
   const scratch = fs.mkdtempSync(path.join(envDir, ".alpha-prime-init-"));
   try {
     const copy = path.join(scratch, path.basename(file));

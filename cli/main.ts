@@ -273,7 +273,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     }
     try {
       const { answers, examples } = await collectAnswers(given, prompter, lang);
-      const r = writeEnvFile(envDir(), answers, examples);
+      const r = writeEnvFile(envDir(), answers, examples, lang);
       const file = path.relative(process.cwd(), r.file) || r.file;
       io.out(`${render(r.examples.length ? tr`wrote ${file} (valid); replace the EXAMPLE values: ${r.examples.join(", ")}` : tr`wrote ${file} (valid)`, lang)}\n`);
       setCode(0);

@@ -102,3 +102,16 @@ test("--lang ja from flags: a refused flag is explained in Japanese, and nothing
   expect([r.code, r.err]).toEqual([1, 'alpha-prime: --code "223027": 検査数字は 6 のはずです（223026）\n何も書き込んでいません\n']);
   expect(fs.readdirSync(env)).toEqual([]);
 });
+
+test("--lang ja writes the file's comments in Japanese; keys, values and the schema header are the same", async () => {
+  const [en, ja] = [tempDir(), tempDir()];
+  await runCli("--env-dir", en, "init", "minamiizu", ...FLAGS);
+  const r = await runCli("--env-dir", ja, "init", "minamiizu", ...FLAGS, "--lang", "ja");
+  expect(r.out).toMatch(/minamiizu\.yaml を書き出しました（検証済み）。EXAMPLE の値を置き換えてください: breakoutCidr, lgwanSegments, lgwanProxy, sitePublicIp/);
+  const text = fs.readFileSync(path.join(ja, "minamiizu.yaml"), "utf8");
+  expect(text).toContain("# 南伊豆町（静岡県）: `alpha-prime init` が作成しました。");
+  expect(text).toMatch(/^ {2}breakoutCidr: 10\.64\.0\.0\/24 +# EXAMPLE: 自団体のアドレス計画に合わせて置き換えてください$/m);
+  const withoutComments = (t: string) => t.split("\n").map((l) => l.replace(/\s+#.*$/, "")).filter((l) => !/^\s*#/.test(l) || l.startsWith("# yaml-language-server"));
+  expect(withoutComments(text)).toEqual(withoutComments(fs.readFileSync(path.join(en, "minamiizu.yaml"), "utf8")));
+  expect(loadFiles([path.join(ja, "minamiizu.yaml")]).issues).toEqual([]);
+});
