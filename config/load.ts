@@ -4,8 +4,7 @@
  * is returned, so a caller either gets all configs or writes nothing.
  */
 import * as fs from "fs";
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from "yaml";
 import { SaasCatalog } from "../constructs/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
@@ -14,24 +13,17 @@ import { escapeForTerminal } from "./terminal-text";
 import { closest, ConfigError, ConfigIssue, toIssue } from "./errors";
 import { render, tr } from "./messages";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
+import { compileEnvValidator, prebuiltEnvValidator } from "./prebuilt";
 import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
 
 let validator: ValidateFunction | undefined;
-let schemaCache: Record<string, unknown> | undefined;
 
-function schema(): Record<string, unknown> {
-  if (!schemaCache) schemaCache = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8"));
-  return schemaCache!;
-}
-
+/** The env schema's validator: the one compiled at build time when it matches the schema, else compiled now. */
 function compiledValidator(): ValidateFunction {
   if (!validator) {
-    // validateSchema off: the schema is committed and a test checks it against the meta-schema, so every run
-    // need not (it is most of the start-up cost of `cdktf deploy <id>`).
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: false, validateSchema: false, code: { optimize: false } });
-    addFormats(ajv, ["email", "date"]);
-    validator = ajv.compile(schema());
+    const text = fs.readFileSync(SCHEMA_PATH, "utf8");
+    validator = prebuiltEnvValidator(text) ?? compileEnvValidator(JSON.parse(text)).validate;
   }
   return validator;
 }

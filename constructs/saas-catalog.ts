@@ -6,8 +6,6 @@ import type { Msg } from "../config/errors";
 import { tr } from "../config/messages";
 import * as fs from "fs";
 import * as path from "path";
-import Ajv from "ajv";
-import { parse } from "yaml";
 import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
 import { REPO_ROOT } from "../config/paths";
 
@@ -251,11 +249,27 @@ export class SaasCatalog {
   }
 
   static fromFile(file: string): SaasCatalog {
-    return SaasCatalog.fromEntries(parse(fs.readFileSync(file, "utf8")), file);
+    return SaasCatalog.fromText(fs.readFileSync(file, "utf8"), file);
+  }
+
+  /**
+   * A catalog from its YAML text. The repository's catalog was parsed and validated at build time
+   * (config/prebuilt.ts); that result is used when the text is byte-identical, and everything else is parsed and
+   * validated here.
+   */
+  static fromText(text: string, origin = "catalog", options: { prebuilt?: boolean } = {}): SaasCatalog {
+    if (options.prebuilt !== false) {
+      const entries = (require("../config/prebuilt") as typeof import("../config/prebuilt")).prebuiltCatalog(text);
+      if (entries) return new SaasCatalog(entries as SaasEntry[]);
+    }
+    // loaded here, not at the top: the prebuilt path needs neither the YAML parser nor ajv
+    const { parse } = require("yaml") as typeof import("yaml");
+    return SaasCatalog.fromEntries(parse(text), origin);
   }
 
   /** Validates entries: the schema, unique ids, and every domain a valid, non-public-suffix pattern. */
   static fromEntries(data: unknown, origin = "catalog"): SaasCatalog {
+    const Ajv = (require("ajv") as typeof import("ajv")).default;
     const validate = new Ajv({ allErrors: true, validateSchema: false, code: { optimize: false } }).compile(ENTRY_SCHEMA);
     if (!validate(data)) {
       const why = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`).join("; ");
