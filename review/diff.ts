@@ -204,8 +204,9 @@ const PROTECTED_TYPES = new Set(["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch
 
 /**
  * Arguments whose change makes Terraform replace the resource (hashicorp/aws 5.100.0; `ForceNew` in the provider's
- * schema), for the protected types and for the address plan: a VPC's or subnet's CIDR and what hangs on a subnet
- * (internal/service/ec2/vpc_.go, vpc_subnet.go, vpc_nat_gateway.go in hashicorp/terraform-provider-aws).
+ * schema), for the protected types and for the address plan: a VPC's or subnet's CIDR and what hangs on them
+ * (internal/service/ec2/vpc_.go, vpc_subnet.go, vpc_nat_gateway.go, vpc_route_table.go, vpc_route.go in
+ * hashicorp/terraform-provider-aws). Types not listed are shown as updated in place unless a plan says otherwise.
  */
 const FORCES_REPLACEMENT: Record<string, string[]> = {
   aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
@@ -215,6 +216,8 @@ const FORCES_REPLACEMENT: Record<string, string[]> = {
   aws_vpc: ["cidr_block", "ipv4_ipam_pool_id", "ipv4_netmask_length"],
   aws_subnet: ["cidr_block", "availability_zone", "availability_zone_id", "vpc_id", "ipv6_native", "outpost_arn"],
   aws_nat_gateway: ["subnet_id", "allocation_id", "connectivity_type", "private_ip"],
+  aws_route_table: ["vpc_id"],
+  aws_route: ["route_table_id", "destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id"],
 };
 
 /** Types whose replacement moves the network under a deployed municipality (addresses others depend on move with it). */

@@ -57,6 +57,9 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(replaced.filter((t) => t === "aws_vpc")).toHaveLength(1);
     expect(replaced.filter((t) => t === "aws_subnet")).toHaveLength(10); // including the private subnets, whose CIDRs stay: their VPC is new
     expect(replaced.filter((t) => t === "aws_nat_gateway")).toHaveLength(2);
+    // and the route tables of the new VPC with every route in them
+    expect(replaced.filter((t) => t === "aws_route_table")).toHaveLength(10);
+    expect(replaced.filter((t) => t === "aws_route")).toHaveLength(20);
     const plan = m.callouts.filter((c) => c.address === "address plan");
     expect(plan).toEqual([{ risk: "data-loss", address: "address plan", message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 10 subnet\(s\) will be REPLACED/) }]);
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);
