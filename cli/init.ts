@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, Msg } from "../config/errors";
+import { closest, ConfigError, Msg } from "../config/errors";
 import { Lang, render, Text, tr } from "../config/messages";
 import { loadFiles } from "../config/load";
 import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
@@ -127,7 +127,9 @@ export const QUESTIONS: readonly Question[] = [
     proposal: () => ({ value: "microsoft-365" }),
     check: (v) => {
       const bad = v.split(",").map((s) => s.trim()).find((s) => !catalogIds().includes(s));
-      return bad !== undefined ? tr`'${bad}' is not in the catalog (${catalogIds().join(", ")})` : undefined;
+      if (bad === undefined) return undefined;
+      const likely = closest(bad, catalogIds());
+      return likely ? tr`'${bad}' is not in the catalog; did you mean '${likely}'?` : tr`'${bad}' is not in the catalog (${catalogIds().join(", ")})`;
     },
   },
   { key: "notificationEmail", flag: "--email", prompt: tr`operations e-mail for alarms`, check: (v) => (/^[^\s@${}%]+@[^\s@${}%]+\.[a-z]{2,}$/i.test(v) ? undefined : tr`an e-mail address`) },

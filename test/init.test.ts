@@ -48,7 +48,8 @@ test.each([
   [["--code", "223027"], /--code "223027": the check digit should be 6 \(223026\)/],
   [["--code", "992020"], /99 is not a prefecture number/],
   [["--zones", "ap-northeast-1b,ap-northeast-1c"], /ap-northeast-1b is not a zone of ap-northeast-1/],
-  [["--saas", "microsoft-356"], /'microsoft-356' is not in the catalog/],
+  [["--saas", "microsoft-356"], /'microsoft-356' is not in the catalog; did you mean 'microsoft-365'\?/],
+  [["--saas", "microsoft-365,teams-phone"], /'teams-phone' is not in the catalog \(microsoft-365, slack, kintone/],
   [["--zones", "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d", "--breakout-cidr", "10.64.0.0/24"], /--breakout-cidr "10.64.0.0\/24": \/24 holds 2 zones; 3 need a \/23 or larger/],
   [["--breakout-cidr", "10.64.0.0/25"], /a prefix from \/16 to \/24/],
 ])("a bad flag is an error naming it, and nothing is written: %j", async (bad, message) => {
