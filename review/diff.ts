@@ -539,7 +539,8 @@ export function markdown(report: DiffReport, options: MarkdownOptions = {}): str
 function fullMarkdown(report: DiffReport): string {
   const changed = report.municipalities.filter((m) => m.status !== "unchanged");
   const lines = [`## alpha-prime diff: ${report.base} → ${report.head}`, ""];
-  if (!changed.length) return [...lines, "No municipality changes.", ""].join("\n");
+  const same = report.municipalities.filter((m) => m.status === "unchanged").map((m) => m.id);
+  if (!changed.length) return [...lines, `No municipality changes (${same.length} compared).`, ""].join("\n");
   const count = (m: MunicipalityDiff, a: ResourceChange["action"]) => m.resources.filter((r) => r.action === a).length;
   lines.push("| municipality | status | + | ~ | −/± | renamed | data-loss risks | security |", "|---|---|---|---|---|---|---|---|");
   for (const m of changed) {
@@ -547,6 +548,8 @@ function fullMarkdown(report: DiffReport): string {
     const sec = m.callouts.filter((c) => c.risk === "security").length;
     lines.push(`| ${m.id} | ${m.status} | ${count(m, "create")} | ${count(m, "update")} | ${count(m, "delete") + count(m, "replace")} | ${count(m, "rename")} | ${loss ? `🛑 **${loss}**` : "0"} | ${sec ? `⚠️ ${sec}` : "0"} |`);
   }
+  // a reviewer proving "nothing else moves" needs the others named, not merely absent
+  if (same.length) lines.push("", same.length <= 40 ? `Unchanged (no resource added, changed, replaced or removed): ${same.join(", ")}.` : `${same.length} other municipalities unchanged (no resource added, changed, replaced or removed).`);
   for (const m of changed) {
     lines.push("", `### ${m.id}`);
     const loss = m.callouts.filter((c) => c.risk === "data-loss");

@@ -33,7 +33,7 @@ describe("alpha-prime diff on real synthesized outputs", () => {
   test("no change: an empty diff, exit 0 even with --fail-on security", async () => {
     const r = await cli("diff", base, out([kaga, ashiya, mitoyo]), "--fail-on", "security");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/No municipality changes\./);
+    expect(r.stdout).toMatch(/No municipality changes \(3 compared\)\./);
   });
 
   test("a tier change only adds resources (and raises alarm thresholds and the proxy's instance type in place): no data-loss risk", async () => {
@@ -47,6 +47,8 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template"]));
     expect(k.callouts.filter((c) => c.risk === "data-loss")).toEqual([]);
     expect(report.municipalities.filter((m) => m.status !== "unchanged").map((m) => m.id)).toEqual(["kaga"]);
+    // the others are named as unchanged, so the reviewer sees they were compared
+    expect(markdown(report)).toContain("Unchanged (no resource added, changed, replaced or removed): ashiya, mitoyo.");
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(0);
   });
 
