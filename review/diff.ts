@@ -13,6 +13,7 @@ import { processAlive } from "../cli/output-dir";
 import { REPO_ROOT } from "../config/paths";
 import { escapeForTerminal } from "../config/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
+import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
 
 export type Risk = "data-loss" | "security";
 
@@ -203,27 +204,6 @@ export function readSide(spec: string): Side {
 const PROTECTED_TYPES = new Set(["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group", "aws_s3_bucket_object_lock_configuration", "aws_eip"]);
 
 /**
- * Arguments whose change makes Terraform replace the resource (hashicorp/aws 5.100.0; `ForceNew` in the provider's
- * schema), for the protected types and for the address plan: a VPC's or subnet's CIDR and what hangs on them
- * (internal/service/ec2/vpc_.go, vpc_subnet.go, vpc_nat_gateway.go, vpc_route_table.go, vpc_route.go in
- * hashicorp/terraform-provider-aws). Types not listed are shown as updated in place unless a plan says otherwise.
- */
-const FORCES_REPLACEMENT: Record<string, string[]> = {
-  aws_s3_bucket: ["bucket", "bucket_prefix", "object_lock_enabled"],
-  aws_kms_key: ["customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"],
-  aws_cloudwatch_log_group: ["name", "name_prefix"],
-  aws_eip: ["domain", "address", "public_ipv4_pool"],
-  aws_vpc: ["cidr_block", "ipv4_ipam_pool_id", "ipv4_netmask_length"],
-  aws_subnet: ["cidr_block", "availability_zone", "availability_zone_id", "vpc_id", "ipv6_native", "outpost_arn"],
-  aws_nat_gateway: ["subnet_id", "allocation_id", "connectivity_type", "private_ip"],
-  aws_route_table: ["vpc_id"],
-  aws_route: ["route_table_id", "destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id"],
-};
-
-/** Types whose replacement moves the network under a deployed municipality (addresses others depend on move with it). */
-const ADDRESS_PLAN_TYPES = new Set(["aws_vpc", "aws_subnet"]);
-
-/**
  * Resources Terraform replaces because a replaced resource they point at in a replacing argument gets a new id
  * (a subnet of a replaced VPC, the NAT gateway of a replaced subnet), to a fixed point.
  */
@@ -233,7 +213,8 @@ function cascadeReplacements(replaced: Set<string>, head: Map<string, Record<str
     grew = false;
     for (const [address, body] of head) {
       if (out.has(address) || !inBoth(address)) continue;
-      const refs = (FORCES_REPLACEMENT[typeOf(address)] ?? []).flatMap((k) => [body[k]].flat()).filter((v): v is string => typeof v === "string");
+      // a reference may sit inside a block (a subnet mapping), so each argument is searched as JSON text
+      const refs = (FORCES_REPLACEMENT[typeOf(address)] ?? []).filter((k) => body[k] !== undefined).map((k) => JSON.stringify(body[k]));
       if (refs.some((v) => [...out].some((r) => v.includes(`\${${r}.`)))) {
         out.add(address);
         grew = true;
@@ -241,6 +222,15 @@ function cascadeReplacements(replaced: Set<string>, head: Map<string, Record<str
     }
   }
   return out;
+}
+
+/** "2 aws_nat_gateway, 8 aws_security_group, …": what a moved address plan replaces besides the VPC and subnets. */
+function dragged(replaced: ReadonlySet<string>): string {
+  const counts = new Map<string, number>();
+  for (const a of replaced) if (!ADDRESS_PLAN_TYPES.has(typeOf(a))) counts.set(typeOf(a), (counts.get(typeOf(a)) ?? 0) + 1);
+  const total = [...counts.values()].reduce((n, c) => n + c, 0);
+  if (!total) return "nothing that hangs on them";
+  return `${total} resource(s) that hang on them (${[...counts].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${n} ${t}`).join(", ")})`;
 }
 
 /** Which resource types' changes a reviewer must look at for security. */
@@ -417,7 +407,8 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
       risk: "data-loss",
       address: "address plan",
       message:
-        `the address plan of a deployed network MOVES: ${[...vpcs, `${moved.filter((a) => typeOf(a) === "aws_subnet").length} subnet(s)`].join("; ")} will be REPLACED (${moved.join(", ")}). ` +
+        `the address plan of a deployed network MOVES: ${[...vpcs, `${moved.filter((a) => typeOf(a) === "aws_subnet").length} subnet(s)`].join("; ")} will be REPLACED (${moved.join(", ")}), ` +
+        `and with them ${dragged(replaced)}. ` +
         "Everything in them is rebuilt (firewall endpoints, NAT gateways, instances, endpoints), fixed addresses change (the inbound resolver's and the proxy's: on-prem DNS forwarders and the PAC file must follow), and the firewall's subnet change protection stops the apply until it is lifted. A deployed municipality keeps its breakoutCidr; a move is a planned migration, not a config edit",
     });
   }

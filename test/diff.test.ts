@@ -52,7 +52,7 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(0);
   });
 
-  test("moving a deployed address plan (/22 to /23) shows the VPC, its subnets and NAT gateways REPLACED and stops a destructive gate", async () => {
+  test("moving a deployed address plan (/22 to /23) shows the VPC, its subnets and everything that lives in them REPLACED, and stops a destructive gate", async () => {
     const head = out([kaga, ashiya, { ...mitoyo, network: { ...mitoyo.network, breakoutCidr: "10.64.0.0/23" } }]);
     const m = diffSides(readSynthesized(base), readSynthesized(head)).municipalities.find((x) => x.id === "mitoyo")!;
     const replaced = m.resources.filter((r) => r.action === "replace").map((r) => r.type);
@@ -62,8 +62,28 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     // and the route tables of the new VPC with every route in them
     expect(replaced.filter((t) => t === "aws_route_table")).toHaveLength(10);
     expect(replaced.filter((t) => t === "aws_route")).toHaveLength(20);
+    // what lives in the VPC follows it (each argument proven replacing by test/replacing-arguments.test.ts)
+    expect(new Set(replaced)).toEqual(
+      new Set([
+        "aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_route_table", "aws_route", "aws_route_table_association", "aws_default_security_group", "aws_flow_log",
+        "aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_vpc_endpoint",
+        "aws_networkfirewall_firewall", "aws_networkfirewall_logging_configuration",
+        "aws_ec2_transit_gateway_vpc_attachment", "aws_ec2_transit_gateway_route_table_association",
+        "aws_ec2_client_vpn_network_association", "aws_ec2_client_vpn_route", "aws_ec2_client_vpn_authorization_rule",
+        "aws_route53_resolver_endpoint", "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_rule_group_association", "aws_route53_resolver_query_log_config_association",
+        "aws_lb", "aws_lb_listener", "aws_lb_target_group",
+      ]),
+    );
+    // never the log archive: its buckets, keys and log groups are outside the address plan
+    expect(replaced.filter((t) => t.startsWith("aws_s3_") || t === "aws_kms_key" || t === "aws_cloudwatch_log_group" || t === "aws_eip")).toEqual([]);
     const plan = m.callouts.filter((c) => c.address === "address plan");
-    expect(plan).toEqual([{ risk: "data-loss", address: "address plan", message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 10 subnet\(s\) will be REPLACED/) }]);
+    expect(plan).toEqual([
+      {
+        risk: "data-loss",
+        address: "address plan",
+        message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 10 subnet\(s\) will be REPLACED \(.*\), and with them \d+ resource\(s\) that hang on them \(.*1 aws_ec2_transit_gateway_vpc_attachment, .*2 aws_nat_gateway, 1 aws_networkfirewall_firewall, /),
+      },
+    ]);
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);
   });
 
