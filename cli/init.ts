@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { closest, ConfigError, Msg } from "../config/errors";
 import { Lang, render, Text, tr } from "../config/messages";
+import { listEnvDirectory, readEnvText } from "../config/env-input";
 import { loadFiles } from "../config/load";
 import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
@@ -56,23 +57,68 @@ interface Question {
   /** a proposal from earlier answers; an example value says so in the prompt and in the file */
   readonly proposal?: (a: Partial<InitAnswers>) => { value: string; example?: boolean } | undefined;
   /** why the value is not acceptable, or undefined */
-  readonly check: (v: string, a: Partial<InitAnswers>) => Msg | undefined;
+  readonly check: (v: string, a: Partial<InitAnswers>, dir: EnvDirectory) => Msg | undefined;
+}
+
+/** What init must not collide with in the env directory: files by id, municipalities by local government code. */
+export class EnvDirectory {
+  private codes?: Map<string, string>;
+
+  constructor(readonly dir: string) {}
+
+  /** The env file an id would collide with (either extension), if any. */
+  fileOf(id: string): string | undefined {
+    return [`${id}.yaml`, `${id}.yml`].map((n) => path.join(this.dir, n)).find((f) => fs.existsSync(f));
+  }
+
+  /** The env file that already holds this local government code, if any (read once, leniently: a broken file is validate's business). */
+  holderOfCode(code: string): string | undefined {
+    if (!this.codes) {
+      this.codes = new Map();
+      const YAML = require("yaml") as typeof import("yaml");
+      for (const file of listEnvDirectory(this.dir).files) {
+        const read = readEnvText(file);
+        if (!("text" in read)) continue;
+        try {
+          const doc = YAML.parse(read.text);
+          const c = doc?.localGovernmentCode;
+          if ((typeof c === "string" || typeof c === "number") && !this.codes.has(String(c))) this.codes.set(String(c), path.basename(file));
+        } catch {
+          // unreadable or not YAML: validate reports it; it holds no code init could collide with
+        }
+      }
+    }
+    return this.codes.get(code);
+  }
 }
 
 const catalogIds = () => SaasCatalog.default().ids;
 
 export const QUESTIONS: readonly Question[] = [
-  { key: "id", flag: "--id", prompt: tr`municipality id (lowercase ASCII, e.g. mitoyo)`, check: (v) => (/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v) ? undefined : tr`lowercase letters, digits and '-', 3-32 characters, starting with a letter`) },
+  {
+    key: "id",
+    flag: "id",
+    prompt: tr`municipality id (lowercase ASCII, e.g. mitoyo)`,
+    check: (v, _a, dir) => {
+      if (!/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v)) return tr`lowercase letters, digits and '-', 3-32 characters, starting with a letter`;
+      const existing = dir.fileOf(v);
+      // asked first, so nobody answers every question only to be refused at the end
+      return existing ? tr`${existing} exists: init never overwrites a file (edit it, or choose another id)` : undefined;
+    },
+  },
   { key: "name", flag: "--name", prompt: tr`name (e.g. 三豊市)`, check: (v) => (v.trim() && v.length <= 64 && !/[\u0000-\u001f]/.test(v) ? undefined : tr`1-64 printable characters`) },
   {
     key: "localGovernmentCode",
     flag: "--code",
     prompt: tr`local government code (全国地方公共団体コード, 6 digits)`,
-    check: (v) => {
+    check: (v, _a, dir) => {
       if (!/^\d{6}$/.test(v)) return tr`6 digits`;
       const digit = localGovernmentCheckDigit(v.slice(0, 5));
       if (Number(v[5]) !== digit) return tr`the check digit should be ${digit} (${v.slice(0, 5)}${digit})`;
-      return prefectureOfCode(v) ? undefined : tr`${v.slice(0, 2)} is not a prefecture number (01-47)`;
+      if (!prefectureOfCode(v)) return tr`${v.slice(0, 2)} is not a prefecture number (01-47)`;
+      // validate requires one env file per municipality; a second one would make the whole directory invalid
+      const holder = dir.holderOfCode(v);
+      return holder ? tr`${v} is already the municipality of ${holder}: one env file per municipality (edit that file)` : undefined;
     },
   },
   { key: "population", flag: "--population", prompt: tr`population`, check: (v) => (/^[1-9]\d{0,7}$/.test(v) ? undefined : tr`a whole number`) },
@@ -141,13 +187,13 @@ export interface Prompter {
 }
 
 /** Every answer: a flag's value, else (interactive) the answer to a prompt, else the proposal; each checked. */
-export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Prompter, lang: Lang = "en"): Promise<{ answers: InitAnswers; examples: Set<keyof InitAnswers> }> {
+export async function collectAnswers(given: Partial<InitAnswers>, dir: EnvDirectory, prompter?: Prompter, lang: Lang = "en"): Promise<{ answers: InitAnswers; examples: Set<keyof InitAnswers> }> {
   const a: Partial<InitAnswers> = {};
   const examples = new Set<keyof InitAnswers>();
   for (const q of QUESTIONS) {
     const proposal = q.proposal?.(a);
     if (given[q.key] !== undefined) {
-      const why = q.check(String(given[q.key]), a);
+      const why = q.check(String(given[q.key]), a, dir);
       if (why) throw new InitError(tr`${q.flag} ${JSON.stringify(given[q.key])}: ${why}`);
       a[q.key] = String(given[q.key]);
       continue;
@@ -161,7 +207,7 @@ export async function collectAnswers(given: Partial<InitAnswers>, prompter?: Pro
     for (;;) {
       const shown = !proposal ? "" : proposal.example ? render(tr` [${proposal.value} — an example, replace it]`, lang) : ` [${proposal.value}]`;
       const answer = (await prompter.ask(`${render(q.prompt, lang)}${shown}: `)).trim() || proposal?.value || "";
-      const why = answer ? q.check(answer, a) : tr`an answer is needed`;
+      const why = answer ? q.check(answer, a, dir) : tr`an answer is needed`;
       if (!why) {
         a[q.key] = answer;
         if (proposal?.example && answer === proposal.value) examples.add(q.key);
@@ -230,13 +276,15 @@ export interface InitResult {
 }
 
 /** Writes env/<id>.yaml after it validates; refuses when the file (or the id under another extension) exists. */
-export function writeEnvFile(envDir: string, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>, lang: Lang = "en"): InitResult {
-  const file = path.join(envDir, `${answers.id}.yaml`);
-  for (const existing of [file, path.join(envDir, `${answers.id}.yml`)]) {
-    if (fs.existsSync(existing)) throw new InitError(tr`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
+export function writeEnvFile(dir: EnvDirectory, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>, lang: Lang = "en"): InitResult {
+  const file = path.join(dir.dir, `${answers.id}.yaml`);
+  // the answers were checked as they came; the directory may have changed while a person was typing
+  for (const q of QUESTIONS.filter((x) => x.key === "id" || x.key === "localGovernmentCode")) {
+    const why = q.check(answers[q.key], answers, new EnvDirectory(dir.dir));
+    if (why) throw new InitError(why);
   }
   const text = renderEnvFile(answers, examples, lang);
-  const scratch = fs.mkdtempSync(path.join(envDir, ".alpha-prime-init-"));
+  const scratch = fs.mkdtempSync(path.join(dir.dir, ".alpha-prime-init-"));
   try {
     const copy = path.join(scratch, path.basename(file));
     fs.writeFileSync(copy, text);

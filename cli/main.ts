@@ -247,7 +247,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
   for (const q of (require("./init") as typeof import("./init")).QUESTIONS) if (q.key !== "id") init.option(`${q.flag} <value>`, render(q.prompt));
   init.option("--lang <lang>", "language of questions and messages: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)");
   init.action(async (id: string | undefined, opts: Record<string, string>) => {
-    const { collectAnswers, writeEnvFile, InitError, QUESTIONS } = require("./init") as typeof import("./init");
+    const { collectAnswers, EnvDirectory, writeEnvFile, InitError, QUESTIONS } = require("./init") as typeof import("./init");
     const lang = chooseLang(opts.lang);
     const given: Record<string, string> = id === undefined ? {} : { id };
     for (const q of QUESTIONS) {
@@ -272,8 +272,9 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       };
     }
     try {
-      const { answers, examples } = await collectAnswers(given, prompter, lang);
-      const r = writeEnvFile(envDir(), answers, examples, lang);
+      const dir = new EnvDirectory(envDir());
+      const { answers, examples } = await collectAnswers(given, dir, prompter, lang);
+      const r = writeEnvFile(dir, answers, examples, lang);
       const file = path.relative(process.cwd(), r.file) || r.file;
       io.out(`${render(r.examples.length ? tr`wrote ${file} (valid); replace the EXAMPLE values: ${r.examples.join(", ")}` : tr`wrote ${file} (valid)`, lang)}\n`);
       setCode(0);

@@ -229,6 +229,7 @@ export const JA: Readonly<Record<string, string>> = {
   "a private ASN (64512-65534)": "プライベート ASN（64512〜65534）",
   "cloud services to allow (comma-separated catalog ids; npx alpha-prime catalog lists them)": "許可するクラウドサービス（カタログ ID をカンマ区切り。一覧は npx alpha-prime catalog）",
   "'{0}' is not in the catalog ({1})": "'{0}' はカタログにありません（{1}）",
+  "{0} is already the municipality of {1}: one env file per municipality (edit that file)": "{0} は {1} の団体コードです: 1団体につき env ファイルは1つです（そのファイルを編集してください）",
   "'{0}' is not in the catalog; did you mean '{1}'?": "'{0}' はカタログにありません（'{1}' の誤りではありませんか?）",
   "operations e-mail for alarms": "アラーム通知先の運用メールアドレス",
   "an e-mail address": "メールアドレス",

@@ -68,13 +68,28 @@ test("without a terminal, a missing essential is an error that names its flag", 
   expect([r.code, r.err]).toEqual([1, expect.stringMatching(/--code is needed/)]);
 });
 
-testWithTool("script", "bsdutils", "init in a pseudo-terminal")("interactively in a pseudo-terminal: asks, re-asks a wrong answer, accepts the proposals, and writes a valid file", () => {
+test("a local government code another env file holds is refused: the directory would no longer validate", async () => {
   const env = tempDir();
-  // id, name, a code with a wrong check digit, the right one, population, account, then Enter for every proposal, e-mail
-  const answers = ["kawazu", "河津町", "223017", "223018", "7200", "444455556666", ...Array(10).fill(""), "noc@example.jp"].join("\n") + "\n";
+  fs.copyFileSync(path.join(REPO_ROOT, "env", "mitoyo.yaml"), path.join(env, "mitoyo.yaml"));
+  const flags = FLAGS.map((f) => (f === "223026" ? "372081" : f));
+  const r = await runCli("--env-dir", env, "init", "minamiizu", ...flags);
+  expect([r.code, r.err]).toEqual([1, expect.stringMatching(/--code "372081": 372081 is already the municipality of mitoyo\.yaml: one env file per municipality/)]);
+  expect(fs.readdirSync(env)).toEqual(["mitoyo.yaml"]);
+});
+
+testWithTool("script", "bsdutils", "init in a pseudo-terminal")("interactively in a pseudo-terminal: asks, re-asks a wrong answer, accepts the proposals, and writes a valid file", async () => {
+  const env = tempDir();
+  fs.copyFileSync(path.join(REPO_ROOT, "env", "mitoyo.yaml"), path.join(env, "mitoyo.yaml"));
+  // an id that has a file (re-asked at once), the id, name, Mitoyo's code (taken), a code with a wrong check digit,
+  // the right one, population, account, then Enter for every proposal, e-mail
+  const answers = ["mitoyo", "kawazu", "河津町", "372081", "223017", "223018", "7200", "444455556666", ...Array(10).fill(""), "noc@example.jp"].join("\n") + "\n";
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(REPO_ROOT, "bin", "alpha-prime.js"))} --env-dir ${JSON.stringify(env)} init`;
   const r = spawnSync("script", ["-qec", command, "/dev/null"], { input: answers, encoding: "utf8", timeout: 60_000 });
   expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/mitoyo\.yaml exists: init never overwrites a file/);
+  expect(r.stdout).toContain("372081 is already the municipality of mitoyo.yaml");
+  // and the directory as a whole still validates
+  expect((await runCli("--env-dir", env, "validate")).code).toBe(0);
   expect(r.stdout).toContain("the check digit should be 8 (223018)");
   expect(r.stdout).toContain("→ 静岡県");
   expect(r.stdout).toMatch(/bandwidth tier \[1g\]/);
