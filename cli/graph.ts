@@ -2,9 +2,11 @@
  * `alpha-prime graph <id>`: a diagram of one municipality's network, drawn from its synthesized stack (never from
  * the config), so it cannot drift from what deploys: sites and tunnels, Transit Gateway, the breakout VPC with its
  * firewall, NAT and egress, the tenant proxy and relay, Client VPN, DNS forwarding, and where logs go.
- * Mermaid text (GitHub renders it in README and PR comments) or SVG drawn by Graphviz (`dot`, offline).
+ * Mermaid text (GitHub renders it in README and PR comments) or SVG drawn by Graphviz (`dot`, offline), labelled
+ * in English or Japanese (procurement documents and security-policy reviews are written in Japanese).
  */
 import { spawnSync } from "child_process";
+import { Lang, render, Text, tr } from "../config/messages";
 import { fromTerraformLiteral } from "../constructs/terraform-text";
 
 export interface Topology {
@@ -92,51 +94,54 @@ interface Edge {
 }
 
 /** One picture for both renderers: nodes in clusters (LGWAN side, AWS, breakout VPC, internet) and labelled edges. */
-function picture(t: Topology): { nodes: Node[]; edges: Edge[] } {
+function picture(t: Topology, lang: Lang): { nodes: Node[]; edges: Edge[]; titles: Record<"lgwan" | "aws" | "vpc", string> } {
+  const w = (text: Text) => render(text, lang);
   const nodes: Node[] = [];
   const edges: Edge[] = [];
-  nodes.push({ id: "lgwan", label: ["LGWAN接続系 segments", ...t.lgwanSegments], cluster: "lgwan" });
+  nodes.push({ id: "lgwan", label: [w(tr`LGWAN接続系 segments`), ...t.lgwanSegments], cluster: "lgwan" });
   for (const [i, s] of t.sites.entries()) {
-    nodes.push({ id: `site${i}`, label: [`site ${s.name}`, `${s.ip} AS${s.asn}`], cluster: "lgwan" });
+    nodes.push({ id: `site${i}`, label: [w(tr`site ${s.name}`), `${s.ip} AS${s.asn}`], cluster: "lgwan" });
     edges.push({ from: "lgwan", to: `site${i}` });
-    edges.push({ from: `site${i}`, to: "tgw", label: `IPsec VPN ×${s.connections} (2 tunnels each)`, style: "bold" });
+    edges.push({ from: `site${i}`, to: "tgw", label: w(tr`IPsec VPN ×${s.connections} (2 tunnels each)`), style: "bold" });
   }
   nodes.push({ id: "tgw", label: ["Transit Gateway"], cluster: "aws" });
-  edges.push({ from: "tgw", to: "fw", label: "0.0.0.0/0 to the breakout" });
-  if (t.firewall) nodes.push({ id: "fw", label: ["Network Firewall", `${t.firewall.allowlistNames} allowlisted names (TLS SNI / HTTP Host)`, `${t.firewall.threatGroups} AWS-managed threat groups, default drop`], cluster: "vpc" });
-  nodes.push({ id: "nat", label: [`NAT gateways ×${t.natGateways}`, "fixed egress IPs (output egress_ips)"], cluster: "vpc" });
-  nodes.push({ id: "internet", label: ["Internet: allowlisted SaaS only"], shape: "cloud", cluster: "outside" });
+  edges.push({ from: "tgw", to: "fw", label: w(tr`0.0.0.0/0 to the breakout`) });
+  if (t.firewall) nodes.push({ id: "fw", label: ["Network Firewall", w(tr`${t.firewall.allowlistNames} allowlisted names (TLS SNI / HTTP Host)`), w(tr`${t.firewall.threatGroups} AWS-managed threat groups, default drop`)], cluster: "vpc" });
+  nodes.push({ id: "nat", label: [w(tr`NAT gateways ×${t.natGateways}`), w(tr`fixed egress IPs (output egress_ips)`)], cluster: "vpc" });
+  nodes.push({ id: "internet", label: [w(tr`Internet: allowlisted SaaS only`)], shape: "cloud", cluster: "outside" });
   edges.push({ from: "fw", to: "nat" });
   edges.push({ from: "nat", to: "internet" });
+  const instances = (n: number) => w(tr`${n} instances`);
   if (t.resolver) {
-    nodes.push({ id: "resolver", label: ["Inbound resolver", ...t.resolver.addresses, t.dnsFirewall ? "DNS Firewall: allowlist only" : ""].filter(Boolean), cluster: "vpc" });
-    edges.push({ from: "lgwan", to: "resolver", label: "DNS forwarding (allowlisted zones)", style: "dashed" });
+    nodes.push({ id: "resolver", label: [w(tr`Inbound resolver`), ...t.resolver.addresses, t.dnsFirewall ? w(tr`DNS Firewall: allowlist only`) : ""].filter(Boolean), cluster: "vpc" });
+    edges.push({ from: "lgwan", to: "resolver", label: w(tr`DNS forwarding (allowlisted zones)`), style: "dashed" });
   }
   if (t.tenantProxy) {
-    nodes.push({ id: "proxy", label: ["Tenant-restriction proxy (Squid)", t.tenantProxy.addresses.map((a) => `${a}:3128`).join(", "), `${t.tenantProxy.instances} instances`, t.tenantProxy.sanitization ? `無害化: ${t.tenantProxy.sanitization}` : ""].filter(Boolean), cluster: "vpc" });
-    edges.push({ from: "lgwan", to: "proxy", label: "PAC: header and file hosts", style: "dashed" });
+    nodes.push({ id: "proxy", label: [w(tr`Tenant-restriction proxy (Squid)`), t.tenantProxy.addresses.map((a) => `${a}:3128`).join(", "), instances(t.tenantProxy.instances), t.tenantProxy.sanitization ? `無害化: ${t.tenantProxy.sanitization}` : ""].filter(Boolean), cluster: "vpc" });
+    edges.push({ from: "lgwan", to: "proxy", label: w(tr`PAC: header and file hosts`), style: "dashed" });
     edges.push({ from: "proxy", to: "fw" });
   }
   if (t.relay) {
-    nodes.push({ id: "relay", label: ["Relay appliance (HAProxy)", `ports ${t.relay.routes.join(", ")}`, `${t.relay.instances} instances`], cluster: "vpc" });
-    edges.push({ from: "relay", to: "tgw", label: "to on-prem targets" });
+    nodes.push({ id: "relay", label: [w(tr`Relay appliance (HAProxy)`), w(tr`ports ${t.relay.routes.join(", ")}`), instances(t.relay.instances)], cluster: "vpc" });
+    edges.push({ from: "relay", to: "tgw", label: w(tr`to on-prem targets`) });
   }
   if (t.clientVpn) {
-    nodes.push({ id: "cvpn", label: ["Client VPN", `clients ${t.clientVpn.cidr}`], cluster: "vpc" });
-    edges.push({ from: "cvpn", to: "tgw", label: "to LGWAN" });
+    nodes.push({ id: "cvpn", label: ["Client VPN", w(tr`clients ${t.clientVpn.cidr}`)], cluster: "vpc" });
+    edges.push({ from: "cvpn", to: "tgw", label: w(tr`to LGWAN`) });
     if (t.relay) edges.push({ from: "cvpn", to: "relay" });
   }
   if (t.logBucket) {
-    nodes.push({ id: "logs", label: ["Log archive (S3, Object Lock)", t.logBucket, `${t.logGroups.length} CloudWatch log groups`], shape: "store", cluster: "aws" });
-    edges.push({ from: "fw", to: "logs", label: "alert + flow logs", style: "dashed" });
-    if (t.resolver) edges.push({ from: "resolver", to: "logs", label: "query logs", style: "dashed" });
-    if (t.tenantProxy) edges.push({ from: "proxy", to: "logs", label: "access + verdict logs", style: "dashed" });
+    nodes.push({ id: "logs", label: [w(tr`Log archive (S3, Object Lock)`), t.logBucket, w(tr`${t.logGroups.length} CloudWatch log groups`)], shape: "store", cluster: "aws" });
+    edges.push({ from: "fw", to: "logs", label: w(tr`alert + flow logs`), style: "dashed" });
+    if (t.resolver) edges.push({ from: "resolver", to: "logs", label: w(tr`query logs`), style: "dashed" });
+    if (t.tenantProxy) edges.push({ from: "proxy", to: "logs", label: w(tr`access + verdict logs`), style: "dashed" });
   }
-  return { nodes, edges };
-}
-
-function title(t: Topology): string {
-  return t.name ? `${t.name} (${t.id})` : t.id;
+  const titles = {
+    lgwan: w(tr`${t.name ? `${t.name} (${t.id})` : t.id}: LGWAN side (on-prem)`),
+    aws: `AWS ${t.region ?? ""}`.trim(),
+    vpc: w(tr`breakout VPC ${t.vpcCidr ?? ""} (${t.availabilityZones.join(", ")})`),
+  };
+  return { nodes, edges, titles };
 }
 
 /** Mermaid labels: quotes, angle brackets and backticks as entities (a label is text, never markup or a fence). */
@@ -144,8 +149,8 @@ function mermaidText(s: string): string {
   return s.replace(/&/g, "#amp;").replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;").replace(/`/g, "#96;").replace(/[\r\n]/g, " ");
 }
 
-export function mermaid(t: Topology): string {
-  const { nodes, edges } = picture(t);
+export function mermaid(t: Topology, lang: Lang = "en"): string {
+  const { nodes, edges, titles } = picture(t, lang);
   const node = (n: Node) => {
     const label = `"${n.label.map(mermaidText).join("<br/>")}"`;
     return n.shape === "store" ? `${n.id}[(${label})]` : n.shape === "cloud" ? `${n.id}((${label}))` : `${n.id}[${label}]`;
@@ -156,9 +161,9 @@ export function mermaid(t: Topology): string {
     for (const n of members) lines.push(`${indent}  ${node(n)}`);
     return () => lines.push(`${indent}end`);
   };
-  cluster("onprem", `${title(t)}: LGWAN side (on-prem)`, nodes.filter((n) => n.cluster === "lgwan"))();
-  const closeAws = cluster("aws", `AWS ${t.region ?? ""}`.trim(), nodes.filter((n) => n.cluster === "aws"));
-  cluster("vpc", `breakout VPC ${t.vpcCidr ?? ""} (${t.availabilityZones.join(", ")})`, nodes.filter((n) => n.cluster === "vpc"), "    ")();
+  cluster("onprem", titles.lgwan, nodes.filter((n) => n.cluster === "lgwan"))();
+  const closeAws = cluster("aws", titles.aws, nodes.filter((n) => n.cluster === "aws"));
+  cluster("vpc", titles.vpc, nodes.filter((n) => n.cluster === "vpc"), "    ")();
   closeAws();
   for (const n of nodes.filter((x) => x.cluster === "outside")) lines.push(`  ${node(n)}`);
   for (const e of edges) {
@@ -169,18 +174,19 @@ export function mermaid(t: Topology): string {
 }
 
 /** Graphviz DOT of the same picture (strings quoted and escaped for DOT). */
-export function dot(t: Topology): string {
-  const { nodes, edges } = picture(t);
+export function dot(t: Topology, lang: Lang = "en"): string {
+  const { nodes, edges, titles } = picture(t, lang);
   const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/[\r\n]/g, " ");
   const q = (s: string) => `"${esc(s)}"`;
   // one escaped line each, joined by DOT's own line break
   const node = (n: Node) => `${n.id} [label="${n.label.map(esc).join("\\n")}"${n.shape === "store" ? ", shape=cylinder" : n.shape === "cloud" ? ", shape=ellipse" : ", shape=box"}];`;
   const font = '"Noto Sans CJK JP,sans-serif"';
   const lines = ["digraph alpha_prime {", "  rankdir=LR;", `  graph [fontname=${font}, fontsize=12];`, `  node [fontname=${font}, fontsize=10];`, `  edge [fontname=${font}, fontsize=9];`];
-  lines.push(`  subgraph cluster_lgwan { label=${q(`${title(t)}: LGWAN side (on-prem)`)};`, ...nodes.filter((n) => n.cluster === "lgwan").map((n) => `    ${node(n)}`), "  }");
-  lines.push(`  subgraph cluster_aws { label=${q(`AWS ${t.region ?? ""}`.trim())};`, ...nodes.filter((n) => n.cluster === "aws").map((n) => `    ${node(n)}`));
-  // the VPC's title goes below it: log edges leave through its top side and would write over a title there
-  lines.push(`    subgraph cluster_vpc { labelloc=b; label=${q(`breakout VPC ${t.vpcCidr ?? ""} (${t.availabilityZones.join(", ")})`)};`, ...nodes.filter((n) => n.cluster === "vpc").map((n) => `      ${node(n)}`), "    }", "  }");
+  lines.push(`  subgraph cluster_lgwan { label=${q(titles.lgwan)};`, ...nodes.filter((n) => n.cluster === "lgwan").map((n) => `    ${node(n)}`), "  }");
+  // the AWS and VPC titles go below their boxes: the tunnels enter the AWS box and the log edges leave the VPC
+  // through their top sides, and would write over a title there
+  lines.push(`  subgraph cluster_aws { labelloc=b; label=${q(titles.aws)};`, ...nodes.filter((n) => n.cluster === "aws").map((n) => `    ${node(n)}`));
+  lines.push(`    subgraph cluster_vpc { labelloc=b; label=${q(titles.vpc)};`, ...nodes.filter((n) => n.cluster === "vpc").map((n) => `      ${node(n)}`), "    }", "  }");
   for (const n of nodes.filter((x) => x.cluster === "outside")) lines.push(`  ${node(n)}`);
   for (const e of edges) lines.push(`  ${e.from} -> ${e.to} [${[e.label ? `label=${q(e.label)}` : "", e.style === "bold" ? "penwidth=2" : e.style === "dashed" ? "style=dashed" : ""].filter(Boolean).join(", ")}];`);
   lines.push("}");
@@ -188,8 +194,8 @@ export function dot(t: Topology): string {
 }
 
 /** SVG drawn by Graphviz's `dot` (Debian package graphviz), offline. */
-export function svg(t: Topology): string {
-  const r = spawnSync(process.env.ALPHA_PRIME_DOT || "dot", ["-Tsvg"], { input: dot(t), encoding: "utf8", timeout: 60_000 });
+export function svg(t: Topology, lang: Lang = "en"): string {
+  const r = spawnSync(process.env.ALPHA_PRIME_DOT || "dot", ["-Tsvg"], { input: dot(t, lang), encoding: "utf8", timeout: 60_000 });
   if (r.error) throw new Error(`cannot run Graphviz 'dot' (${r.error.message}): install it (apt-get install graphviz) or use --format mermaid`);
   if (r.status !== 0) throw new Error(`Graphviz 'dot' failed: ${r.stderr}`);
   // scale to the window or page (the viewBox keeps the proportions) instead of Graphviz's fixed size in points,

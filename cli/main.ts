@@ -295,12 +295,14 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .argument("<id>", "municipality id")
     .option("--format <format>", "mermaid | svg | dot", "mermaid")
     .option("--out <file>", "write to a file instead of standard output")
-    .action((id: string, opts: { format: string; out?: string }) => {
+    .option("--lang <lang>", "language of the labels: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)")
+    .action((id: string, opts: { format: string; out?: string; lang?: string }) => {
       if (!["mermaid", "svg", "dot"].includes(opts.format)) throw new Error(`--format must be mermaid, svg or dot, got '${opts.format}'`);
+      const lang = chooseLang(opts.lang);
       const g = require("./graph") as typeof import("./graph");
       const { synthesizedStack } = require("./render") as typeof import("./render");
       const topology = g.topologyOf(id, synthesizedStack(id, envDir()));
-      emit(opts.format === "svg" ? g.svg(topology) : opts.format === "dot" ? g.dot(topology) : g.mermaid(topology), opts.out);
+      emit(opts.format === "svg" ? g.svg(topology, lang) : opts.format === "dot" ? g.dot(topology, lang) : g.mermaid(topology, lang), opts.out);
       setCode(0);
     });
 

@@ -6,6 +6,7 @@ import { XMLParser } from "fast-xml-parser";
 import * as fs from "fs";
 import * as path from "path";
 import { dot, mermaid, svg, topologyOf } from "../cli/graph";
+import { REPO_ROOT } from "../config/paths";
 import { diffSides, markdown, readSynthesized } from "../review/diff";
 import { SAMPLE_IDS, envDirWith, loadSample, runCli, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
 
@@ -45,16 +46,38 @@ describe.each(SAMPLE_IDS)("%s: the network diagram", (id) => {
     for (const label of ["Transit Gateway", "Network Firewall", "Inbound resolver"]) expect(texts).toContain(label);
   });
 
-  testWithTool("dot", "graphviz", "the SVG diagrams")("the SVG fits the window it is opened in, and the VPC's title sits below the edges that leave it", () => {
+  testWithTool("dot", "graphviz", "the SVG diagrams")("the SVG fits the window it is opened in, and the AWS and VPC titles sit below the edges that cross their tops", () => {
     const image = svg(t);
     const root = image.match(/<svg [^>]*>/s)![0];
     expect(root).toContain('width="100%"');
     expect(root).not.toMatch(/height="/);
     expect(root).toMatch(/viewBox="0\.00 0\.00 [\d.]+ [\d.]+"/);
-    const vpc = image.match(/<title>cluster_vpc<\/title>\s*<polygon[^>]*points="([^"]+)"[^>]*\/>\s*<text[^>]*y="([-\d.]+)"/)!;
-    const ys = vpc[1].split(" ").map((p) => Number(p.split(",")[1]));
-    expect(Number(vpc[2])).toBeGreaterThan((Math.min(...ys) + Math.max(...ys)) / 2);
+    for (const cluster of ["cluster_aws", "cluster_vpc"]) {
+      const box = image.match(new RegExp(`<title>${cluster}</title>\\s*<polygon[^>]*points="([^"]+)"[^>]*/>\\s*<text[^>]*y="([-\\d.]+)"`))!;
+      const ys = box[1].split(" ").map((p) => Number(p.split(",")[1]));
+      expect([cluster, Number(box[2]) > (Math.min(...ys) + Math.max(...ys)) / 2]).toEqual([cluster, true]);
+    }
   });
+
+  test("in Japanese (--lang ja) for procurement and policy documents: the same nodes and edges, the words translated", () => {
+    const [en, ja] = [mermaid(t), mermaid(t, "ja")];
+    const shape = (m: string) => m.replace(/"[^"]*"/g, '""');
+    expect(shape(ja)).toEqual(shape(en));
+    for (const s of config.sites) expect(ja).toContain(`拠点 ${s.name}<br/>${s.publicIp} AS${s.bgpAsn}`);
+    expect(ja).toContain(`${config.name} (${id}): LGWAN 側（庁内）`);
+    expect(ja).toContain("インターネット: 許可した SaaS のみ");
+    if (t.tenantProxy) expect(ja).toContain("テナント制限プロキシ（Squid）");
+    if (t.relay) expect(ja).toContain("中継アプライアンス（HAProxy）");
+    // nothing left in English but names of AWS services and products
+    const words = [...ja.matchAll(/"([^"]*)"/g)].flatMap((x) => x[1].split("<br/>")).filter((w) => w !== t.logBucket);
+    expect(words.filter((w) => /\b(segments|site|allowlisted|instances|logs|to the|clients|side)\b/.test(w))).toEqual([]);
+  });
+});
+
+test("the README shows Mitoyo's diagram exactly as graph writes it (a picture in the docs cannot drift either)", () => {
+  const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const shown = /Mitoyo's sample, as `npx alpha-prime graph mitoyo` writes it:\n\n```mermaid\n([\s\S]*?)```/.exec(readme);
+  expect(shown?.[1]).toBe(mermaid(topologyOf("mitoyo", stacks.mitoyo)));
 });
 
 test("labels are text: quotes, brackets and backticks in a name cannot break the diagram or the fence around it", () => {
@@ -71,6 +94,8 @@ test("graph writes Mermaid, DOT or SVG for a municipality, and refuses an unknow
   expect(fs.readFileSync(out, "utf8")).toMatch(/^flowchart LR\n/);
   expect((await runCli("graph", "kaga", "--format", "dot")).out).toMatch(/^digraph alpha_prime \{/);
   expect((await runCli("graph", "kaga", "--format", "png")).code).toBe(2);
+  expect((await runCli("graph", "kaga", "--lang", "ja")).out).toContain("拠点 ");
+  expect((await runCli("graph", "kaga", "--lang", "fr")).code).toBe(2);
 });
 
 test("the reviewer diff embeds the diagram when the topology changes, and only then", () => {
