@@ -5,13 +5,13 @@
  */
 import * as fs from "fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from "yaml";
+import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
 import { SaasCatalog } from "../constructs/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
 import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
 import { escapeForTerminal } from "./terminal-text";
 import { closest, ConfigError, ConfigIssue, toIssue } from "./errors";
-import { render, tr } from "./messages";
+import { render, Text, tr } from "./messages";
 import { defaultEnvDir, SCHEMA_PATH } from "./paths";
 import { compileEnvValidator, prebuiltEnvValidator } from "./prebuilt";
 import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
@@ -73,6 +73,26 @@ export function loadOrThrow(files: readonly string[], catalog?: SaasCatalog): Mu
 
 type Locator = (p: FieldProblem) => ConfigIssue;
 
+/**
+ * What the YAML parser's most common complaints mean for someone editing an env file, in their language (the
+ * parser's own words follow in parentheses, as they name the construct exactly).
+ */
+const YAML_HINTS: Partial<Record<YAMLError["code"], Text>> = {
+  TAB_AS_INDENT: tr`a tab is used to indent; YAML indents with spaces`,
+  BAD_INDENT: tr`the indentation does not line up`,
+  MISSING_CHAR: tr`a character is missing: a ':' after a key, or a closing quote or bracket`,
+  MULTIPLE_DOCS: tr`an env file holds one document; remove the '---' line`,
+  BLOCK_AS_IMPLICIT_KEY: tr`a list or mapping stands where a key should be; check the indentation and the ':' above`,
+  // what a line missing its ':' looks like to the parser
+  MULTILINE_IMPLICIT_KEY: tr`a key must be on one line; is a ':' missing?`,
+  BAD_DQ_ESCAPE: tr`an unknown escape in a double-quoted string; put text with backslashes in single quotes`,
+  UNEXPECTED_TOKEN: tr`an unexpected character here`,
+  BAD_SCALAR_START: tr`a value cannot start with this character unless it is quoted`,
+  BLOCK_IN_FLOW: tr`an indented block inside [ ] or { }`,
+  MULTIPLE_ANCHORS: tr`anchors and tags are not used in env files`,
+  MULTIPLE_TAGS: tr`anchors and tags are not used in env files`,
+};
+
 function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityConfig; issues: ConfigIssue[]; locate?: Locator } {
   const shown = displayPath(file);
   const read = readEnvText(file);
@@ -84,7 +104,9 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
     return {
       issues: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return toIssue({ file: shown, line: pos.line, column: pos.col, path: "/", message: tr`YAML syntax: ${e.message.split("\n")[0]}` });
+        const said = e.message.split("\n")[0];
+        const hint = YAML_HINTS[e.code];
+        return toIssue({ file: shown, line: pos.line, column: pos.col, path: "/", message: hint ? tr`YAML syntax: ${hint} (${said})` : tr`YAML syntax: ${said}` });
       }),
     };
   }

@@ -286,4 +286,17 @@ export const JA: Readonly<Record<string, string>> = {
   "access + verdict logs": "アクセス・判定ログ",
   "{0}: LGWAN side (on-prem)": "{0}: LGWAN 側（庁内）",
   "breakout VPC {0} ({1})": "ブレイクアウト VPC {0}（{1}）",
+  // the YAML parser's complaints, explained
+  "YAML syntax: {0} ({1})": "YAML の構文エラー: {0}（{1}）",
+  "a tab is used to indent; YAML indents with spaces": "インデントにタブが使われています。YAML のインデントは半角スペースです",
+  "the indentation does not line up": "インデントが揃っていません",
+  "a character is missing: a ':' after a key, or a closing quote or bracket": "文字が足りません: キーの後の ':'、または閉じる引用符や括弧",
+  "an env file holds one document; remove the '---' line": "env ファイルに書ける文書は1つです。'---' の行を削除してください",
+  "a list or mapping stands where a key should be; check the indentation and the ':' above": "キーの位置にリストやマッピングがあります。インデントと、上の行の ':' を確認してください",
+  "a key must be on one line; is a ':' missing?": "キーは1行で書きます。':' が抜けていませんか?",
+  "an unknown escape in a double-quoted string; put text with backslashes in single quotes": "ダブルクォート内に不明なエスケープがあります。バックスラッシュを含む文字列はシングルクォートで囲みます",
+  "an unexpected character here": "ここに予期しない文字があります",
+  "a value cannot start with this character unless it is quoted": "この文字で始まる値は引用符で囲む必要があります",
+  "an indented block inside [ ] or { }": "[ ] や { } の中にインデントしたブロックがあります",
+  "anchors and tags are not used in env files": "env ファイルではアンカーやタグを使いません",
 };

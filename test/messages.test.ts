@@ -99,6 +99,23 @@ describe("validate --lang ja", () => {
     expect(en.err.trimEnd().split("\n").pop()).toBe(`${issues.length} error(s) in 1 file(s)`);
   });
 
+  test.each([
+    ["a tab used to indent", (t: string) => t.replace("\n  region: ap-northeast-1", "\n\tregion: ap-northeast-1"), "インデントにタブが使われています"],
+    ["a key without its ':'", (t: string) => t.replace("population: 57377", "population 57377"), "':' が抜けていませんか?"],
+    ["a second document", (t: string) => `${t}---\nid: x\n`, "'---' の行を削除してください"],
+  ])("a YAML syntax error (%s) is explained in Japanese, with the parser's own words and the same location", (_, edit, words) => {
+    const d = envDirWith({ "mitoyo.yaml": edit(sampleText("mitoyo")) });
+    const [issue] = loadFiles([path.join(d, "mitoyo.yaml")]).issues;
+    const en = formatIssue(issue);
+    const ja = formatIssueIn(issue, "ja");
+    expect(en).toMatch(/: \/: YAML syntax: [a-z].*\(.+\)$/);
+    expect(ja).toContain(words);
+    expect(ja.split(": YAML")[0]).toBe(en.split(": YAML")[0]);
+    // the parser's words are kept: they name the construct exactly
+    const said = /YAML syntax: [^(]*? \((.*)\)$/.exec(en)![1];
+    expect(ja.endsWith(`（${said}）`)).toBe(true);
+  });
+
   test("a valid set says so in Japanese", async () => {
     const r = await runCli("validate", "--lang", "ja");
     expect([r.code, r.out]).toEqual([0, expect.stringMatching(/^\d+ 件の自治体ファイルは有効です: aogashima, /)]);
