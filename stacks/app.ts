@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { App } from "cdktf";
+import { closest } from "../config/errors";
 import { envFiles, loadOrThrow } from "../config/load";
 import { defaultEnvDir } from "../config/paths";
 import type { MunicipalityConfig } from "../config/types";
@@ -31,7 +32,10 @@ export function selectFiles(envDir: string, only?: readonly string[]): string[] 
     const f = all.find((file) => path.basename(file).replace(/\.ya?ml$/, "") === id);
     if (!f) {
       const known = all.map((file) => path.basename(file).replace(/\.ya?ml$/, ""));
-      throw new Error(`no env file for municipality '${id}' in ${envDir} (known: ${known.join(", ")})`);
+      const likely = closest(id, known);
+      // a national env directory holds 1,741 ids: name the likely one, and list them only when they are few
+      const listed = known.length <= 20 ? `known: ${known.join(", ")}` : `${known.length} known`;
+      throw new Error(`no env file for municipality '${id}' in ${envDir} (${likely ? `did you mean '${likely}'? ` : ""}${listed})`);
     }
     return f;
   });

@@ -3,6 +3,7 @@ import * as path from "path";
 import { main } from "../cli/main";
 import { shapeOf, tierCosts } from "../cli/reports";
 import { SaasCatalog } from "../constructs/saas-catalog";
+import { selectFiles } from "../stacks/app";
 import { loadSample, resources, synthStacks, tempDir } from "./helpers";
 
 async function cli(...args: string[]) {
@@ -42,8 +43,15 @@ describe("alpha-prime pac", () => {
     const file = path.join(tempDir(), "x.pac");
     const r = await cli("pac", "mitoyoo", "--out", file);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/no env file for municipality 'mitoyoo'/);
+    expect(r.err).toMatch(/no env file for municipality 'mitoyoo' in .* \(did you mean 'mitoyo'\? known: aogashima, ashiya, kaga, mitoyo\)/);
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  test("in a national env directory the likely id is named, not a list of every municipality", () => {
+    const dir = tempDir();
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, `town${String(i).padStart(2, "0")}.yaml`), "");
+    expect(() => selectFiles(dir, ["town7"])).toThrow(/^no env file for municipality 'town7' in .* \(did you mean 'town07'\? 30 known\)$/);
+    expect(() => selectFiles(dir, ["zzzzzzzz"])).toThrow(/\(30 known\)$/);
   });
 });
 
