@@ -66,6 +66,11 @@ export class EnvDirectory {
 
   constructor(readonly dir: string) {}
 
+  /** Refuses a directory that is not there (checked before the first question, so nobody answers in vain). */
+  mustExist(): void {
+    if (!fs.statSync(this.dir, { throwIfNoEntry: false })?.isDirectory()) throw new InitError(tr`${this.dir} is not a directory: create it, or point --env-dir at the env directory`);
+  }
+
   /** The env file an id would collide with (either extension), if any. */
   fileOf(id: string): string | undefined {
     return [`${id}.yaml`, `${id}.yml`].map((n) => path.join(this.dir, n)).find((f) => fs.existsSync(f));
@@ -277,6 +282,7 @@ export interface InitResult {
 
 /** Writes env/<id>.yaml after it validates; refuses when the file (or the id under another extension) exists. */
 export function writeEnvFile(dir: EnvDirectory, answers: InitAnswers, examples: ReadonlySet<keyof InitAnswers>, lang: Lang = "en"): InitResult {
+  dir.mustExist();
   const file = path.join(dir.dir, `${answers.id}.yaml`);
   // the answers were checked as they came; the directory may have changed while a person was typing
   for (const q of QUESTIONS.filter((x) => x.key === "id" || x.key === "localGovernmentCode")) {

@@ -273,6 +273,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     }
     try {
       const dir = new EnvDirectory(envDir());
+      dir.mustExist();
       const { answers, examples } = await collectAnswers(given, dir, prompter, lang);
       const r = writeEnvFile(dir, answers, examples, lang);
       const file = path.relative(process.cwd(), r.file) || r.file;

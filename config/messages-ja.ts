@@ -299,4 +299,5 @@ export const JA: Readonly<Record<string, string>> = {
   "a value cannot start with this character unless it is quoted": "この文字で始まる値は引用符で囲む必要があります",
   "an indented block inside [ ] or { }": "[ ] や { } の中にインデントしたブロックがあります",
   "anchors and tags are not used in env files": "env ファイルではアンカーやタグを使いません",
+  "{0} is not a directory: create it, or point --env-dir at the env directory": "{0} はディレクトリではありません。作成するか、--env-dir で env ディレクトリを指定してください",
 };

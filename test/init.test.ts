@@ -63,6 +63,13 @@ test.each([
   expect(fs.readdirSync(env)).toEqual([]);
 });
 
+test("an env directory that does not exist is named, and nothing is created", async () => {
+  const missing = path.join(tempDir(), "env");
+  const r = await runCli("--env-dir", missing, "init", "minamiizu", ...FLAGS);
+  expect([r.code, r.err]).toEqual([1, expect.stringMatching(/env is not a directory: create it, or point --env-dir at the env directory\nnothing was written/)]);
+  expect(fs.existsSync(missing)).toBe(false);
+});
+
 test("without a terminal, a missing essential is an error that names its flag", async () => {
   const r = await runCli("--env-dir", tempDir(), "init", "minamiizu", "--name", "南伊豆町");
   expect([r.code, r.err]).toEqual([1, expect.stringMatching(/--code is needed/)]);
