@@ -28,7 +28,12 @@ export type PlanLayout = "quartered" | "compact";
 /** The longest prefix a breakout CIDR may have. */
 export const SMALLEST_BREAKOUT_PREFIX = 24;
 
-/** Size of each compact-layout subnet outside the private tier: AWS's smallest, and what those tiers need. */
+/**
+ * Size of each compact-layout subnet outside the private tier: AWS's smallest, and what those tiers need. AWS
+ * recommends a separate small subnet (/28) per Transit Gateway VPC attachment, which uses one address in it
+ * ("Transit Gateway design best practices", Amazon VPC Transit Gateways guide; CreateTransitGatewayVpcAttachment,
+ * EC2 API reference); a firewall endpoint and a NAT gateway each take one address too.
+ */
 const COMPACT_SLOT_PREFIX = 28;
 
 /**
