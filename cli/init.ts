@@ -6,9 +6,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { closest, ConfigError, Msg } from "../config/errors";
 import { Lang, render, Text, tr } from "../config/messages";
-import { listEnvDirectory, readEnvText } from "../config/env-input";
+import { displayPath, listEnvDirectory, readEnvText } from "../config/env-input";
 import { loadFiles } from "../config/load";
 import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
@@ -76,16 +77,18 @@ export class EnvDirectory {
     return [`${id}.yaml`, `${id}.yml`].map((n) => path.join(this.dir, n)).find((f) => fs.existsSync(f));
   }
 
-  /** The env file that already holds this local government code, if any (read once, leniently: a broken file is validate's business). */
+  /**
+   * The env file that already holds this local government code, if any: read once and leniently (a broken file is
+   * validate's business), to ask again at once; the written file goes through validate's own cross-file rule.
+   */
   holderOfCode(code: string): string | undefined {
     if (!this.codes) {
       this.codes = new Map();
-      const YAML = require("yaml") as typeof import("yaml");
       for (const file of listEnvDirectory(this.dir).files) {
         const read = readEnvText(file);
         if (!("text" in read)) continue;
         try {
-          const doc = YAML.parse(read.text);
+          const doc = parseYaml(read.text);
           const c = doc?.localGovernmentCode;
           if ((typeof c === "string" || typeof c === "number") && !this.codes.has(String(c))) this.codes.set(String(c), path.basename(file));
         } catch {
@@ -107,7 +110,7 @@ export const QUESTIONS: readonly Question[] = [
     check: (v, _a, dir) => {
       if (!/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v)) return tr`lowercase letters, digits and '-', 3-32 characters, starting with a letter`;
       const existing = dir.fileOf(v);
-      // asked first, so nobody answers every question only to be refused at the end
+      // asked first, so nobody answers every question only to be refused at the end (writeEnvFile checks again)
       return existing ? tr`${existing} exists: init never overwrites a file (edit it, or choose another id)` : undefined;
     },
   },
@@ -285,16 +288,17 @@ export function writeEnvFile(dir: EnvDirectory, answers: InitAnswers, examples: 
   dir.mustExist();
   const file = path.join(dir.dir, `${answers.id}.yaml`);
   // the answers were checked as they came; the directory may have changed while a person was typing
-  for (const q of QUESTIONS.filter((x) => x.key === "id" || x.key === "localGovernmentCode")) {
-    const why = q.check(answers[q.key], answers, new EnvDirectory(dir.dir));
-    if (why) throw new InitError(why);
-  }
+  const existing = dir.fileOf(answers.id);
+  if (existing) throw new InitError(tr`${existing} exists: init never overwrites a file (edit it, or choose another id)`);
   const text = renderEnvFile(answers, examples, lang);
   const scratch = fs.mkdtempSync(path.join(dir.dir, ".alpha-prime-init-"));
   try {
     const copy = path.join(scratch, path.basename(file));
     fs.writeFileSync(copy, text);
-    const issues = loadFiles([copy]).issues;
+    // loaded with the directory's other files, so validate's cross-file rules (one file per code, unique ids) apply
+    // as they will on the next validate; only the new file's issues are init's business
+    const others = listEnvDirectory(dir.dir).files;
+    const issues = loadFiles([...others, copy]).issues.filter((i) => i.file === displayPath(copy));
     if (issues.length) throw new ConfigError(issues.map((i) => ({ ...i, file })));
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { tierForPopulation } from "../cli/init";
+import { collectAnswers, EnvDirectory, QUESTIONS, tierForPopulation, writeEnvFile } from "../cli/init";
 import { REPO_ROOT } from "../config/paths";
 import { loadFiles } from "../config/load";
 import { runCli, synthStacks, tempDir, testWithTool } from "./helpers";
@@ -61,6 +61,17 @@ test.each([
   const r = await runCli("--env-dir", env, "init", "minamiizu", ...flags);
   expect([r.code, r.err]).toEqual([1, expect.stringMatching(message)]);
   expect(fs.readdirSync(env)).toEqual([]);
+});
+
+test("a file with the same code that appears while the questions are answered is caught by validate's own cross-file rule", async () => {
+  const env = tempDir();
+  const dir = new EnvDirectory(env);
+  const flags = FLAGS.map((f) => (f === "223026" ? "372081" : f));
+  const given = Object.fromEntries(QUESTIONS.filter((q) => flags.includes(q.flag)).map((q) => [q.key, flags[flags.indexOf(q.flag) + 1]]));
+  const { answers, examples } = await collectAnswers({ ...given, id: "minamiizu" }, dir);
+  fs.copyFileSync(path.join(REPO_ROOT, "env", "mitoyo.yaml"), path.join(env, "mitoyo.yaml"));
+  expect(() => writeEnvFile(dir, answers, examples)).toThrow(/minamiizu\.yaml:\d+:\d+: \/localGovernmentCode: 372081 is also used by mitoyo\.yaml/);
+  expect(fs.readdirSync(env)).toEqual(["mitoyo.yaml"]);
 });
 
 test("an env directory that does not exist is named, and nothing is created", async () => {
