@@ -48,6 +48,9 @@ const VALIDATION_BATCH = 16;
 /** configs queued per worker, so a worker never waits for the next one */
 const QUEUE_DEPTH = 2;
 
+/** Errors of a send to a worker whose IPC channel is already closed: the worker's exit says what happened. */
+const CHANNEL_GONE = new Set(["EPIPE", "ECONNRESET", "ERR_IPC_CHANNEL_CLOSED"]);
+
 export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSynthResult> {
   const started = Date.now();
   if (o.only !== undefined && o.only.length === 0) throw new Error("--only names no municipality (give ids, or leave --only out for all)");
@@ -202,8 +205,11 @@ class WorkerPool {
         held.add(config.id);
         this.sentTotal++;
         worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest, (err) => {
-          // a worker that is gone is reported by its exit, with every id it held (this one included)
-          if (err && worker.connected && worker.exitCode === null && worker.signalCode === null) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
+          // a worker that is gone is reported by its exit, with every id it held (this one included): a closed
+          // channel (EPIPE, ECONNRESET) can be seen here before the exit status is, so it is not a failure of its own
+          if (!err) return;
+          if (CHANNEL_GONE.has((err as NodeJS.ErrnoException).code ?? "")) worker.kill(); // so an exit surely follows
+          else if (worker.connected && worker.exitCode === null && worker.signalCode === null) this.fail(`could not hand ${config.id} to a synthesis worker: ${err.message}`);
         });
       }
       if (outstanding === 0 && (assigned >= recycleAfter || (this.closed && this.queue.length === 0))) {
