@@ -11,9 +11,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { SCHEMA_PATH } from "../config/paths";
+import { SCHEMA_PATH } from "../core/paths";
 import { localGovernmentCheckDigit } from "../config/semantic";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "../catalog/saas-catalog";
 
 const PREFECTURES = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).definitions.Prefecture.enum as string[];
 const TIERS = ["1g", "2g", "5g", "10g"];

@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import { Spread, writeSyntheticEnv } from "./generate";
 
 interface Measured {

@@ -6,7 +6,7 @@
  * in English or Japanese (procurement documents and security-policy reviews are written in Japanese).
  */
 import { spawnSync } from "child_process";
-import { Lang, render, Text, tr } from "../config/messages";
+import { Lang, render, Text, tr } from "../core/messages";
 import { fromTerraformLiteral } from "../constructs/terraform-text";
 
 export interface Topology {

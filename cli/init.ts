@@ -7,13 +7,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { closest, ConfigError, Msg } from "../config/errors";
-import { Lang, render, Text, tr } from "../config/messages";
+import { closest, ConfigError, Msg } from "../core/errors";
+import { Lang, render, Text, tr } from "../core/messages";
 import { displayPath, listEnvDirectory, readEnvText } from "../config/env-input";
 import { loadFiles } from "../config/load";
-import { availabilityZonesOf, localGovernmentCheckDigit, parseCidr, parseHostPort, prefectureOfCode } from "../config/semantic";
+import { availabilityZonesOf, localGovernmentCheckDigit, parseHostPort, prefectureOfCode } from "../config/semantic";
+import { parseCidr } from "../core/cidr";
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "../catalog/saas-catalog";
 
 export class InitError extends Error {
   constructor(readonly text: Msg) {

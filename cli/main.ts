@@ -7,11 +7,11 @@ disableTokenStackTraces(); // before anything loads cdktf tokens
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { ConfigError, formatIssueIn } from "../config/errors";
-import { chooseLang, render, tr } from "../config/messages";
-import { escapeForTerminal } from "../config/terminal-text";
+import { ConfigError, formatIssueIn } from "../core/errors";
+import { chooseLang, render, tr } from "../core/messages";
+import { escapeForTerminal } from "../core/terminal-text";
 import { envFiles, loadFiles } from "../config/load";
-import { defaultEnvDir } from "../config/paths";
+import { defaultEnvDir } from "../core/paths";
 import { checkStack, loadSynthesized } from "../policy/engine";
 import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
 import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
@@ -22,7 +22,7 @@ import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
-// the one place text meets the terminal: no input can reach it as a control sequence (config/terminal-text.ts)
+// the one place text meets the terminal: no input can reach it as a control sequence (core/terminal-text.ts)
 const stdio: Out = { out: (s) => process.stdout.write(escapeForTerminal(s)), err: (s) => process.stderr.write(escapeForTerminal(s)) };
 
 function list(value: string, previous: string[] = []): string[] {
@@ -161,11 +161,11 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--stale <days>", "list sources last checked more than <days> ago; exit 1 when there are any")
     .option("--as-of <date>", "judge staleness as of this date (YYYY-MM-DD; default today, UTC)")
     .action((opts: { json?: boolean; stale?: string; asOf?: string }) => {
-      const { SaasCatalog } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+      const { SaasCatalog } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
       if (opts.stale !== undefined) {
         const days = Number(opts.stale);
         if (!(Number.isInteger(days) && days >= 0)) throw new Error(`--stale must be a whole number of days, got '${opts.stale}'`);
-        const { staleReport, staleSources } = require("./catalog-refresh") as typeof import("./catalog-refresh");
+        const { staleReport, staleSources } = require("../catalog/refresh") as typeof import("../catalog/refresh");
         const stale = staleSources(SaasCatalog.default(), days, opts.asOf);
         io.out(staleReport(stale, days));
         return setCode(stale.length ? 1 : 0);
@@ -183,15 +183,15 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--write", "write the catalog update (domains, feed snapshot, version, date, media ranges)")
     .option("--catalog <file>", "the catalog file to read and update (default: the repository's)")
     .action(async (saas: string, opts: { from?: string; feedVersion?: string; write?: boolean; catalog?: string }) => {
-      const cr = require("./catalog-refresh") as typeof import("./catalog-refresh");
-      const { CATALOG_PATH, SaasCatalog } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+      const cr = require("../catalog/refresh") as typeof import("../catalog/refresh");
+      const { CATALOG_PATH, SaasCatalog } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
       const file = path.resolve(opts.catalog ?? CATALOG_PATH);
       const current = SaasCatalog.fromFile(file);
       if (!current.has(saas)) throw new cr.FeedInputError(`'${saas}' is not in the catalog (${current.ids.join(", ")})`);
       const feed = current.get(saas).feed;
       if (!feed) throw new cr.FeedInputError(`${saas} follows no vendor feed (no feed in its catalog entry)`);
       if (opts.feedVersion !== undefined && !/^[0-9]{10}$/.test(opts.feedVersion)) throw new cr.FeedInputError(`--feed-version must be the list's 10-digit version (yyyymmddnn), got '${opts.feedVersion}'`);
-      let sets: import("../constructs/saas-catalog").EndpointSet[];
+      let sets: import("../catalog/saas-catalog").EndpointSet[];
       let version = opts.feedVersion;
       if (opts.from) sets = cr.readFeedFile(path.resolve(opts.from), feed.kind);
       else {
@@ -316,7 +316,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--write", "add the proposal to env/<id>.yaml (after it validates); nothing else is ever written")
     .action((id: string, opts: { from: string[]; format: string; write?: boolean }) => {
       if (!["table", "yaml", "json"].includes(opts.format)) throw new Error(`--format must be table, yaml or json, got '${opts.format}'`);
-      const { learn, learnTable, learnYaml, writeProposal } = require("./learn") as typeof import("./learn");
+      const { learn, learnTable, learnYaml, writeProposal } = require("../catalog/learn") as typeof import("../catalog/learn");
       const [config] = loadSelected({ envDir: envDir(), only: [id] });
       const report = learn(config, opts.from.map((f) => path.resolve(f)));
       io.out(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : opts.format === "yaml" ? learnYaml(report) : learnTable(report));

@@ -1,10 +1,10 @@
 /** The read-only reports of the CLI: the SaaS catalog, the bandwidth tiers with costs, a municipality's PAC file. */
 import * as path from "path";
-import { formatDomainPattern } from "../config/domains";
-import { REPO_ROOT } from "../config/paths";
+import { formatDomainPattern } from "../catalog/domains";
+import { REPO_ROOT } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { BANDWIDTH_TIERS, CostShape, estimateTierCost, loadPriceList, TierCost } from "../constructs/bandwidth-tier";
-import { SaasCatalog, SaasEntry } from "../constructs/saas-catalog";
+import { SaasCatalog, SaasEntry } from "../catalog/saas-catalog";
 import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
 
 export const PRICE_LIST_PATH = path.join(REPO_ROOT, "constructs", "bandwidth-tier-prices.yaml");

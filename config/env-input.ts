@@ -8,9 +8,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Document, isAlias, isNode, isScalar, LineCounter, Node, visit } from "yaml";
-import { ConfigIssue, Msg, toIssue } from "./errors";
-import { tr } from "./messages";
-import { escapeForTerminal } from "./terminal-text";
+import { ConfigIssue, Msg, toIssue } from "../core/errors";
+import { tr } from "../core/messages";
+import { escapeForTerminal } from "../core/terminal-text";
 
 /** Documented in README ("Input limits"). */
 export const INPUT_LIMITS = {

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import { compile } from "json-schema-to-typescript";
-import { GENERATED_TYPES_PATH, SCHEMA_PATH } from "./paths";
+import { GENERATED_TYPES_PATH, SCHEMA_PATH } from "../core/paths";
 
 export async function generateConfigTypes(): Promise<string> {
   const schema = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8"));

@@ -6,13 +6,13 @@
 import * as fs from "fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "../catalog/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
 import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
-import { escapeForTerminal } from "./terminal-text";
-import { closest, ConfigError, ConfigIssue, toIssue } from "./errors";
-import { render, Text, tr } from "./messages";
-import { defaultEnvDir, SCHEMA_PATH } from "./paths";
+import { escapeForTerminal } from "../core/terminal-text";
+import { closest, ConfigError, ConfigIssue, toIssue } from "../core/errors";
+import { render, Text, tr } from "../core/messages";
+import { defaultEnvDir, SCHEMA_PATH } from "../core/paths";
 import { compileEnvValidator, prebuiltEnvValidator } from "./prebuilt";
 import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";

@@ -12,7 +12,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { ValidateFunction } from "ajv";
-import { REPO_ROOT, SCHEMA_PATH } from "./paths";
+import { REPO_ROOT, SCHEMA_PATH } from "../core/paths";
 
 export const PREBUILT_DIR = path.join(REPO_ROOT, "dist", "prebuilt");
 const VALIDATOR_FILE = path.join(PREBUILT_DIR, "env-validator.js");
@@ -66,7 +66,7 @@ export function writePrebuilt(): string[] {
   const schemaText = fs.readFileSync(SCHEMA_PATH, "utf8");
   const { ajv, validate } = compileEnvValidator(JSON.parse(schemaText), true);
   const code = `${standalone(ajv, validate)}\nmodule.exports.schemaSha256 = ${JSON.stringify(sha256(schemaText))};\n`;
-  const { SaasCatalog, CATALOG_PATH } = require("../constructs/saas-catalog") as typeof import("../constructs/saas-catalog");
+  const { SaasCatalog, CATALOG_PATH } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
   const catalogText = fs.readFileSync(CATALOG_PATH, "utf8");
   // validated here exactly as at run time: an invalid catalog fails the build
   const entries = SaasCatalog.fromText(catalogText, CATALOG_PATH, { prebuilt: false }).entries;

@@ -7,11 +7,12 @@ import { HEALTH_PORT } from "../constructs/relay-ports";
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
-import type { SaasCatalog } from "../constructs/saas-catalog";
-import { parseDomainPattern } from "./domains";
-import { closest, Msg } from "./errors";
-import { phrase, tr } from "./messages";
-import { SCHEMA_PATH } from "./paths";
+import type { SaasCatalog } from "../catalog/saas-catalog";
+import { parseDomainPattern } from "../catalog/domains";
+import { closest, Msg } from "../core/errors";
+import { phrase, tr } from "../core/messages";
+import { SCHEMA_PATH } from "../core/paths";
+import { Cidr, cidrContains, cidrsOverlap, parseCidr } from "../core/cidr";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
 
 export interface FieldProblem {
@@ -64,37 +65,6 @@ const AWS_RESERVED_ASNS = new Set([7224, 9059, 10124, 17943]);
 
 // Documentation ranges (RFC 5737) are accepted as public addresses so samples and tests need no real ones.
 const DOCUMENTATION_NETS = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => ipaddr.IPv4.parseCIDR(c));
-
-export interface Cidr {
-  readonly text: string;
-  readonly address: ipaddr.IPv4;
-  readonly bits: number;
-}
-
-/** Parses an IPv4 CIDR whose host bits are zero, or returns why not. */
-export function parseCidr(text: unknown): Cidr | string {
-  if (typeof text !== "string") return phrase(tr`not a string`);
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text)) return phrase(tr`not an IPv4 CIDR like 10.64.0.0/22`);
-  // ipaddr.js (like inet_aton) reads 012.064.0.0 as octal, AWS as decimal: only plain decimal octets are accepted
-  if (/(^|\.)0\d/.test(text.split("/")[0])) return phrase(tr`not a plain dotted-decimal IPv4 CIDR (no leading zeros)`);
-  let parsed: [ipaddr.IPv4, number];
-  try {
-    parsed = ipaddr.IPv4.parseCIDR(text);
-  } catch {
-    return phrase(tr`not a valid IPv4 CIDR`);
-  }
-  const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
-  if (network !== parsed[0].toString()) return phrase(tr`host bits are set: the network is ${network}/${parsed[1]}`);
-  return { text, address: parsed[0], bits: parsed[1] };
-}
-
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  return a.address.match(b.address, b.bits) || b.address.match(a.address, a.bits);
-}
-
-export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  return outer.bits <= inner.bits && inner.address.match(outer.address, outer.bits);
-}
 
 export interface HostPort {
   readonly host: string;

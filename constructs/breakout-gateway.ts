@@ -36,7 +36,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../config/domains";
+import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../catalog/domains";
 import type { LogDestinations } from "./log-archive";
 import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, returnInspectedBlocks, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
 

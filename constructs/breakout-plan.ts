@@ -5,6 +5,9 @@
  * tenant-proxy.ts build on it).
  */
 import * as ipaddr from "ipaddr.js";
+import { hostAddress, intToIp, ipToInt } from "../core/cidr";
+
+export { hostAddress };
 
 /** Capacity of the domain allowlist rule group. Fixed, because a change replaces the rule group. */
 export const DOMAIN_RULE_GROUP_CAPACITY = 2000;
@@ -145,18 +148,6 @@ export function returnInspectedBlocks(vpcCidr: string, azCount: number): string[
   return [plan.private.block, `${intToIp(compactUpperBase(ipToInt(addr), bits))}/${COMPACT_SLOT_PREFIX - Math.log2(n)}`];
 }
 
-function ipToInt(a: ipaddr.IPv4): number {
-  return a.toByteArray().reduce((n, b) => n * 256 + b, 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** A fixed host address in a subnet (offset past the five AWS reserves), so outputs are known before apply. */
-export function hostAddress(subnetCidr: string, offset: number): string {
-  return intToIp(ipToInt(ipaddr.IPv4.parseCIDR(subnetCidr)[0]) + offset);
-}
 
 /** The port the tenant-restriction proxy listens on (Squid's http_port, the load balancer's listener). */
 export const PROXY_PORT = 3128;

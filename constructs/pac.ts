@@ -4,13 +4,13 @@
  * destinations go DIRECT (over the breakout route), everything else to the LGWAN proxy.
  *
  * - Matching is case-insensitive, ignores a trailing dot, and respects label boundaries: `*.slack.com` allows
- *   `slack.com` and `a.slack.com` but not `evilslack.com` (the semantics of config/domains.ts).
+ *   `slack.com` and `a.slack.com` but not `evilslack.com` (the semantics of catalog/domains.ts).
  * - Plain host names (no dot) are intranet names and go DIRECT; so do literal private, loopback and link-local
  *   addresses. No name is ever resolved by the PAC file (no dnsResolve / isInNet on names): a PAC file that
  *   resolves names is slow and leaks lookups.
  * - Written in ES5 so every browser and PAC engine (WinHTTP, Chromium, pac-resolver) runs it.
  */
-import { DomainPattern, formatDomainPattern } from "../config/domains";
+import { DomainPattern, formatDomainPattern } from "../catalog/domains";
 
 export interface PacOptions {
   /** normalized allowlist (exactly what the firewall allows) */

@@ -36,7 +36,7 @@ import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
-import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
+import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../catalog/domains";
 import { PROXY_PORT, proxyEndpoints } from "./breakout-plan";
 import { DEFAULT_GUIDANCE, ENGINE_LAYOUT, ICAP_SERVICE, renderCicapConfig, renderClamdConfig, renderEngineDownPage, renderFreshclamConfig, renderTooBigPage, renderVirusFoundPage } from "./file-sanitization";
 import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";

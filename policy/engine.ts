@@ -2,7 +2,7 @@
  * Runs the pack over stacks and applies suppressions. A suppression without a real reason, past its expiry,
  * naming an unknown rule, or matching nothing is itself an error finding (rule AP-SUP-001).
  */
-import { phrase, tr } from "../config/messages";
+import { phrase, tr } from "../core/messages";
 import { plannedValuesOf, StackModel } from "./model";
 import { readPlanJson, readSynthesizedStacks } from "./synthesized";
 import { ALPHA_PRIME_PACK } from "./pack";

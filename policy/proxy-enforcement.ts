@@ -3,7 +3,7 @@
  * for HOME_NET before any allowlist passes them (and passes them from PROXY_NET first), QUIC is dropped, and the PAC
  * file sends them to the proxy. Shared by the tenant-restriction and the sanitization rules.
  */
-import { covers, DomainPattern, parseDomainPattern } from "../config/domains";
+import { covers, DomainPattern, parseDomainPattern } from "../catalog/domains";
 import type { Resource, StackModel } from "./model";
 import type { Violation } from "./types";
 

@@ -2,7 +2,7 @@
  * Reports of the α′ baseline: text for people, JSON for machines, SARIF 2.1.0 for code scanning, JUnit XML for
  * CI dashboards. Every report lists the suppressions in force.
  */
-import { oneLine } from "../config/terminal-text";
+import { oneLine } from "../core/terminal-text";
 import * as fs from "fs";
 import * as path from "path";
 import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from "node-sarif-builder";

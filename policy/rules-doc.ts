@@ -1,7 +1,7 @@
 /** docs/RULES.md is generated from the rules themselves (`npm run docs:rules`); a test fails when it is stale. */
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import { ALPHA_PRIME_PACK } from "./pack";
 import { MIN_REASON_CHARS, SUPPRESSION_RULE_ID } from "./engine";
 

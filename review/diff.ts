@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { processAlive } from "../cli/output-dir";
-import { REPO_ROOT } from "../config/paths";
-import { escapeForTerminal } from "../config/terminal-text";
+import { REPO_ROOT } from "../core/paths";
+import { escapeForTerminal } from "../core/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
 

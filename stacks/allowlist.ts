@@ -2,14 +2,14 @@
  * The effective allowlist of a municipality: its selected catalog services, its extra domains, and the
  * internet targets of its relay routes. One function, so the firewall, DNS, PAC file and reviews agree.
  */
-import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
-import { tr } from "../config/messages";
+import { covers, DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../catalog/domains";
+import { tr } from "../core/messages";
 import { FieldProblem, parseHostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
 import { DOMAIN_RULE_GROUP_CAPACITY, proxyEndpoints, proxySubnetPlan, subnetPlan } from "../constructs/breakout-plan";
 import { renderPac } from "../constructs/pac";
-import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
+import { SaasCatalog, TenantValues } from "../catalog/saas-catalog";
 
 /** A tenant header the proxy adds, for the hosts of one service. */
 export interface TenantHeaderRule {

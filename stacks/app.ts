@@ -5,9 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { App } from "cdktf";
-import { closest } from "../config/errors";
+import { closest } from "../core/errors";
 import { envFiles, loadOrThrow } from "../config/load";
-import { defaultEnvDir } from "../config/paths";
+import { defaultEnvDir } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { MunicipalityStack } from "./municipality-stack";
 

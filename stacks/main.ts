@@ -5,7 +5,7 @@
  */
 import { disableTokenStackTraces } from "./cdktf-tuning";
 disableTokenStackTraces(); // before cdktf creates any token
-import { ConfigError } from "../config/errors";
+import { ConfigError } from "../core/errors";
 import { SELECT_ENV, STATE_BUCKET_ENV, synthesize } from "./app";
 
 try {

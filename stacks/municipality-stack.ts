@@ -5,7 +5,7 @@
 import { Construct } from "constructs";
 import { Aspects, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { formatDomainPattern } from "../config/domains";
+import { formatDomainPattern } from "../catalog/domains";
 import { parseHostPort, HostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { bandwidthTier } from "../constructs/bandwidth-tier";
@@ -22,7 +22,7 @@ import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
 import { escapeLiteralText } from "./literal-text";
 import { terraformLiteralDeep } from "../constructs/terraform-text";
 import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "../catalog/saas-catalog";
 
 export interface MunicipalityStackOptions {
   /**

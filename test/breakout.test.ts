@@ -1,6 +1,6 @@
-import { parseDomainPattern, DomainPattern } from "../config/domains";
+import { parseDomainPattern, DomainPattern } from "../catalog/domains";
 import { hostAddress, MANAGED_THREAT_RULE_GROUPS, subnetPlan } from "../constructs/breakout-gateway";
-import { SaasCatalog, TenantValues } from "../constructs/saas-catalog";
+import { SaasCatalog, TenantValues } from "../catalog/saas-catalog";
 import { effectiveAllowlist } from "../stacks/allowlist";
 import { SAMPLE_IDS, loadSample, resources, synthStacks } from "./helpers";
 

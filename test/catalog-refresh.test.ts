@@ -7,8 +7,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../config/paths";
-import { CATALOG_PATH, SaasCatalog } from "../constructs/saas-catalog";
+import { REPO_ROOT } from "../core/paths";
+import { CATALOG_PATH, SaasCatalog } from "../catalog/saas-catalog";
 import { tempDir, runCli } from "./helpers";
 
 const cli = runCli;

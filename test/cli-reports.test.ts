@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { main } from "../cli/main";
 import { shapeOf, tierCosts } from "../cli/reports";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "../catalog/saas-catalog";
 import { selectFiles } from "../stacks/app";
 import { loadSample, resources, synthStacks, tempDir } from "./helpers";
 

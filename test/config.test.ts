@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { formatIssue } from "../config/errors";
+import { formatIssue } from "../core/errors";
 import { spawnSync } from "child_process";
-import { GENERATED_TYPES_PATH, REPO_ROOT } from "../config/paths";
+import { GENERATED_TYPES_PATH, REPO_ROOT } from "../core/paths";
 import { envFiles, loadFiles } from "../config/load";
 import { localGovernmentCheckDigit } from "../config/semantic";
 import { ENV_DIR, SAMPLE_IDS, envDirWith, sampleText } from "./helpers";
@@ -33,7 +33,7 @@ describe("the config contract", () => {
     const ajv = new Ajv({ strict: true });
     require("ajv-formats")(ajv);
     expect(ajv.validateSchema(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "env", "municipality.schema.json"), "utf8")))).toBe(true);
-    expect(ajv.validateSchema(require("../constructs/saas-catalog").ENTRY_SCHEMA)).toBe(true);
+    expect(ajv.validateSchema(require("../catalog/saas-catalog").ENTRY_SCHEMA)).toBe(true);
     expect(ajv.validateSchema({ type: "object", properties: { x: { type: "strnig" } } })).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { marked } from "marked";
 import { main } from "../cli/main";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { diffSides, markdown, readGitRef, readSynthesized } from "../review/diff";
 import { buildApp } from "../stacks/app";

@@ -6,7 +6,7 @@ import { XMLParser } from "fast-xml-parser";
 import * as fs from "fs";
 import * as path from "path";
 import { dot, mermaid, svg, topologyOf } from "../cli/graph";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import { diffSides, markdown, readSynthesized } from "../review/diff";
 import { SAMPLE_IDS, envDirWith, loadSample, runCli, sampleText, synthStacks, tempDir, testWithTool } from "./helpers";
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadOrThrow, envFiles } from "../config/load";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { synthToDir } from "../cli/synth";
 

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { collectAnswers, EnvDirectory, QUESTIONS, tierForPopulation, writeEnvFile } from "../cli/init";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import { loadFiles } from "../config/load";
 import { runCli, synthStacks, tempDir, testWithTool } from "./helpers";
 

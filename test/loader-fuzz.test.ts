@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { parse as parseYaml } from "yaml";
-import { formatIssue } from "../config/errors";
+import { formatIssue } from "../core/errors";
 import { loadFiles } from "../config/load";
 import { buildApp } from "../stacks/app";
 import { sampleText, tempDir } from "./helpers";

@@ -5,10 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { keyOf } from "../config/messages";
-import { REPO_ROOT } from "../config/paths";
+import { keyOf } from "../core/messages";
+import { REPO_ROOT } from "../core/paths";
 
-const SOURCE_DIRS = ["config", "constructs", "stacks", "cli", "policy", "review"];
+const SOURCE_DIRS = ["core", "catalog", "config", "constructs", "stacks", "cli", "policy", "review"];
 
 export function sourceFiles(): string[] {
   return SOURCE_DIRS.flatMap((d) =>

@@ -3,10 +3,10 @@
  * Japanese report points at exactly the same file, line:column and field path as the English one.
  */
 import * as path from "path";
-import { formatIssue, formatIssueIn } from "../config/errors";
+import { formatIssue, formatIssueIn } from "../core/errors";
 import { loadFiles } from "../config/load";
-import { chooseLang, render, tr } from "../config/messages";
-import { JA } from "../config/messages-ja";
+import { chooseLang, render, tr } from "../core/messages";
+import { JA } from "../core/messages-ja";
 import { envDirWith, runCli, sampleText } from "./helpers";
 import { messageKeys } from "./message-keys";
 

@@ -1,7 +1,7 @@
 import { getQuickJS, QuickJSWASMModule } from "@tootallnate/quickjs-emscripten";
 import { createPacResolver } from "pac-resolver";
-import { domainMatches, DomainPattern, parseDomainPattern } from "../config/domains";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { domainMatches, DomainPattern, parseDomainPattern } from "../catalog/domains";
+import { SaasCatalog } from "../catalog/saas-catalog";
 import { effectiveAllowlist, municipalityPac, tenantProxyAddresses } from "../stacks/allowlist";
 import { SAMPLE_IDS, loadSample } from "./helpers";
 

@@ -3,7 +3,7 @@ import * as path from "path";
 import { synthParallel } from "../cli/parallel-synth";
 import { OUTPUT_MARKER } from "../cli/synth";
 import { synthToDir } from "../cli/synth";
-import { ConfigError } from "../config/errors";
+import { ConfigError } from "../core/errors";
 import { writeSyntheticEnv } from "../bench/generate";
 import { ENV_DIR, sampleText, envDirWith, tempDir, tree } from "./helpers";
 
@@ -58,7 +58,7 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
 describe("synthesis tuning changes speed, never output", () => {
   const synthesizeWith = (envDir: string, env: Record<string, string>) => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
-    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const { REPO_ROOT } = require("../core/paths") as typeof import("../core/paths");
     const out = path.join(tempDir(), "cdktf.out");
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "stacks", "main.js")], { env: { ...process.env, ALPHA_PRIME_ENV_DIR: envDir, CDKTF_OUTDIR: out, ...env }, encoding: "utf8" });
     expect(r.stderr).toBe("");
@@ -82,7 +82,7 @@ describe("synthesis tuning changes speed, never output", () => {
 describe("deferred archiver", () => {
   test("loading the tuning module and then cdktf leaves the archiver unloaded", () => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
-    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const { REPO_ROOT } = require("../core/paths") as typeof import("../core/paths");
     const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
       require("cdktf");
       console.log(Object.keys(require.cache).filter((k) => k.includes("/archiver/lib/")).length);`;
@@ -92,7 +92,7 @@ describe("deferred archiver", () => {
 
   test("the stand-in loads the real archiver on first use", () => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
-    const { REPO_ROOT } = require("../config/paths") as typeof import("../config/paths");
+    const { REPO_ROOT } = require("../core/paths") as typeof import("../core/paths");
     const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
       const id = require.resolve("archiver", { paths: [require("path").dirname(require.resolve("cdktf"))] });
       const before = typeof require.cache[id].exports;

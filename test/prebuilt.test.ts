@@ -6,8 +6,8 @@ import * as fs from "fs";
 import * as fc from "fast-check";
 import { parse } from "yaml";
 import { compileEnvValidator, prebuiltCatalog, prebuiltEnvValidator } from "../config/prebuilt";
-import { SCHEMA_PATH } from "../config/paths";
-import { CATALOG_PATH, SaasCatalog } from "../constructs/saas-catalog";
+import { SCHEMA_PATH } from "../core/paths";
+import { CATALOG_PATH, SaasCatalog } from "../catalog/saas-catalog";
 import { SAMPLE_IDS, sampleText } from "./helpers";
 
 const schemaText = fs.readFileSync(SCHEMA_PATH, "utf8");

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../config/paths";
+import { REPO_ROOT } from "../core/paths";
 import { tempDir } from "./helpers";
 
 const WORKFLOWS = path.join(REPO_ROOT, ".github", "workflows");

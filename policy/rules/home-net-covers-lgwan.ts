@@ -1,4 +1,4 @@
-import { cidrContains, parseCidr, Cidr } from "../../config/semantic";
+import { cidrContains, parseCidr, Cidr } from "../../core/cidr";
 import type { Rule, Violation } from "../types";
 
 function covered(definition: unknown, segment: Cidr): boolean {

@@ -1,4 +1,4 @@
-import { cidrContains, parseCidr, Cidr } from "../../config/semantic";
+import { cidrContains, parseCidr, Cidr } from "../../core/cidr";
 import type { Resource, StackModel } from "../model";
 import type { Rule, Violation } from "../types";
 

@@ -1,4 +1,4 @@
-import { parseDomainPattern } from "../../config/domains";
+import { parseDomainPattern } from "../../catalog/domains";
 import type { Rule, Violation } from "../types";
 
 const ANY_DESTINATION = new Set(["any", "$EXTERNAL_NET", "0.0.0.0/0", "[0.0.0.0/0]", "::/0"]);

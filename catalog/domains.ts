@@ -10,7 +10,7 @@
  * matches all subdomains", https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html),
  * so the firewall, the PAC file and the DNS firewall all agree on every name.
  */
-import { phrase, tr } from "./messages";
+import { phrase, tr } from "../core/messages";
 import { getDomain } from "tldts";
 
 export interface DomainPattern {

@@ -8,11 +8,11 @@
  * (JSON: [{ id, serviceArea, urls, ips, tcpPorts, udpPorts, category, required }]; the version from /version).
  */
 import { isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
-import { covers, domainMatches, parseDomainPattern } from "../config/domains";
+import { covers, domainMatches, parseDomainPattern } from "./domains";
 import type { MunicipalityConfig } from "../config/types";
-import { EndpointFeed, EndpointSet, SaasCatalog } from "../constructs/saas-catalog";
+import { EndpointFeed, EndpointSet, SaasCatalog } from "./saas-catalog";
 import { effectiveAllowlist } from "../stacks/allowlist";
-import { readInputFile } from "./input-file";
+import { readInputFile } from "../core/input-file";
 
 export class FeedInputError extends Error {
   constructor(message: string) {

@@ -1,15 +1,15 @@
 /**
- * The SaaS catalog: typed access to constructs/saas-catalog.yaml, the one list that drives the firewall
+ * The SaaS catalog: typed access to catalog/saas-catalog.yaml, the one list that drives the firewall
  * allowlist, the DNS firewall, the DNS forwarder zones and the PAC file.
  */
-import type { Msg } from "../config/errors";
-import { tr } from "../config/messages";
+import type { Msg } from "../core/errors";
+import { tr } from "../core/messages";
 import * as fs from "fs";
 import * as path from "path";
-import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../config/domains";
-import { REPO_ROOT } from "../config/paths";
+import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "./domains";
+import { REPO_ROOT } from "../core/paths";
 
-export const CATALOG_PATH = path.join(REPO_ROOT, "constructs", "saas-catalog.yaml");
+export const CATALOG_PATH = path.join(REPO_ROOT, "catalog", "saas-catalog.yaml");
 
 export interface MediaRange {
   readonly purpose: string;
@@ -439,6 +439,6 @@ function tenantRestrictionDefect(e: SaasEntry): string | undefined {
 }
 
 function closestName(key: string, names: readonly string[]): string | undefined {
-  const { closest } = require("../config/errors") as typeof import("../config/errors");
+  const { closest } = require("../core/errors") as typeof import("../core/errors");
   return closest(key, names);
 }

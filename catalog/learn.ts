@@ -22,14 +22,14 @@ import * as zlib from "zlib";
 import * as ipaddr from "ipaddr.js";
 import { getDomain } from "tldts";
 import { isMap, isScalar, isSeq, parseDocument, Scalar } from "yaml";
-import { domainMatches, parseDomainPattern } from "../config/domains";
-import { ConfigError } from "../config/errors";
+import { domainMatches, parseDomainPattern } from "./domains";
+import { ConfigError } from "../core/errors";
 import { loadFiles } from "../config/load";
 import { normalizeHostName } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
-import { SaasCatalog } from "../constructs/saas-catalog";
+import { SaasCatalog } from "./saas-catalog";
 import { effectiveAllowlist } from "../stacks/allowlist";
-import { readInputFile } from "./input-file";
+import { readInputFile } from "../core/input-file";
 
 /** Larger than a day of a large city's alert logs, small enough that a wrong file cannot exhaust memory. */
 const MAX_INPUT_BYTES = 512 * 1024 * 1024;

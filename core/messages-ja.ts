@@ -1,5 +1,5 @@
 /**
- * Japanese messages, keyed by the English text with {0}, {1}… for values (config/messages.ts). Every key used in
+ * Japanese messages, keyed by the English text with {0}, {1}… for values (core/messages.ts). Every key used in
  * the sources has an entry here and every entry is used (test/messages.test.ts checks both).
  */
 export const JA: Readonly<Record<string, string>> = {

@@ -2,7 +2,7 @@
 import { Lang, render, Text, tr } from "./messages";
 import { oneLine } from "./terminal-text";
 
-/** A message as it is written: plain English, or translatable (config/messages.ts). */
+/** A message as it is written: plain English, or translatable (core/messages.ts). */
 export type Msg = string | Text;
 
 export interface ConfigIssue {
@@ -35,7 +35,7 @@ export function toIssue(d: { file: string; line: number; column: number; path: s
   };
 }
 
-/** One issue on one line, safe to print: whatever a file's keys or values hold is escaped (config/terminal-text.ts). */
+/** One issue on one line, safe to print: whatever a file's keys or values hold is escaped (core/terminal-text.ts). */
 export function formatIssue(i: ConfigIssue): string {
   return formatIssueIn(i, "en");
 }
