@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "./domains";
 import { REPO_ROOT } from "../core/paths";
+import { shortText, shownValue } from "../core/terminal-text";
 
 export const CATALOG_PATH = path.join(REPO_ROOT, "catalog", "saas-catalog.yaml");
 
@@ -69,6 +70,24 @@ export interface FileDownloads {
   readonly source: string;
   readonly retrievedAt: string;
   readonly notes?: string;
+}
+
+/** A wildcard a tenant mechanism replaced (SaasCatalog.tenantScopes). */
+export interface TenantScope {
+  readonly wildcard: DomainPattern;
+  /** the services whose mechanism replaced it (kintone and Garoon share *.cybozu.com) */
+  readonly services: readonly string[];
+  /** hosts under it the vendors document as shared infrastructure, formatted */
+  readonly shared: readonly string[];
+}
+
+/** A name that would reopen what a tenant mechanism closed (SaasCatalog.tenantBreach). */
+export interface TenantBreach {
+  /** the replaced wildcard, formatted (*.sharepoint.com) */
+  readonly wildcard: string;
+  readonly services: readonly string[];
+  /** the municipality's own hosts under it, from its tenant values (empty without) */
+  readonly ownHosts: readonly string[];
 }
 
 /** Tenant values of one service, as given in breakout.tenants.<saas>. */
@@ -296,6 +315,7 @@ export class SaasCatalog {
   }
 
   private readonly byId: Map<string, SaasEntry>;
+  private scopes?: TenantScope[];
 
   private constructor(readonly entries: readonly SaasEntry[]) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
@@ -354,6 +374,61 @@ export class SaasCatalog {
     return { domains: normalizeDomainPatterns(kept), headers };
   }
 
+  /**
+   * The wildcards a tenant mechanism replaced (*.sharepoint.com, *.cybozu.com), each with the services whose mechanism
+   * it is and the hosts the vendor documents as shared (not a tenant's).
+   */
+  tenantScopes(): TenantScope[] {
+    if (this.scopes) return this.scopes;
+    const byWildcard = new Map<string, { wildcard: DomainPattern; services: string[]; shared: string[] }>();
+    for (const e of this.entries) {
+      const th = e.tenantRestriction?.tenantHosts;
+      if (!th) continue;
+      for (const r of th.replaces) {
+        const wildcard = parseDomainPattern(r) as DomainPattern;
+        const key = formatDomainPattern(wildcard);
+        const scope = byWildcard.get(key) ?? { wildcard, services: [], shared: [] };
+        scope.services.push(e.id);
+        scope.shared.push(...(th.shared ?? []).map((h) => formatDomainPattern(parseDomainPattern(h) as DomainPattern)));
+        byWildcard.set(key, scope);
+      }
+    }
+    this.scopes = [...byWildcard.values()].map((s) => ({ ...s, shared: [...new Set(s.shared)] }));
+    return this.scopes;
+  }
+
+  /**
+   * テナント制限's one rule for names, wherever they enter (extraDomains, relay targets, learn, catalog refresh, and the
+   * synthesized allowlist): a pattern that falls under a replaced wildcard, or covers it, reopens other tenants —
+   * unless it is a host the vendor documents as shared, one of the municipality's own tenant hosts (from its tenant
+   * values), or a service of that wildcard is waived with a reason.
+   * @param tenants the municipality's tenant values by service (breakout.tenants)
+   * @param waived the services breakout.tenantWaivers names
+   */
+  tenantBreach(p: DomainPattern, tenants: Readonly<Record<string, unknown>>, waived: ReadonlySet<string>): TenantBreach | undefined {
+    for (const scope of this.tenantScopes()) {
+      if (!covers(scope.wildcard, p) && !covers(p, scope.wildcard)) continue;
+      if (scope.services.some((s) => waived.has(s))) continue;
+      const name = formatDomainPattern(p);
+      if (scope.shared.includes(name)) continue;
+      const own = scope.services.flatMap((s) => this.ownTenantHosts(s, tenants[s]));
+      if (own.includes(name)) continue;
+      return { wildcard: formatDomainPattern(scope.wildcard), services: scope.services, ownHosts: own };
+    }
+    return undefined;
+  }
+
+  /** The tenant's own hosts of a service with tenant values (its tenantHosts templates expanded); none without. */
+  ownTenantHosts(id: string, values: unknown): string[] {
+    const th = this.get(id).tenantRestriction?.tenantHosts;
+    if (!th || !values || typeof values !== "object" || Array.isArray(values)) return [];
+    try {
+      return th.hosts.flatMap((t) => expandTemplate(t, values as TenantValues)).map((h) => h.toLowerCase());
+    } catch {
+      return []; // a value is missing: its own problem is reported where the values are checked
+    }
+  }
+
   /** Problems with one service's tenant values, as (key path below breakout.tenants.<id>, message, expected). */
   tenantValueProblems(id: string, values: unknown): { key?: string; message: Msg; expected?: Msg; suggestion?: string }[] {
     const params = this.get(id).tenantRestriction?.parameters ?? [];
@@ -362,7 +437,7 @@ export class SaasCatalog {
     const given = values as Record<string, unknown>;
     const names = params.map((p) => p.name);
     for (const key of Object.keys(given)) {
-      if (!names.includes(key)) out.push({ key, message: tr`unknown tenant value '${key}' for ${id}`, expected: tr`one of ${names.join(", ")}`, suggestion: closestName(key, names) });
+      if (!names.includes(key)) out.push({ key, message: tr`unknown tenant value '${shortText(key)}' for ${id}`, expected: tr`one of ${names.join(", ")}`, suggestion: key.length <= 64 ? closestName(key, names) : undefined });
     }
     for (const p of params) {
       const v = given[p.name];
@@ -385,7 +460,7 @@ export class SaasCatalog {
       const re = new RegExp(p.pattern);
       items.forEach((item, i) => {
         if (typeof item !== "string" || !re.test(item)) {
-          out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${JSON.stringify(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
+          out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${shownValue(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
         }
       });
     }

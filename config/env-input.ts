@@ -186,17 +186,8 @@ export function textProblems(data: unknown): TextProblem[] {
   return out;
 }
 
-/** A value as it may appear in a message: JSON-quoted, control characters escaped, long values cut. */
-export function shownValue(v: unknown, max = 60): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  s = escapeForTerminal(s);
-  return s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
-}
+/** A value as it may appear in a message (one definition for config and catalog messages alike). */
+export { shownValue } from "../core/terminal-text";
 
 function codePoint(c: string): string {
   return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;
