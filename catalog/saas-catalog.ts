@@ -402,16 +402,18 @@ export class SaasCatalog {
    * synthesized allowlist): a pattern that falls under a replaced wildcard, or covers it, reopens other tenants —
    * unless it is a host the vendor documents as shared, one of the municipality's own tenant hosts (from its tenant
    * values), or a service of that wildcard is waived with a reason.
-   * @param tenants the municipality's tenant values by service (breakout.tenants)
+   * @param tenants the municipality's tenant values by service (breakout.tenants), or its own hosts by service as a
+   *   synthesized stack declares them
    * @param waived the services breakout.tenantWaivers names
    */
-  tenantBreach(p: DomainPattern, tenants: Readonly<Record<string, unknown>>, waived: ReadonlySet<string>): TenantBreach | undefined {
+  tenantBreach(p: DomainPattern, tenants: Readonly<Record<string, unknown>> | ((saas: string) => readonly string[]), waived: ReadonlySet<string>): TenantBreach | undefined {
+    const ownOf = typeof tenants === "function" ? tenants : (saas: string) => this.ownTenantHosts(saas, tenants[saas]);
     for (const scope of this.tenantScopes()) {
       if (!covers(scope.wildcard, p) && !covers(p, scope.wildcard)) continue;
       if (scope.services.some((s) => waived.has(s))) continue;
       const name = formatDomainPattern(p);
       if (scope.shared.includes(name)) continue;
-      const own = scope.services.flatMap((s) => this.ownTenantHosts(s, tenants[s]));
+      const own = scope.services.flatMap((s) => ownOf(s));
       if (own.includes(name)) continue;
       return { wildcard: formatDomainPattern(scope.wildcard), services: scope.services, ownHosts: own };
     }

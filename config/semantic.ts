@@ -308,7 +308,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
         push({ path: ["relay", i, "target"], message: tr`${hp.host} is not inside an LGWAN segment; internet targets must be host names so the firewall can allowlist them by name`, expected: tr`an on-prem IP in network.lgwanSegments, or a DNS name` });
       } else if (!hp.isIp) {
         // an internet target joins the allowlist: the same tenant rule as extraDomains
-        const breach = tenantBreachProblem(f, catalog, { name: hp.host, includeSubdomains: false }, `relay target ${hp.host}`);
+        const breach = tenantBreachProblem(f, catalog, { name: hp.host, includeSubdomains: false }, tr`relay target ${hp.host}`);
         if (breach) push({ path: ["relay", i, "target"], ...breach });
       }
     }
@@ -321,7 +321,7 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
  * a tenant mechanism replaced but the municipality's own tenant hosts and the vendor's shared hosts, unless a selected
  * service of that wildcard is waived (SaasCatalog.tenantBreach, which learn, refresh and AP-TEN-005 apply too).
  */
-function tenantBreachProblem(f: Partial<MunicipalityFile>, catalog: SaasCatalog, p: DomainPattern, what: string): Omit<FieldProblem, "path"> | undefined {
+function tenantBreachProblem(f: Partial<MunicipalityFile>, catalog: SaasCatalog, p: DomainPattern, what: Msg): Omit<FieldProblem, "path"> | undefined {
   const selected = new Set(arr(f.breakout?.saas).filter((id): id is string => typeof id === "string" && catalog.has(id)));
   const rawTenants = f.breakout?.tenants as unknown;
   const tenants = Object.fromEntries(Object.entries(rawTenants && typeof rawTenants === "object" && !Array.isArray(rawTenants) ? rawTenants : {}).filter(([id]) => selected.has(id)));

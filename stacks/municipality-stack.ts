@@ -341,5 +341,7 @@ function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist
         }
       : undefined,
     headers: allowlist.headerRules.map((h) => ({ saas: h.saas, name: h.name, value: h.value, hosts: h.hosts.map(formatDomainPattern) })),
+    // the tenant's own hosts under a wildcard the mechanism replaced: what AP-TEN-005 and the diff accept there
+    tenant_hosts: config.breakout.saas.filter((saas) => config.breakout.tenants[saas] && catalog.get(saas).tenantRestriction?.tenantHosts).map((saas) => ({ saas, hosts: catalog.ownTenantHosts(saas, config.breakout.tenants[saas]) })),
   };
 }
