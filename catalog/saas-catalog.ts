@@ -90,6 +90,22 @@ export interface TenantBreach {
   readonly ownHosts: readonly string[];
 }
 
+/**
+ * One way a file of the service reaches a PC (the coverage map of 無害化): over which hosts, and whether the file is
+ * an HTTP response body the engine reads (`http`) or travels inside another protocol (`protocol`: MAPI, a
+ * WebSocket), where the engine sees no file. `documented: false` says the vendor does not document the path (it is
+ * listed so nobody assumes it is covered); `source` is where it was checked either way.
+ */
+export interface FilePath {
+  readonly what: string;
+  readonly hosts: readonly string[];
+  readonly carrier: "http" | "protocol";
+  readonly source: string;
+  readonly documented: boolean;
+  /** what README recommends where the engine does not see the file */
+  readonly compensating?: string;
+}
+
 /** Tenant values of one service, as given in breakout.tenants.<saas>. */
 export type TenantValues = Readonly<Record<string, string | readonly string[]>>;
 
@@ -112,6 +128,8 @@ export interface SaasEntry {
   readonly media?: readonly MediaRange[];
   readonly tenantRestriction?: TenantRestriction;
   readonly fileDownloads?: FileDownloads;
+  /** every way a file of the service reaches a PC, with the vendor's source (the coverage map of 無害化) */
+  readonly filePaths?: readonly FilePath[];
   /** a vendor's machine-readable endpoint list this entry follows, as last read (`catalog refresh`) */
   readonly feed?: EndpointFeed;
 }
@@ -244,6 +262,22 @@ export const ENTRY_SCHEMA = {
           },
         },
       },
+      filePaths: {
+        type: "array",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["what", "hosts", "carrier", "source", "documented"],
+          properties: {
+            what: { type: "string", minLength: 10 },
+            hosts: { type: "array", minItems: 1, items: { type: "string" } },
+            carrier: { enum: ["http", "protocol"] },
+            source: { type: "string", pattern: "^https://" },
+            documented: { type: "boolean" },
+            compensating: { type: "string", minLength: 10 },
+          },
+        },
+      },
       fileDownloads: {
         type: "object",
         additionalProperties: false,
@@ -309,6 +343,14 @@ export class SaasCatalog {
         const p = parseDomainPattern(h);
         if (typeof p === "string") throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is refused: ${p}`);
         if (!e.domains.some((d) => covers(parseDomainPattern(d) as DomainPattern, p))) throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is not one of the service's domains`);
+      }
+      for (const fp of e.filePaths ?? []) {
+        for (const h of fp.hosts) {
+          const p = parseDomainPattern(h);
+          if (typeof p === "string") throw new Error(`${origin}: ${e.id}: filePaths host '${h}' is refused: ${p}`);
+          if (!e.domains.some((d) => covers(parseDomainPattern(d) as DomainPattern, p))) throw new Error(`${origin}: ${e.id}: filePaths host '${h}' is not one of the service's domains`);
+        }
+        if (fp.carrier === "protocol" && !fp.compensating) throw new Error(`${origin}: ${e.id}: the file path '${fp.what}' is one the engine cannot see, and names no compensating control`);
       }
     }
     return new SaasCatalog(entries);

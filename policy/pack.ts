@@ -36,6 +36,7 @@ import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
 import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
 import { tenantScope } from "./rules/tenant-scope";
+import { fileCoverage } from "./rules/file-coverage";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
 import type { Rule } from "./types";
@@ -76,6 +77,7 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   tenantRestrictionConfigured,
   tenantRestrictionWaived,
   tenantScope,
+  fileCoverage,
   noInlineCaMaterial,
   sanitizationUnskippable,
   noTemplateInjection,

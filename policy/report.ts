@@ -22,6 +22,7 @@ function counts(reports: readonly StackReport[]) {
     errors: all.filter((f) => f.severity === "error" && !f.suppressedBy).length,
     warnings: all.filter((f) => f.severity === "warning" && !f.suppressedBy).length,
     suppressed: all.filter((f) => f.suppressedBy).length,
+    notes: all.filter((f) => f.severity === "info" && !f.suppressedBy).length,
   };
 }
 
@@ -32,9 +33,12 @@ function order(findings: readonly Finding[]): Finding[] {
 export function textReport(reports: readonly StackReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
-    const open = order(r.findings.filter((f) => !f.suppressedBy));
+    const open = order(r.findings.filter((f) => !f.suppressedBy && f.severity !== "info"));
+    const notes = order(r.findings.filter((f) => !f.suppressedBy && f.severity === "info"));
     lines.push(`${r.stack}: ${open.length ? `${open.length} finding(s)` : "meets the α′ baseline"}`);
     for (const f of open) lines.push(`  ${f.severity.toUpperCase()} ${f.ruleId} ${oneLine(f.address)}: ${oneLine(f.message)}`);
+    // information a reviewer needs (the file paths the engine does not see), after the findings, never counted as one
+    for (const f of notes) lines.push(`  INFO ${f.ruleId} ${oneLine(f.address)}: ${oneLine(f.message)}`);
     if (r.suppressions.length) {
       lines.push("  suppressions in force:");
       // one line each, whatever a hand-edited cdktf.out holds: a newline in a reason must not forge a report line
@@ -42,7 +46,7 @@ export function textReport(reports: readonly StackReport[]): string {
     }
   }
   const c = counts(reports);
-  lines.push("", `${c.stacks} stack(s): ${c.errors} error(s), ${c.warnings} warning(s), ${c.suppressed} suppressed`);
+  lines.push("", `${c.stacks} stack(s): ${c.errors} error(s), ${c.warnings} warning(s), ${c.suppressed} suppressed, ${c.notes} note(s)`);
   return lines.join("\n") + "\n";
 }
 
@@ -94,7 +98,7 @@ export function sarifReport(reports: readonly StackReport[], outdir: string): st
     const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     const uri = path.relative(process.cwd(), file).split(path.sep).join("/");
     for (const f of order(report.findings)) {
-      const result = new SarifResultBuilder().initSimple({ level: f.severity, messageText: `${f.address}: ${f.message}`, ruleId: f.ruleId, fileUri: uri, startLine: lineOf(text, f.address) });
+      const result = new SarifResultBuilder().initSimple({ level: f.severity === "info" ? "note" : f.severity, messageText: `${f.address}: ${f.message}`, ruleId: f.ruleId, fileUri: uri, startLine: lineOf(text, f.address) });
       const location = result.result.locations?.[0];
       if (location) location.logicalLocations = [{ fullyQualifiedName: `${f.stack}.${f.address}`, kind: "resource" }];
       if (f.suppressedBy) result.result.suppressions = [{ kind: "external", status: "accepted", justification: f.suppressedBy.reason }];
@@ -115,7 +119,9 @@ export function junitReport(reports: readonly StackReport[]): string {
       const findings = report.findings.filter((f) => f.ruleId === rule.id);
       const open = findings.filter((f) => !f.suppressedBy);
       const tc = suite.testCase().className(`alpha-prime.${report.stack}`).name(`${rule.id} ${rule.title}`);
-      if (open.length) tc.failure(open.map((f) => `${f.address}: ${f.message}`).join("\n"), rule.severity);
+      if (rule.severity === "info") {
+        if (open.length) tc.standardOutput(open.map((f) => `${f.address}: ${f.message}`).join("\n"));
+      } else if (open.length) tc.failure(open.map((f) => `${f.address}: ${f.message}`).join("\n"), rule.severity);
       else if (findings.length) tc.skipped().standardOutput(findings.map((f) => `suppressed ${f.address}: ${f.suppressedBy!.reason}`).join("\n"));
     }
     const defects = report.findings.filter((f) => f.ruleId === SUPPRESSION_RULE_ID);

@@ -16,6 +16,7 @@ import { escapeForTerminal } from "../core/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
 import { tenantScopeCallouts } from "./tenant-scope";
+import { fileCoverageCallouts } from "./file-coverage";
 
 export type Risk = "data-loss" | "security";
 
@@ -448,6 +449,7 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
   callouts.push(...tenantCallouts(base, head));
   callouts.push(...tenantScopeCallouts(base, head));
+  callouts.push(...fileCoverageCallouts(base, head));
   // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];
