@@ -98,7 +98,7 @@ export function sarifReport(reports: readonly StackReport[], outdir: string): st
     const file = path.join(outdir, "stacks", report.stack, "cdk.tf.json");
     const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     const uri = path.relative(process.cwd(), file).split(path.sep).join("/");
-    for (const f of order([...report.findings, ...(report.notes ?? [])])) {
+    for (const f of [...order(report.findings), ...order(report.notes ?? [])]) {
       const result = new SarifResultBuilder().initSimple({ level: f.severity === "info" ? "note" : f.severity, messageText: `${f.address}: ${f.message}`, ruleId: f.ruleId, fileUri: uri, startLine: lineOf(text, f.address) });
       const location = result.result.locations?.[0];
       if (location) location.logicalLocations = [{ fullyQualifiedName: `${f.stack}.${f.address}`, kind: "resource" }];

@@ -31,8 +31,8 @@ export function allowlistTargets(resources: Iterable<[string, Record<string, any
     for (const t of list.targets ?? []) {
       if (typeof t !== "string") continue;
       const p = parseDomainPattern(t.startsWith(".") ? `*${t}` : t);
-      // a target the catalog semantics refuse (a public suffix) is another rule's finding; here it is judged as a wildcard
-      out.push(typeof p === "string" ? { name: t.replace(/^\./, "").toLowerCase(), includeSubdomains: t.startsWith(".") } : p);
+      // a target the domain semantics refuse (".com", a public suffix) opens every tenant and more: AP-NET-004's finding
+      if (typeof p !== "string") out.push(p);
     }
   }
   return out;
