@@ -110,17 +110,15 @@ interface NameStats {
 }
 
 /** The running tally of one learn run: bounded by MAX_NAMES whatever is read. */
-class Tally {
+export class Tally {
   readonly names = new Map<string, NameStats>();
+  /** records of names beyond MAX_NAMES: counted, not kept */
   notKept = 0;
-  private readonly overflow = new Set<string>();
 
   add(name: string, client: string, source: Source, threat?: string): void {
     let s = this.names.get(name);
     if (!s) {
       if (this.names.size >= MAX_NAMES) {
-        // counted once per name up to the same bound, then only in total
-        if (this.overflow.size < MAX_NAMES && !this.overflow.has(name)) this.overflow.add(name);
         this.notKept++;
         return;
       }

@@ -226,3 +226,11 @@ describe("learn on hostile logs (issue 23, finding 5): never proposes what would
     for (const row of out.split("\n").filter((l) => l.startsWith("| "))) expect(row.split(/(?<!\\)\|/).length).toBe(8);
   });
 });
+
+test("memory is bounded by the number of distinct names kept, not by the input: names beyond the bound are counted, not kept", () => {
+  const { Tally, MAX_NAMES } = require("../catalog/learn") as typeof import("../catalog/learn");
+  const t = new Tally();
+  for (let i = 0; i < MAX_NAMES + 5; i++) t.add(`h${i}.example-cdn.jp`, "172.20.10.11", "dns");
+  t.add("h0.example-cdn.jp", "172.20.10.12", "dns"); // a kept name still counts
+  expect([t.names.size, t.notKept, t.names.get("h0.example-cdn.jp")!.hits]).toEqual([MAX_NAMES, 5, 2]);
+});
