@@ -211,7 +211,7 @@ describe("the engine's scripts and units, checked by the programs that run them"
     expect(spawnSync("shellcheck", ["-s", "sh", write("bad", "#!/bin/sh\nrm -rf $dir/*\n")], { encoding: "utf8" }).stdout).toMatch(/SC2086/);
   });
 
-  testWithTool("systemd-analyze", "systemd", "the rendered systemd units")("systemd-analyze verify accepts the drop-ins on Debian's c-icap and Squid units, and the watch timer (and reports a mistake)", () => {
+  testWithTool("systemd-analyze", "systemd", "the rendered systemd units")("systemd-analyze verify accepts the drop-ins on Debian's c-icap, clamd and Squid units, and the watch timer (and reports a mistake)", () => {
     const dir = tempDir("alpha-prime-units-");
     // the program the units run, at a path of this directory (systemd-analyze checks that it is executable)
     const program = path.join(dir, "alpha-prime-engine-check");
@@ -221,8 +221,8 @@ describe("the engine's scripts and units, checked by the programs that run them"
         fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
         fs.writeFileSync(path.join(dir, rel), rel.startsWith("c-icap") ? text + extra : text);
       }
-      for (const unit of ["c-icap.service", "squid.service"]) fs.copyFileSync(path.join("/lib/systemd/system", unit), path.join(dir, unit));
-      const units = ["c-icap.service", "squid.service", "alpha-prime-engine-watch.service", "alpha-prime-engine-watch.timer"].map((u) => path.join(dir, u));
+      for (const unit of ["c-icap.service", "squid.service", "clamav-daemon.service"]) fs.copyFileSync(path.join("/lib/systemd/system", unit), path.join(dir, unit));
+      const units = ["c-icap.service", "squid.service", "clamav-daemon.service", "alpha-prime-engine-watch.service", "alpha-prime-engine-watch.timer"].map((u) => path.join(dir, u));
       const r = spawnSync("systemd-analyze", ["verify", ...units], { encoding: "utf8" });
       return r.stdout + r.stderr;
     };
