@@ -17,6 +17,7 @@ import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
 import { tenantScopeCallouts } from "./tenant-scope";
 import { fileCoverageCallouts } from "./file-coverage";
+import { firewallWidthCallouts } from "./firewall-width";
 
 export type Risk = "data-loss" | "security";
 
@@ -450,6 +451,7 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   callouts.push(...tenantCallouts(base, head));
   callouts.push(...tenantScopeCallouts(base, head));
   callouts.push(...fileCoverageCallouts(base, head));
+  callouts.push(...firewallWidthCallouts(base, head));
   // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];
