@@ -1,7 +1,10 @@
 /**
- * A hostile review of issue 23's catalog work (findings 4-8; "What to build" 2, 3, 4 and the coverage map): each test
- * below is a way around the tenant rule, the allowlist's supply chain, `check` or the reviewer diff that the merged
- * code lets through. They fail on purpose until the product is fixed; none of them changes product code.
+ * The ways around テナント制限, the allowlist's supply chain, `check` and the reviewer diff that a hostile review of
+ * issue 23's catalog work found (findings 4-8; "What to build" 2, 3, 4 and the coverage map), each closed: a hand-edited
+ * stack is judged on what its firewall does (its allowlist, its Suricata pass rules, the catalog's tenant templates and
+ * file hosts), not on what it says of itself; other tenants stay out on every base domain of a vendor's tenant
+ * namespace; learn and catalog refresh never propose a look-alike or a name outside the public DNS; and a relay target
+ * cannot be pointed at the instance metadata service.
  *
  * Sources for the names used:
  * - Cybozu's own API reference lists the base domains a kintone tenant lives on: cybozu.com, cybozu.cn and
@@ -251,5 +254,178 @@ describe("learn and catalog refresh never propose or write a look-alike or a nam
 
   test.each(SPECIAL_USE)("catalog refresh --write: %s from a feed is held back", async (name) => {
     expect(await refreshWrites()).not.toContain(name);
+  });
+});
+
+// ------------------------------------------------------------------------------------------- beyond the review's tests
+
+describe("names outside the public DNS are refused wherever a person enters them", () => {
+  test.each(["nas.city.local", "*.corp", "printer.home.arpa", "hidden.onion", "app.test"])("extraDomains: %s", (name) => {
+    const issues = issuesOf(withExtra(name));
+    expect(issues).toEqual([expect.objectContaining({ path: "/breakout/extraDomains/1", message: expect.stringMatching(/is not a name of the public DNS/) })]);
+  });
+
+  test("a relay target on the instance metadata service's name (instance-data.ec2.internal) is refused at validate", () => {
+    const issues = issuesOf(mitoyo.replace('target: "smtp.office365.com:587"', 'target: "instance-data.ec2.internal:80"'));
+    expect(issues).toEqual([expect.objectContaining({ path: "/relay/1/target", message: expect.stringMatching(/\.internal is reserved by ICANN for private networks/) })]);
+  });
+
+  test("names under a new ICANN top-level domain are still names (the rule is the PSL's ICANN section, not a list of old TLDs)", () => {
+    expect(issuesOf(withExtra("portal.city.tokyo"))).toEqual([]);
+  });
+});
+
+describe("learn marks a name that carries a brand, and shows a decoded IDN as a person reads it", () => {
+  test("brand words in the registrable label (login-microsoftonline.com, office365-login.jp, zoom-us.com) are look-alikes; an ordinary name is proposed", async () => {
+    const env = envDirWith({ "mitoyo.yaml": mitoyo });
+    const r = await runCli("learn", "mitoyo", "--env-dir", env, "--from", resolverLog(["login-microsoftonline.com", "office365-login.jp", "zoom-us.com", "forms.cloud-storage.jp"]), "--format", "json");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    const of = Object.fromEntries(report.groups.map((g: any) => [g.domain, g.lookalikeOf]));
+    expect(of).toEqual({ "login-microsoftonline.com": "microsoftonline.com", "office365-login.jp": "office.com", "zoom-us.com": "zoom.us", "cloud-storage.jp": undefined });
+    expect(report.proposal).toEqual(["forms.cloud-storage.jp"]);
+  });
+
+  test("the whole-script homograph's mark spells it in Cyrillic, not only as xn--", async () => {
+    const g = (await learnJson()).groups.find((x) => x.domain === "evil.jp");
+    expect(g.lookalike).toContain("аррӏе.com");
+  });
+});
+
+describe("the catalog keeps what it cannot stand behind out of every municipality's allowlist", () => {
+  const { SaasCatalog, CATALOG_PATH } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
+  const { parse } = require("yaml") as typeof import("yaml");
+  const entries = () => parse(fs.readFileSync(CATALOG_PATH, "utf8")) as any[];
+
+  test("an entry with a wildcard over public hosting (*.azurewebsites.net) is refused when the catalog loads", () => {
+    const e = entries();
+    e.find((x) => x.id === "box").domains.push("*.azurewebsites.net");
+    expect(() => SaasCatalog.fromEntries(e)).toThrow(/box: domain '\*\.azurewebsites\.net' is a wildcard over public hosting \(azurewebsites\.net/);
+  });
+
+  test("*.googleapis.com stays only with its reviewed exception (googleapis.com is on the PSL's private section)", () => {
+    const e = entries();
+    const google = e.find((x) => x.id === "google-workspace");
+    expect(google.publicHostingExceptions).toEqual([expect.objectContaining({ domain: "*.googleapis.com", source: expect.stringMatching(/^https:\/\//) })]);
+    delete google.publicHostingExceptions;
+    expect(() => SaasCatalog.fromEntries(e)).toThrow(/google-workspace: domain '\*\.googleapis\.com' is a wildcard over public hosting \(googleapis\.com/);
+  });
+
+  test("a tenant namespace's other base domain may neither overlap the service's domains nor hold the municipality's own hosts", () => {
+    const overlap = entries();
+    overlap.find((x) => x.id === "kintone").tenantRestriction.tenantHosts.otherBaseDomains.push({ domain: "*.s.cybozu.com", what: "secure access hosts", source: "https://example.jp/" });
+    expect(() => SaasCatalog.fromEntries(overlap)).toThrow(/other base domain '\*\.s\.cybozu\.com' overlaps the service's own domains/);
+  });
+
+  test("a stack's claim to own tenant hosts is believed only as the templates allow: no wildcard, one SharePoint tenant, several kintone subdomains", () => {
+    const c = SaasCatalog.default();
+    expect(c.declaredTenantHosts("microsoft-365", ["mitoyocity.sharepoint.com", "mitoyocity-my.sharepoint.com", "*.sharepoint.com", "contoso.sharepoint.com", "contoso-my.sharepoint.com"])).toEqual({
+      own: ["mitoyocity.sharepoint.com", "mitoyocity-my.sharepoint.com"],
+      refused: [
+        { host: "*.sharepoint.com", why: expect.stringMatching(/no value of sharepointTenant expands/) },
+        { host: "contoso.sharepoint.com", why: expect.stringMatching(/a second sharepointTenant \('contoso' after 'mitoyocity'\)/) },
+        { host: "contoso-my.sharepoint.com", why: expect.stringMatching(/a second sharepointTenant/) },
+      ],
+    });
+    expect(c.declaredTenantHosts("kintone", ["mitoyo-city.cybozu.com", "mitoyo-hinan.cybozu.com", "mitoyo-hinan.s.cybozu.com", "x.cybozu.com"]).refused.map((r) => r.host)).toEqual(["x.cybozu.com"]);
+  });
+});
+
+describe("a pass rule is judged as the firewall's Suricata engine reads it", () => {
+  const { parseSuricataRule, ruleVariables } = require("../policy/suricata") as typeof import("../policy/suricata");
+  const { passRuleProblem } = require("../policy/pass-rules") as typeof import("../policy/pass-rules");
+  const vars = ruleVariables({ rule_variables: { ip_sets: [{ key: "HOME_NET", ip_set: { definition: ["172.16.0.0/16", "10.64.0.0/22"] } }] } });
+  const judge = (rule: string) => passRuleProblem(parseSuricataRule(rule) as any, vars, ["10.64.0.0/22"]);
+
+  test.each([
+    ['pass tls $HOME_NET any -> $EXTERNAL_NET 443 (tls.sni; dotprefix; content:".app.example.jp"; nocase; startswith; endswith; sid:1;)', "one host by name"],
+    ['pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; dotprefix; content:".example.jp"; nocase; endswith; sid:1;)', "a domain and its subdomains, on every port"],
+    ["pass tcp [10.64.0.0/24] any -> $EXTERNAL_NET 587 (sid:1;)", "from the gateway's own relay subnet"],
+    ["pass udp $HOME_NET any -> [13.107.64.0/18,52.112.0.0/14] 3478:3481 (sid:1;)", "to a vendor's published media ranges"],
+  ])("narrow: %s (%s)", (rule) => {
+    expect(judge(rule)).toBeUndefined();
+  });
+
+  test.each([
+    ["pass tcp $HOME_NET any -> $EXTERNAL_NET 587 (sid:1;)", /every address without naming a host/],
+    ["Pass TCP $HOME_NET any -> !$HOME_NET 25 (sid:1;)", /everything but something/],
+    ["pass tcp $HOME_NET any -> 0.0.0.0/2 any (sid:1;)", /more addresses than a \/8/],
+    ["pass tcp $HOME_NET any -> $PARTNERS 25 (sid:1;)", /\$PARTNERS is not defined/],
+    ['pass tls $HOME_NET any -> $EXTERNAL_NET 443 (tls.sni; content:"example"; sid:1;)', /every name containing 'example'/],
+    ['pass tls $HOME_NET any -> $EXTERNAL_NET 443 (tls.cert_subject; content:"CN=*.sharepoint.com"; sid:1;)', /a certificate field/],
+    ['pass tls $HOME_NET any -> $EXTERNAL_NET 443 (tls.sni; dotprefix; content:".co.jp"; endswith; sid:1;)', /public suffix/],
+    ["pass tcp [10.64.0.0/24] any -> [0.0.0.0/1, 128.0.0.0/1] [1:1024,1025:] (sid:1;)", /every destination and port/],
+  ])("not narrow: %s", (rule, why) => {
+    expect(judge(rule)).toMatch(why);
+  });
+
+  test("a drop rule is no pass rule, whatever it matches", () => {
+    expect(judge("drop tcp $HOME_NET any -> any any (sid:1;)")).toBeUndefined();
+  });
+});
+
+describe("check judges the rest of a hand-edited stack on the catalog and the firewall too", () => {
+  const base = baseOut();
+  function edited(edit: (json: any) => void): string {
+    const head = path.join(tempDir("alpha-prime-bypass-head-"), "cdktf.out");
+    fs.cpSync(base, head, { recursive: true });
+    const file = path.join(head, "stacks", "mitoyo", "cdk.tf.json");
+    const json = JSON.parse(fs.readFileSync(file, "utf8"));
+    edit(json);
+    fs.writeFileSync(file, JSON.stringify(json, null, 2));
+    return head;
+  }
+  const groupOf = (json: any, prefix: string) => Object.entries<any>(json.resource.aws_networkfirewall_rule_group).find(([n]) => n.startsWith(prefix))![1];
+
+  test("a structured stateful_rule block that passes everything (every port written as a range) fails AP-NET-004 like its Suricata form", async () => {
+    const head = edited((json) => {
+      const g = groupOf(json, "Breakout_PortPassRules");
+      json.resource.aws_networkfirewall_rule_group.Handmade = {
+        ...g,
+        name: "handmade",
+        rule_group: { rules_source: { stateful_rule: [{ action: "PASS", header: { protocol: "IP", source: "ANY", source_port: "ANY", direction: "FORWARD", destination: "$EXTERNAL_NET", destination_port: "1:65535" }, rule_option: [{ keyword: "sid", settings: ["1000099"] }] }] } },
+      };
+    });
+    const r = JSON.parse((await runCli("check", head, "--format", "json")).out);
+    expect(r.findings.filter((f: any) => f.ruleId === "AP-NET-004").map((f: any) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/passes every destination and port/)]));
+  });
+
+  test("AP-TEN-001: a sign-in host dropped from locals and from the enforcement rules is still judged on the catalog's tenant headers", async () => {
+    const head = edited((json) => {
+      const tr = json.locals.alpha_prime.tenant_restriction;
+      tr.proxy_only_domains = tr.proxy_only_domains.filter((h: string) => h !== "login.microsoftonline.com");
+      const src = groupOf(json, "Breakout_ProxyEnforcement").rule_group.rules_source;
+      src.rules_string = String(src.rules_string).split("\n").filter((l: string) => !l.includes('".login.microsoftonline.com"')).join("\n");
+    });
+    const r = JSON.parse((await runCli("check", head, "--format", "json")).out);
+    expect(r.findings.filter((f: any) => f.ruleId === "AP-TEN-001").map((f: any) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^login\.microsoftonline\.com \(tls\) is not dropped for HOME_NET/)]));
+  });
+
+  test("a wildcard over public hosting passes check with the municipality's waiver, which the stack carries", async () => {
+    const text = withExtra("*.github.io").replace("  sanitization:", "  publicHostingWaivers:\n    - domain: \"*.github.io\"\n      reason: 市の広報サイトを GitHub Pages 上の複数の委託先が公開しているため\n  sanitization:");
+    const { dir, stacks } = synthStacks({ envDir: envDirWith({ "mitoyo.yaml": text }), only: ["mitoyo"] });
+    expect((stacks.mitoyo as any).locals.alpha_prime.public_hosting_waivers).toEqual([{ domain: "*.github.io", reason: expect.stringContaining("GitHub Pages") }]);
+    const r = JSON.parse((await runCli("check", dir, "--format", "json")).out);
+    expect(r.findings.filter((f: any) => f.ruleId === "AP-NET-004")).toEqual([]);
+    const unwaived = edited((json) => groupOf(json, "Breakout_DomainAllowlist").rule_group.rules_source.rules_source_list.targets.push(".github.io"));
+    expect(JSON.parse((await runCli("check", unwaived, "--format", "json")).out).findings.filter((f: any) => f.ruleId === "AP-NET-004").map((f: any) => f.message)).toEqual([expect.stringMatching(/^\*\.github\.io is passed by the domain allowlist, a wildcard over public hosting/)]);
+  });
+
+  test("the catalog's exception for *.googleapis.com holds only on a stack that selects google-workspace", () => {
+    const { publicHostingProblems } = require("../policy/pass-rules") as typeof import("../policy/pass-rules");
+    const resources: [string, Record<string, any>][] = [["aws_networkfirewall_rule_group.A", { rule_group: { rules_source: { rules_source_list: { generated_rules_type: "ALLOWLIST", target_types: ["TLS_SNI"], targets: [".googleapis.com"] } } } }]];
+    expect(publicHostingProblems(resources, { services: [{ saas: "google-workspace" }] })).toEqual([]);
+    expect(publicHostingProblems(resources, { services: [{ saas: "box" }] }).map((p) => p.message)).toEqual([expect.stringMatching(/^\*\.googleapis\.com is passed by the domain allowlist, a wildcard over public hosting: googleapis\.com/)]);
+  });
+
+  test("a Garoon waiver is written into the stack's tenant context as undoing kintone's restriction, and the diff says so", async () => {
+    const text = mitoyo
+      .replace("saas: [microsoft-365, slack, kintone, zoom]", "saas: [microsoft-365, slack, kintone, garoon, zoom]")
+      .replace("  sanitization:", "  tenantWaivers:\n    - saas: garoon\n      reason: Garoon is used only for the schedule; IP制限 on the Garoon side covers it\n  sanitization:");
+    const { dir, stacks } = synthStacks({ envDir: envDirWith({ "mitoyo.yaml": text }), only: ["mitoyo"] });
+    expect((stacks.mitoyo as any).locals.alpha_prime.tenant_restriction.services.find((s: any) => s.saas === "kintone")).toEqual({ saas: "kintone", status: "configured", undone_by: ["garoon"] });
+    const d = JSON.parse((await runCli("diff", base, dir, "--format", "json")).out);
+    const callouts: string[] = d.municipalities.find((m: any) => m.id === "mitoyo").callouts.map((c: any) => c.message);
+    expect(callouts).toEqual(expect.arrayContaining([expect.stringMatching(/^TENANT RESTRICTION UNDONE: \*\.cybozu\.com for kintone is added under the waiver of garoon/)]));
   });
 });
