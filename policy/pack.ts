@@ -37,6 +37,15 @@ import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configur
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
+import { bucketPolicyNoOpenPrincipal } from "./rules/bucket-policy-no-open-principal";
+import { defaultSecurityGroupClosed } from "./rules/default-security-group-closed";
+import { firewallCustomerKey } from "./rules/firewall-customer-key";
+import { iamLeastPrivilege } from "./rules/iam-least-privilege";
+import { kmsNoOpenPrincipal } from "./rules/kms-no-open-principal";
+import { lbDeletionProtection } from "./rules/lb-deletion-protection";
+import { noInternetEgress } from "./rules/no-internet-egress";
+import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
+import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -50,7 +59,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   bucketTlsOnly,
   bucketAccessLogging,
   bucketKms,
+  bucketPolicyNoOpenPrincipal,
   kmsKeyRotation,
+  kmsNoOpenPrincipal,
+  firewallCustomerKey,
   vpcFlowLogs,
   firewallLogging,
   firewallDefaultDrop,
@@ -60,6 +72,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIp,
   firewallDeletionProtection,
   inspectionSymmetric,
+  noInternetEgress,
+  defaultSecurityGroupClosed,
+  tgwNoAutoAccept,
+  lbDeletionProtection,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -68,6 +84,8 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   imdsv2Required,
   ebsEncrypted,
   noSsh,
+  noSecretsInUserData,
+  iamLeastPrivilege,
   snsEncrypted,
   requiredTags,
   remoteStateEncrypted,

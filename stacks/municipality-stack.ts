@@ -103,6 +103,7 @@ export class MunicipalityStack extends TerraformStack {
     });
     this.breakout = new BreakoutGateway(this, "Breakout", {
       namePrefix: prefix,
+      accountId: config.aws.accountId,
       vpcCidr: config.network.breakoutCidr,
       availabilityZones: config.aws.availabilityZones,
       onPremCidrs: config.network.lgwanSegments,

@@ -161,7 +161,8 @@ describe("text from the env file reaches Terraform as text, never as an expressi
   const tf = stacks.kaga as any;
 
   test("the stack meets the baseline: no interpolation but references (AP-TF-001), the PAC file is only generated code (AP-PAC-001)", () => {
-    expect(checkStack(new StackModel("kaga", tf)).findings).toEqual([]);
+    // nothing but what the constructs accept by design (constructs/accepted-findings.ts)
+    expect(checkStack(new StackModel("kaga", tf)).findings.filter((f) => !f.suppressedBy?.declaredBy)).toEqual([]);
   });
 
   testWithTool("terraform", "terraform", "Terraform's reading of escaped env-file text")("real Terraform reads the tag, the VPN banner and the published files back as the text that was written", () => {
