@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
 import { Testing } from "cdktf";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import Ajv04 from "ajv-draft-04";
@@ -131,8 +132,10 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
   "AP-TGW-001": (tf) => (first(tf, "aws_ec2_transit_gateway").default_route_table_propagation = "enable"),
   "AP-EC2-004": (tf) => {
     const lt = first(tf, "aws_launch_template", "Relay");
-    const text = Buffer.from(lt.user_data, "base64").toString("utf8").replace("write_files:\n", 'write_files:\n  - path: /etc/relay/smtp.env\n    content: "SMTP_PASSWORD=Kw9-relay-2026"\n');
-    lt.user_data = Buffer.from(text).toString("base64");
+    const bytes = Buffer.from(lt.user_data, "base64");
+    const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b; // cloud-init takes gzip-compressed user data too
+    const text = (gzipped ? zlib.gunzipSync(bytes) : bytes).toString("utf8").replace("write_files:\n", 'write_files:\n  - path: /etc/relay/smtp.env\n    content: "SMTP_PASSWORD=Kw9-relay-2026"\n');
+    lt.user_data = (gzipped ? zlib.gzipSync(text) : Buffer.from(text)).toString("base64");
   },
   "AP-ELB-001": (tf) => (first(tf, "aws_lb", "Relay").enable_deletion_protection = false),
   "AP-PAC-001": (tf) => {
