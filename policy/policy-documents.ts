@@ -70,9 +70,20 @@ const WHO_KEYS = new Set(
 );
 
 /**
+ * Whether a condition value names someone: a literal (an account, an organization, an ARN, an endpoint id), or an
+ * ARN pattern whose account is a literal twelve-digit account (`arn:aws:logs:ap-northeast-1:111122223333:*`). A
+ * wildcard anywhere else (`1*`, `o-*`, `arn:aws:iam::*:root`, `arn:aws:s3:::name*`) matches accounts nobody chose.
+ */
+function namesSomeone(value: string): boolean {
+  if (!/[*?]/.test(value)) return value !== "";
+  const arn = /^arn:[^:]*:[^:]*:[^:]*:([^:]*):/.exec(value);
+  return !!arn && /^\d{12}$/.test(arn[1]);
+}
+
+/**
  * The condition that narrows a wildcard principal to someone in particular, or undefined. It must be a positive
  * match (`StringEquals`, `ArnLike`, …: not a `…Not…` operator, which only excludes), not `…IfExists` (which holds
- * for every request that lacks the key) and not on `Null`, on one of WHO_KEYS, with no value that is a bare wildcard.
+ * for every request that lacks the key) and not on `Null`, on one of WHO_KEYS, every value naming someone.
  * Operators: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
  */
 export function narrowingCondition(s: Statement): string | undefined {
@@ -82,7 +93,7 @@ export function narrowingCondition(s: Statement): string | undefined {
     for (const [key, values] of Object.entries(block)) {
       if (!WHO_KEYS.has(key.toLowerCase())) continue;
       const list = asArray(values as string | string[]).map(String);
-      if (list.length > 0 && list.every((v) => v.replace(/[*?]/g, "") !== "" && !/^arn:[^:]*:[^:]*:[^:]*:\*?:\*?$/.test(v))) return `${operator} ${key}`;
+      if (list.length > 0 && list.every(namesSomeone)) return `${operator} ${key}`;
     }
   }
   return undefined;

@@ -18,21 +18,37 @@ function ports(from: unknown, to: unknown, protocol: unknown): [number, number] 
   return [Number(from ?? 0), Number(to ?? from ?? 65535)];
 }
 
+/**
+ * The CIDRs of prefix lists the stack defines itself (aws_ec2_managed_prefix_list entries, inline or as separate
+ * resources): a rule to such a list is a rule to its blocks. Lists the stack only refers to (an S3 gateway
+ * endpoint's, AWS-managed ones) hold AWS service ranges and contribute nothing here.
+ */
+function prefixListCidrs(model: StackModel, ids: unknown[]): string[] {
+  return ids.flatMap((id) => {
+    const list = model.referenced(id);
+    if (list?.type !== "aws_ec2_managed_prefix_list") return [];
+    const separate = model.attached("aws_ec2_managed_prefix_list_entry", "prefix_list_id", list).map((e) => e.values.cidr);
+    return [...asArray<any>(list.values.entry).map((e) => e?.cidr), ...separate].filter((c): c is string => typeof c === "string");
+  });
+}
+
 function rules(model: StackModel, direction: "ingress" | "egress"): SecurityGroupRule[] {
   const out: SecurityGroupRule[] = [];
   for (const sg of model.ofType("aws_security_group", "aws_default_security_group")) {
     for (const r of asArray<any>(sg.values[direction])) {
       const [from, to] = ports(r.from_port, r.to_port, r.protocol);
-      out.push({ address: sg.address, protocol: String(r.protocol), from, to, sources: [...asArray<string>(r.cidr_blocks), ...asArray<string>(r.ipv6_cidr_blocks)] });
+      const sources = [...asArray<string>(r.cidr_blocks), ...asArray<string>(r.ipv6_cidr_blocks), ...prefixListCidrs(model, asArray(r.prefix_list_ids))];
+      out.push({ address: sg.address, protocol: String(r.protocol), from, to, sources });
     }
   }
   for (const r of model.ofType("aws_security_group_rule").filter((x) => x.values.type === direction)) {
     const [from, to] = ports(r.values.from_port, r.values.to_port, r.values.protocol);
-    out.push({ address: r.address, protocol: String(r.values.protocol), from, to, sources: [...asArray<string>(r.values.cidr_blocks), ...asArray<string>(r.values.ipv6_cidr_blocks)] });
+    const sources = [...asArray<string>(r.values.cidr_blocks), ...asArray<string>(r.values.ipv6_cidr_blocks), ...prefixListCidrs(model, asArray(r.values.prefix_list_ids))];
+    out.push({ address: r.address, protocol: String(r.values.protocol), from, to, sources });
   }
   for (const r of model.ofType(`aws_vpc_security_group_${direction}_rule`)) {
     const [from, to] = ports(r.values.from_port, r.values.to_port, r.values.ip_protocol);
-    out.push({ address: r.address, protocol: String(r.values.ip_protocol), from, to, sources: [r.values.cidr_ipv4, r.values.cidr_ipv6].filter(Boolean) });
+    out.push({ address: r.address, protocol: String(r.values.ip_protocol), from, to, sources: [r.values.cidr_ipv4, r.values.cidr_ipv6, ...prefixListCidrs(model, [r.values.prefix_list_id])].filter(Boolean) });
   }
   return out;
 }

@@ -459,7 +459,8 @@ test("a report file written after a killed run: the dead run's temporary file is
   const r = await cli("check", out, "--format", "json", "--output", path.join(dir, "report.json"));
   expect(r.code).toBe(0);
   expect(fs.readdirSync(dir)).toEqual(["report.json"]);
-  expect(JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8")).findings).toEqual([]);
+  // nothing open: what the constructs accept by design is reported as suppressed
+  expect(JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8")).findings.filter((f: any) => !f.suppressed)).toEqual([]);
 });
 
 test("fields with a narrow grammar refuse template text outright: e-mail addresses and the state KMS key", () => {

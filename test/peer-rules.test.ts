@@ -140,6 +140,11 @@ describe("AP-KMS-002 and AP-S3-006: no resource policy open to everyone", () => 
     expect(key({ ...open, Condition: { StringEqualsIfExists: { "aws:SourceAccount": "111122223333" } } })).toHaveLength(1);
     expect(key({ ...open, Condition: { StringLike: { "aws:PrincipalAccount": "*" } } })).toHaveLength(1);
     expect(key({ ...open, Condition: { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:*" } } })).toHaveLength(1);
+    // a pattern that merely starts like an account or organization matches ones nobody chose
+    expect(key({ ...open, Condition: { StringLike: { "aws:PrincipalAccount": "1111*" } } })).toHaveLength(1);
+    expect(key({ ...open, Condition: { StringLike: { "aws:PrincipalOrgID": "o-*" } } })).toHaveLength(1);
+    expect(key({ ...open, Condition: { ArnLike: { "aws:SourceArn": "arn:aws:s3:::alpha-prime-*" } } })).toHaveLength(1);
+    expect(key({ ...open, Condition: { ArnLike: { "aws:SourceArn": "arn:aws:logs:ap-northeast-1:111122223333:*" } } })).toEqual([]);
   });
 
   test("a key policy held in aws_kms_key_policy is judged too", () => {
@@ -183,6 +188,9 @@ describe("AP-SG-001: security group egress to the internet", () => {
     ]);
     expect(messages(noInternetEgress, { "aws_security_group_rule.R": { type: "egress", protocol: "tcp", from_port: 25, to_port: 25, cidr_blocks: ["0.0.0.0/0"] } })).toHaveLength(1);
     expect(messages(noInternetEgress, { "aws_security_group_rule.R": { type: "ingress", protocol: "tcp", from_port: 25, to_port: 25, cidr_blocks: ["0.0.0.0/0"] } })).toEqual([]);
+    // a prefix list of the stack's own is its blocks, inline or as separate entries
+    const list = { "aws_ec2_managed_prefix_list.Anywhere": { name: "x", address_family: "IPv4", max_entries: 2, entry: [{ cidr: "10.0.0.0/8" }] }, "aws_ec2_managed_prefix_list_entry.E": { prefix_list_id: "${aws_ec2_managed_prefix_list.Anywhere.id}", cidr: "0.0.0.0/0" } };
+    expect(messages(noInternetEgress, { ...list, ...egress({ prefix_list_id: "${aws_ec2_managed_prefix_list.Anywhere.id}" }) })).toEqual(["aws_vpc_security_group_egress_rule.E: sends tcp 443-443 to 0.0.0.0/0"]);
   });
 });
 
