@@ -288,9 +288,10 @@ export class BreakoutGateway extends Construct {
   private networkFirewall(props: BreakoutGatewayProps, vpcId: string, firewallSubnets: Subnet[], targets: string[]): NetworkfirewallFirewall {
     const name = (s: string) => `${props.namePrefix}-${s}`;
     // The policy and rule groups are the allowlist: encrypted with a key the municipality owns, audits and can revoke
-    // (AP-KMS-003). Network Firewall uses it through grants it makes with the permissions of whoever creates or
-    // updates these resources (Network Firewall Developer Guide, "Encryption at rest with AWS KMS"), so the key policy
-    // needs no service statement: AccountAdministers lets the account's IAM policies allow the deploying role.
+    // (AP-KMS-003). Network Firewall uses the key on behalf of whoever creates or updates these resources (Network
+    // Firewall Developer Guide, "Encryption at rest with AWS KMS"), so the key policy names no service:
+    // AccountAdministers leaves it to the account's IAM policies to allow the deploying role. The provider's own
+    // acceptance test (TestAccNetworkFirewallFirewall_encryptionConfiguration) uses a key with the default policy.
     const key = customerKey(this, "FirewallKey", {
       description: `${props.namePrefix}: encrypts the Network Firewall, its policy and rule groups (the allowlist)`,
       accountId: props.accountId,

@@ -7,7 +7,7 @@ export const firewallCustomerKey: Rule = {
   rationale:
     "The firewall policy and rule groups are the allowlist itself: which SaaS the LGWAN side may reach, which hosts only the tenant proxy may, HOME_NET. " +
     "With AWS's own key (the default) the municipality cannot audit or revoke their use in CloudTrail, unlike every other store of the breakout. " +
-    "BreakoutGateway gives them one rotating key of their own (alias/<prefix>-firewall). Network Firewall uses it with the permissions of whoever creates or updates the resources, through grants it makes for that caller (Network Firewall Developer Guide, Encryption at rest with AWS KMS): the key policy leaves that to the account's IAM policies, so the deploying role needs kms:DescribeKey, kms:CreateGrant, kms:GenerateDataKey and kms:Decrypt on that key. " +
+    "BreakoutGateway gives them one rotating key of their own (alias/<prefix>-firewall) whose key policy is account administration only, so the account's IAM policies decide who may use it: Network Firewall uses the key on behalf of whoever creates or updates these resources, so the deploying role needs KMS permissions on it (kms:DescribeKey, kms:CreateGrant, kms:GenerateDataKey, kms:Decrypt; Network Firewall Developer Guide, \"Encryption at rest with AWS KMS\"). " +
     "Adding the key to deployed stacks changes encryption_configuration in place (UpdateFirewallEncryptionConfiguration, UpdateFirewallPolicy, UpdateRuleGroup); nothing is replaced.",
   references: { alphaPrime: "鍵管理（カスタマー管理キー）", checkov: ["CKV_AWS_345", "CKV_AWS_346"] },
   check(model) {
