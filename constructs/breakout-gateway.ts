@@ -11,7 +11,9 @@
  */
 import { Construct } from "constructs";
 import { terraformExpression } from "./terraform-text";
+import { customerKey } from "./customer-key";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Ec2TransitGatewayVpcAttachment } from "@cdktf/provider-aws/lib/ec2-transit-gateway-vpc-attachment";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
@@ -105,6 +107,8 @@ export interface PassRule {
 
 export interface BreakoutGatewayProps {
   readonly namePrefix: string;
+  /** the account that administers the firewall's customer-managed key */
+  readonly accountId: string;
   readonly vpcCidr: string;
   readonly availabilityZones: readonly string[];
   /** On-prem (LGWAN) ranges: routed back to the Transit Gateway, and part of the firewall's HOME_NET. */
@@ -283,12 +287,25 @@ export class BreakoutGateway extends Construct {
 
   private networkFirewall(props: BreakoutGatewayProps, vpcId: string, firewallSubnets: Subnet[], targets: string[]): NetworkfirewallFirewall {
     const name = (s: string) => `${props.namePrefix}-${s}`;
+    // The policy and rule groups are the allowlist: encrypted with a key the municipality owns, audits and can revoke
+    // (AP-KMS-003). Network Firewall uses the key on behalf of whoever creates or updates these resources (Network
+    // Firewall Developer Guide, "Encryption at rest with AWS KMS"), so the key policy names no service:
+    // AccountAdministers leaves it to the account's IAM policies to allow the deploying role. The provider's own
+    // acceptance test (TestAccNetworkFirewallFirewall_encryptionConfiguration) uses a key with the default policy.
+    const key = customerKey(this, "FirewallKey", {
+      description: `${props.namePrefix}: encrypts the Network Firewall, its policy and rule groups (the allowlist)`,
+      accountId: props.accountId,
+      statements: [],
+    });
+    new KmsAlias(this, "FirewallKeyAlias", { name: `alias/${name("firewall")}`, targetKeyId: key.keyId });
+    const encryptionConfiguration = { type: "CUSTOMER_KMS", keyId: key.arn };
     const homeNet = { key: "HOME_NET", ipSet: { definition: this.homeNet } };
     const allowlist = new NetworkfirewallRuleGroup(this, "DomainAllowlist", {
       name: name("domain-allowlist"),
       type: "STATEFUL",
       capacity: DOMAIN_RULE_GROUP_CAPACITY,
       description: "Allowlisted SaaS domains (TLS SNI and HTTP Host); other HTTP/TLS from HOME_NET is dropped",
+      encryptionConfiguration,
       ruleGroup: {
         ruleVariables: { ipSets: [homeNet] },
         rulesSource: { rulesSourceList: { generatedRulesType: "ALLOWLIST", targetTypes: ["TLS_SNI", "HTTP_HOST"], targets } },
@@ -309,6 +326,7 @@ export class BreakoutGateway extends Construct {
         type: "STATEFUL",
         capacity: PROXY_RULE_GROUP_CAPACITY,
         description: "Hosts that need a tenant header pass only from the proxy subnets; QUIC is dropped so browsers use TCP",
+        encryptionConfiguration,
         ruleGroup: {
           ruleVariables: { ipSets: [homeNet, proxyNet] },
           rulesSource: { rulesString: rules.join("\n") },
@@ -331,6 +349,7 @@ export class BreakoutGateway extends Construct {
         type: "STATEFUL",
         capacity: 100,
         description: "Non-TLS traffic the allowlist cannot name: UDP media ranges and relay targets",
+        encryptionConfiguration,
         ruleGroup: {
           ruleVariables: { ipSets: [homeNet] },
           rulesSource: { rulesString: rules.join("\n") },
@@ -341,6 +360,7 @@ export class BreakoutGateway extends Construct {
     }
     const policy = new NetworkfirewallFirewallPolicy(this, "FirewallPolicy", {
       name: name("policy"),
+      encryptionConfiguration,
       firewallPolicy: {
         statelessDefaultActions: ["aws:forward_to_sfe"],
         statelessFragmentDefaultActions: ["aws:forward_to_sfe"],
@@ -359,6 +379,7 @@ export class BreakoutGateway extends Construct {
       deleteProtection: true,
       subnetChangeProtection: true,
       firewallPolicyChangeProtection: false,
+      encryptionConfiguration,
     });
     const alert = props.logs.s3Destination("network-firewall/alert");
     const flow = props.logs.s3Destination("network-firewall/flow");

@@ -6,6 +6,7 @@
  * scope under fixed ids, so the callers' resource addresses stay what they were.
  */
 import type { Construct } from "constructs";
+import { acceptFinding } from "./accepted-findings";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -35,7 +36,12 @@ export function fleetInstanceProfile(scope: Construct, p: FleetRoleProps): strin
     description: p.description,
     assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
   });
-  new IamRolePolicyAttachment(scope, "SessionManager", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+  const sessionManager = new IamRolePolicyAttachment(scope, "SessionManager", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+  acceptFinding(
+    sessionManager,
+    "AP-IAM-001",
+    "AmazonSSMManagedInstanceCore is AWS's policy for an instance that Session Manager and patch associations manage (ssm, ssmmessages, ec2messages); its widest grant, ssm:GetParameter(s) on every parameter, reaches nothing here, since the stack keeps no secret in Parameter Store.",
+  );
   new IamRolePolicy(scope, p.policyId, {
     role: role.name,
     name: p.policyName,

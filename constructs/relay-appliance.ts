@@ -19,6 +19,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { acceptFinding } from "./accepted-findings";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
 import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
@@ -206,7 +207,7 @@ export class RelayAppliance extends Construct {
       }
       new VpcSecurityGroupEgressRule(this, `Lb-${r.name}-ToInstances`, { securityGroupId: lbSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: r.listenPort, toPort: r.listenPort, description: `${r.name} to relay instances` });
       new VpcSecurityGroupIngressRule(this, `Instance-${r.name}`, { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: r.listenPort, toPort: r.listenPort, description: `${r.name} from the load balancer` });
-      new VpcSecurityGroupEgressRule(this, `Instance-${r.name}-ToTarget`, {
+      const toTarget = new VpcSecurityGroupEgressRule(this, `Instance-${r.name}-ToTarget`, {
         securityGroupId: sg.id,
         // an internet name has no fixed address: the firewall restricts it by name (TLS) or by port from these subnets
         cidrIpv4: r.targetIsOnPrem ? `${r.targetHost}/32` : "0.0.0.0/0",
@@ -215,6 +216,9 @@ export class RelayAppliance extends Construct {
         toPort: r.targetPort,
         description: `${r.name} to ${r.targetHost}:${r.targetPort}`,
       });
+      if (!r.targetIsOnPrem) {
+        acceptFinding(toTarget, "AP-SG-001", `Relay target ${r.targetHost} is an internet name whose addresses its operator changes, so no security group can list them; the firewall's pass rule for this route's port (${r.targetPort}) is what holds it.`);
+      }
     }
     new VpcSecurityGroupEgressRule(this, "Lb-HealthChecks", { securityGroupId: lbSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: HEALTH_PORT, toPort: HEALTH_PORT, description: "health checks" });
     new VpcSecurityGroupIngressRule(this, "Instance-HealthChecks", { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: HEALTH_PORT, toPort: HEALTH_PORT, description: "health checks from the load balancer" });

@@ -14,6 +14,7 @@ import { Ec2ClientVpnNetworkAssociation } from "@cdktf/provider-aws/lib/ec2-clie
 import { Ec2ClientVpnRoute } from "@cdktf/provider-aws/lib/ec2-client-vpn-route";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { acceptFinding } from "./accepted-findings";
 import type { LogDestinations } from "./log-archive";
 
 export interface RemoteAccessVpnProps {
@@ -60,12 +61,15 @@ export class RemoteAccessVpn extends Construct {
       egress: [],
     });
     destinations.forEach((cidr, i) => {
-      new VpcSecurityGroupEgressRule(this, `Egress${i}`, {
+      const rule = new VpcSecurityGroupEgressRule(this, `Egress${i}`, {
         securityGroupId: sg.id,
         cidrIpv4: cidr,
         ipProtocol: "-1",
         description: cidr === "0.0.0.0/0" ? "internet through the breakout firewall (allowlist enforced there)" : `to ${cidr}`,
       });
+      if (cidr === "0.0.0.0/0") {
+        acceptFinding(rule, "AP-SG-001", "Full-tunnel remote devices reach allowlisted SaaS by name, whose addresses no security group can list; every such flow leaves through the breakout firewall, whose allowlist (TLS SNI, HTTP Host, default drop) holds it.");
+      }
     });
     this.securityGroupId = sg.id;
 

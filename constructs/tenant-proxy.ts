@@ -34,6 +34,7 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { acceptFinding } from "./accepted-findings";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
 import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../catalog/domains";
@@ -584,7 +585,8 @@ export class TenantProxy extends Construct {
     new VpcSecurityGroupIngressRule(this, "Instance-FromLb", { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "proxy port from the load balancer" });
     // Internet names have no fixed addresses: the firewall restricts them by TLS SNI / HTTP Host from these subnets.
     for (const p of [443, 80]) {
-      new VpcSecurityGroupEgressRule(this, `Instance-ToInternet${p}`, { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: p, toPort: p, description: `${p === 443 ? "HTTPS" : "HTTP"} to allowlisted names (enforced by the firewall)` });
+      const toInternet = new VpcSecurityGroupEgressRule(this, `Instance-ToInternet${p}`, { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: p, toPort: p, description: `${p === 443 ? "HTTPS" : "HTTP"} to allowlisted names (enforced by the firewall)` });
+      acceptFinding(toInternet, "AP-SG-001", `The proxy reaches tenant-restricted SaaS and its OS mirrors by name on port ${p}, behind CDNs with changing addresses; Squid's allowlist and the firewall's PROXY_NET rules (TLS SNI, HTTP Host, default drop) hold it to those names.`);
     }
 
     // AWS services without the internet: interface endpoints (shared with the relay where it made them) and an S3
@@ -670,7 +672,7 @@ export class TenantProxy extends Construct {
     if (san?.engine === "external") {
       const m = /^icaps?:\/\/([^:/]+):(\d+)\//.exec(san.externalIcapUrl ?? "");
       if (!m) throw new Error(`external sanitization engine needs an icap:// or icaps:// URL, got '${san.externalIcapUrl}'`);
-      new VpcSecurityGroupEgressRule(this, "Instance-ToSanitizationEngine", {
+      const toEngine = new VpcSecurityGroupEgressRule(this, "Instance-ToSanitizationEngine", {
         securityGroupId: sg.id,
         // an on-prem engine by address; an internet engine by name, restricted by the firewall's TLS SNI rule
         cidrIpv4: san.externalEngineCidr ?? "0.0.0.0/0",
@@ -679,6 +681,9 @@ export class TenantProxy extends Construct {
         toPort: Number(m[2]),
         description: `ICAP to the sanitization engine ${m[1]}`,
       });
+      if (!san.externalEngineCidr) {
+        acceptFinding(toEngine, "AP-SG-001", `The sanitization engine ${m[1]} is an internet service named in the env file, without fixed addresses; the firewall passes ICAPS on port ${m[2]} from the proxy subnets only to that TLS name.`);
+      }
     }
     if (san) this.sanitizationMetrics = this.sanitizationMetricFilters(props, san.engine === "clamav", logGroup);
     props.logs.publishConfig("ProxySquid", "proxy/squid.conf", this.squidConfig, "text/plain; charset=utf-8");

@@ -39,6 +39,15 @@ import { tenantScope } from "./rules/tenant-scope";
 import { fileCoverage } from "./rules/file-coverage";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
+import { bucketPolicyNoOpenPrincipal } from "./rules/bucket-policy-no-open-principal";
+import { defaultSecurityGroupClosed } from "./rules/default-security-group-closed";
+import { firewallCustomerKey } from "./rules/firewall-customer-key";
+import { iamLeastPrivilege } from "./rules/iam-least-privilege";
+import { kmsNoOpenPrincipal } from "./rules/kms-no-open-principal";
+import { lbDeletionProtection } from "./rules/lb-deletion-protection";
+import { noInternetEgress } from "./rules/no-internet-egress";
+import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
+import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -52,7 +61,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   bucketTlsOnly,
   bucketAccessLogging,
   bucketKms,
+  bucketPolicyNoOpenPrincipal,
   kmsKeyRotation,
+  kmsNoOpenPrincipal,
+  firewallCustomerKey,
   vpcFlowLogs,
   firewallLogging,
   firewallDefaultDrop,
@@ -62,6 +74,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIp,
   firewallDeletionProtection,
   inspectionSymmetric,
+  noInternetEgress,
+  defaultSecurityGroupClosed,
+  tgwNoAutoAccept,
+  lbDeletionProtection,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -70,6 +86,8 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   imdsv2Required,
   ebsEncrypted,
   noSsh,
+  noSecretsInUserData,
+  iamLeastPrivilege,
   snsEncrypted,
   requiredTags,
   remoteStateEncrypted,

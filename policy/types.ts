@@ -50,4 +50,9 @@ export interface Suppression {
   readonly reason: string;
   /** YYYY-MM-DD */
   readonly expires?: string;
+  /**
+   * The construct path of a suppression a construct declares by design (constructs/accepted-findings.ts); absent for
+   * the municipality's own, from its env file
+   */
+  readonly declaredBy?: string;
 }

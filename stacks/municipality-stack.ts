@@ -24,6 +24,7 @@ import { escapeLiteralText } from "./literal-text";
 import { terraformLiteralDeep } from "../constructs/terraform-text";
 import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
 import { SaasCatalog } from "../catalog/saas-catalog";
+import { acceptedFindings } from "../constructs/accepted-findings";
 
 export interface MunicipalityStackOptions {
   /**
@@ -77,19 +78,6 @@ export class MunicipalityStack extends TerraformStack {
     const proxyTier = allowlist.headerRules.length > 0 || allowlist.proxyOnlyDomains.length > 0;
     const san = config.breakout.sanitization;
     const externalEngine = san?.engine === "external" ? parseIcapUrl(san.externalIcapUrl!) : undefined;
-    // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
-    // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
-    new TerraformLocal(
-      this,
-      "alpha_prime",
-      terraformLiteralDeep({
-        municipality: config.id,
-        retention_days: config.logging.retentionDays,
-        lgwan_segments: config.network.lgwanSegments,
-        suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
-        tenant_restriction: tenantContext(config, allowlist),
-      }),
-    );
     // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).
     Aspects.of(this).add(new PolicyAspect(synthTuningEnabled() ? (json) => (this.resolvedBySynthCheck = json) : undefined));
 
@@ -116,6 +104,7 @@ export class MunicipalityStack extends TerraformStack {
     });
     this.breakout = new BreakoutGateway(this, "Breakout", {
       namePrefix: prefix,
+      accountId: config.aws.accountId,
       vpcCidr: config.network.breakoutCidr,
       availabilityZones: config.aws.availabilityZones,
       onPremCidrs: config.network.lgwanSegments,
@@ -244,6 +233,25 @@ export class MunicipalityStack extends TerraformStack {
     this.output("log_bucket_arn", this.logArchive.logBucketArn, "Log archive bucket ARN");
     this.output("config_bucket_name", this.logArchive.configBucketName, "Configuration backups (5 generations)");
     this.output("log_kms_key_arn", this.logArchive.keyArn, "KMS key of the log archive");
+
+    // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
+    // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local. Written
+    // after the constructs, because the findings they accept by design are part of it (after the env file's own
+    // suppressions, whose indices AP-SUP-001 reports against the file).
+    new TerraformLocal(
+      this,
+      "alpha_prime",
+      terraformLiteralDeep({
+        municipality: config.id,
+        retention_days: config.logging.retentionDays,
+        lgwan_segments: config.network.lgwanSegments,
+        suppressions: [
+          ...config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
+          ...acceptedFindings(this).map((a) => ({ rule: a.rule, resource: a.resource, reason: a.reason, declared_by: a.declaredBy })),
+        ],
+        tenant_restriction: tenantContext(config, allowlist),
+      }),
+    );
 
     // last: everything above is built, so every string it wrote is literal text to Terraform but references
     escapeLiteralText(this);
