@@ -10,7 +10,8 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssueIn } from "../core/errors";
 import { chooseLang, render, tr } from "../core/messages";
 import { escapeForTerminal } from "../core/terminal-text";
-import { envFiles, loadFiles } from "../config/load";
+import { envFiles, loadFiles, loadNamedFiles } from "../config/load";
+import { TOOLKIT_VERSION } from "../core/version";
 import { defaultEnvDir } from "../core/paths";
 import { checkStack, loadSynthesized } from "../policy/engine";
 import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
@@ -35,6 +36,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .name("alpha-prime")
     .description("α′-model local breakout for Japanese municipalities on AWS: validate, synthesize and plan offline")
     .option("--env-dir <dir>", "directory of env/<id>.yaml files (default: env/ or $ALPHA_PRIME_ENV_DIR)")
+    .version(TOOLKIT_VERSION, "-V, --version", "print the toolkit's version")
+    .addHelpText("after", EXIT_CODES_HELP)
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError();
@@ -53,8 +56,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--lang <lang>", "language of the messages: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)")
     .action((files: string[], opts: { lang?: string }) => {
       const lang = chooseLang(opts.lang);
-      const targets = files.length ? files.map((f) => path.resolve(f)) : envFiles(envDir());
-      const r = loadFiles(targets);
+      // a file named alone is still judged with its directory: one file per local government code, unique ids
+      const r = files.length ? loadNamedFiles(files.map((f) => path.resolve(f))) : loadFiles(envFiles(envDir()));
       for (const i of r.issues) io.err(`${formatIssueIn(i, lang)}\n`);
       if (r.issues.length) {
         io.err(`${render(tr`${r.issues.length} error(s) in ${new Set(r.issues.map((i) => i.file)).size} file(s)`, lang)}\n`);
@@ -342,6 +345,15 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   return program;
 }
+
+/** What scripts and CI branch on; each command's own meaning of 1 is in README's CLI reference. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (valid, no unsuppressed error, no --fail-on risk, applied)
+  1  the input or the result is refused: invalid env file, failed check, a --fail-on risk, terraform failed,
+     an unknown municipality id, a plan that differs from the approved one
+  2  usage error, refused output directory, unreadable artifact, or internal error
+`;
 
 /** Up to this many municipalities are synthesized in this process: starting workers would cost more. */
 const IN_PROCESS_LIMIT = 8;
