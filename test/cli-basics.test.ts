@@ -1,14 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { main } from "../cli/main";
+import { cli } from "./cli-run";
 import { envDirWith, sampleText } from "./helpers";
-
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(["node", "alpha-prime", ...args], { out: (s) => (stdout += s), err: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
 
 describe("validate of one named file applies the cross-file rules against its directory", () => {
   // kaga's file copied under another id, keeping kaga's local government code: two files for one municipality

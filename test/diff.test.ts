@@ -104,14 +104,16 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(k.callouts).toEqual(expect.arrayContaining([{ risk: "security", address: "allowlist", message: "domains ADDED to the breakout allowlist: .box.com .box.net .boxcdn.net .boxcloud.com" }]));
   });
 
-  test("a shortened retention is flagged as a security change", async () => {
+  test("a shortened retention is data-loss (records are deleted sooner), and the changed resources are still listed for security", async () => {
     const head = out([kaga, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
     const report = diffSides(readSynthesized(base), readSynthesized(head));
     const a = report.municipalities.find((m) => m.id === "ashiya")!;
-    const messages = a.callouts.map((c) => c.message).join("\n");
-    expect(messages).toMatch(/configured retention SHORTENED from 731 to 365 days/);
-    expect(messages).toMatch(/log group changed: retention_in_days — RETENTION SHORTENED \(retention_in_days 731 → 365\)/);
-    expect(messages).toMatch(/Object Lock changed: .* RETENTION SHORTENED \(days 731 → 365\)/);
+    const loss = a.callouts.filter((c) => c.risk === "data-loss").map((c) => c.message).join("\n");
+    expect(loss).toMatch(/configured retention SHORTENED from 731 to 365 days/);
+    expect(loss).toMatch(/RETENTION SHORTENED: log retention_in_days 731 days → 365 days/);
+    expect(loss).toMatch(/RETENTION SHORTENED: Object Lock default retention 731 days → 365 days/);
+    expect(a.callouts.filter((c) => c.risk === "security").map((c) => c.message)).toEqual(expect.arrayContaining(["log group changed: retention_in_days"]));
+    expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);
   });
 
   test("a renamed log-archive construct is a loud data-loss risk, and --fail-on destructive fails", async () => {
