@@ -117,7 +117,7 @@ describe("a site's VPN torn down is an outage naming the site and its tunnels", 
 
 describe("the provider and terraform blocks are seen", () => {
   test("a region move is the whole stack: one data-loss call-out, every resource replaced", () => {
-    const moved = { ...kaga, aws: { ...kaga.aws, region: "ap-northeast-3", availabilityZones: ["ap-northeast-3a", "ap-northeast-3b"] } };
+    const moved = { ...kaga, aws: { ...kaga.aws, region: "ap-northeast-3" as const, availabilityZones: ["ap-northeast-3a", "ap-northeast-3b"] } };
     const k = diffOf(out([moved, ashiya]), "kaga");
     expect(k.callouts.filter((c) => c.address === "provider.aws.region").map((c) => c.message)).toEqual([
       expect.stringMatching(/^the WHOLE STACK moves region ap-northeast-1 → ap-northeast-3: Terraform creates all \d+ resources anew in ap-northeast-3/),
