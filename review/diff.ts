@@ -11,7 +11,6 @@ import * as os from "os";
 import * as path from "path";
 import { processAlive } from "../cli/output-dir";
 import { REPO_ROOT } from "../core/paths";
-import { escapeForTerminal } from "../core/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 import { outageCallouts, pairRenames, retentionCallouts, settingsCallouts, StackSettings } from "./loss";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
@@ -52,6 +51,9 @@ export interface MunicipalityDiff {
   readonly callouts: Callout[];
   /** the network diagram after the change (Mermaid), when the change alters the topology */
   readonly diagram?: string;
+  /** allowlist names added and removed (for "+1 domain `zoomgov.com` in 1,397 municipalities") */
+  readonly domainsAdded?: string[];
+  readonly domainsRemoved?: string[];
 }
 
 export interface DiffReport {
@@ -428,7 +430,8 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
     const label = SECURITY_TYPES[rc.type];
     if (!label) continue;
     if (rc.type === "aws_networkfirewall_rule_group" && rc.changes.every((c) => c.path.includes("targets"))) continue; // said above, by domain
-    const detail = rc.action === "create" ? "added" : rc.action === "delete" ? "removed" : `changed: ${rc.changes.map((c) => c.path).slice(0, 6).join(", ")}${rc.changes.length > 6 ? " …" : ""}`;
+    const paths = `${rc.changes.map((c) => c.path).slice(0, 6).join(", ")}${rc.changes.length > 6 ? " …" : ""}`;
+    const detail = rc.action === "create" ? "added" : rc.action === "delete" ? "removed" : rc.action === "replace" ? `REPLACED (${paths || "what it is attached to is replaced"})` : `changed: ${paths}`;
     callouts.push({ risk: "security", address: rc.address, message: `${label} ${detail}` });
   }
   // retention shortened anywhere, a site's VPN torn down, the provider and terraform blocks (review/loss.ts)
@@ -450,7 +453,16 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const topologyShape = (t?: import("../cli/graph").Topology) => t && JSON.stringify({ ...t, firewall: t.firewall && { ...t.firewall, allowlistNames: 0 } });
   const topologyChanged = head?.topology && topologyShape(head.topology) !== topologyShape(base?.topology);
   const diagram = topologyChanged ? (require("../cli/graph") as typeof import("../cli/graph")).mermaid(head.topology!) : undefined;
-  return { id, accountId: head?.accountId ?? base?.accountId, status, resources: resources.sort((x, y) => x.address.localeCompare(y.address)), callouts, ...(diagram ? { diagram } : {}) };
+  return {
+    id,
+    accountId: head?.accountId ?? base?.accountId,
+    status,
+    resources: resources.sort((x, y) => x.address.localeCompare(y.address)),
+    callouts,
+    ...(diagram ? { diagram } : {}),
+    ...(domainsAdded.length ? { domainsAdded } : {}),
+    ...(domainsRemoved.length ? { domainsRemoved } : {}),
+  };
 }
 
 export function diffSides(base: Side, head: Side): DiffReport {
@@ -471,85 +483,9 @@ export function exitCodeFor(report: DiffReport, failOn?: FailOn): number {
   return callouts.length ? 1 : 0;
 }
 
-function cell(v: unknown): string {
-  const text = v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
-  const short = text.length > 80 ? `${text.slice(0, 77)}…` : text;
-  return `\`${short.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\n/g, " ")}\``;
-}
-
-/**
- * Text in the Markdown report (a PR comment): one line, no HTML (a `<details>` or `<img>` from a tampered output
- * would restructure the comment), no table breaks, no @mentions. Code spans (`...`) stay: they are inert.
- */
-function mdText(text: string): string {
-  return escapeForTerminal(text)
-    .replace(/\r?\n/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|")
-    .replace(/@/g, "&#64;");
-}
-
-/** GitHub refuses comments over 65,536 characters. */
-export const GITHUB_COMMENT_LIMIT = 65_536;
-
-export interface MarkdownOptions {
-  /** cut the report at a section boundary to stay within this many characters */
-  readonly maxChars?: number;
-  /** where the whole report can be read when it was cut (e.g. the CI run with the report as an artifact) */
-  readonly fullReportUrl?: string;
-}
-
-export function markdown(report: DiffReport, options: MarkdownOptions = {}): string {
-  const text = fullMarkdown(report);
-  const max = options.maxChars;
-  if (max === undefined || text.length <= max) return text;
-  const note = (shown: number) =>
-    `\n\n---\n**Report cut to fit a comment** (${shown} of ${text.length} characters shown).${options.fullReportUrl ? ` The whole report: ${options.fullReportUrl}` : " Run `npx alpha-prime diff` locally for the whole report."}\n`;
-  const budget = max - note(text.length).length - 16;
-  if (budget <= 0) throw new Error(`--max-chars ${max} leaves no room for the report`);
-  // cut at the last municipality section that fits, else at a line; an open <details> is closed
-  let cut = text.lastIndexOf("\n### ", budget);
-  if (cut <= 0) cut = text.lastIndexOf("\n", budget);
-  let head = text.slice(0, cut);
-  if ((head.match(/<details>/g) ?? []).length > (head.match(/<\/details>/g) ?? []).length) head += "\n\n</details>";
-  return head + note(cut);
-}
-
-function fullMarkdown(report: DiffReport): string {
-  const changed = report.municipalities.filter((m) => m.status !== "unchanged");
-  const lines = [`## alpha-prime diff: ${report.base} → ${report.head}`, ""];
-  const same = report.municipalities.filter((m) => m.status === "unchanged").map((m) => m.id);
-  if (!changed.length) return [...lines, `No municipality changes (${same.length} compared).`, ""].join("\n");
-  const count = (m: MunicipalityDiff, a: ResourceChange["action"]) => m.resources.filter((r) => r.action === a).length;
-  lines.push("| municipality | status | + | ~ | −/± | renamed | data-loss risks | security |", "|---|---|---|---|---|---|---|---|");
-  for (const m of changed) {
-    const loss = m.callouts.filter((c) => c.risk === "data-loss").length;
-    const sec = m.callouts.filter((c) => c.risk === "security").length;
-    lines.push(`| ${m.id} | ${m.status} | ${count(m, "create")} | ${count(m, "update")} | ${count(m, "delete") + count(m, "replace")} | ${count(m, "rename")} | ${loss ? `🛑 **${loss}**` : "0"} | ${sec ? `⚠️ ${sec}` : "0"} |`);
-  }
-  // a reviewer proving "nothing else moves" needs the others named, not merely absent
-  if (same.length) lines.push("", same.length <= 40 ? `Unchanged (no resource added, changed, replaced or removed): ${same.join(", ")}.` : `${same.length} other municipalities unchanged (no resource added, changed, replaced or removed).`);
-  for (const m of changed) {
-    lines.push("", `### ${m.id}`);
-    const loss = m.callouts.filter((c) => c.risk === "data-loss");
-    if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${mdText(c.message)}`));
-    const sec = m.callouts.filter((c) => c.risk === "security");
-    if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${mdText(c.message)}`));
-    if (m.diagram) lines.push("", "<details><summary>Network diagram after this change</summary>", "", "```mermaid", m.diagram.trimEnd(), "```", "", "</details>");
-    if (m.resources.length) {
-      lines.push("", "<details><summary>All resource changes</summary>", "", "| action | resource | attribute | before | after |", "|---|---|---|---|---|");
-      for (const r of m.resources) {
-        if (!r.changes.length) lines.push(`| ${r.action} | \`${r.address}\` | ${r.from ? `from \`${r.from}\`` : ""} | | |`);
-        for (const c of r.changes.slice(0, 20)) lines.push(`| ${r.action} | \`${r.address}\` | \`${c.path}\` | ${cell(c.before)} | ${cell(c.after)} |`);
-        if (r.changes.length > 20) lines.push(`| ${r.action} | \`${r.address}\` | … ${r.changes.length - 20} more | | |`);
-      }
-      lines.push("", "</details>");
-    }
-  }
-  return lines.join("\n") + "\n";
-}
+// The Markdown (risks first, grouped, within a comment's limit) lives in review/markdown.ts.
+export { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, markdown } from "./markdown";
+export type { MarkdownOptions } from "./markdown";
 
 export function json(report: DiffReport): string {
   return JSON.stringify(report, null, 2) + "\n";

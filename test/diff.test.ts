@@ -131,15 +131,15 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     }
   });
 
-  test("the Markdown renders as a readable table with one row per changed municipality", () => {
+  test("the Markdown renders: risks first, a table of changes by kind, one folded section per changed municipality", () => {
     const head = out([{ ...kaga, bandwidthTier: "2g" }, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
-    const html = marked.parse(markdown(diffSides(readSynthesized(base), readSynthesized(head))), { async: false }) as string;
+    const md = markdown(diffSides(readSynthesized(base), readSynthesized(head)));
+    const html = marked.parse(md, { async: false }) as string;
     const tables = html.match(/<table>[\s\S]*?<\/table>/g) ?? [];
-    expect(tables.length).toBeGreaterThanOrEqual(1);
-    const headers = [...tables[0]!.matchAll(/<th>(.*?)<\/th>/g)].map((m) => m[1]);
-    expect(headers).toEqual(["municipality", "status", "+", "~", "−/±", "renamed", "data-loss risks", "security"]);
-    const rows = [...tables[0]!.matchAll(/<tr>\s*<td>(.*?)<\/td>/g)].map((m) => m[1]);
-    expect(rows).toEqual(["ashiya", "kaga"]);
+    expect([...tables[0]!.matchAll(/<th>(.*?)<\/th>/g)].map((m) => m[1])).toEqual(["change", "municipalities"]);
+    expect([...md.matchAll(/<details><summary><b>(.*?)<\/b>/g)].map((m) => m[1])).toEqual(["ashiya", "kaga"]); // the data-loss risk first
+    expect(md.indexOf("### 🛑 Data loss")).toBeLessThan(md.indexOf("### Changes by kind"));
+    expect(md.indexOf("### Changes by kind")).toBeLessThan(md.indexOf("### Each municipality"));
   });
 });
 
