@@ -128,10 +128,13 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--plan <file>", "a `terraform show -json` plan, for rules that need planned values")
     .option("--format <format>", "text | json | sarif | junit", "text")
     .option("--output <file>", "write the report to a file instead of standard output")
-    .action((dir: string, opts: { plan?: string; format: string; output?: string }) => {
+    .option("--rules-url <url>", "sarif: absolute URL of docs/RULES.md for each rule's helpUri (default in GitHub Actions: this commit's file)")
+    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
+      if (opts.rulesUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.rulesUrl)) throw new Error(`--rules-url must be an absolute http(s) URL, got '${opts.rulesUrl}'`);
       const reports = loadSynthesized(dir, opts.plan).map((m) => checkStack(m));
-      emit(renderReport(opts.format as ReportFormat, reports, dir), opts.output);
+      // SARIF results point at the env file's field that caused them (policy/sources.ts)
+      emit(renderReport(opts.format as ReportFormat, reports, dir, { envDir: envDir(), rulesUrl: opts.rulesUrl }), opts.output);
       setCode(exitCodeFor(reports));
     });
 
