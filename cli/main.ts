@@ -21,6 +21,7 @@ import { synthParallel } from "./parallel-synth";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
+import { DEFAULT_MARKER_PREFIX } from "../deploy/markers";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
 // the one place text meets the terminal: no input can reach it as a control sequence (core/terminal-text.ts)
@@ -100,15 +101,46 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   program
     .command("plan")
-    .description("synthesize one municipality and run terraform init, validate and plan offline (mock credentials); writes the plan JSON")
+    .description("synthesize one municipality and run terraform init, validate and plan; with --artifacts, save the plan as the unit of review and deploy (plan file, plan JSON, lock file, reviewer report, manifest)")
     .argument("<id>", "municipality id")
     .option("--out <dir>", "synthesized output directory", "cdktf.out")
-    .option("--work-dir <dir>", "where the offline work copy and plan.json go", path.join(".alpha-prime", "plan"))
-    .action((id: string, opts: { out: string; workDir: string }) => {
+    .option("--work-dir <dir>", "where the offline work copy and plan.json go (without --artifacts)", path.join(".alpha-prime", "plan"))
+    .option("--artifacts <dir>", "write the plan artifact into <dir>/<id>/ (what `apply --plan` applies)")
+    .option("--state <mode>", "with --artifacts: real (the stack's backend, credentials from the environment) | offline (mock credentials; never applicable)", "offline")
+    .option("--synthesized <dir>", "plan the stack of this synthesized output instead of synthesizing again")
+    .option("--expect-stack-sha256 <sha>", "refuse unless the synthesized stack is this one (what the run chose to deploy)")
+    .option("--destroy", "a destroy plan; for a municipality whose env file is gone, built from its deploy marker")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--summary <file>", "append the plan's summary to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)")
+    .action((id: string, opts: { out: string; workDir: string; artifacts?: string; state: string; synthesized?: string; expectStackSha256?: string; destroy?: boolean; markerPrefix: string; summary?: string }) => {
       const version = terraformVersion();
       if (!version) {
         io.err("terraform was not found on PATH (or TERRAFORM_BINARY_NAME); install Terraform >= 1.10 to plan\n");
         return setCode(2);
+      }
+      if (!["real", "offline"].includes(opts.state)) throw new Error(`--state must be real or offline, got '${opts.state}'`);
+      if (opts.artifacts) {
+        const dp = require("../deploy/plan") as typeof import("../deploy/plan");
+        const commit = gitHead();
+        let stackFile: string;
+        const markers = opts.destroy ? (require("../deploy/markers") as typeof import("../deploy/markers")).readMarkers(process.cwd(), opts.markerPrefix) : undefined;
+        if (opts.destroy && markers?.has(id) && !envFileExists(envDir(), id)) {
+          // the env file is gone: the stack's own terraform and provider blocks, kept in its marker, and no resources
+          const m = markers.get(id)!;
+          if (!m.settings?.terraform) throw new Error(`${id}: its deploy marker keeps no terraform block: destroy it from the deployed commit ${m.commit} (restore its env file there)`);
+          stackFile = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "alpha-prime-destroy-")), "cdk.tf.json");
+          fs.writeFileSync(stackFile, JSON.stringify({ terraform: m.settings.terraform, provider: m.settings.provider, locals: { alpha_prime: { municipality: id } } }, null, 2));
+        } else {
+          const dir = opts.synthesized ?? opts.out;
+          if (!opts.synthesized) synthToDir({ outdir: dir, envDir: envDir(), only: [id], stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
+          stackFile = path.join(dir, "stacks", id, "cdk.tf.json");
+          if (!fs.existsSync(stackFile)) throw new Error(`${dir} holds no synthesized stack for '${id}'`);
+        }
+        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode: opts.state as "real" | "offline", destroy: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
+        const summary = fs.readFileSync(path.join(opts.artifacts, id, dp.ARTIFACT_FILES.summary), "utf8");
+        if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
+        io.out(`terraform ${version}: ${id}: ${m.destroy ? "destroy " : ""}plan saved (${m.mode}) in ${path.join(opts.artifacts, id)}: ${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy; plan sha256 ${m.planSha256}\n`);
+        return setCode(0);
       }
       synthToDir({ outdir: opts.out, envDir: envDir(), only: [id], stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
       fs.mkdirSync(opts.workDir, { recursive: true });
@@ -118,6 +150,102 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
           `  ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to destroy\n` +
           `  plan JSON: ${path.relative(process.cwd(), s.planJsonPath)}\n`,
       );
+      setCode(0);
+    });
+
+  program
+    .command("apply")
+    .description("apply exactly the reviewed plan artifact; if the state moved since, plan again and apply only when the new plan does what the approved one did (else exit 1); then record the deployed commit")
+    .argument("<id>", "municipality id")
+    .requiredOption("--plan <dir>", "the plan artifact directory (from `plan --artifacts`, e.g. plan-artifacts/<id>)")
+    .option("--expect-plan-sha256 <sha>", "refuse unless the artifact's plan file is this one (the approved checksum)")
+    .option("--expect-stack-sha256 <sha>", "refuse unless the artifact's stack is this one")
+    .option("--record-deployed", "after a successful apply, record the deployed commit in the deploy marker (a git ref)")
+    .option("--remote <name>", "push the deploy marker to this remote")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--summary <file>", "append the outcome to this file ($GITHUB_STEP_SUMMARY)")
+    .action((id: string, opts: { plan: string; expectPlanSha256?: string; expectStackSha256?: string; recordDeployed?: boolean; remote?: string; markerPrefix: string; summary?: string }) => {
+      const dp = require("../deploy/plan") as typeof import("../deploy/plan");
+      const r = dp.applyPlanArtifact({ id, artifactDir: opts.plan, expectPlanSha256: opts.expectPlanSha256, expectStackSha256: opts.expectStackSha256 });
+      const { manifest } = dp.readArtifact(opts.plan, id);
+      let recorded = "";
+      if (opts.recordDeployed) {
+        const mk = require("../deploy/markers") as typeof import("../deploy/markers");
+        const stack = JSON.parse(fs.readFileSync(path.join(opts.plan, dp.ARTIFACT_FILES.stack), "utf8"));
+        if (manifest.destroy) {
+          mk.removeMarker(process.cwd(), id, { remote: opts.remote, prefix: opts.markerPrefix });
+          recorded = `; deploy marker ${opts.markerPrefix}/${id} removed`;
+        } else {
+          if (!manifest.commit) throw new Error(`${id}: the plan artifact names no commit: cannot record what was deployed`);
+          const run = process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY && process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined;
+          mk.recordMarker(process.cwd(), { id, commit: manifest.commit, stackSha256: manifest.stackSha256, planSha256: manifest.planSha256, ...(run ? { run } : {}), settings: { terraform: stack.terraform, provider: stack.provider } }, { remote: opts.remote, prefix: opts.markerPrefix });
+          recorded = `; deployed commit ${manifest.commit.slice(0, 12)} recorded in ${opts.markerPrefix}/${id}${opts.remote ? ` and pushed to ${opts.remote}` : ""}`;
+        }
+      }
+      const line = `${id}: applied ${r.applied === "saved" ? "the approved plan file" : "a new plan identical to the approved one (the state had moved)"} (sha256 ${r.planSha256})${recorded}\n`;
+      if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, `- ✅ ${line}`);
+      io.out(line);
+      setCode(0);
+    });
+
+  program
+    .command("deploy-targets")
+    .description("what a deploy run deploys: each municipality whose synthesized stack differs from its last deployed one (deploy markers), or the requested ids (an unknown id fails); in waves of at most 256; reports municipalities still running without an env file")
+    .argument("[dir]", "synthesized output directory (every municipality)", "cdktf.out")
+    .option("--ids <ids>", "deploy exactly these ids (comma or space separated; a workflow_dispatch input)")
+    .option("--wave-size <n>", "municipalities per wave (GitHub's matrix holds 256)", "256")
+    .option("--wave-slots <n>", "waves the workflow has jobs for; more are left for the next run, loudly", "8")
+    .option("--fetch <remote>", "fetch the deploy markers from this remote first")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--github-output <file>", "write wave1…waveN, count and still_running as step outputs ($GITHUB_OUTPUT)")
+    .option("--summary <file>", "append the run's deploy list to this file ($GITHUB_STEP_SUMMARY)")
+    .option("--format <format>", "text | json", "text")
+    .action((dir: string, opts: { ids?: string; waveSize: string; waveSlots: string; fetch?: string; markerPrefix: string; githubOutput?: string; summary?: string; format: string }) => {
+      const t = require("../deploy/targets") as typeof import("../deploy/targets");
+      const mk = require("../deploy/markers") as typeof import("../deploy/markers");
+      const size = Number(opts.waveSize);
+      const slots = Number(opts.waveSlots);
+      if (!(Number.isInteger(slots) && slots >= 1)) throw new Error(`--wave-slots must be a whole number of at least 1, got '${opts.waveSlots}'`);
+      if (opts.fetch) mk.fetchMarkers(process.cwd(), opts.fetch, opts.markerPrefix);
+      const targets = t.computeTargets(dir, mk.readMarkers(process.cwd(), opts.markerPrefix), t.parseIds(opts.ids), size);
+      if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, t.targetsOutputs(targets, slots));
+      const summary = t.targetsSummary(targets, slots);
+      if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
+      io.out(opts.format === "json" ? `${JSON.stringify(targets, null, 2)}\n` : summary);
+      setCode(0);
+    });
+
+  program
+    .command("pr-comment")
+    .description("post the reviewer's diff on a pull request: update alpha-prime's own marked comment (or create it), cut to GitHub's limit with a link to the full report; a read-only token (fork) writes the job summary instead, without failing")
+    .requiredOption("--diff-json <file>", "the diff's JSON report (`diff --json-output`)")
+    .option("--repo <owner/name>", "the repository (default: $GITHUB_REPOSITORY)")
+    .option("--pr <number>", "the pull request number")
+    .option("--full-report-url <url>", "where the whole report is (the run's artifact)")
+    .option("--summary <file>", "also append the comment to this file ($GITHUB_STEP_SUMMARY)")
+    .option("--summary-only", "do not post (a fork's pull request): only the summary")
+    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean }) => {
+      const gh = require("../deploy/github") as typeof import("../deploy/github");
+      const d = require("../review/diff") as typeof import("../review/diff");
+      const report = JSON.parse(fs.readFileSync(opts.diffJson, "utf8")) as import("../review/diff").DiffReport;
+      if (!Array.isArray(report?.municipalities)) throw new Error(`${opts.diffJson}: not a diff JSON report (alpha-prime diff --format json)`);
+      const body = d.markdown(report, { maxChars: d.GITHUB_COMMENT_LIMIT - 536, fullReportUrl: opts.fullReportUrl });
+      if (opts.summary) gh.appendSummary(opts.summary, body);
+      if (opts.summaryOnly) {
+        io.out(`the report is in the job summary${opts.fullReportUrl ? ` and at ${opts.fullReportUrl}` : ""} (no comment posted: read-only token)\n`);
+        return setCode(0);
+      }
+      const repo = opts.repo ?? process.env.GITHUB_REPOSITORY ?? "";
+      const token = process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN;
+      if (!token) throw new Error("GITHUB_TOKEN (or GH_TOKEN) is not set: cannot post the comment");
+      const target = { repo, pr: gh.checkTarget(repo, opts.pr ?? ""), token, apiUrl: process.env.GITHUB_API_URL || "https://api.github.com" };
+      const r = await gh.upsertComment(target, body);
+      if (r.action === "not-permitted") {
+        if (opts.summary === undefined) throw new Error(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}); give --summary to keep the report in the job summary`);
+        io.out(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}: a fork's read-only token): the report is in the job summary\n`);
+        return setCode(0);
+      }
+      io.out(`${r.action} comment ${r.id}${r.url ? ` ${r.url}` : ""}\n`);
       setCode(0);
     });
 
@@ -148,7 +276,9 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--output <file>", "write the report to a file instead of standard output")
     .option("--max-chars <n>", "markdown: cut the report at a section boundary to fit (a GitHub comment holds 65536)")
     .option("--full-report-url <url>", "markdown: where the whole report is, named in a cut report")
-    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string }) => {
+    .option("--json-output <file>", "also write the JSON report (one synthesis for every output)")
+    .option("--full-output <file>", "also write the whole Markdown report, uncut")
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
       const d = require("../review/diff") as typeof import("../review/diff");
@@ -156,6 +286,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const report = d.diffSides(sides.base, sides.head);
       const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);
       if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) throw new Error(`--max-chars must be a whole number of at least 1000, got '${opts.maxChars}'`);
+      if (opts.jsonOutput) writeAtomically(opts.jsonOutput, d.json(report));
+      if (opts.fullOutput) writeAtomically(opts.fullOutput, d.markdown(report));
       emit(opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl }), opts.output);
       setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
     });
@@ -358,6 +490,16 @@ Exit codes:
   2  usage error, refused output directory, unreadable artifact, or internal error
 `;
 
+/** The commit checked out in the working directory, when it is a git checkout. */
+function gitHead(): string | undefined {
+  const r = require("child_process").spawnSync("git", ["rev-parse", "--verify", "HEAD"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function envFileExists(dir: string, id: string): boolean {
+  return [`${id}.yaml`, `${id}.yml`].some((n) => fs.existsSync(path.join(dir, n)));
+}
+
 /** Up to this many municipalities are synthesized in this process: starting workers would cost more. */
 const IN_PROCESS_LIMIT = 8;
 
@@ -423,6 +565,10 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     }
     if (e instanceof Error && (e.name === "LearnInputError" || e.name === "FeedInputError" || e.name === "InitError")) {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
+      return 1;
+    }
+    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError"].includes(e.name)) {
+      io.err(`alpha-prime: ${e.message}\n`);
       return 1;
     }
     if (e instanceof TerraformError) {
