@@ -178,6 +178,12 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
   const planJsonPath = path.join(workDir, "plan.json");
   fs.writeFileSync(planJsonPath, json);
   const plan = JSON.parse(json);
+  const counts = countChanges(plan);
+  return { stack: stackId, workDir, planJsonPath, ...counts, total: (plan.resource_changes ?? []).length, mirror };
+}
+
+/** Resources a plan creates, updates in place, replaces and destroys (`terraform show -json` resource_changes). */
+export function countChanges(plan: any): { create: number; update: number; replace: number; delete: number } {
   const counts = { create: 0, update: 0, replace: 0, delete: 0 };
   for (const rc of plan.resource_changes ?? []) {
     const actions: string[] = rc.change?.actions ?? [];
@@ -186,5 +192,5 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
     else if (actions.includes("update")) counts.update++;
     else if (actions.includes("delete")) counts.delete++;
   }
-  return { stack: stackId, workDir, planJsonPath, ...counts, total: (plan.resource_changes ?? []).length, mirror };
+  return counts;
 }

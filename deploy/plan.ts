@@ -11,7 +11,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { offlineOverride, terraformIn, terraformVersion } from "../cli/offline-plan";
+import { countChanges, offlineOverride, terraformIn, terraformVersion } from "../cli/offline-plan";
 import { TOOLKIT_VERSION } from "../core/version";
 import { sha256 } from "./targets";
 
@@ -53,18 +53,6 @@ export class ArtifactMismatchError extends Error {
     super(message);
     this.name = "ArtifactMismatchError";
   }
-}
-
-export function countChanges(plan: any): PlanCounts {
-  const counts = { create: 0, update: 0, replace: 0, delete: 0 };
-  for (const rc of plan.resource_changes ?? []) {
-    const a: string[] = rc.change?.actions ?? [];
-    if (a.includes("create") && a.includes("delete")) counts.replace++;
-    else if (a.includes("create")) counts.create++;
-    else if (a.includes("update")) counts.update++;
-    else if (a.includes("delete")) counts.delete++;
-  }
-  return counts;
 }
 
 export interface MakePlanOptions {
