@@ -171,6 +171,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       let recorded = "";
       if (opts.recordDeployed) {
         const mk = require("../deploy/markers") as typeof import("../deploy/markers");
+        // the newest markers first: a marker never moves back past one another run recorded
+        if (opts.remote) mk.fetchMarkers(process.cwd(), opts.remote, opts.markerPrefix);
         const stack = JSON.parse(fs.readFileSync(path.join(opts.plan, dp.ARTIFACT_FILES.stack), "utf8"));
         if (manifest.destroy) {
           mk.removeMarker(process.cwd(), id, { remote: opts.remote, prefix: opts.markerPrefix });
@@ -199,15 +201,37 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
     .option("--github-output <file>", "write wave1…waveN, count and still_running as step outputs ($GITHUB_OUTPUT)")
     .option("--summary <file>", "append the run's deploy list to this file ($GITHUB_STEP_SUMMARY)")
+    .option("--from-diff <file>", "choose the municipalities a diff JSON report shows added or changed (pull-request plans)")
+    .option("--destroy <id>", "the municipality to destroy: its deploy marker's account and commit as outputs (account, commit); it must have a marker")
     .option("--format <format>", "text | json", "text")
-    .action((dir: string, opts: { ids?: string; waveSize: string; waveSlots: string; fetch?: string; markerPrefix: string; githubOutput?: string; summary?: string; format: string }) => {
+    .action((dir: string, opts: { ids?: string; waveSize: string; waveSlots: string; fetch?: string; markerPrefix: string; githubOutput?: string; summary?: string; format: string; fromDiff?: string; destroy?: string }) => {
       const t = require("../deploy/targets") as typeof import("../deploy/targets");
       const mk = require("../deploy/markers") as typeof import("../deploy/markers");
       const size = Number(opts.waveSize);
       const slots = Number(opts.waveSlots);
       if (!(Number.isInteger(slots) && slots >= 1)) throw new Error(`--wave-slots must be a whole number of at least 1, got '${opts.waveSlots}'`);
       if (opts.fetch) mk.fetchMarkers(process.cwd(), opts.fetch, opts.markerPrefix);
-      const targets = t.computeTargets(dir, mk.readMarkers(process.cwd(), opts.markerPrefix), t.parseIds(opts.ids), size);
+      const markers = mk.readMarkers(process.cwd(), opts.markerPrefix);
+      if (opts.destroy !== undefined) {
+        const m = markers.get(opts.destroy);
+        if (!m) throw new t.UnknownMunicipalityError(`'${opts.destroy}' has no deploy marker (${opts.markerPrefix}/${opts.destroy}): nothing deployed to destroy${markers.size ? `; deployed: ${[...markers.keys()].slice(0, 20).join(", ")}${markers.size > 20 ? " …" : ""}` : ""}`);
+        const account = String((m.settings?.provider as any)?.aws?.[0]?.allowed_account_ids?.[0] ?? "");
+        if (!/^\d{12}$/.test(account)) throw new Error(`${opts.destroy}: its deploy marker names no AWS account`);
+        if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, { account, commit: m.commit });
+        io.out(`${opts.destroy}: deployed at ${m.commit} in account ${account}\n`);
+        return setCode(0);
+      }
+      let ids = t.parseIds(opts.ids);
+      if (opts.fromDiff) {
+        const report = JSON.parse(fs.readFileSync(opts.fromDiff, "utf8")) as import("../review/diff").DiffReport;
+        ids = report.municipalities.filter((m) => m.status === "added" || m.status === "changed").map((m) => m.id);
+        if (!ids.length) {
+          if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, t.targetsOutputs({ waves: [], stillRunning: [], unchanged: 0 }, slots));
+          io.out("no municipality changes: nothing to plan\n");
+          return setCode(0);
+        }
+      }
+      const targets = t.computeTargets(dir, markers, ids, size);
       if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, t.targetsOutputs(targets, slots));
       const summary = t.targetsSummary(targets, slots);
       if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
