@@ -106,7 +106,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--out <dir>", "synthesized output directory", "cdktf.out")
     .option("--work-dir <dir>", "where the offline work copy and plan.json go (without --artifacts)", path.join(".alpha-prime", "plan"))
     .option("--artifacts <dir>", "write the plan artifact into <dir>/<id>/ (what `apply --plan` applies)")
-    .option("--state <mode>", "with --artifacts: real (the stack's backend, credentials from the environment) | offline (mock credentials; never applicable)", "offline")
+    .option("--state <mode>", "with --artifacts: real (the stack's backend, credentials from the environment) | offline (mock credentials; never applicable) | auto (real where AWS credentials are in the environment, offline otherwise)", "offline")
     .option("--synthesized <dir>", "plan the stack of this synthesized output instead of synthesizing again")
     .option("--expect-stack-sha256 <sha>", "refuse unless the synthesized stack is this one (what the run chose to deploy)")
     .option("--destroy", "a destroy plan; for a municipality whose env file is gone, built from its deploy marker")
@@ -118,7 +118,10 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
         io.err("terraform was not found on PATH (or TERRAFORM_BINARY_NAME); install Terraform >= 1.10 to plan\n");
         return setCode(2);
       }
-      if (!["real", "offline"].includes(opts.state)) throw new Error(`--state must be real or offline, got '${opts.state}'`);
+      if (!["real", "offline", "auto"].includes(opts.state)) throw new Error(`--state must be real, offline or auto, got '${opts.state}'`);
+      // the AWS SDK's credential sources a CI job sets (configure-aws-credentials exports the first three)
+      const hasCredentials = ["AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"].some((v) => process.env[v]);
+      const mode = (opts.state === "auto" ? (hasCredentials ? "real" : "offline") : opts.state) as "real" | "offline";
       if (opts.artifacts) {
         const dp = require("../deploy/plan") as typeof import("../deploy/plan");
         const commit = gitHead();
@@ -136,7 +139,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
           stackFile = path.join(dir, "stacks", id, "cdk.tf.json");
           if (!fs.existsSync(stackFile)) throw new Error(`${dir} holds no synthesized stack for '${id}'`);
         }
-        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode: opts.state as "real" | "offline", destroy: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
+        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode, destroy: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
         const summary = fs.readFileSync(path.join(opts.artifacts, id, dp.ARTIFACT_FILES.summary), "utf8");
         if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
         io.out(`terraform ${version}: ${id}: ${m.destroy ? "destroy " : ""}plan saved (${m.mode}) in ${path.join(opts.artifacts, id)}: ${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy; plan sha256 ${m.planSha256}\n`);
@@ -510,7 +513,8 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  success (valid, no unsuppressed error, no --fail-on risk, applied)
   1  the input or the result is refused: invalid env file, failed check, a --fail-on risk, terraform failed,
-     an unknown municipality id, a plan that differs from the approved one
+     an unknown id given to deploy-targets, a plan that differs from the approved one, a plan artifact that is
+     not the approved one
   2  usage error, refused output directory, unreadable artifact, or internal error
 `;
 

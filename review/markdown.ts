@@ -96,10 +96,10 @@ function riskGroups(changed: readonly MunicipalityDiff[], risk: Risk | "destroy"
         : [...new Set(m.callouts.filter((c) => c.risk === risk).map((c) => `${code(c.address)}: ${mdText(c.message)}`))];
     for (const l of lines) groups.set(l, [...(groups.get(l) ?? []), m.id]);
   }
-  // one municipality with many items of its own (every security group of a moved VPC) is one line here; its
-  // section below lists them
+  // one municipality with many security or settings items of its own (every security group of a moved VPC) is one
+  // line here, its section lists them; data loss and outages are always itemized
   const own = new Map<string, string[]>();
-  for (const [text, ids] of groups) if (ids.length === 1) own.set(ids[0], [...(own.get(ids[0]) ?? []), text]);
+  if (risk === "security" || risk === "platform") for (const [text, ids] of groups) if (ids.length === 1) own.set(ids[0], [...(own.get(ids[0]) ?? []), text]);
   for (const [id, texts] of own) {
     if (texts.length <= MAX_OWN_ITEMS) continue;
     for (const t of texts) groups.delete(t);
@@ -176,8 +176,11 @@ function textDiff(r: ResourceChange, path: string, before: string, after: string
   return ["", `<details><summary>${mdText(r.address)} ${mdText(path)}: +${added} −${removed} line(s)</summary>`, "", fenced("diff", patch), "", "</details>"].join("\n");
 }
 
-/** One municipality: its call-outs with addresses, the diagram when the topology changes, every resource change. */
-function municipalitySection(m: MunicipalityDiff): string {
+/**
+ * One municipality: its call-outs with addresses, the diagram when the topology changes, every resource change.
+ * `compact`: the call-outs and counts only, for a section too large for what is left of a comment.
+ */
+function municipalitySection(m: MunicipalityDiff, compact = false): string {
   const count = (a: ResourceChange["action"]) => m.resources.filter((r) => r.action === a).length;
   const risks = RISKS.filter((r) => r.risk !== "destroy").map((r) => ({ ...r, items: m.callouts.filter((c) => c.risk === r.risk) }));
   const badge = [
@@ -189,6 +192,7 @@ function municipalitySection(m: MunicipalityDiff): string {
   ].filter(Boolean);
   const lines = ["", `<details><summary><b>${mdText(m.id)}</b> (${m.status}): ${badge.join(" · ") || "no resource change"}</summary>`, ""];
   for (const r of risks) for (const c of r.items as Callout[]) lines.push(`- ${r.icon} ${code(c.address)}: ${mdText(c.message)}`);
+  if (compact) return [...lines, "", `*${n(m.resources.length)} resource change(s) not shown here: see the full report.*`, "", "</details>"].join("\n");
   if (m.diagram) lines.push("", "<details><summary>Network diagram after this change</summary>", "", "```mermaid", m.diagram.trimEnd(), "```", "", "</details>");
   const texts: string[] = [];
   if (m.resources.length) {
@@ -229,22 +233,30 @@ export function markdown(report: DiffReport, options: MarkdownOptions = {}): str
   );
   // a reviewer proving "nothing else moves" needs the others named, not merely absent
   if (same.length) head.push("", same.length <= 40 ? `Unchanged (no resource added, changed, replaced or removed): ${same.map(mdText).join(", ")}.` : `${n(same.length)} other municipalities unchanged (no resource added, changed, replaced or removed).`);
-  const sections = byGravity(changed).map(municipalitySection);
-  const assemble = (maxGroups: number, maxRows: number, shown: number, note?: string) =>
-    [...head, ...riskSection(changed, maxGroups), ...kindsSection(changed, maxRows), "", "### Each municipality", ...sections.slice(0, shown), ...(note ? ["", "---", note] : [])].join("\n") + "\n";
-  const whole = assemble(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, sections.length);
+  const ordered = byGravity(changed);
+  const sections = ordered.map((m) => municipalitySection(m));
+  const assemble = (maxGroups: number, maxRows: number, chosen: readonly string[], note?: string) =>
+    [...head, ...riskSection(changed, maxGroups), ...kindsSection(changed, maxRows), "", "### Each municipality", ...chosen, ...(note ? ["", "---", note] : [])].join("\n") + "\n";
+  const whole = assemble(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, sections);
   const max = options.maxChars;
   if (max === undefined || whole.length <= max) return whole;
   const where = options.fullReportUrl ? `The whole report: ${options.fullReportUrl}` : "Run `npx alpha-prime diff` locally for the whole report.";
   const note = (shown: number) => `**Report shortened to fit a comment**: ${n(shown)} of ${n(sections.length)} municipality sections shown, risks and changes grouped above. ${where}`;
-  // the risks and the grouped changes come first and are bounded; then as many municipality sections as fit
+  // the risks and the grouped changes come first and are bounded; then, gravest first, each municipality's section
+  // whole where it fits, else its call-outs alone (a moved network's 150 resource rows must not push out every other
+  // municipality), until the comment is full
   for (const [maxGroups, maxRows] of [[40, 40], [15, 15], [5, 5]]) {
-    let shown = 0;
-    const fixed = assemble(maxGroups, maxRows, 0, note(sections.length)).length;
+    const fixed = assemble(maxGroups, maxRows, [], note(sections.length)).length;
     if (fixed > max) continue;
+    const chosen: string[] = [];
     let size = fixed;
-    while (shown < sections.length && size + sections[shown].length + 1 <= max) size += sections[shown++].length + 1;
-    return assemble(maxGroups, maxRows, shown, note(shown));
+    for (let i = 0; i < sections.length; i++) {
+      const candidate = size + sections[i].length + 1 <= max ? sections[i] : municipalitySection(ordered[i], true);
+      if (size + candidate.length + 1 > max) break;
+      chosen.push(candidate);
+      size += candidate.length + 1;
+    }
+    return assemble(maxGroups, maxRows, chosen, note(chosen.length));
   }
   throw new Error(`--max-chars ${max} leaves no room for the report's risks`);
 }

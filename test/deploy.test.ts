@@ -314,3 +314,45 @@ test("the diff writes its JSON, its whole report and the cut comment from one sy
   expect(JSON.parse(fs.readFileSync(path.join(out, "diff.json"), "utf8")).municipalities.map((m: any) => m.status)).toEqual(["unchanged"]);
   void spawnSync;
 });
+
+maybe("the deploy and destroy paths through the CLI, as the workflow runs them (real Terraform, terraform_data)", () => {
+  test("plan → apply --record-deployed records the commit; a removed municipality's destroy is planned from its marker and removes it", async () => {
+    const { repo, commits } = repoWithCommits();
+    const remote = tempDir("alpha-prime-remote-");
+    git(remote, "init", "-q", "--bare");
+    git(repo, "remote", "add", "origin", remote);
+    const state = path.join(tempDir(), "terraform.tfstate");
+    const synthesized = tempDir();
+    fs.mkdirSync(path.join(synthesized, "stacks", "oldtown"), { recursive: true });
+    fs.writeFileSync(path.join(synthesized, "stacks", "oldtown", "cdk.tf.json"), JSON.stringify(dataStack(state, { a: "v1", b: "v1" }), null, 2));
+    const emptyEnv = tempDir("alpha-prime-env-");
+    const summary = path.join(tempDir(), "summary.md");
+    const cwd = process.cwd();
+    process.chdir(repo);
+    try {
+      const planned = await cli("--env-dir", emptyEnv, "plan", "oldtown", "--artifacts", "plan-artifacts", "--state", "real", "--synthesized", synthesized, "--summary", summary);
+      expect([planned.code, planned.stderr]).toEqual([0, ""]);
+      const applied = await cli("apply", "oldtown", "--plan", "plan-artifacts/oldtown", "--record-deployed", "--remote", "origin", "--summary", summary);
+      expect([applied.code, applied.stderr]).toEqual([0, ""]);
+      expect(applied.stdout).toMatch(/^oldtown: applied the approved plan file \(sha256 [0-9a-f]{64}\); deployed commit [0-9a-f]{12} recorded in refs\/alpha-prime\/deployed\/oldtown and pushed to origin\n$/);
+      expect(readMarkers(repo).get("oldtown")).toMatchObject({ commit: commits[1], settings: { terraform: { backend: { local: { path: state } } } } });
+      expect(fs.readFileSync(summary, "utf8")).toMatch(/### oldtown: plan \(against the real state\)[\s\S]*- ✅ oldtown: applied the approved plan file/);
+      // the env file is gone (it never was in emptyEnv): deploy-targets names the account-less marker, and the
+      // destroy plan comes from the marker's own terraform block
+      fs.rmSync("plan-artifacts", { recursive: true });
+      const destroyPlan = await cli("--env-dir", emptyEnv, "plan", "oldtown", "--destroy", "--artifacts", "plan-artifacts", "--state", "real");
+      expect([destroyPlan.code, destroyPlan.stderr]).toEqual([0, ""]);
+      expect(destroyPlan.stdout).toMatch(/oldtown: destroy plan saved \(real\) .*0 to create, 0 to update, 0 to replace, 2 to destroy/);
+      const destroyed = await cli("apply", "oldtown", "--plan", "plan-artifacts/oldtown", "--record-deployed", "--remote", "origin");
+      expect([destroyed.code, destroyed.stderr]).toEqual([0, ""]);
+      expect(destroyed.stdout).toMatch(/deploy marker refs\/alpha-prime\/deployed\/oldtown removed/);
+      expect(readMarkers(repo).has("oldtown")).toBe(false);
+      expect(JSON.parse(fs.readFileSync(state, "utf8")).resources).toEqual([]);
+      // destroying a municipality that was never deployed fails (exit 1), naming what is deployed
+      const unknown = await cli("deploy-targets", "--destroy", "nowhere");
+      expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/'nowhere' has no deploy marker/)]);
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 240_000);
+});

@@ -125,7 +125,7 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/LogArchive_([A-Za-z0-9-]+?)_[0-9A-F]{8}/g, "Archive_$1_0BADC0DE"));
     const r = await cli("diff", base, head, "--fail-on", "destructive");
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/🛑 DATA-LOSS RISK/);
+    expect(r.stdout).toMatch(/### 🛑 Data loss — 1 municipality\n\n- 🛑 \*\*mitoyo\*\*: `aws_/); // itemized, first
     for (const type of ["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"]) {
       expect(r.stdout).toMatch(new RegExp(`🛑 \`${type}\\.Archive_[^\`]+\`: address changed from ${type}\\.LogArchive_[^:]+: Terraform will DESTROY the existing ${type}`));
     }

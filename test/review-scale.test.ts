@@ -46,6 +46,15 @@ describe("a national change: a catalog domain for every Zoom user and one addres
     expect(marked.parse(comment, { async: false }) as string).toMatch(/<th>change<\/th>/);
   });
 
+  test("a gravest section too large for what is left is shown by its call-outs alone, and the others still follow", () => {
+    const small = markdown(report, { maxChars: 20_000, fullReportUrl: url });
+    expect(small.length).toBeLessThanOrEqual(20_000);
+    const shown = [...small.matchAll(/<details><summary><b>(.*?)<\/b>/g)].map((m) => m[1]);
+    expect(shown[0]).toBe(sim.moved);
+    expect(shown.length).toBeGreaterThan(1);
+    expect(small).toMatch(/\*\d+ resource change\(s\) not shown here: see the full report\.\*/);
+  });
+
   test("changed text is a unified diff of whole lines, not two cells cut at the same 77 characters", () => {
     const pac = full.split("<details><summary>").find((s) => /pac\/proxy\.pac|Config-Pac/.test(s.split("\n")[0]) && s.includes("```diff"));
     expect(pac).toBeDefined();

@@ -106,7 +106,7 @@ describe("pull requests", () => {
     const diffs = runs(review).filter((r) => r.includes("alpha-prime diff"));
     expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" cdktf.out --format json --output alpha-prime-diff.json --full-output alpha-prime-diff.md --fail-on destructive']);
     // the plan jobs plan the review job's stacks, checked by their sha256
-    expect(runs(pr.jobs.plan)).toContain('npx alpha-prime plan "$ID" --artifacts plan-artifacts --state offline --synthesized cdktf.out --expect-stack-sha256 "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
+    expect(runs(pr.jobs.plan)).toContain('npx alpha-prime plan "$ID" --artifacts plan-artifacts --state auto --synthesized cdktf.out --expect-stack-sha256 "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
   });
 
   test("SARIF goes to code scanning; the report is an artifact whose link the comment carries", () => {
