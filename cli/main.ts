@@ -139,7 +139,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
           stackFile = path.join(dir, "stacks", id, "cdk.tf.json");
           if (!fs.existsSync(stackFile)) throw new Error(`${dir} holds no synthesized stack for '${id}'`);
         }
-        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode, destroy: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
+        // a destroy keeps the log archive: its logs stay for their retention, outside Terraform (deploy/plan.ts)
+        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode, destroy: opts.destroy, keepArchive: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
         const summary = fs.readFileSync(path.join(opts.artifacts, id, dp.ARTIFACT_FILES.summary), "utf8");
         if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
         io.out(`terraform ${version}: ${id}: ${m.destroy ? "destroy " : ""}plan saved (${m.mode}) in ${path.join(opts.artifacts, id)}: ${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy; plan sha256 ${m.planSha256}\n`);

@@ -21,6 +21,8 @@ export interface PlanManifest {
   readonly id: string;
   readonly mode: PlanMode;
   readonly destroy: boolean;
+  /** a destroy that keeps the log archive (Terraform forgets it: `removed` blocks); applied as a normal plan */
+  readonly decommission?: boolean;
   readonly commit?: string;
   readonly stackSha256: string;
   readonly planSha256: string;
@@ -28,6 +30,8 @@ export interface PlanManifest {
   readonly terraformVersion?: string;
   readonly toolkitVersion: string;
   readonly counts: PlanCounts;
+  /** a decommission's log archive: forgotten by Terraform, left in place */
+  readonly kept?: string[];
   readonly createdAt: string;
 }
 
@@ -63,6 +67,12 @@ export interface MakePlanOptions {
   readonly outDir: string;
   readonly mode: PlanMode;
   readonly destroy?: boolean;
+  /**
+   * With destroy: keep the log archive. Every resource the LogArchive construct made (buckets with their Object Lock
+   * logs, keys, log groups) is forgotten by Terraform (`removed` with `destroy = false`) instead of destroyed, so the
+   * logs stay for their retention; everything else is destroyed. (A `-destroy` plan would ignore `removed` blocks.)
+   */
+  readonly keepArchive?: boolean;
   readonly commit?: string;
   /** refuse unless the stack's SHA-256 is this (what the targets job computed for this run) */
   readonly expectStackSha256?: string;
@@ -72,23 +82,32 @@ export interface MakePlanOptions {
 
 /** Makes the plan artifact; returns its manifest. */
 export function makePlanArtifact(o: MakePlanOptions): PlanManifest {
-  const stackText = fs.readFileSync(o.stackFile);
+  let stackText = fs.readFileSync(o.stackFile);
   const stackSha = sha256(stackText);
   if (o.expectStackSha256 && o.expectStackSha256 !== stackSha) {
     throw new ArtifactMismatchError(`${o.id}: this job synthesized a stack (sha256 ${stackSha.slice(0, 16)}…) other than the one the run chose to deploy (${o.expectStackSha256.slice(0, 16)}…): the tree or the environment differs between the jobs; nothing was planned`);
   }
   if (fs.existsSync(o.outDir) && fs.readdirSync(o.outDir).length) throw new Error(`${o.outDir} is not empty: a plan artifact is written into a new directory`);
   fs.mkdirSync(o.outDir, { recursive: true });
-  const stack = JSON.parse(stackText.toString("utf8"));
+  let stack = JSON.parse(stackText.toString("utf8"));
   const work = fs.mkdtempSync(path.join(path.dirname(path.resolve(o.outDir)), `.alpha-prime-plan-${o.id}-`));
   try {
     fs.writeFileSync(path.join(work, ARTIFACT_FILES.stack), stackText);
     if (o.mode === "offline") fs.writeFileSync(path.join(work, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack), null, 2));
     const { run } = terraformIn(work, stack);
     run("init", ["init", "-input=false", "-no-color"]);
+    const decommission = !!(o.destroy && o.keepArchive);
+    if (decommission) {
+      // the stack planned is the one kept in the artifact: its removed blocks are part of what is approved
+      const inState = run("state list", ["state", "list"]).split("\n").filter(Boolean);
+      const keep = inState.filter(isArchiveAddress);
+      stack = { ...stack, resource: undefined, removed: keep.map((from) => ({ from, lifecycle: { destroy: false } })) };
+      stackText = Buffer.from(JSON.stringify(stack, null, 2));
+      fs.writeFileSync(path.join(work, ARTIFACT_FILES.stack), stackText);
+    }
     run("validate", ["validate", "-no-color"]);
     const offline = o.mode === "offline" ? ["-refresh=false", "-lock=false"] : [];
-    run("plan", ["plan", "-input=false", "-no-color", ...offline, ...(o.destroy ? ["-destroy"] : []), `-out=${ARTIFACT_FILES.plan}`]);
+    run("plan", ["plan", "-input=false", "-no-color", ...offline, ...(o.destroy && !decommission ? ["-destroy"] : []), `-out=${ARTIFACT_FILES.plan}`]);
     const planJsonText = run("show", ["show", "-json", ARTIFACT_FILES.plan]);
     const planJson = JSON.parse(planJsonText);
     fs.copyFileSync(path.join(work, ARTIFACT_FILES.plan), path.join(o.outDir, ARTIFACT_FILES.plan));
@@ -99,13 +118,15 @@ export function makePlanArtifact(o: MakePlanOptions): PlanManifest {
       id: o.id,
       mode: o.mode,
       destroy: !!o.destroy,
+      ...(decommission ? { decommission: true } : {}),
       ...(o.commit ? { commit: o.commit } : {}),
-      stackSha256: stackSha,
+      stackSha256: decommission ? sha256(stackText) : stackSha,
       planSha256: sha256(fs.readFileSync(path.join(o.outDir, ARTIFACT_FILES.plan))),
       planJsonSha256: sha256(planJsonText),
       terraformVersion: terraformVersion(),
       toolkitVersion: TOOLKIT_VERSION,
       counts: countChanges(planJson),
+      ...(decommission ? { kept: (planJson.resource_changes ?? []).filter((rc: any) => (rc.change?.actions ?? []).includes("forget")).map((rc: any) => rc.address) } : {}),
       createdAt: new Date().toISOString(),
     };
     const report = (o.report ?? reviewerReport)(planJson, stack);
@@ -116,6 +137,11 @@ export function makePlanArtifact(o: MakePlanOptions): PlanManifest {
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What the LogArchive construct made (its construct id is the first part of every name): the archive a destroy keeps. */
+export function isArchiveAddress(address: string): boolean {
+  return /^[a-z0-9_]+\.LogArchive_/.test(address);
 }
 
 /** The plan's reviewer report: what it does to each resource (prior state → planned), with call-outs, and the baseline's findings. */
@@ -145,6 +171,7 @@ export function planSummary(m: PlanManifest, report: string): string {
     `### ${m.id}: ${m.destroy ? "DESTROY plan" : "plan"} (${m.mode === "real" ? "against the real state" : "OFFLINE, mock credentials: not applicable"})`,
     "",
     `**${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy.** Plan file sha256 \`${m.planSha256}\`${m.commit ? ` for commit \`${m.commit.slice(0, 12)}\`` : ""}.`,
+    ...(m.kept ? ["", `The log archive is KEPT: ${m.kept.length} resource(s) leave Terraform's state without being destroyed (its logs stay for their retention; delete them by hand when it ends).`] : []),
     "",
     ...(risks.length ? ["Risks:", "", ...risks.slice(0, 30), ...(risks.length > 30 ? [`- … ${risks.length - 30} more in the report`] : []), ""] : ["No data-loss, outage or destroy risk in this plan.", ""]),
     `The full report is \`${ARTIFACT_FILES.report}\` in the plan artifact.`,
@@ -223,7 +250,7 @@ export function applyPlanArtifact(o: { id: string; artifactDir: string; expectSt
     const { run } = terraformIn(work, stack);
     // the lock file of the plan: the providers that planned are the ones that apply
     run("init", ["init", "-input=false", "-no-color", ...(fs.existsSync(path.join(work, ARTIFACT_FILES.lock)) ? ["-lockfile=readonly"] : [])]);
-    const destroy = manifest.destroy ? ["-destroy"] : [];
+    const destroy = manifest.destroy && !manifest.decommission ? ["-destroy"] : [];
     try {
       return { id: o.id, applied: "saved", planSha256: manifest.planSha256, output: run("apply", ["apply", "-input=false", "-no-color", ARTIFACT_FILES.plan]) };
     } catch (e) {

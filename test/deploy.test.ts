@@ -324,7 +324,8 @@ maybe("the deploy and destroy paths through the CLI, as the workflow runs them (
     const state = path.join(tempDir(), "terraform.tfstate");
     const synthesized = tempDir();
     fs.mkdirSync(path.join(synthesized, "stacks", "oldtown"), { recursive: true });
-    fs.writeFileSync(path.join(synthesized, "stacks", "oldtown", "cdk.tf.json"), JSON.stringify(dataStack(state, { a: "v1", b: "v1" }), null, 2));
+    // LogArchive_Bucket stands for the log archive, which a destroy keeps (forgotten by Terraform, not destroyed)
+    fs.writeFileSync(path.join(synthesized, "stacks", "oldtown", "cdk.tf.json"), JSON.stringify(dataStack(state, { a: "v1", b: "v1", LogArchive_Bucket: "logs" }), null, 2));
     const emptyEnv = tempDir("alpha-prime-env-");
     const summary = path.join(tempDir(), "summary.md");
     const cwd = process.cwd();
@@ -343,6 +344,13 @@ maybe("the deploy and destroy paths through the CLI, as the workflow runs them (
       const destroyPlan = await cli("--env-dir", emptyEnv, "plan", "oldtown", "--destroy", "--artifacts", "plan-artifacts", "--state", "real");
       expect([destroyPlan.code, destroyPlan.stderr]).toEqual([0, ""]);
       expect(destroyPlan.stdout).toMatch(/oldtown: destroy plan saved \(real\) .*0 to create, 0 to update, 0 to replace, 2 to destroy/);
+      const destroyPlanJson = JSON.parse(fs.readFileSync("plan-artifacts/oldtown/plan.json", "utf8"));
+      expect(destroyPlanJson.resource_changes.map((rc: any) => [rc.address, rc.change.actions.join("+")]).sort()).toEqual([
+        ["terraform_data.LogArchive_Bucket", "forget"],
+        ["terraform_data.a", "delete"],
+        ["terraform_data.b", "delete"],
+      ]);
+      expect(fs.readFileSync("plan-artifacts/oldtown/summary.md", "utf8")).toMatch(/The log archive is KEPT: 1 resource\(s\) leave Terraform's state without being destroyed/);
       const destroyed = await cli("apply", "oldtown", "--plan", "plan-artifacts/oldtown", "--record-deployed", "--remote", "origin");
       expect([destroyed.code, destroyed.stderr]).toEqual([0, ""]);
       expect(destroyed.stdout).toMatch(/deploy marker refs\/alpha-prime\/deployed\/oldtown removed/);
