@@ -104,14 +104,16 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(k.callouts).toEqual(expect.arrayContaining([{ risk: "security", address: "allowlist", message: "domains ADDED to the breakout allowlist: .box.com .box.net .boxcdn.net .boxcloud.com" }]));
   });
 
-  test("a shortened retention is flagged as a security change", async () => {
+  test("a shortened retention is data-loss (records are deleted sooner), and the changed resources are still listed for security", async () => {
     const head = out([kaga, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
     const report = diffSides(readSynthesized(base), readSynthesized(head));
     const a = report.municipalities.find((m) => m.id === "ashiya")!;
-    const messages = a.callouts.map((c) => c.message).join("\n");
-    expect(messages).toMatch(/configured retention SHORTENED from 731 to 365 days/);
-    expect(messages).toMatch(/log group changed: retention_in_days — RETENTION SHORTENED \(retention_in_days 731 → 365\)/);
-    expect(messages).toMatch(/Object Lock changed: .* RETENTION SHORTENED \(days 731 → 365\)/);
+    const loss = a.callouts.filter((c) => c.risk === "data-loss").map((c) => c.message).join("\n");
+    expect(loss).toMatch(/configured retention SHORTENED from 731 to 365 days/);
+    expect(loss).toMatch(/RETENTION SHORTENED: log retention_in_days 731 days → 365 days/);
+    expect(loss).toMatch(/RETENTION SHORTENED: Object Lock default retention 731 days → 365 days/);
+    expect(a.callouts.filter((c) => c.risk === "security").map((c) => c.message)).toEqual(expect.arrayContaining(["log group changed: retention_in_days"]));
+    expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);
   });
 
   test("a renamed log-archive construct is a loud data-loss risk, and --fail-on destructive fails", async () => {
@@ -123,21 +125,21 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/LogArchive_([A-Za-z0-9-]+?)_[0-9A-F]{8}/g, "Archive_$1_0BADC0DE"));
     const r = await cli("diff", base, head, "--fail-on", "destructive");
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/🛑 DATA-LOSS RISK/);
+    expect(r.stdout).toMatch(/### 🛑 Data loss — 1 municipality\n\n- 🛑 \*\*mitoyo\*\*: `aws_/); // itemized, first
     for (const type of ["aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"]) {
       expect(r.stdout).toMatch(new RegExp(`🛑 \`${type}\\.Archive_[^\`]+\`: address changed from ${type}\\.LogArchive_[^:]+: Terraform will DESTROY the existing ${type}`));
     }
   });
 
-  test("the Markdown renders as a readable table with one row per changed municipality", () => {
+  test("the Markdown renders: risks first, a table of changes by kind, one folded section per changed municipality", () => {
     const head = out([{ ...kaga, bandwidthTier: "2g" }, { ...ashiya, logging: { ...ashiya.logging, retentionDays: 365 } }, mitoyo]);
-    const html = marked.parse(markdown(diffSides(readSynthesized(base), readSynthesized(head))), { async: false }) as string;
+    const md = markdown(diffSides(readSynthesized(base), readSynthesized(head)));
+    const html = marked.parse(md, { async: false }) as string;
     const tables = html.match(/<table>[\s\S]*?<\/table>/g) ?? [];
-    expect(tables.length).toBeGreaterThanOrEqual(1);
-    const headers = [...tables[0]!.matchAll(/<th>(.*?)<\/th>/g)].map((m) => m[1]);
-    expect(headers).toEqual(["municipality", "status", "+", "~", "−/±", "renamed", "data-loss risks", "security"]);
-    const rows = [...tables[0]!.matchAll(/<tr>\s*<td>(.*?)<\/td>/g)].map((m) => m[1]);
-    expect(rows).toEqual(["ashiya", "kaga"]);
+    expect([...tables[0]!.matchAll(/<th>(.*?)<\/th>/g)].map((m) => m[1])).toEqual(["change", "municipalities"]);
+    expect([...md.matchAll(/<details><summary><b>(.*?)<\/b>/g)].map((m) => m[1])).toEqual(["ashiya", "kaga"]); // the data-loss risk first
+    expect(md.indexOf("### 🛑 Data loss")).toBeLessThan(md.indexOf("### Changes by kind"));
+    expect(md.indexOf("### Changes by kind")).toBeLessThan(md.indexOf("### Each municipality"));
   });
 });
 
