@@ -138,6 +138,7 @@ describe(`the proxy with ${WORKERS} Squid workers, live on the loopback`, () => 
 
   live("every worker takes connections: a burst of held tunnels is spread over all of them", async () => {
     const workers = () => kids(master).filter((k) => /^\(squid-\d+\)/.test(k.name));
+    expect(workers()).toHaveLength(WORKERS);
     const socketsOf = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => /^socket:/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))).length;
     const idle = new Map(workers().map((w) => [w.pid, socketsOf(w.pid)]));
     // Held, not closed: each tunnel keeps two sockets open in whichever worker accepted it. Rounds of bursts,
