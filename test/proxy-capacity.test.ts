@@ -6,6 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { topologyOf } from "../cli/graph";
 import { renderedFiles } from "../cli/render";
 import { proxyCapacityReport } from "../cli/reports";
 import { BANDWIDTH_TIERS, bandwidthTier } from "../constructs/bandwidth-tier";
@@ -121,6 +122,11 @@ describe("the synthesized proxy fleet follows its tier", () => {
     expect(alarms.ProxyNewConnections).toMatchObject({ namespace: "AWS/NetworkELB", metric_name: "NewFlowCount", dimensions: { LoadBalancer: `\${aws_lb.${lbName}.arn_suffix}` }, statistic: "Sum", period: 60, threshold: levels.newFlowsPerMinute });
     expect(alarms.ProxyActiveConnections).toMatchObject({ namespace: "AWS/NetworkELB", metric_name: "ActiveFlowCount", statistic: "Maximum", threshold: levels.activeFlows });
     expect(levels.newFlowsPerMinute).toBe(Math.round(proxyTierCapacity(tier).newConnectionsPerSecond * 60 * 0.8));
+  });
+
+  test.each(proxied)("%s: the network picture counts the proxy's floor, not the desired capacity the scaling policy now owns", (id) => {
+    const config = loadSample(id);
+    expect(topologyOf(id, stacks[id]).tenantProxy?.instances).toBe(bandwidthTier(config.bandwidthTier).proxyInstancesPerAz * config.aws.availabilityZones.length);
   });
 
   test("the memory alarm's metric comes from the reporter the instances run: its line matches the metric filter", () => {
