@@ -3,16 +3,16 @@
  * estimates, with sources, where nothing could be measured), and the synthesized stack against the table — Squid's
  * workers, the Auto Scaling group's bounds and scaling policy, and the capacity alarms.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { topologyOf } from "../cli/graph";
 import { renderedFiles } from "../cli/render";
 import { proxyCapacityReport } from "../cli/reports";
-import { BANDWIDTH_TIERS, bandwidthTier } from "../constructs/bandwidth-tier";
+import { BANDWIDTH_TIERS, bandwidthTier, TierId } from "../constructs/bandwidth-tier";
 import { CLAMAV_MEMORY_GIB, FULL_DATABASE_SCAN_MB_PER_CORE, GRAVITON_CORE_SHARE, instanceSpec, MEASURED, proxyAlarmLevels, proxyTierCapacity, squidWorkersFor } from "../constructs/proxy-capacity";
-import { MEMORY_LOG, PROXY_CPU_TARGET_PERCENT } from "../constructs/tenant-proxy";
-import { loadSample, resources, SAMPLE_IDS, synthConfigs, synthStacks, tempDir, TfJson } from "./helpers";
+import { MEMORY_LOG, PROXY_CPU_TARGET_PERCENT, SQUID_LAYOUT } from "../constructs/tenant-proxy";
+import { loadSample, resources, SAMPLE_IDS, synthConfigs, synthStacks, tempDir, testWithTool, TfJson } from "./helpers";
 
 describe("the proxy tier of every bandwidth tier", () => {
   test.each(BANDWIDTH_TIERS.map((t) => [t.id, t] as const))("%s: the floor fleet bumps the whole tier at half its CPU, on its baseline bandwidth, with memory for ClamAV's full database", (_id, tier) => {
@@ -151,6 +151,19 @@ describe("the synthesized proxy fleet follows its tier", () => {
     expect(files["proxy/files/opt/aws/amazon-cloudwatch-agent/etc/alpha-prime.json"]).toContain(`"file_path": "${MEMORY_LOG}"`);
     expect(files["proxy/files/etc/systemd/system/alpha-prime-memory.timer"]).toMatch(/OnUnitActiveSec=1min/);
     expect(files["proxy/cloud-config.yaml"]).toMatch(/- alpha-prime-memory\.timer/);
+  });
+
+  testWithTool("squid", "squid-openssl", "squid.conf with the largest tier's workers").each(BANDWIDTH_TIERS.map((t) => t.id))("squid -k parse accepts kaga's squid.conf at tier %s", (tierId) => {
+    const tf = tierId === loadSample("kaga").bandwidthTier ? stacks.kaga : synthConfigs([{ ...loadSample("kaga"), bandwidthTier: tierId as TierId }]).kaga;
+    const dir = tempDir("alpha-prime-squid-parse-");
+    const ca = path.join(dir, "ca.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=parse-test", "-keyout", ca, "-out", `${ca}.crt`], { stdio: "pipe" });
+    fs.writeFileSync(ca, fs.readFileSync(`${ca}.crt`, "utf8") + fs.readFileSync(ca, "utf8"));
+    const conf = renderedFiles("kaga", tf)["proxy/squid.conf"].split(SQUID_LAYOUT.caFile).join(ca).split(SQUID_LAYOUT.errorDir).join("/usr/share/squid/errors/templates");
+    expect(conf).toMatch(new RegExp(`^workers ${bandwidthTier(tierId).proxySquidWorkers}$`, "m"));
+    fs.writeFileSync(path.join(dir, "squid.conf"), conf);
+    const r = spawnSync("squid", ["-k", "parse", "-f", path.join(dir, "squid.conf")], { encoding: "utf8", timeout: 30000 });
+    expect([r.status, r.stderr.split("\n").filter((l) => /ERROR|FATAL|WARNING: (?!HTTP requires the use of Via)/.test(l))]).toEqual([0, []]);
   });
 
   test("moving up a tier changes the proxy's instances, never its addresses", () => {
