@@ -477,7 +477,7 @@ export interface TenantProxyProps {
   readonly caKmsKeyArn?: string;
   /** Session Manager and Logs endpoints already in the VPC (the relay's): their security group. @default created here */
   readonly sharedEndpointSecurityGroupId?: string;
-  /** from the bandwidth tier. @default t4g.medium */
+  /** from the bandwidth tier. @default m7g.large (the 1g tier's: not burstable, memory for ClamAV's full database) */
   readonly instanceType?: string;
   /** the Auto Scaling group's floor per AZ. @default 1 */
   readonly instancesPerAz?: number;
@@ -677,7 +677,7 @@ export class TenantProxy extends Construct {
       name: name("proxy"),
       description: "alpha-prime tenant-restriction proxy (Squid on Debian 12)",
       imageId: DEBIAN12_ARM64_AMI,
-      instanceType: props.instanceType ?? "t4g.medium",
+      instanceType: props.instanceType ?? "m7g.large",
       instanceProfileArn,
       securityGroupId: sg.id,
       volumeKeyArn,
