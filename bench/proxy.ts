@@ -372,8 +372,8 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
     const big = bytesPath(64 << 20);
     const splice = await measure("splice, bulk download", s.hosts.splice, s.originCa, "bulk", 4, [big]);
     const bump = await measure("bump + header, bulk download", s.hosts.header, icpt, "bulk", 4, [big]);
-    const reqs = await measure("bump + header, requests on kept-alive connections", s.hosts.header, icpt, "requests", 16, []);
-    const conns = await measure("bump + header, new TLS connections", s.hosts.header, icpt, "handshakes", 16, []);
+    const reqs = await measure("bump + header, requests on kept-alive connections", s.hosts.header, icpt, "requests", 32, []);
+    const conns = await measure("bump + header, new TLS connections", s.hosts.header, icpt, "handshakes", 32, []);
     const spliceConns = await measure("splice, new TLS connections", s.hosts.splice, s.originCa, "handshakes", 16, []);
     // scanning: sizes that pass today (≤ 2 MB); larger sizes join this list once large downloads no longer stall
     const scanSizes = o.long ? [256 << 10, 1 << 20, 2 << 20] : [1 << 20, 2 << 20];
