@@ -68,7 +68,8 @@ describe("kaga: sanitized downloads", () => {
   });
 
   test("alarms: engine errors, blocked downloads above the configured rate, stale signatures; fed by metric filters on the proxy's log group", () => {
-    const filters = resources(tf, "aws_cloudwatch_log_metric_filter").map(([, f]) => f);
+    // (the proxy's memory reporter feeds a filter of its own on the same group: test/proxy-capacity.test.ts)
+    const filters = resources(tf, "aws_cloudwatch_log_metric_filter").filter(([n]) => !n.includes("MemoryUsed")).map(([, f]) => f);
     expect(filters.map((f) => f.log_group_name)).toEqual(["/alpha-prime/kaga/proxy", "/alpha-prime/kaga/proxy", "/alpha-prime/kaga/proxy"]);
     const alarms = Object.fromEntries(resources(tf, "aws_cloudwatch_metric_alarm").filter(([n]) => n.includes("Sanitization")).map(([, a]) => [a.metric_name, a]));
     expect(alarms.SanitizationEngineErrors.threshold).toBe(1);
