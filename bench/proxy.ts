@@ -274,11 +274,15 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The load client running now, so an interrupted benchmark can stop it too. */
+let runningClient: number | undefined;
+
 function runClient(o: ClientOptions, cores: string | undefined): Promise<{ result: ClientResult; cpu: number }> {
   const script = path.join(__dirname, "proxy-load.js");
   const [cmd, args] = cores ? ["taskset", ["-c", cores, process.execPath, script, "client", JSON.stringify(o)]] : [process.execPath, [script, "client", JSON.stringify(o)]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd as string, args as string[], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    runningClient = child.pid;
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -296,6 +300,7 @@ function runClient(o: ClientOptions, cores: string | undefined): Promise<{ resul
       if (t) cpu = t / CLK_TCK;
     }, 200);
     child.on("close", (code) => {
+      runningClient = undefined;
       clearTimeout(timer);
       clearInterval(sampler);
       if (code !== 0) return reject(new Error(`load client failed (exit ${code}): ${err.slice(-2000)}`));
@@ -315,14 +320,25 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-proxy-bench-"));
   const processes = new Processes();
   const seconds = o.long ? 15 : 4;
-  // a hard stop for the whole run: nothing this benchmark starts outlives it
-  const watchdog = setTimeout(
-    () => {
-      process.stderr.write("proxy benchmark: time limit reached, stopping every process it started\n");
-      void processes.stopAll().finally(() => process.exit(1));
-    },
-    (o.long ? 30 : 8) * 60_000,
-  );
+  // a hard stop for the whole run, and the same when the benchmark is interrupted: nothing it starts outlives it
+  const abandon = (why: string, code: number) => {
+    process.stderr.write(`proxy benchmark: ${why}, stopping every process it started\n`);
+    if (runningClient) {
+      try {
+        process.kill(-runningClient, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    void processes.stopAll().finally(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      process.exit(code);
+    });
+  };
+  const watchdog = setTimeout(() => abandon("time limit reached", 1), (o.long ? 30 : 8) * 60_000);
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const onSignal = (signal: NodeJS.Signals) => abandon(`${signal} received`, 128 + (os.constants.signals[signal] ?? 15));
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     const s = await prepare(o, dir);
     execCertgen(s.dir);
@@ -414,6 +430,7 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
     };
   } finally {
     clearTimeout(watchdog);
+    for (const sig of signals) process.off(sig, onSignal);
     await processes.stopAll();
     if (!process.env.KEEP_BENCH_DIR) fs.rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`kept ${dir}\n`);
