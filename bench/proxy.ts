@@ -353,8 +353,22 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
       roots.clamd = clamd.pid;
       roots.cicap = cicap.pid;
     }
-    const squid = await processes.startListening("squid", ...under(proxyCore, "squid", ["-N", "-d", "1", "-f", path.join(dir, "squid.conf")]), s.proxyPort, 20_000);
-    roots.squid = squid.pid;
+    // A free port can be taken by another program between freePort() and Squid's bind (other test runs share the
+    // loopback): then Squid stops with "Unable to open HTTP Socket", and a fresh port is tried, three times at most.
+    let proxyPort = s.proxyPort;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const squid = await processes.startListening("squid", ...under(proxyCore, "squid", ["-N", "-d", "1", "-f", path.join(dir, "squid.conf")]), proxyPort, 20_000);
+        roots.squid = squid.pid;
+        break;
+      } catch (e) {
+        if (attempt >= 3 || !/Unable to open HTTP Socket/.test((e as Error).message)) throw e;
+        const next = await freePort();
+        const conf = path.join(dir, "squid.conf");
+        fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace(new RegExp(`^http_port ${proxyPort} `, "m"), `http_port ${next} `));
+        proxyPort = next;
+      }
+    }
     const origin = processes.start("origin", ...under(loadCores, process.execPath, [path.join(__dirname, "proxy-load.js"), "origin", JSON.stringify({ port: s.tlsPort, servers: Object.entries(s.hosts).filter(([, h]) => h).map(([k, h]) => ({ ip: LOOPBACK[k as keyof typeof LOOPBACK], certFile: path.join(dir, `${h}.crt`), keyFile: path.join(dir, `${h}.key`) })) })]));
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`the stand-in origins did not start: ${processes.logs.get("origin")}`)), 15_000);
@@ -365,7 +379,7 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
     const measurements: Measurement[] = [];
     const measure = async (name: string, host: string, caFile: string, mode: ClientMode, concurrency: number, paths: string[], durationS = seconds): Promise<Measurement> => {
       const before = treeStats(rootPids).ticks;
-      const { result, cpu } = await runClient({ proxyPort: s.proxyPort, host, port: s.tlsPort, caFile, mode, concurrency, durationMs: durationS * 1000, paths }, loadCores);
+      const { result, cpu } = await runClient({ proxyPort, host, port: s.tlsPort, caFile, mode, concurrency, durationMs: durationS * 1000, paths }, loadCores);
       const after = treeStats(rootPids).ticks;
       const used = (pid?: number) => (pid ? (after.get(pid)! - before.get(pid)!) / CLK_TCK : 0);
       const m: Measurement = { name, result, cpu: { squid: used(roots.squid), cicap: used(roots.cicap), clamd: used(roots.clamd) }, clientCpu: cpu };
