@@ -52,18 +52,21 @@ export interface Estimate {
  */
 export const MEASURED: { readonly figures: ProxyCoreFigures; readonly measuredAt: string; readonly machine: string; readonly database: string; readonly run: string } = {
   figures: {
-    spliceGbps: 11.2,
-    bumpGbps: 1.57,
-    bumpRequestsPerSecond: 2855,
-    bumpNewConnectionsPerSecond: 180,
-    spliceNewConnectionsPerSecond: 846,
-    scanGbps: 0.35,
-    scanCpuSecondsPerMb: 0.0232,
+    spliceGbps: 10.2,
+    bumpGbps: 1.58,
+    bumpRequestsPerSecond: 2870,
+    bumpNewConnectionsPerSecond: 201,
+    spliceNewConnectionsPerSecond: 977,
+    scanGbps: 0.34,
+    scanCpuSecondsPerMb: 0.0239,
   },
   measuredAt: "2026-12-07",
   machine: "2 × AMD EPYC (x86-64, family 26 = Zen 5, 2.1 GHz TSC), proxy pinned to core 0, load on core 1",
   database: "one EICAR signature (hash + body)",
-  run: "npm run bench -- --proxy-only (quick), sample kaga",
+  run:
+    "median of six runs of bench/proxy.ts on kaga (four quick, two --proxy-long) between 06:19 and 06:42, while the shared build machine's load average " +
+    "stood at 13–23 on its two cores: contention makes every CPU-second buy less, so these figures are low (issue 26's own measurement on a quieter machine " +
+    "of this kind found bump ≈ 3 Gbit/s, ≈ 330 new TLS connections/s and scan ≈ 0.8–0.9 Gbit/s per core); sizing from them errs on the safe side",
 };
 
 /** How much of one build-machine core a Graviton3 vCPU is assumed to do for this work (unmeasured: see the basis). */
