@@ -9,6 +9,7 @@ import { formatDomainPattern } from "../catalog/domains";
 import { parseHostPort, HostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { bandwidthTier } from "../constructs/bandwidth-tier";
+import { proxyAlarmLevels } from "../constructs/proxy-capacity";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
@@ -200,6 +201,8 @@ export class MunicipalityStack extends TerraformStack {
         sharedEndpointSecurityGroupId: this.relay?.endpointSecurityGroupId,
         instanceType: tier.proxyInstanceType,
         instancesPerAz: tier.proxyInstancesPerAz,
+        maxInstancesPerAz: tier.proxyMaxInstancesPerAz,
+        squidWorkers: tier.proxySquidWorkers,
         logs,
         logGroupName: `/alpha-prime/${config.id}/proxy`,
       });
@@ -215,6 +218,7 @@ export class MunicipalityStack extends TerraformStack {
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
     if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
     if (this.tenantProxy) this.operations.alarmProxyUnhealthy(this.tenantProxy.loadBalancerArnSuffix, this.tenantProxy.targetGroupArnSuffix, this.tenantProxy.desiredInstances);
+    if (this.tenantProxy) this.operations.alarmProxyCapacity(this.tenantProxy.capacityMetrics, proxyAlarmLevels(tier));
     if (this.tenantProxy?.sanitizationMetrics && san) this.operations.alarmSanitization(this.tenantProxy.sanitizationMetrics, { blockedPerHour: san.blockedPerHourAlarm, signatureMaxAgeHours: san.signatureMaxAgeHours });
 
     // Generated configuration, kept in five generations by the log archive.

@@ -52,7 +52,8 @@ describe("the breakout address plan", () => {
   });
 
   test("each subnet holds what it must: Client VPN's /27, the proxy fleet during a refresh, AWS's /28 minimum", () => {
-    const proxyHosts = 1 + 2 * Math.max(...BANDWIDTH_TIERS.map((t) => t.proxyInstancesPerAz)); // load balancer + fleet doubled by instance refresh
+    // load balancer + the fleet scaled to its maximum and doubled by an instance refresh
+    const proxyHosts = 1 + 2 * Math.max(...BANDWIDTH_TIERS.map((t) => t.proxyMaxInstancesPerAz));
     fc.assert(
       fc.property(plans, ({ cidr, zones }) => {
         const plan = subnetPlan(cidr, zones);

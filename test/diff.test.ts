@@ -43,8 +43,9 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(k.status).toBe("changed");
     expect(k.resources.filter((r) => r.action === "delete" || r.action === "replace" || r.action === "rename")).toEqual([]);
     expect(k.resources.filter((r) => r.action === "create").map((r) => r.type)).toEqual(expect.arrayContaining(["aws_vpn_connection", "aws_cloudwatch_metric_alarm"]));
-    // a larger proxy instance is a new launch template version, rolled out by the instance refresh
-    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template"]));
+    // a larger proxy instance is a new launch template version, rolled out by the instance refresh; its Squid
+    // workers follow the instance type, so the squid.conf and user data published in the config bucket change too
+    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template", "aws_s3_object"]));
     expect(k.callouts.filter((c) => c.risk === "data-loss")).toEqual([]);
     expect(report.municipalities.filter((m) => m.status !== "unchanged").map((m) => m.id)).toEqual(["kaga"]);
     // the others are named as unchanged, so the reviewer sees they were compared
