@@ -37,6 +37,13 @@ import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configur
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
+import { portPassSource } from "./rules/port-pass-source";
+import { preflightClientVpn } from "./rules/preflight-client-vpn";
+import { preflightLimits } from "./rules/preflight-limits";
+import { preflightNames } from "./rules/preflight-names";
+import { preflightPrincipals } from "./rules/preflight-principals";
+import { preflightQuotas } from "./rules/preflight-quotas";
+import { preflightRoutes } from "./rules/preflight-routes";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -60,6 +67,7 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIp,
   firewallDeletionProtection,
   inspectionSymmetric,
+  portPassSource,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -78,6 +86,13 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   sanitizationUnskippable,
   noTemplateInjection,
   pacGeneratedCodeOnly,
+  // preflight: what the AWS APIs refuse at apply time and the provider does not check
+  preflightRoutes,
+  preflightClientVpn,
+  preflightNames,
+  preflightPrincipals,
+  preflightLimits,
+  preflightQuotas,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);
