@@ -11,7 +11,7 @@ const NARROWING = /\b(content|tls\.sni|http\.host|dns\.query|ja3\.hash|app-layer
 
 /** The addresses a Suricata address spec stands for ("[a,b]", "$VAR", "a"); undefined for "any" or a negation. */
 function addresses(spec: string, variables: Map<string, string[]>): Cidr[] | undefined {
-  if (spec === "any" || spec.includes("!")) return undefined;
+  if (spec.toLowerCase() === "any" || spec.includes("!")) return undefined;
   const parts = spec.replace(/^\[|\]$/g, "").split(",").map((p) => p.trim()).filter(Boolean);
   const out: Cidr[] = [];
   for (const p of parts) {
