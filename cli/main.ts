@@ -165,6 +165,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       if (opts.stale !== undefined) {
         const days = Number(opts.stale);
         if (!(Number.isInteger(days) && days >= 0)) throw new Error(`--stale must be a whole number of days, got '${opts.stale}'`);
+        if (opts.asOf !== undefined && !(/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf) && !Number.isNaN(Date.parse(opts.asOf)))) throw new Error(`--as-of must be a date YYYY-MM-DD, got '${opts.asOf}'`);
         const { staleReport, staleSources } = require("../catalog/refresh") as typeof import("../catalog/refresh");
         const stale = staleSources(SaasCatalog.default(), days, opts.asOf);
         io.out(staleReport(stale, days));
@@ -184,36 +185,24 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--catalog <file>", "the catalog file to read and update (default: the repository's)")
     .action(async (saas: string, opts: { from?: string; feedVersion?: string; write?: boolean; catalog?: string }) => {
       const cr = require("../catalog/refresh") as typeof import("../catalog/refresh");
-      const { CATALOG_PATH, SaasCatalog } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
-      const file = path.resolve(opts.catalog ?? CATALOG_PATH);
-      const current = SaasCatalog.fromFile(file);
-      if (!current.has(saas)) throw new cr.FeedInputError(`'${saas}' is not in the catalog (${current.ids.join(", ")})`);
-      const feed = current.get(saas).feed;
-      if (!feed) throw new cr.FeedInputError(`${saas} follows no vendor feed (no feed in its catalog entry)`);
+      const { CATALOG_PATH } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
       if (opts.feedVersion !== undefined && !/^[0-9]{10}$/.test(opts.feedVersion)) throw new cr.FeedInputError(`--feed-version must be the list's 10-digit version (yyyymmddnn), got '${opts.feedVersion}'`);
-      let sets: import("../catalog/saas-catalog").EndpointSet[];
-      let version = opts.feedVersion;
-      if (opts.from) sets = cr.readFeedFile(path.resolve(opts.from), feed.kind);
-      else {
-        const live = await cr.fetchFeed(feed);
-        sets = cr.FEED_PARSERS[feed.kind](live.text, feed.url);
-        version ??= live.version;
-      }
-      const configs = loadSelected({ envDir: envDir() });
-      const report = cr.compareFeed(current, saas, sets, configs, version);
-      io.out(cr.refreshReport(report));
-      if (opts.write) {
-        if (!version) throw new cr.FeedInputError("--write needs the list's version: --feed-version <yyyymmddnn>");
-        const text = cr.applyRefresh(fs.readFileSync(file, "utf8"), report, sets, version, new Date().toISOString().slice(0, 10));
-        // the updated catalog must load, and every env file must still validate with it
-        const { parse } = require("yaml") as typeof import("yaml");
-        const { loadFiles } = require("../config/load") as typeof import("../config/load");
-        const updated = SaasCatalog.fromEntries(parse(text), file);
+      if (opts.write && opts.from && !opts.feedVersion) throw new cr.FeedInputError("--write needs the list's version: --feed-version <yyyymmddnn>");
+      const file = path.resolve(opts.catalog ?? CATALOG_PATH);
+      const validateEnv = (updated: import("../catalog/saas-catalog").SaasCatalog) => {
         const issues = loadFiles(envFiles(envDir()), updated).issues;
         if (issues.length) throw new ConfigError(issues);
-        writeAtomically(file, text);
-        io.out(`wrote ${path.relative(process.cwd(), file) || file}: feed version ${version}\n`);
-      }
+      };
+      const r = await cr.refreshCatalog({
+        saas,
+        catalogFile: file,
+        from: opts.from && path.resolve(opts.from),
+        version: opts.feedVersion,
+        configs: loadSelected({ envDir: envDir() }),
+        write: opts.write ? { today: new Date().toISOString().slice(0, 10), validateEnv, writeFile: writeAtomically } : undefined,
+      });
+      io.out(r.text);
+      if (r.wroteVersion) io.out(`wrote ${path.relative(process.cwd(), file) || file}: feed version ${r.wroteVersion}\n`);
       setCode(0);
     });
 
@@ -314,14 +303,14 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .requiredOption("--from <files...>", "log files or HAR exports")
     .option("--format <format>", "table | yaml | json", "table")
     .option("--write", "add the proposal to env/<id>.yaml (after it validates); nothing else is ever written")
-    .action((id: string, opts: { from: string[]; format: string; write?: boolean }) => {
+    .action(async (id: string, opts: { from: string[]; format: string; write?: boolean }) => {
       if (!["table", "yaml", "json"].includes(opts.format)) throw new Error(`--format must be table, yaml or json, got '${opts.format}'`);
       const { learn, learnTable, learnYaml, writeProposal } = require("../catalog/learn") as typeof import("../catalog/learn");
       const [config] = loadSelected({ envDir: envDir(), only: [id] });
-      const report = learn(config, opts.from.map((f) => path.resolve(f)));
+      const report = await learn(config, opts.from.map((f) => path.resolve(f)));
       io.out(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : opts.format === "yaml" ? learnYaml(report) : learnTable(report));
       if (opts.write) {
-        const added = writeProposal(config.sourceFile, report, writeAtomically);
+        const added = writeProposal(config.sourceFile, report, { validate: validateEnvText, write: writeAtomically });
         io.out(added.length ? `added ${added.length} name(s) to ${path.relative(process.cwd(), config.sourceFile)}: ${added.join(" ")}\n` : "nothing to add\n");
       }
       setCode(0);
@@ -368,6 +357,22 @@ function progressReporter(io: Out, total: number): { update: (done: number, tota
     },
     stop: () => undefined,
   };
+}
+
+/**
+ * The checks of `validate` on an env file as it would be with `text` (a proposed edit), located in the real file:
+ * the text is validated as a copy beside it, so relative checks (the id against the file name) see the same name.
+ */
+export function validateEnvText(file: string, text: string): void {
+  const scratch = fs.mkdtempSync(path.join(path.dirname(file), ".alpha-prime-edit-"));
+  try {
+    const copy = path.join(scratch, path.basename(file));
+    fs.writeFileSync(copy, text);
+    const issues = loadFiles([copy]).issues;
+    if (issues.length) throw new ConfigError(issues.map((i) => ({ ...i, file: path.relative(process.cwd(), file) || file })));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Writes through a temporary file in the same directory, so a failure never leaves a half-written file. */

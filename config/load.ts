@@ -8,7 +8,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
-import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
+import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems, textShapeProblems } from "./env-input";
 import { escapeForTerminal } from "../core/terminal-text";
 import { closest, ConfigError, ConfigIssue, toIssue } from "../core/errors";
 import { render, Text, tr } from "../core/messages";
@@ -98,6 +98,8 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   const read = readEnvText(file);
   if ("issue" in read) return { issues: [read.issue] };
   const text = read.text;
+  const shape = textShapeProblems(text, file);
+  if (shape.length) return { issues: shape };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false /* checked in documentProblems: the library's check is quadratic */, prettyErrors: false });
   if (doc.errors.length) {

@@ -35,6 +35,8 @@ import { sanitizationUnskippable } from "./rules/sanitization-unskippable";
 import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
 import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
+import { tenantScope } from "./rules/tenant-scope";
+import { fileCoverage } from "./rules/file-coverage";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
 import { portPassSource } from "./rules/port-pass-source";
@@ -82,6 +84,8 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   tenantProxyUnskippable,
   tenantRestrictionConfigured,
   tenantRestrictionWaived,
+  tenantScope,
+  fileCoverage,
   noInlineCaMaterial,
   sanitizationUnskippable,
   noTemplateInjection,

@@ -22,6 +22,7 @@ function counts(reports: readonly StackReport[]) {
     errors: all.filter((f) => f.severity === "error" && !f.suppressedBy).length,
     warnings: all.filter((f) => f.severity === "warning" && !f.suppressedBy).length,
     suppressed: all.filter((f) => f.suppressedBy).length,
+    notes: reports.reduce((n, r) => n + (r.notes?.length ?? 0), 0),
   };
 }
 
@@ -33,8 +34,11 @@ export function textReport(reports: readonly StackReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     const open = order(r.findings.filter((f) => !f.suppressedBy));
+    const notes = order(r.notes ?? []);
     lines.push(`${r.stack}: ${open.length ? `${open.length} finding(s)` : "meets the α′ baseline"}`);
     for (const f of open) lines.push(`  ${f.severity.toUpperCase()} ${f.ruleId} ${oneLine(f.address)}: ${oneLine(f.message)}`);
+    // information a reviewer needs (the file paths the engine does not see), after the findings, never counted as one
+    for (const f of notes) lines.push(`  INFO ${f.ruleId} ${oneLine(f.address)}: ${oneLine(f.message)}`);
     if (r.suppressions.length) {
       lines.push("  suppressions in force:");
       // one line each, whatever a hand-edited cdktf.out holds: a newline in a reason must not forge a report line
@@ -42,7 +46,7 @@ export function textReport(reports: readonly StackReport[]): string {
     }
   }
   const c = counts(reports);
-  lines.push("", `${c.stacks} stack(s): ${c.errors} error(s), ${c.warnings} warning(s), ${c.suppressed} suppressed`);
+  lines.push("", `${c.stacks} stack(s): ${c.errors} error(s), ${c.warnings} warning(s), ${c.suppressed} suppressed, ${c.notes} note(s)`);
   return lines.join("\n") + "\n";
 }
 
@@ -62,6 +66,7 @@ export function jsonReport(reports: readonly StackReport[]): string {
           ...(f.suppressedBy ? { suppressed: { reason: f.suppressedBy.reason, ...(f.suppressedBy.expires ? { expires: f.suppressedBy.expires } : {}) } } : {}),
         })),
         suppressions: reports.flatMap((r) => r.suppressions.map((s) => ({ stack: r.stack, ...s }))),
+        notes: order(reports.flatMap((r) => r.notes ?? [])).map((f) => ({ ruleId: f.ruleId, severity: f.severity, stack: f.stack, address: f.address, message: f.message })),
       },
       null,
       2,
@@ -93,8 +98,8 @@ export function sarifReport(reports: readonly StackReport[], outdir: string): st
     const file = path.join(outdir, "stacks", report.stack, "cdk.tf.json");
     const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     const uri = path.relative(process.cwd(), file).split(path.sep).join("/");
-    for (const f of order(report.findings)) {
-      const result = new SarifResultBuilder().initSimple({ level: f.severity, messageText: `${f.address}: ${f.message}`, ruleId: f.ruleId, fileUri: uri, startLine: lineOf(text, f.address) });
+    for (const f of [...order(report.findings), ...order(report.notes ?? [])]) {
+      const result = new SarifResultBuilder().initSimple({ level: f.severity === "info" ? "note" : f.severity, messageText: `${f.address}: ${f.message}`, ruleId: f.ruleId, fileUri: uri, startLine: lineOf(text, f.address) });
       const location = result.result.locations?.[0];
       if (location) location.logicalLocations = [{ fullyQualifiedName: `${f.stack}.${f.address}`, kind: "resource" }];
       if (f.suppressedBy) result.result.suppressions = [{ kind: "external", status: "accepted", justification: f.suppressedBy.reason }];
@@ -112,10 +117,12 @@ export function junitReport(reports: readonly StackReport[]): string {
   for (const report of reports) {
     const suite = builder.testSuite().name(`alpha-prime ${report.stack}`);
     for (const rule of ALPHA_PRIME_PACK) {
-      const findings = report.findings.filter((f) => f.ruleId === rule.id);
+      const findings = [...report.findings, ...(report.notes ?? [])].filter((f) => f.ruleId === rule.id);
       const open = findings.filter((f) => !f.suppressedBy);
       const tc = suite.testCase().className(`alpha-prime.${report.stack}`).name(`${rule.id} ${rule.title}`);
-      if (open.length) tc.failure(open.map((f) => `${f.address}: ${f.message}`).join("\n"), rule.severity);
+      if (rule.severity === "info") {
+        if (open.length) tc.standardOutput(open.map((f) => `${f.address}: ${f.message}`).join("\n"));
+      } else if (open.length) tc.failure(open.map((f) => `${f.address}: ${f.message}`).join("\n"), rule.severity);
       else if (findings.length) tc.skipped().standardOutput(findings.map((f) => `suppressed ${f.address}: ${f.suppressedBy!.reason}`).join("\n"));
     }
     const defects = report.findings.filter((f) => f.ruleId === SUPPRESSION_RULE_ID);

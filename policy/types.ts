@@ -1,7 +1,8 @@
 /** The α′ security baseline's vocabulary: rules, their findings, suppressions. Modelled on cdk-nag. */
 import type { StackModel } from "./model";
 
-export type Severity = "error" | "warning";
+/** info: what a reviewer must know that no setting of the stack can change (e.g. a file path the engine cannot see) */
+export type Severity = "error" | "warning" | "info";
 
 export interface RuleReferences {
   /** the α′ requirement the rule serves */

@@ -11,9 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { processAlive } from "../cli/output-dir";
 import { REPO_ROOT } from "../core/paths";
+import { fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import { escapeForTerminal } from "../core/terminal-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
+import { tenantScopeCallouts } from "./tenant-scope";
+import { fileCoverageCallouts } from "./file-coverage";
 
 export type Risk = "data-loss" | "security";
 
@@ -307,7 +310,8 @@ function allowlist(s: StackSnapshot | undefined): Set<string> {
  */
 function tenantCallouts(base: StackSnapshot | undefined, head: StackSnapshot | undefined): Callout[] {
   if (!base || !head) return [];
-  const tr = (s: StackSnapshot) => s.locals?.alpha_prime?.tenant_restriction ?? { services: [], proxy_only_domains: [], headers: [] };
+  // the context as the municipality wrote it: the stack escaped it for Terraform ("$${" for "${")
+  const tr = (s: StackSnapshot) => fromTerraformLiteralDeep(s.locals?.alpha_prime?.tenant_restriction ?? { services: [], proxy_only_domains: [], headers: [] });
   const b = tr(base);
   const h = tr(head);
   const out: Callout[] = [];
@@ -444,6 +448,8 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const supAdded = sup(head).filter((x: string) => !sup(base).includes(x));
   if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
   callouts.push(...tenantCallouts(base, head));
+  callouts.push(...tenantScopeCallouts(base, head));
+  callouts.push(...fileCoverageCallouts(base, head));
   // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];

@@ -13,6 +13,7 @@ import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
 import { CLAMAV_MIRRORS } from "../constructs/file-sanitization";
+import { fileCoverage } from "../catalog/coverage";
 import { DEBIAN_MIRRORS, proxyDnsNames, TenantProxy } from "../constructs/tenant-proxy";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { CLIENT_VPN_MAX_DNS_SERVERS, RemoteAccessVpn } from "../constructs/remote-access-vpn";
@@ -347,5 +348,9 @@ function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist
         }
       : undefined,
     headers: allowlist.headerRules.map((h) => ({ saas: h.saas, name: h.name, value: h.value, hosts: h.hosts.map(formatDomainPattern) })),
+    // 無害化's coverage map: every file path of the selected services and whether the engine sees it (AP-COV-001, the diff)
+    file_coverage: fileCoverage(config, catalog),
+    // the tenant's own hosts under a wildcard the mechanism replaced: what AP-TEN-005 and the diff accept there
+    tenant_hosts: config.breakout.saas.filter((saas) => config.breakout.tenants[saas] && catalog.get(saas).tenantRestriction?.tenantHosts).map((saas) => ({ saas, hosts: catalog.ownTenantHosts(saas, config.breakout.tenants[saas]) })),
   };
 }

@@ -94,6 +94,8 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
     const conf = Object.values<any>(tf.resource.aws_s3_object).find((o) => o.key === "proxy/squid.conf");
     conf.content = conf.content.replace(/^(icap_service sanitize .*) bypass=0$/m, "$1 bypass=1");
   },
+  // another tenant's SharePoint on the allowlist, past validate
+  "AP-TEN-005": (tf) => first(tf, "aws_networkfirewall_rule_group", "Breakout_DomainAllowlist").rule_group.rules_source.rules_source_list.targets.push("contoso.sharepoint.com"),
   "AP-TEN-004": (tf) => (first(tf, "aws_launch_template", "TenantProxy").user_data = Buffer.from("#cloud-config\n# -----BEGIN PRIVATE KEY-----\nMIIE\n").toString("base64")),
   // what an env file's name did before its text was escaped: Terraform read a local file into every tag
   "AP-TF-001": (tf) => (tf.provider.aws[0].default_tags[0].tags.MunicipalityName = '三豊市 ${file("/etc/hostname")}'),
@@ -111,7 +113,8 @@ describe("the α′ security baseline", () => {
   });
 
   test("every rule in the pack has a failing fixture", () => {
-    expect(Object.keys(WEAKENINGS).sort()).toEqual([...RULE_IDS].sort());
+    // information (severity info: the coverage map) has nothing to weaken; test/file-coverage.test.ts covers it
+    expect(Object.keys(WEAKENINGS).sort()).toEqual(ALPHA_PRIME_PACK.filter((r) => r.severity !== "info").map((r) => r.id).sort());
   });
 
   test.each(Object.keys(WEAKENINGS))("%s catches its weakening, and no other rule fires", (ruleId) => {
