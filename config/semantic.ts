@@ -4,6 +4,7 @@
  */
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { HEALTH_PORT } from "../constructs/relay-ports";
+import { CLAMAV_MAX_FILE_BYTES } from "../constructs/file-sanitization";
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
@@ -432,6 +433,10 @@ function sanitizationProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog
     }
   }
   if (s.largerFiles === "pass" && !s.largerFilesReason) out.push({ path: ["breakout", "sanitization"], message: tr`largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason`, expected: tr`largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block` });
+  // every limit of the engine is derived from this one; ClamAV cannot scan 2 GiB or more (clamd.conf(5), MaxFileSize)
+  const clamavMaxMb = Math.floor(CLAMAV_MAX_FILE_BYTES / 1048576);
+  if (s.engine === "clamav" && typeof s.maxFileSizeMb === "number" && s.maxFileSizeMb > clamavMaxMb)
+    out.push({ path: ["breakout", "sanitization", "maxFileSizeMb"], message: tr`ClamAV cannot scan a file of ${s.maxFileSizeMb} MB (2 GB or more), so files at the limit would be blocked as unscannable`, expected: tr`at most ${clamavMaxMb} with engine: clamav` });
   return out;
 }
 

@@ -190,6 +190,8 @@ export const JA: Readonly<Record<string, string>> = {
   "icaps://, or an engine inside the LGWAN segments": "icaps://、または LGWAN セグメント内のエンジン",
   "largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason": "largerFiles: pass では上限を超えるファイルが検査されずに端末へ届くため、largerFilesReason が必要です",
   "largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block": "largerFilesReason: 許容できる理由（20 文字以上）、または largerFiles: block",
+  "ClamAV cannot scan a file of {0} MB (2 GB or more), so files at the limit would be blocked as unscannable": "ClamAV は {0} MB（2 GB 以上）のファイルを検査できないため、上限ちょうどのファイルは検査不能として遮断されます",
+  "at most {0} with engine: clamav": "engine: clamav では {0} 以下",
   "id '{0}' is also used by {1}": "id '{0}' は {1} でも使われています",
   "an id unique across env files": "env ファイル全体で重複しない id",
   "{0} is also used by {1}": "{0} は {1} でも使われています",
