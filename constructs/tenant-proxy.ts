@@ -38,6 +38,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { acceptFinding } from "./accepted-findings";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
+import { shortName } from "../core/aws-names";
 import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../catalog/domains";
 import { PROXY_PORT, proxyEndpoints } from "./breakout-plan";
 import { DEFAULT_GUIDANCE, ENGINE_CHECK_FAILED, ENGINE_LAYOUT, engineLimits, ICAP_SERVICE, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineDownPage, renderEngineUnits, renderFreshclamConfig, renderTooBigPage, renderUnscannablePage, renderVirusFoundPage, UNSCANNABLE_PAGE } from "./file-sanitization";
@@ -727,7 +728,7 @@ export class TenantProxy extends Construct {
       policyName: "proxy",
       statements,
     });
-    const volumeKeyArn = fleetVolumeKey(this, props.accountId, `${props.namePrefix}: encrypts proxy instance volumes (they hold the interception CA)`);
+    const volumeKey = fleetVolumeKey(this, { accountId: props.accountId, fleetName: name("proxy"), description: `${props.namePrefix}: encrypts proxy instance volumes (they hold the interception CA)` });
 
     const clientCidrs = [...props.lgwanCidrs, ...(props.remoteAccess?.sourceCidrs ?? [])];
     const san = props.sanitization;
@@ -779,12 +780,13 @@ export class TenantProxy extends Construct {
       instanceType: props.instanceType ?? "m7g.large",
       instanceProfileArn,
       securityGroupId: sg.id,
-      volumeKeyArn,
+      volumeKeyArn: volumeKey.keyArn,
       userData: this.userData,
     });
 
     const lb = new Lb(this, "LoadBalancer", {
-      name: name("proxy").slice(0, 32),
+      // the relay's scheme: a long id is cut with a hash, never ending in a hyphen (refused by CreateLoadBalancer)
+      name: shortName(name("proxy")),
       internal: true,
       loadBalancerType: "network",
       subnetMapping: props.subnetIds.map((subnetId, i) => ({ subnetId, privateIpv4Address: lbAddresses[i] })),
@@ -794,7 +796,7 @@ export class TenantProxy extends Construct {
     });
     this.loadBalancerArnSuffix = lb.arnSuffix;
     const tg = new LbTargetGroup(this, "TargetGroup", {
-      name: name("proxy").slice(0, 32),
+      name: shortName(name("proxy")),
       port,
       protocol: "TCP",
       targetType: "instance",
@@ -818,6 +820,7 @@ export class TenantProxy extends Construct {
       healthCheckType: "ELB",
       healthCheckGracePeriod: 600,
       targetGroupArns: [tg.arn],
+      serviceLinkedRoleArn: volumeKey.serviceLinkedRoleArn,
       maxInstanceLifetime: MAX_INSTANCE_LIFETIME_SECONDS,
       launchTemplate: { id: template.id, version: template.latestVersion as unknown as string },
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "600" } },
