@@ -18,7 +18,7 @@
  * spliced hosts and sanitized hosts in one allowlist), --clamav-db <dir>.
  * Every process it starts is stopped by its process group at the end; a missing program fails it at once.
  */
-import { spawn, spawnSync } from "child_process";
+import { execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -26,7 +26,7 @@ import { renderedFiles, synthesizedStack } from "../cli/render";
 import { loadOrThrow } from "../config/load";
 import { defaultEnvDir } from "../core/paths";
 import { DomainPattern, domainMatches } from "../catalog/domains";
-import { ENGINE_LAYOUT, EngineLayout } from "../constructs/file-sanitization";
+import { clamdSocket, ENGINE_LAYOUT, EngineLayout } from "../constructs/file-sanitization";
 import { PROXY_PORT } from "../constructs/breakout-plan";
 import { SQUID_LAYOUT, SquidLayout } from "../constructs/tenant-proxy";
 import { BANDWIDTH_TIERS } from "../constructs/bandwidth-tier";
@@ -60,6 +60,8 @@ export interface ProxyBenchResult {
   /** bytes c-icap's verdict log says it scanned, against the bytes the scan runs downloaded */
   readonly scannedBytesLogged: number;
   readonly scanDownloadedBytes: number;
+  /** scanned downloads that did not arrive whole, or that c-icap did not receive and pass whole: must be none */
+  readonly scanProblems: readonly string[];
   readonly clamdRssMb: number;
   readonly squidRssMb: number;
 }
@@ -68,6 +70,9 @@ const PROGRAMS: [string, string][] = [
   ["squid", "squid-openssl"],
   ["c-icap", "c-icap"],
   ["clamd", "clamav-daemon"],
+  // the engine check the rendered systemd drop-ins run before c-icap and Squid start
+  ["clamdscan", "clamdscan"],
+  ["c-icap-client", "c-icap"],
   ["openssl", "openssl"],
   ["taskset", "util-linux"],
   ["getconf", "libc-bin"],
@@ -172,6 +177,8 @@ interface Setup {
   readonly interceptionCa: string;
   readonly originCa: string;
   readonly engine: EngineLayout;
+  /** the commands of the rendered systemd drop-ins that order c-icap after clamd and Squid after the engine */
+  readonly gates?: { readonly cicapPre: string[]; readonly cicapPost: string[]; readonly squidPre: string[] };
   readonly maxFileSizeBytes?: number;
 }
 
@@ -196,7 +203,6 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
   const engine: EngineLayout = {
     ...ENGINE_LAYOUT,
     icapPort: await freePort(),
-    clamdPort: await freePort(),
     cicapModulesDir: localCicapModules()!,
     cicapTemplateDir: path.join(dir, "cicap-templates"),
     cicapLogDir: path.join(dir, "cicap-log"),
@@ -204,12 +210,28 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
     cicapTmpDir: path.join(dir, "cicap-tmp"),
     clamavDatabaseDir: o.clamavDb ? path.resolve(o.clamavDb) : path.join(dir, "clamav-db"),
     clamavLogDir: path.join(dir, "clamav-log"),
+    // clamd's Unix socket (clamd.ctl) is here: c-icap hands it each body as an open descriptor, as on the instance
     clamavRunDir: path.join(dir, "clamav-run"),
+    clamdConfigFile: path.join(dir, "clamd.conf"),
+    engineCheckProgram: path.join(dir, "alpha-prime-engine-check"),
+    engineCheckLog: path.join(dir, "engine-check-log", "engine-check.log"),
   };
-  const squid: SquidLayout = { ...SQUID_LAYOUT, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: path.join(dir, "errors") };
-  for (const d of ["clamav-db", "clamav-log", "clamav-run", "cicap-log", "cicap-run", "cicap-tmp", "cicap-templates", "errors", "log"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  const squid: SquidLayout = { ...SQUID_LAYOUT, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: path.join(dir, "errors"), sniCheckHelper: path.join(dir, "sni-is-host") };
+  for (const d of ["clamav-db", "clamav-log", "clamav-run", "cicap-log", "cicap-run", "cicap-templates", "errors", "log"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  // as on the instance (install -m 0750, c-icap's): clamd cannot open c-icap's body files by name, only by descriptor
+  fs.mkdirSync(path.join(dir, "cicap-tmp"), { mode: 0o750 });
 
-  // the files the user data writes, at their local places (block pages, c-icap templates)
+  const pathPairs = (prod: object, local: object): [string, string][] =>
+    Object.entries(prod)
+      .filter(([, v]) => typeof v === "string" && v.startsWith("/"))
+      .map(([k, v]) => [v as string, (local as Record<string, string>)[k]]);
+  const allowedPaths = [SQUID_LAYOUT.certgen, "/etc/c-icap/c-icap.magic", engine.cicapModulesDir, engine.clamavDatabaseDir, "/bin/sh"];
+  // the engine check writes its log's directory by name (mkdir -p), so the directory moves as well as the file
+  const enginePairs: [string, string][] = [...pathPairs(ENGINE_LAYOUT, engine), [path.posix.dirname(ENGINE_LAYOUT.engineCheckLog), path.dirname(engine.engineCheckLog)]];
+
+  // The files the user data writes, at their local places: block pages, c-icap templates, and the programs
+  // squid.conf and the systemd drop-ins run (the SNI check helper, the engine check), moved like the configuration.
+  const placed: Record<string, string> = {};
   for (const [key, text] of Object.entries(files)) {
     const onInstance = key.startsWith("proxy/files/") ? `/${key.slice("proxy/files/".length)}` : undefined;
     if (!onInstance) continue;
@@ -220,15 +242,17 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
         fs.writeFileSync(local, text);
       }
     }
+    placed[onInstance] = text;
   }
+  const program = (onInstance: string, local: string, pairs: [string, string][], edit = (t: string) => t) => {
+    const text = placed[onInstance];
+    if (text === undefined) throw new Error(`the rendered user data has no ${onInstance}`);
+    fs.writeFileSync(local, localize(edit(text), onInstance, pairs, allowedPaths, dir), { mode: 0o755 });
+  };
+  program(SQUID_LAYOUT.sniCheckHelper, squid.sniCheckHelper, pathPairs(SQUID_LAYOUT, squid));
   // Squid needs Debian's full template set under alpha-prime's pages, as the user data's cp -rn does
   for (const f of fs.readdirSync("/usr/share/squid/errors/templates")) if (!fs.existsSync(path.join(squid.errorDir, f))) fs.copyFileSync(path.join("/usr/share/squid/errors/templates", f), path.join(squid.errorDir, f));
 
-  const pathPairs = (prod: object, local: object): [string, string][] =>
-    Object.entries(prod)
-      .filter(([, v]) => typeof v === "string" && v.startsWith("/"))
-      .map(([k, v]) => [v as string, (local as Record<string, string>)[k]]);
-  const allowedPaths = [SQUID_LAYOUT.certgen, "/etc/c-icap/c-icap.magic", engine.cicapModulesDir, engine.clamavDatabaseDir];
   const squidLocal =
     localize(
       squidConf
@@ -252,13 +276,20 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
   const cicapConf = files["proxy/files/etc/alpha-prime/c-icap.conf"];
   const clamdConf = files["proxy/files/etc/alpha-prime/clamd.conf"];
   const scanning = !!(hosts.scan && cicapConf && clamdConf);
+  let gates: Setup["gates"];
   if (scanning) {
-    const enginePairs = pathPairs(ENGINE_LAYOUT, engine);
-    fs.writeFileSync(
-      path.join(dir, "c-icap.conf"),
-      localize(cicapConf.replace(`Port 127.0.0.1:${ENGINE_LAYOUT.icapPort}`, `Port 127.0.0.1:${engine.icapPort}`).replace(`ClamdPort ${ENGINE_LAYOUT.clamdPort}`, `ClamdPort ${engine.clamdPort}`), "c-icap.conf", enginePairs, allowedPaths, dir),
-    );
-    fs.writeFileSync(path.join(dir, "clamd.conf"), localize(clamdConf.replace(`TCPSocket ${ENGINE_LAYOUT.clamdPort}`, `TCPSocket ${engine.clamdPort}`), "clamd.conf", enginePairs, allowedPaths, dir));
+    fs.writeFileSync(path.join(dir, "c-icap.conf"), localize(cicapConf.replace(`Port 127.0.0.1:${ENGINE_LAYOUT.icapPort}`, `Port 127.0.0.1:${engine.icapPort}`), "c-icap.conf", enginePairs, allowedPaths, dir));
+    fs.writeFileSync(engine.clamdConfigFile, localize(clamdConf, "clamd.conf", enginePairs, allowedPaths, dir));
+    program(ENGINE_LAYOUT.engineCheckProgram, engine.engineCheckProgram, enginePairs, (t) => t.replace(` -p ${ENGINE_LAYOUT.icapPort} `, ` -p ${engine.icapPort} `));
+    // the rendered systemd drop-ins' gates, run in their order before anything is measured (see runProxyBench)
+    const unit = (name: string, key: "ExecStartPre" | "ExecStartPost") => {
+      const onInstance = `/etc/systemd/system/${name}`;
+      const text = placed[onInstance];
+      const line = text?.split("\n").find((l) => l.startsWith(`${key}=`));
+      if (!line) throw new Error(`the rendered user data has no ${key} in ${onInstance}`);
+      return localize(line.slice(key.length + 1), onInstance, enginePairs, allowedPaths, dir).split(" ");
+    };
+    gates = { cicapPre: unit("c-icap.service.d/alpha-prime.conf", "ExecStartPre"), cicapPost: unit("c-icap.service.d/alpha-prime.conf", "ExecStartPost"), squidPre: unit("squid.service.d/alpha-prime.conf", "ExecStartPre") };
     if (!o.clamavDb) {
       // The one-signature database of the live tests, plus the same string as a body signature so the pattern
       // matcher runs over every byte (a hash signature alone is one MD5 per file).
@@ -269,7 +300,7 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
     }
   }
   const maxMatch = /^reply_body_max_size (\d+) bytes/m.exec(squidLocal);
-  return { dir, proxyPort, tlsPort, hosts: scanning ? hosts : { ...hosts, scan: undefined }, interceptionCa: path.join(dir, "interception-ca.crt"), originCa: path.join(dir, "origin-ca.crt"), engine, maxFileSizeBytes: maxMatch ? Number(maxMatch[1]) : undefined };
+  return { dir, proxyPort, tlsPort, hosts: scanning ? hosts : { ...hosts, scan: undefined }, interceptionCa: path.join(dir, "interception-ca.crt"), originCa: path.join(dir, "origin-ca.crt"), engine, gates, maxFileSizeBytes: maxMatch ? Number(maxMatch[1]) : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -348,8 +379,15 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
 
     const roots: { squid?: number; cicap?: number; clamd?: number } = {};
     if (s.hosts.scan) {
-      const clamd = await processes.startListening("clamd", ...under(proxyCore, "clamd", ["-c", path.join(dir, "clamd.conf")]), s.engine.clamdPort, o.clamavDb ? 600_000 : 60_000);
+      // In the order the rendered systemd drop-ins give on the instance: c-icap only once clamd blocks EICAR (a
+      // c-icap started before clamd answers registers no engine and passes every file unscanned: the scan figures
+      // would then measure nothing), and Squid only once c-icap blocks it too.
+      const loading = o.clamavDb ? 600_000 : 60_000;
+      const clamd = await processes.startListeningOnSocket("clamd", ...under(proxyCore, "clamd", ["-c", s.engine.clamdConfigFile]), clamdSocket(s.engine), loading);
+      await gate("c-icap's ExecStartPre", s.gates!.cicapPre, loading);
       const cicap = await processes.startListening("c-icap", ...under(proxyCore, "c-icap", ["-N", "-f", path.join(dir, "c-icap.conf")]), s.engine.icapPort, 20_000);
+      await gate("c-icap's ExecStartPost", s.gates!.cicapPost, 90_000);
+      await gate("squid's ExecStartPre", s.gates!.squidPre, 90_000);
       roots.clamd = clamd.pid;
       roots.cicap = cicap.pid;
     }
@@ -405,24 +443,33 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
     const reqs = await measure("bump + header, requests on kept-alive connections", s.hosts.header, icpt, "requests", 32, []);
     const conns = await measure("bump + header, new TLS connections", s.hosts.header, icpt, "handshakes", 32, []);
     const spliceConns = await measure("splice, new TLS connections", s.hosts.splice, s.originCa, "handshakes", 16, []);
-    // scanning: sizes that pass today (≤ 2 MB); larger sizes join this list once large downloads no longer stall
-    const scanSizes = o.long ? [256 << 10, 1 << 20, 2 << 20] : [1 << 20, 2 << 20];
-    const scans: Measurement[] = [];
+    // Scanning: documents and slides of everyday size (10 MB passes since c-icap answers after the whole file and
+    // Squid's preview is off); --long adds small files and a file of the municipality's limit.
+    const limit = s.maxFileSizeBytes;
+    const scanSizes = [...new Set(o.long ? [256 << 10, 1 << 20, 2 << 20, 10 << 20, ...(limit ? [limit] : [])] : [1 << 20, 2 << 20, 10 << 20])];
+    const scans: { path: string; size: number; m: Measurement }[] = [];
     const verdictLog = path.join(s.engine.cicapLogDir, "verdicts.log");
-    const loggedBytes = () => (fs.existsSync(verdictLog) ? [...fs.readFileSync(verdictLog, "utf8").matchAll(/ bytes=(\d+) /g)].reduce((sum, m) => sum + Number(m[1]), 0) : 0);
-    const loggedBefore = loggedBytes();
+    const readLog = () => (fs.existsSync(verdictLog) ? fs.readFileSync(verdictLog, "utf8") : "");
+    const logBefore = readLog().length;
     if (s.hosts.scan) {
-      for (const size of scanSizes.filter((n) => !s.maxFileSizeBytes || n <= s.maxFileSizeBytes)) {
-        scans.push(await measure(`bump + scan, ${size >= 1 << 20 ? `${size >> 20} MB` : `${size >> 10} KB`} files`, s.hosts.scan, icpt, "bulk", 2, [bytesPath(size, `report-${size}.bin`)]));
+      for (const size of scanSizes.filter((n) => !limit || n <= limit)) {
+        const p = bytesPath(size, `report-${size}.bin`);
+        scans.push({ path: p, size, m: await measure(`bump + scan, ${sizeLabel(size)} files`, s.hosts.scan, icpt, "bulk", 2, [p]) });
       }
     }
     await new Promise((r) => setTimeout(r, 1500)); // c-icap writes its access log asynchronously
-    const scannedBytesLogged = loggedBytes() - loggedBefore;
+    const scanLog = readLog().slice(logBefore);
+    const scannedBytesLogged = [...scanLog.matchAll(/ bytes=(\d+) /g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const coverage = scanCoverage(
+      scanLog,
+      scans.map((r) => ({ path: r.path, size: r.size, downloads: r.m.result.bytes / r.size })),
+    );
+    const incomplete = scans.filter((r) => r.m.result.errors || r.m.result.wrong).map((r) => `${sizeLabel(r.size)}: ${r.m.result.errors + r.m.result.wrong} download(s) failed or came back wrong (${r.m.result.firstProblem})`);
     const stats = treeStats(rootPids);
 
     const perCore = (m: Measurement, amount: number) => amount / m.result.seconds / ((m.cpu.squid + m.cpu.cicap + m.cpu.clamd) / m.result.seconds);
-    const scanBytes = scans.reduce((sum, m) => sum + m.result.bytes, 0);
-    const scanCpu = scans.reduce((sum, m) => sum + m.cpu.squid + m.cpu.cicap + m.cpu.clamd, 0);
+    const scanBytes = scans.reduce((sum, r) => sum + r.m.result.bytes, 0);
+    const scanCpu = scans.reduce((sum, r) => sum + r.m.cpu.squid + r.m.cpu.cicap + r.m.cpu.clamd, 0);
     const figures: ProxyCoreFigures = {
       spliceGbps: (perCore(splice, splice.result.bytes) * 8) / 1e9,
       bumpGbps: (perCore(bump, bump.result.bytes) * 8) / 1e9,
@@ -439,6 +486,7 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
       figures,
       scannedBytesLogged,
       scanDownloadedBytes: scanBytes,
+      scanProblems: [...coverage, ...incomplete],
       clamdRssMb: roots.clamd ? Math.round(stats.rssKb.get(roots.clamd)! / 1024) : 0,
       squidRssMb: Math.round(stats.rssKb.get(roots.squid!)! / 1024),
     };
@@ -451,9 +499,42 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<ProxyBenchRes
   }
 }
 
+/** A command of a rendered systemd drop-in, run as systemd would (bounded in time); a failure stops the benchmark. */
+function gate(what: string, argv: string[], ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(argv[0], argv.slice(1), { timeout: ms, encoding: "utf8" }, (err, stdout, stderr) => (err ? reject(new Error(`${what} (${argv.join(" ")}) failed: ${(stdout + stderr).trim() || err.message}`)) : resolve()));
+  });
+}
+
 function execCertgen(dir: string): void {
   const r = spawnSync(SQUID_LAYOUT.certgen, ["-c", "-s", path.join(dir, "ssl_db"), "-M", "16MB"], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${SQUID_LAYOUT.certgen} failed: ${r.stderr}`);
+}
+
+function sizeLabel(size: number): string {
+  return size >= 1 << 20 ? `${+(size / 1048576).toFixed(1)} MB` : `${size >> 10} KB`;
+}
+
+/** One scan run: the file it downloaded over and over, its size, and how many times it arrived whole. */
+export interface ScanRun {
+  readonly path: string;
+  readonly size: number;
+  readonly downloads: number;
+}
+
+/**
+ * Did every scanned download go through the engine whole? c-icap's verdict log (c-icap.conf's alphaPrimeVerdict:
+ * "time client URL file=… bytes=<body bytes c-icap received> engine=clamav icap_status=… infection=…") must hold, for
+ * each run, at least as many clean verdicts on the whole file as the client received whole files. A file that
+ * reached the client past the engine (a 204 before the end, a trickle, a bypass) has no such line.
+ */
+export function scanCoverage(verdictLog: string, runs: readonly ScanRun[]): string[] {
+  const lines = verdictLog.split("\n").filter(Boolean);
+  return runs.flatMap((run) => {
+    const mine = lines.filter((l) => (l.split(" ")[2] ?? "").endsWith(run.path));
+    const whole = mine.filter((l) => l.includes(` bytes=${run.size} `) && / infection=- /.test(l)).length;
+    return whole >= run.downloads ? [] : [`${run.path}: ${run.downloads} download(s) arrived whole, but c-icap scanned the whole file clean only ${whole} time(s) (${mine.length} verdict line(s) for it)`];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -490,7 +571,8 @@ export function proxyBenchReport(r: ProxyBenchResult): string {
     "Per proxy core (throughput ÷ the proxy's CPU share):",
     `  splice ${f.spliceGbps.toFixed(1)} Gbit/s · bump + header ${f.bumpGbps.toFixed(2)} Gbit/s, ${f.bumpRequestsPerSecond.toFixed(0)} req/s on kept-alive connections, ${f.bumpNewConnectionsPerSecond.toFixed(0)} new TLS connections/s (splice: ${f.spliceNewConnectionsPerSecond.toFixed(0)}/s)`,
     r.scanDownloadedBytes
-      ? `  bump + scan ${f.scanGbps.toFixed(2)} Gbit/s, ${f.scanCpuSecondsPerMb.toFixed(4)} CPU-s per MB (Squid + c-icap + clamd); c-icap logged ${(r.scannedBytesLogged / 1e6).toFixed(1)} MB scanned of ${(r.scanDownloadedBytes / 1e6).toFixed(1)} MB downloaded`
+      ? `  bump + scan ${f.scanGbps.toFixed(2)} Gbit/s, ${f.scanCpuSecondsPerMb.toFixed(4)} CPU-s per MB (Squid + c-icap + clamd); c-icap logged ${(r.scannedBytesLogged / 1e6).toFixed(1)} MB scanned of ${(r.scanDownloadedBytes / 1e6).toFixed(1)} MB downloaded\n` +
+        (r.scanProblems.length ? `  NOT MET  every scanned download arrived whole and went through c-icap whole:\n${r.scanProblems.map((p) => `    - ${p}`).join("\n")}` : "  met      every scanned download arrived whole and went through c-icap whole (one clean verdict on the whole file each)")
       : "  bump + scan: not measured (the sample has no sanitized host)",
     `  memory: Squid ${r.squidRssMb} MB, clamd ${r.clamdRssMb} MB resident (${r.database})`,
     "",
@@ -536,7 +618,10 @@ export function proxyBenchOptionsFromArgs(argv = process.argv): ProxyBenchOption
 
 if (require.main === module) {
   runProxyBench(proxyBenchOptionsFromArgs())
-    .then((r) => process.stdout.write(`\n${proxyBenchReport(r)}`))
+    .then((r) => {
+      process.stdout.write(`\n${proxyBenchReport(r)}`);
+      if (r.scanProblems.length) process.exitCode = 1;
+    })
     .catch((e) => {
       process.stderr.write(`${(e as Error).stack}\n`);
       process.exit(1);

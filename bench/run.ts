@@ -152,7 +152,11 @@ async function main(): Promise<void> {
 }
 
 async function proxyBench(): Promise<void> {
-  if (!process.argv.includes("--skip-proxy")) process.stdout.write(`\n${proxyBenchReport(await runProxyBench(proxyBenchOptionsFromArgs()))}`);
+  if (process.argv.includes("--skip-proxy")) return;
+  const r = await runProxyBench(proxyBenchOptionsFromArgs());
+  process.stdout.write(`\n${proxyBenchReport(r)}`);
+  // scan figures from downloads that bypassed the engine, or did not arrive, measure nothing
+  if (r.scanProblems.length) process.exitCode = 1;
 }
 
 (process.argv.includes("--proxy-only") ? proxyBench() : main().then(proxyBench)).catch((e) => {

@@ -16,7 +16,7 @@ import * as tls from "tls";
 import { renderSquidConfig, SQUID_LAYOUT, SquidLayout } from "../constructs/tenant-proxy";
 import { effectiveAllowlist } from "../stacks/allowlist";
 import { loadSample, tempDir, testWithTool, which } from "./helpers";
-import { curl, freePort, handOver, makeCa, Processes, tearDown } from "./live-harness";
+import { curl, freePort, handOver, makeCa, Processes, tearDown, writeSquidHelpers } from "./live-harness";
 
 const live = testWithTool(["squid", "curl", "openssl"], "squid-openssl curl openssl", "the proxy's SMP workers (workers 2)");
 const WORKERS = 2;
@@ -109,7 +109,7 @@ describe(`the proxy with ${WORKERS} Squid workers, live on the loopback`, () => 
     await serve(SLACK_IP, SLACK_HOSTS);
     fs.writeFileSync(path.join(dir, "hosts"), `${LOGIN_IP} ${LOGIN_HOST}\n${SPLICE_IP} ${SPLICE_HOST}\n${SLACK_HOSTS.map((h) => `${SLACK_IP} ${h}`).join("\n")}\n`);
     fs.mkdirSync(path.join(dir, "log"));
-    const layout: SquidLayout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: "/usr/share/squid/errors/templates", upstreamCaFile: path.join(dir, "origin-ca.crt") };
+    const layout: SquidLayout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: "/usr/share/squid/errors/templates", upstreamCaFile: path.join(dir, "origin-ca.crt"), sniCheckHelper: writeSquidHelpers(dir) };
     const rendered = renderSquidConfig({ municipality: config.id, clientCidrs: ["127.0.0.0/8"], allowedDomains: allowlist.domains, headerRules: allowlist.headerRules.map((r) => ({ label: r.saas, ...r })), layout, workers: WORKERS });
     fs.writeFileSync(path.join(dir, "squid.conf"), `${rendered}\nhosts_file ${path.join(dir, "hosts")}\n`);
     execFileSync(layout.certgen, ["-c", "-s", layout.certDb, "-M", "16MB"], { stdio: "pipe" });
