@@ -4,6 +4,7 @@
  * is returned, so a caller either gets all configs or writes nothing.
  */
 import * as fs from "fs";
+import * as path from "path";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
 import { SaasCatalog } from "../catalog/saas-catalog";
@@ -62,6 +63,23 @@ export function loadFiles(files: readonly string[], catalog = SaasCatalog.defaul
     issues.push(l.locate(p.problem));
   }
   return { configs: issues.length ? [] : configs, issues };
+}
+
+/**
+ * Validates the named files as `validate` with no arguments would judge them: each is loaded together with the
+ * other env files of its directory, so the cross-file rules (one file per local government code, unique ids) apply
+ * to a file named alone. Only the named files' issues are returned: a broken neighbour is its own validate's business.
+ * The named files load last, so a clash is reported on them ("… is also used by <neighbour>").
+ */
+export function loadNamedFiles(files: readonly string[], catalog = SaasCatalog.default()): LoadResult {
+  const named = new Set(files.map((f) => path.resolve(f)));
+  const dirs = [...new Set([...named].map((f) => path.dirname(f)))];
+  const neighbours = dirs.flatMap((d) => (fs.existsSync(d) ? listEnvDirectory(d).files : []).map((f) => path.resolve(f)).filter((f) => !named.has(f)));
+  const r = loadFiles([...neighbours, ...named], catalog);
+  const shown = new Set([...named].map(displayPath));
+  const issues = r.issues.filter((i) => shown.has(i.file));
+  // the configs come from the named files alone: a neighbour's issue empties the combined result
+  return { configs: issues.length ? [] : loadFiles([...named], catalog).configs, issues };
 }
 
 /** Loads files or throws a ConfigError holding every issue. */

@@ -62,7 +62,13 @@ export class StackModel {
       municipality: ap.municipality,
       retentionDays: ap.retention_days,
       lgwanSegments: ap.lgwan_segments,
-      suppressions: (ap.suppressions ?? []).map((s: any) => ({ rule: s.rule, resource: s.resource, reason: s.reason, ...(s.expires ? { expires: s.expires } : {}) })),
+      suppressions: (ap.suppressions ?? []).map((s: any) => ({
+        rule: s.rule,
+        resource: s.resource,
+        reason: s.reason,
+        ...(s.expires ? { expires: s.expires } : {}),
+        ...(s.declared_by ? { declaredBy: s.declared_by } : {}),
+      })),
       publicHostingWaivers: ap.public_hosting_waivers,
       tenantRestriction: ap.tenant_restriction
         ? {

@@ -39,6 +39,22 @@ import { tenantScope } from "./rules/tenant-scope";
 import { fileCoverage } from "./rules/file-coverage";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
+import { bucketPolicyNoOpenPrincipal } from "./rules/bucket-policy-no-open-principal";
+import { defaultSecurityGroupClosed } from "./rules/default-security-group-closed";
+import { firewallCustomerKey } from "./rules/firewall-customer-key";
+import { iamLeastPrivilege } from "./rules/iam-least-privilege";
+import { kmsNoOpenPrincipal } from "./rules/kms-no-open-principal";
+import { lbDeletionProtection } from "./rules/lb-deletion-protection";
+import { noInternetEgress } from "./rules/no-internet-egress";
+import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
+import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
+import { portPassSource } from "./rules/port-pass-source";
+import { preflightClientVpn } from "./rules/preflight-client-vpn";
+import { preflightLimits } from "./rules/preflight-limits";
+import { preflightNames } from "./rules/preflight-names";
+import { preflightPrincipals } from "./rules/preflight-principals";
+import { preflightQuotas } from "./rules/preflight-quotas";
+import { preflightRoutes } from "./rules/preflight-routes";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -52,7 +68,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   bucketTlsOnly,
   bucketAccessLogging,
   bucketKms,
+  bucketPolicyNoOpenPrincipal,
   kmsKeyRotation,
+  kmsNoOpenPrincipal,
+  firewallCustomerKey,
   vpcFlowLogs,
   firewallLogging,
   firewallDefaultDrop,
@@ -62,6 +81,11 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIp,
   firewallDeletionProtection,
   inspectionSymmetric,
+  noInternetEgress,
+  defaultSecurityGroupClosed,
+  tgwNoAutoAccept,
+  lbDeletionProtection,
+  portPassSource,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -70,6 +94,8 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   imdsv2Required,
   ebsEncrypted,
   noSsh,
+  noSecretsInUserData,
+  iamLeastPrivilege,
   snsEncrypted,
   requiredTags,
   remoteStateEncrypted,
@@ -82,6 +108,13 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   sanitizationUnskippable,
   noTemplateInjection,
   pacGeneratedCodeOnly,
+  // preflight: what the AWS APIs refuse at apply time and the provider does not check
+  preflightRoutes,
+  preflightClientVpn,
+  preflightNames,
+  preflightPrincipals,
+  preflightLimits,
+  preflightQuotas,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);
