@@ -224,6 +224,14 @@ export function addressCount(s: FieldSet): number {
   return count;
 }
 
+/** Whether some address of the set lies inside one of `blocks` (CIDRs); an unbounded set might, so it counts. */
+export function overlapsBlocks(s: FieldSet, blocks: readonly string[]): boolean {
+  if (blocks.length === 0) return false;
+  if (s.all || s.unbounded) return true;
+  const inner = blocks.map(cidrRange).flatMap((b) => b.ranges);
+  return s.ranges.some(([a, b]) => inner.some(([x, y]) => a <= y && x <= b));
+}
+
 /** Whether every address of the set lies inside one of `blocks` (CIDRs). */
 export function withinBlocks(s: FieldSet, blocks: readonly string[]): boolean {
   if (s.all || s.unbounded || s.ranges.length === 0) return false;

@@ -359,6 +359,12 @@ describe("a pass rule is judged as the firewall's Suricata engine reads it", () 
     expect(judge(rule)).toMatch(why);
   });
 
+  test("a source inside the VPC is not the gateway's own where Client VPN puts remote devices (its associated subnets)", () => {
+    const rule = parseSuricataRule("pass tls [10.64.1.0/24] any -> $EXTERNAL_NET 443 (sid:1;)") as any;
+    expect(passRuleProblem(rule, vars, ["10.64.0.0/22"])).toBeUndefined();
+    expect(passRuleProblem(rule, vars, ["10.64.0.0/22"], ["10.64.1.128/26"])).toMatch(/every address without naming a host/);
+  });
+
   test("a drop rule is no pass rule, whatever it matches", () => {
     expect(judge("drop tcp $HOME_NET any -> any any (sid:1;)")).toBeUndefined();
   });
@@ -388,6 +394,19 @@ describe("check judges the rest of a hand-edited stack on the catalog and the fi
     });
     const r = JSON.parse((await runCli("check", head, "--format", "json")).out);
     expect(r.findings.filter((f: any) => f.ruleId === "AP-NET-004").map((f: any) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/passes every destination and port/)]));
+  });
+
+  test("a nameless TLS pass to every address from a Client VPN subnet (full-tunnel devices, not the gateway) fails AP-NET-004", async () => {
+    let cidr = "";
+    const head = edited((json) => {
+      const association: any = Object.values(json.resource.aws_ec2_client_vpn_network_association)[0];
+      const subnet = /^\$\{aws_subnet\.([A-Za-z0-9_-]+)\.id\}$/.exec(association.subnet_id)![1];
+      cidr = json.resource.aws_subnet[subnet].cidr_block;
+      groupOf(json, "Breakout_PortPassRules").rule_group.rules_source.rules_string += `\npass tls [${cidr}] any -> $EXTERNAL_NET 443 (msg:"x"; sid:1000099; rev:1;)`;
+    });
+    const r = JSON.parse((await runCli("check", head, "--format", "json")).out);
+    expect(r.findings.filter((f: any) => f.ruleId === "AP-NET-004").map((f: any) => f.message)).toEqual([expect.stringContaining(`every address without naming a host`)]);
+    expect(cidr).not.toBe("");
   });
 
   test("AP-TEN-001: a sign-in host dropped from locals and from the enforcement rules is still judged on the catalog's tenant headers", async () => {

@@ -11,7 +11,7 @@ export const noAllowAll: Rule = {
   severity: "error",
   title: "No firewall rule allows every destination, and every pass rule is provably narrow (wildcard domains, public suffixes, public hosting, pass to any address)",
   rationale:
-    "One allow-all rule turns the α′ allowlist into an open internet connection for the LGWAN side. The rules are read as the firewall's Suricata engine reads them — action and protocol in any case, address lists and port ranges that add up to everything ([0.0.0.0/1,128.0.0.0/1], 1:65535) — and a pass rule counts as narrow only when it names its hosts on a label boundary, goes to a bounded set of addresses, or comes only from the gateway's own instances; a wildcard over public hosting (*.github.io, *.trycloudflare.com: anyone can publish there) needs a reviewed catalog exception or the municipality's waiver, as at validate.",
+    "One allow-all rule turns the α′ allowlist into an open internet connection for the LGWAN side. The rules are read as the firewall's Suricata engine reads them — action and protocol in any case, address lists and port ranges that add up to everything ([0.0.0.0/1,128.0.0.0/1], 1:65535) — and a pass rule counts as narrow only when it names its hosts on a label boundary, goes to a bounded set of addresses, or comes only from the gateway's own instances (never from a subnet Client VPN is associated with: it translates remote devices to its interfaces there); a wildcard over public hosting (*.github.io, *.trycloudflare.com: anyone can publish there) needs a reviewed catalog exception or the municipality's waiver, as at validate.",
   references: { alphaPrime: "接続先制限" },
   check(model) {
     const out: Violation[] = [];
