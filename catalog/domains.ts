@@ -12,8 +12,8 @@
  */
 import { domainToASCII, domainToUnicode } from "url";
 import * as ipaddr from "ipaddr.js";
-import { phrase, tr } from "../core/messages";
-import { getDomain, getPublicSuffix } from "tldts";
+import { phrase, Text, tr } from "../core/messages";
+import { getDomain, getPublicSuffix, parse } from "tldts";
 
 export interface DomainPattern {
   /** the name without any wildcard, lower case, no trailing dot */
@@ -40,11 +40,47 @@ export function parseDomainPattern(raw: string): DomainPattern | string {
   if (!labels.every((l) => LABEL.test(l))) return phrase(tr`it is not a valid host name (letters, digits and '-' between dots)`);
   if (endsInNumber(text)) return phrase(tr`it is an IP address, not a domain name`);
   if (labels.some((l) => l.startsWith("xn--")) && unicodeName(text) === undefined) return phrase(tr`it holds an xn-- label that is not valid Punycode`);
+  const special = specialUseName(text);
+  if (special) return phrase(tr`'${text}' is not a name of the public DNS: ${special}`);
   // A public suffix (jp, co.jp, lg.jp, com) would open a whole top-level space to everyone.
   if (getDomain(text, { allowPrivateDomains: false }) === null) {
     return phrase(tr`'${text}' is a public suffix (a top-level domain or similar), so it would allow every site under it`);
   }
   return { name: text, includeSubdomains };
+}
+
+/**
+ * Special-use names: the IANA Special-Use Domain Names registry (RFC 6761: test, localhost, invalid, example; RFC 6762:
+ * local; RFC 7686: onion; RFC 8375: home.arpa; RFC 9476: alt), with `.arpa` (the address-to-name and protocol
+ * infrastructure of RFC 3172, never a service) and ICANN's private-use `.internal` (board resolution 2024.07.29.06),
+ * under which AWS names its instances and its metadata service (ec2.internal, <region>.compute.internal).
+ * https://www.iana.org/assignments/special-use-domain-names/special-use-domain-names.xhtml
+ * example.com, example.net and example.org are in the registry too, but IANA serves them in the public DNS.
+ */
+const SPECIAL_USE_TLDS: Readonly<Record<string, Text>> = {
+  localhost: tr`a loopback name (RFC 6761)`,
+  local: tr`a multicast-DNS name of the local link (RFC 6762)`,
+  test: tr`reserved for testing (RFC 6761)`,
+  invalid: tr`reserved as never valid (RFC 6761)`,
+  example: tr`reserved for documentation (RFC 6761)`,
+  onion: tr`a Tor onion service, not reachable through DNS (RFC 7686)`,
+  alt: tr`reserved for names outside the DNS (RFC 9476)`,
+  arpa: tr`the DNS's own infrastructure (RFC 3172), where home.arpa is a home network's (RFC 8375)`,
+  internal: tr`reserved by ICANN for private networks; AWS names its instances and metadata service there (ec2.internal)`,
+};
+
+/**
+ * Why `name` (lower case, no trailing dot) is not a name of the public DNS, or undefined: a special-use name (above),
+ * or a top-level domain the Public Suffix List's ICANN section does not know (`.lan`, `.corp`, `.intranet`) — tldts
+ * treats any unknown last label as a suffix, so `printer.city.lan` would otherwise pass as under `city.lan`. Such a
+ * name resolves only inside some network, so allowlisting it opens whatever that network's resolver says it is.
+ */
+export function specialUseName(name: string): string | undefined {
+  const tld = name.slice(name.lastIndexOf(".") + 1);
+  if (Object.hasOwn(SPECIAL_USE_TLDS, tld)) return phrase(tr`.${tld} is ${SPECIAL_USE_TLDS[tld]}`);
+  const parsed = parse(name, { allowPrivateDomains: false });
+  if (!parsed.isIcann) return phrase(tr`.${tld} is not a top-level domain of the public DNS (Public Suffix List, ICANN section)`);
+  return undefined;
 }
 
 export function formatDomainPattern(p: DomainPattern): string {
@@ -289,12 +325,54 @@ function stemOf(registrable: string): string {
   return suffix && registrable.endsWith(`.${suffix}`) ? registrable.slice(0, -suffix.length - 1) : registrable;
 }
 
+/** Whether two skeletons are one brand's, or so near that a reader takes one for the other (the typo rule below). */
+function nearSkeleton(a: string, brand: Brand): boolean {
+  if (a === brand.skeleton) return true;
+  const { distance } = require("fastest-levenshtein") as typeof import("fastest-levenshtein");
+  return brand.stem.length >= 5 && distance(a, brand.skeleton) <= (brand.stem.length >= 8 ? 2 : 1);
+}
+
+/**
+ * Whether the labels in front of the registrable domain spell a brand's whole domain (`microsoft.com.example.jp`), as
+ * a reader sees them: the brand's stem by its TR39 skeleton (or one typo from it, since confusables.txt maps a few
+ * letters to a near neighbour — Cyrillic ӏ to i, so аррӏе skeletons to appie), its suffix labels exactly. Returns the
+ * labels as written, decoded.
+ */
+function brandInFront(front: readonly string[], brand: Brand): string | undefined {
+  const suffix = brand.domain.slice(brand.stem.length + 1).split(".");
+  const width = suffix.length + 1;
+  for (let i = 0; i + width <= front.length; i++) {
+    const run = front.slice(i, i + width);
+    if (!run.slice(1).every((l, j) => skeleton(l) === skeleton(suffix[j]))) continue;
+    if (nearSkeleton(skeleton(run[0]), brand)) return run.join(".");
+  }
+  return undefined;
+}
+
+/**
+ * Whether the registrable label carries a well-known brand's name among its hyphen-separated words: the name itself
+ * (`login-microsoftonline`), the name with a number (`office365-login`), or the brand's whole domain written with
+ * hyphens (`zoom-us`). Only against WELL_KNOWN_BRANDS: a catalog domain such as cloud.microsoft has a common word
+ * for a name, and `cloud-storage.jp` imitates nothing.
+ */
+function brandInLabel(stemSkeleton: string, brand: Brand): boolean {
+  const words = stemSkeleton.split("-");
+  const labels = brand.domain.split(".");
+  for (let i = 0; i + labels.length <= words.length; i++) {
+    if (labels.length > 1 && labels.every((l, j) => words[i + j] === skeleton(l))) return true;
+  }
+  if (brand.stem.length < 5 || brand.stem.includes("-")) return false;
+  return words.some((w) => w === brand.skeleton || (w.startsWith(brand.skeleton) && /^[0-9]+$/.test(w.slice(brand.skeleton.length))));
+}
+
 /**
  * Whether `name` (ASCII, IDN labels as xn--) imitates one of `brands` (domains or wildcards): its registrable label
  * has the same TR39 skeleton as a brand's (a homograph such as mіcrosoft with a Cyrillic і, or micros0ft), is one
- * or two edits from it (a typo), is the brand's own label under another suffix, or the name carries the brand's
- * whole domain in front of another one (`microsoft.com.example.jp`). A label that mixes Latin with Cyrillic, Greek,
- * Armenian or Cherokee letters is marked whatever it spells (TR39's mixed-script detection).
+ * or two edits from it (a typo), is the brand's own label under another suffix, the name carries the brand's
+ * whole domain in front of another one (`microsoft.com.example.jp`, or `аррӏе.com.evil.jp` in Cyrillic letters), or
+ * the registrable label carries a well-known brand's name as a word (`login-microsoftonline.com`, `zoom-us.com`).
+ * A label that mixes Latin with Cyrillic, Greek, Armenian or Cherokee letters is marked whatever it spells (TR39's
+ * mixed-script detection). The explanation shows a decoded IDN as a person reads it.
  */
 export function imitationOf(name: string, brands: readonly string[]): Imitation | undefined {
   const decoded = unicodeName(name) ?? name;
@@ -305,15 +383,23 @@ export function imitationOf(name: string, brands: readonly string[]): Imitation 
   const all = brandsOf(brands);
   // a brand's own domain imitates nothing (live.com is one edit from line.me, and both are real)
   if (all.some((b) => b.domain === registrable || b.domain === registrableDomain(name))) return undefined;
+  const shown = decoded !== name ? ` (${decoded})` : "";
+  const front = decoded === registrable ? [] : decoded.slice(0, -registrable.length - 1).split(".");
   for (const b of all) {
-    if (skel === b.skeleton && stem !== b.stem) return { of: b.domain, how: `'${stem}' is confusable with '${b.stem}' (Unicode TR39 skeleton)` };
+    if (skel === b.skeleton && stem !== b.stem) return { of: b.domain, how: `'${stem}' is confusable with '${b.stem}' (Unicode TR39 skeleton)${shown}` };
     if (stem === b.stem && b.stem.length >= 4) return { of: b.domain, how: `'${stem}' is ${b.domain}'s name under another suffix` };
     // typos only for names long enough that one edit is not another real word (box/bix, line/live)
-    if (b.stem.length >= 5 && distance(skel, b.skeleton) <= (b.stem.length >= 8 ? 2 : 1)) return { of: b.domain, how: `'${stem}' is a typo of '${b.stem}'` };
-    if (b.stem.length >= 3 && (decoded.startsWith(`${b.domain}.`) || decoded.includes(`.${b.domain}.`))) return { of: b.domain, how: `it carries ${b.domain} in front of ${registrable}` };
+    if (b.stem.length >= 5 && distance(skel, b.skeleton) <= (b.stem.length >= 8 ? 2 : 1)) return { of: b.domain, how: `'${stem}' is a typo of '${b.stem}'${shown}` };
+    if (b.stem.length >= 3) {
+      const written = brandInFront(front, b);
+      if (written) return { of: b.domain, how: `it carries ${b.domain}${written !== b.domain ? ` (written '${written}')` : ""} in front of ${registrable}${shown}` };
+    }
+  }
+  for (const b of brandsOf(WELL_KNOWN_BRANDS)) {
+    if (brandInLabel(skel, b)) return { of: b.domain, how: `'${stem}' carries the name of ${b.domain}${shown}` };
   }
   for (const label of decoded.split(".")) {
-    if (LATIN.test(label) && CONFUSABLE_SCRIPTS.test(label)) return { how: `the label '${label}' mixes Latin with look-alike letters of another script` };
+    if (LATIN.test(label) && CONFUSABLE_SCRIPTS.test(label)) return { how: `the label '${label}' mixes Latin with look-alike letters of another script${shown}` };
   }
   return undefined;
 }

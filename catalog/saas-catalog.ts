@@ -6,7 +6,7 @@ import type { Msg } from "../core/errors";
 import { tr } from "../core/messages";
 import * as fs from "fs";
 import * as path from "path";
-import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "./domains";
+import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern, publicHostingUnder } from "./domains";
 import { REPO_ROOT } from "../core/paths";
 import { shortText, shownValue } from "../core/terminal-text";
 
@@ -39,6 +39,34 @@ export interface TenantHosts {
   /** hosts the vendor documents as shared infrastructure (CDN, static content, sign-in) */
   readonly shared?: readonly string[];
   readonly source: string;
+  /**
+   * The tenant namespace's other base domains (kintone also on kintone.com and cybozu.cn, SharePoint on
+   * sharepoint.us, sharepoint.cn …): the service's domains do not include them and no template expands under them, so
+   * every name there is another tenant — refused like one under `replaces`.
+   */
+  readonly otherBaseDomains?: readonly OtherBaseDomain[];
+}
+
+/** A base domain where the vendor puts other tenants of the same namespace (another region, cloud or ring). */
+export interface OtherBaseDomain {
+  /** a wildcard (*.kintone.com) */
+  readonly domain: string;
+  /** whose tenants live there */
+  readonly what: string;
+  readonly source: string;
+}
+
+/**
+ * A wildcard of a service's domains over public hosting (a Public Suffix List private-section suffix, where third
+ * parties get names), kept after review because the vendor documents the wildcard as required: what it opens beyond
+ * the vendor, and why it stays. Catalog loading refuses such a wildcard without one; `check` (AP-NET-004) accepts
+ * exactly these on a stack that selects the service.
+ */
+export interface PublicHostingException {
+  readonly domain: string;
+  readonly reason: string;
+  readonly source: string;
+  readonly reviewedAt: string;
 }
 
 /** A header a TLS-inspecting proxy adds on `hosts` (domain patterns), after removing any copy the client sent. */
@@ -132,6 +160,8 @@ export interface SaasEntry {
   readonly filePaths?: readonly FilePath[];
   /** a vendor's machine-readable endpoint list this entry follows, as last read (`catalog refresh`) */
   readonly feed?: EndpointFeed;
+  /** wildcards over public hosting kept after review, each with its reason */
+  readonly publicHostingExceptions?: readonly PublicHostingException[];
 }
 
 export interface EndpointSet {
@@ -215,6 +245,20 @@ export const ENTRY_SCHEMA = {
               hosts: { type: "array", minItems: 1, items: { type: "string" } },
               shared: { type: "array", items: { type: "string" } },
               source: { type: "string", pattern: "^https://" },
+              otherBaseDomains: {
+                type: "array",
+                minItems: 1,
+                items: {
+                  type: "object",
+                  additionalProperties: false,
+                  required: ["domain", "what", "source"],
+                  properties: {
+                    domain: { type: "string", pattern: "^\\*\\." },
+                    what: { type: "string", minLength: 5 },
+                    source: { type: "string", pattern: "^https://" },
+                  },
+                },
+              },
             },
           },
           headers: {
@@ -278,6 +322,21 @@ export const ENTRY_SCHEMA = {
           },
         },
       },
+      publicHostingExceptions: {
+        type: "array",
+        minItems: 1,
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["domain", "reason", "source", "reviewedAt"],
+          properties: {
+            domain: { type: "string", pattern: "^\\*\\." },
+            reason: { type: "string", minLength: 80 },
+            source: { type: "string", pattern: "^https://" },
+            reviewedAt: { type: "string", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+          },
+        },
+      },
       fileDownloads: {
         type: "object",
         additionalProperties: false,
@@ -336,6 +395,16 @@ export class SaasCatalog {
       for (const d of e.domains) {
         const p = parseDomainPattern(d);
         if (typeof p === "string") throw new Error(`${origin}: ${e.id}: domain '${d}' is refused: ${p}`);
+        // a catalog entry opens its domains for every municipality that selects it: a wildcard where anyone can
+        // publish is kept only with a reviewed exception (the same rule as extraDomains' publicHostingWaivers)
+        const hosting = p.includeSubdomains ? publicHostingUnder(p.name) : undefined;
+        if (hosting && !(e.publicHostingExceptions ?? []).some((x) => x.domain === d)) {
+          throw new Error(`${origin}: ${e.id}: domain '${d}' is a wildcard over public hosting (${hosting}: anyone can publish there; Public Suffix List, private section): list the vendor's exact hosts, or record a publicHostingExceptions entry with the reason`);
+        }
+      }
+      for (const x of e.publicHostingExceptions ?? []) {
+        const p = parseDomainPattern(x.domain);
+        if (!e.domains.includes(x.domain) || typeof p === "string" || !publicHostingUnder(p.name)) throw new Error(`${origin}: ${e.id}: the public-hosting exception for '${x.domain}' matches no wildcard of the entry's domains over public hosting`);
       }
       const why = tenantRestrictionDefect(e);
       if (why) throw new Error(`${origin}: ${e.id}: tenantRestriction: ${why}`);
@@ -426,12 +495,15 @@ export class SaasCatalog {
     for (const e of this.entries) {
       const th = e.tenantRestriction?.tenantHosts;
       if (!th) continue;
-      for (const r of th.replaces) {
+      // the replaced wildcards and the namespace's other base domains: under either, a name is the own tenant's,
+      // a shared host the vendor documents there, or another tenant's
+      for (const r of [...th.replaces, ...(th.otherBaseDomains ?? []).map((o) => o.domain)]) {
         const wildcard = parseDomainPattern(r) as DomainPattern;
         const key = formatDomainPattern(wildcard);
         const scope = byWildcard.get(key) ?? { wildcard, services: [], shared: [] };
-        scope.services.push(e.id);
-        scope.shared.push(...(th.shared ?? []).map((h) => formatDomainPattern(parseDomainPattern(h) as DomainPattern)));
+        if (!scope.services.includes(e.id)) scope.services.push(e.id);
+        const shared = (th.shared ?? []).map((h) => parseDomainPattern(h) as DomainPattern).filter((h) => covers(wildcard, h));
+        scope.shared.push(...shared.map(formatDomainPattern));
         byWildcard.set(key, scope);
       }
     }
@@ -460,6 +532,49 @@ export class SaasCatalog {
       return { wildcard: formatDomainPattern(scope.wildcard), services: scope.services, ownHosts: own };
     }
     return undefined;
+  }
+
+  /**
+   * Which of the hosts a synthesized stack declares as a service's own tenant hosts a tenant value can actually expand
+   * to: each must be one of the service's host templates with a value its parameter's pattern accepts, and a
+   * single-valued parameter has one value — the first declared host's, so a second SharePoint tenant declared after
+   * the first is refused. A declaration is the stack's own text (a hand edit changes it with the allowlist), so checks
+   * believe only what the catalog's templates allow.
+   */
+  declaredTenantHosts(id: string, declared: readonly unknown[]): { own: string[]; refused: { host: string; why: string }[] } {
+    const tr = this.has(id) ? this.get(id).tenantRestriction : undefined;
+    const th = tr?.tenantHosts;
+    const params = new Map((tr?.parameters ?? []).map((p) => [p.name, p]));
+    const fixed = new Map<string, string>();
+    const own: string[] = [];
+    const refused: { host: string; why: string }[] = [];
+    for (const raw of declared) {
+      const host = String(raw).toLowerCase();
+      if (!th) {
+        refused.push({ host, why: `${id} has no tenant host templates` });
+        continue;
+      }
+      const used = [...new Set(th.hosts.flatMap((t) => [...t.matchAll(/\{([A-Za-z0-9]+)\}/g)].map((m) => m[1])))];
+      let why = `no value of ${used.join(", ")} expands ${th.hosts.join(" or ")} to it`;
+      let accepted = false;
+      for (const template of th.hosts) {
+        const values = templateValues(template, host);
+        if (!values) continue;
+        const bad = [...values].find(([name, v]) => !params.has(name) || !new RegExp(params.get(name)!.pattern).test(v));
+        if (bad) continue;
+        const second = [...values].find(([name, v]) => !params.get(name)!.list && fixed.has(name) && fixed.get(name) !== v);
+        if (second) {
+          why = `a second ${second[0]} ('${second[1]}' after '${fixed.get(second[0])}'): ${id} takes one`;
+          continue;
+        }
+        for (const [name, v] of values) if (!params.get(name)!.list) fixed.set(name, v);
+        accepted = true;
+        break;
+      }
+      if (accepted) own.push(host);
+      else refused.push({ host, why });
+    }
+    return { own, refused };
   }
 
   /** The tenant's own hosts of a service with tenant values (its tenantHosts templates expanded); none without. */
@@ -536,6 +651,26 @@ export function expandTemplate(template: string, values: TenantValues, join?: st
   return [...new Set(results)];
 }
 
+/**
+ * The parameter values that expand `template` to exactly `host`, or undefined when none do. Each {parameter} stands
+ * for one or more characters; a parameter used twice must take one value.
+ */
+function templateValues(template: string, host: string): Map<string, string> | undefined {
+  const names: string[] = [];
+  const source = template
+    .split(/(\{[A-Za-z0-9]+\})/)
+    .map((part) => {
+      const m = /^\{([A-Za-z0-9]+)\}$/.exec(part);
+      if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      if (names.includes(m[1])) return `\\k<${m[1]}>`;
+      names.push(m[1]);
+      return `(?<${m[1]}>.+)`;
+    })
+    .join("");
+  const match = new RegExp(`^${source}$`).exec(host);
+  return match ? new Map(names.map((n) => [n, match.groups![n]])) : undefined;
+}
+
 /** Checks a catalog entry's tenantRestriction against its own domains and parameters. */
 function tenantRestrictionDefect(e: SaasEntry): string | undefined {
   const tr = e.tenantRestriction;
@@ -550,6 +685,16 @@ function tenantRestrictionDefect(e: SaasEntry): string | undefined {
     if (!new RegExp(p.pattern).test(p.example)) return `the example of ${p.name} does not match its pattern`;
   }
   for (const r of tr.tenantHosts?.replaces ?? []) if (!e.domains.includes(r)) return `replaces '${r}', which is not one of the service's domains`;
+  for (const o of tr.tenantHosts?.otherBaseDomains ?? []) {
+    const p = parseDomainPattern(o.domain);
+    if (typeof p === "string") return `other base domain '${o.domain}' is refused: ${p}`;
+    if (e.domains.some((d) => covers(p, parseDomainPattern(d) as DomainPattern) || covers(parseDomainPattern(d) as DomainPattern, p))) return `other base domain '${o.domain}' overlaps the service's own domains (it belongs in replaces)`;
+    // the municipality's own hosts never lie there, whatever its values: a template expanded with the examples shows it
+    const examples = Object.fromEntries((tr.parameters ?? []).map((x) => [x.name, x.list ? [x.example] : x.example]));
+    for (const t of tr.tenantHosts?.hosts ?? []) {
+      for (const h of expandTemplate(t, examples)) if (covers(p, { name: h, includeSubdomains: false })) return `other base domain '${o.domain}' holds the template '${t}'`;
+    }
+  }
   for (const h of [...(tr.headers ?? []).flatMap((x) => x.hosts), ...(tr.tenantHosts?.shared ?? [])]) {
     const p = parseDomainPattern(h);
     if (typeof p === "string") return `host '${h}' is refused: ${p}`;

@@ -20,12 +20,15 @@ export interface AlphaPrimeContext {
   readonly retentionDays?: number;
   readonly lgwanSegments?: string[];
   readonly suppressions: Suppression[];
+  /** breakout.publicHostingWaivers: extra wildcards over public hosting the municipality accepted, with the reason */
+  readonly publicHostingWaivers?: { readonly domain: string; readonly reason: string }[];
   /** テナント制限 as synthesized: each selected service's status, and the names only the proxy may reach */
   readonly tenantRestriction?: TenantRestrictionContext;
 }
 
 export interface TenantRestrictionContext {
-  readonly services: { readonly saas: string; readonly status: "configured" | "waived" | "missing" | "none"; readonly reason?: string }[];
+  /** `undone_by`: waived services that share this configured service's wildcard (kintone and Garoon on *.cybozu.com) */
+  readonly services: { readonly saas: string; readonly status: "configured" | "waived" | "missing" | "none"; readonly reason?: string; readonly undone_by?: readonly string[] }[];
   readonly proxyOnlyDomains: string[];
   readonly headers: { readonly saas: string; readonly name: string; readonly value: string; readonly hosts: string[] }[];
   /** 無害化's coverage map (catalog/coverage.ts), as synthesized */
@@ -66,6 +69,7 @@ export class StackModel {
         ...(s.expires ? { expires: s.expires } : {}),
         ...(s.declared_by ? { declaredBy: s.declared_by } : {}),
       })),
+      publicHostingWaivers: ap.public_hosting_waivers,
       tenantRestriction: ap.tenant_restriction
         ? {
             services: ap.tenant_restriction.services ?? [],

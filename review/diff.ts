@@ -17,6 +17,7 @@ import { outageCallouts, pairRenames, retentionCallouts, settingsCallouts, Stack
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
 import { tenantScopeCallouts } from "./tenant-scope";
 import { fileCoverageCallouts } from "./file-coverage";
+import { firewallWidthCallouts } from "./firewall-width";
 
 /**
  * What a reviewer must weigh, most severe first: records lost (data-loss), a site cut off (outage), the baseline
@@ -446,6 +447,7 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   callouts.push(...tenantCallouts(base, head));
   callouts.push(...tenantScopeCallouts(base, head));
   callouts.push(...fileCoverageCallouts(base, head));
+  callouts.push(...firewallWidthCallouts(base, head));
   // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];

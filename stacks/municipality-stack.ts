@@ -259,6 +259,8 @@ export class MunicipalityStack extends TerraformStack {
           ...config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
           ...acceptedFindings(this).map((a) => ({ rule: a.rule, resource: a.resource, reason: a.reason, declared_by: a.declaredBy })),
         ],
+        // wildcards over public hosting the municipality accepted: AP-NET-004 judges the firewall's names against them
+        ...(config.breakout.publicHostingWaivers.length ? { public_hosting_waivers: config.breakout.publicHostingWaivers.map((w) => ({ domain: w.domain, reason: w.reason })) } : {}),
         tenant_restriction: tenantContext(config, allowlist),
       }),
     );
@@ -345,7 +347,11 @@ function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist
   return {
     services: config.breakout.saas.map((saas) => {
       if (!catalog.needsTenantValues(saas)) return { saas, status: "none" };
-      if (config.breakout.tenants[saas]) return { saas, status: "configured" };
+      if (config.breakout.tenants[saas]) {
+        // a waived service on the same wildcard puts the wildcard back on the allowlist: this one's hosts hold no longer
+        const undoneBy = catalog.tenantScopes().filter((sc) => sc.services.includes(saas)).flatMap((sc) => sc.services.filter((o) => o !== saas && waivers.has(o) && config.breakout.saas.includes(o)));
+        return undoneBy.length ? { saas, status: "configured", undone_by: [...new Set(undoneBy)] } : { saas, status: "configured" };
+      }
       return waivers.has(saas) ? { saas, status: "waived", reason: waivers.get(saas) } : { saas, status: "missing" };
     }),
     proxy_only_domains: allowlist.proxyOnlyDomains.map(formatDomainPattern),

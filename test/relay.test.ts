@@ -1,8 +1,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parse } from "yaml";
 import { LogArchive } from "../constructs/log-archive";
-import { AL2023_ARM64_AMI, HEALTH_PORT, RelayAppliance, RelayRoute, renderCloudConfig, renderHaproxyConfig } from "../constructs/relay-appliance";
+import { AL2023_ARM64_AMI, HAPROXY_NO_METADATA_DROPIN, HEALTH_PORT, RelayAppliance, RelayRoute, renderCloudConfig, renderHaproxyConfig, renderHaproxyDropIn } from "../constructs/relay-appliance";
 import { policyOf, resources, synthScope, synthStacks, tempDir, testWithTool, which } from "./helpers";
 
 const webmail: RelayRoute = { name: "webmail", from: "remote-access", listenPort: 443, targetHost: "172.16.5.20", targetPort: 443, targetIsOnPrem: true };
@@ -128,6 +129,35 @@ describe("the relay's software configuration, checked by the real tools", () => 
     fs.writeFileSync(file, renderCloudConfig(renderHaproxyConfig(routes), "/t/relay"));
     const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
     expect([r.status, `${r.stdout}${r.stderr}`]).toEqual([0, expect.stringContaining("Valid cloud-config")]);
+  });
+
+  /** systemd-analyze verify of Debian's haproxy.service with a drop-in: what it says about the drop-in's lines. */
+  function verifyDropIn(dropIn: string): string[] {
+    const dir = tempDir("alpha-prime-unit-");
+    fs.copyFileSync("/lib/systemd/system/haproxy.service", path.join(dir, "haproxy.service"));
+    fs.mkdirSync(path.join(dir, "haproxy.service.d"));
+    fs.writeFileSync(path.join(dir, "haproxy.service.d", path.basename(HAPROXY_NO_METADATA_DROPIN)), dropIn);
+    const r = spawnSync("systemd-analyze", ["verify", path.join(dir, "haproxy.service")], { encoding: "utf8", env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` } });
+    return `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.includes(path.basename(HAPROXY_NO_METADATA_DROPIN)));
+  }
+
+  testWithTool(["systemd-analyze", "haproxy"], "systemd haproxy", "the relay's systemd drop-in")("systemd reads the drop-in that keeps HAProxy from the metadata service without a complaint, and complains about a broken one", () => {
+    expect(verifyDropIn(renderHaproxyDropIn())).toEqual([]);
+    expect(verifyDropIn(renderHaproxyDropIn().replace("link-local", "link-locall"))).toEqual([expect.stringMatching(/Address prefix is invalid/)]);
+  });
+
+  test("the user data installs that drop-in and starts HAProxy only once systemd holds the address filter (fail closed)", () => {
+    const config = parse(renderCloudConfig(renderHaproxyConfig([smtp]), "/t/relay").replace(/^#cloud-config\n/, ""));
+    expect(config.write_files).toEqual(expect.arrayContaining([{ path: HAPROXY_NO_METADATA_DROPIN, owner: "root:root", permissions: "0644", content: renderHaproxyDropIn() }]));
+    expect(renderHaproxyDropIn()).toMatch(/^IPAddressDeny=link-local localhost fd00:ec2::254\/128$/m);
+    expect(renderHaproxyDropIn()).toMatch(/^IPAddressAllow=169\.254\.169\.253\/32 127\.0\.0\.53\/32$/m);
+    const run = config.runcmd.map((c: string[]) => c.join(" "));
+    const start = run.findIndex((c: string) => c.includes("enable --now haproxy"));
+    expect(run[start]).toMatch(/^sh -c systemctl show -p IPAddressDeny haproxy\.service \| grep -q '169\.254\.0\.0\/16' && systemctl enable --now haproxy$/);
+    expect(run.indexOf("systemctl daemon-reload")).toBeGreaterThan(-1);
+    expect(run.indexOf("systemctl daemon-reload")).toBeLessThan(start);
+    // the resolver HAProxy re-resolves internet targets with is the one address the filter lets through on the link
+    expect(renderHaproxyConfig([smtp])).toMatch(/nameserver amazon 169\.254\.169\.253:53/);
   });
 
   test("a broken configuration is rejected by the same check (the check can fail)", () => {

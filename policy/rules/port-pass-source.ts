@@ -3,11 +3,11 @@ import { asArray } from "../model";
 import type { Rule, Violation } from "../types";
 import { suricataRules } from "./preflight-limits";
 
-const ANY_DESTINATION = new Set(["any", "$EXTERNAL_NET", "0.0.0.0/0", "[0.0.0.0/0]"]);
+export const ANY_DESTINATION = new Set(["any", "$EXTERNAL_NET", "0.0.0.0/0", "[0.0.0.0/0]"]);
 /** Protocols without an application layer the firewall reads a name from: a pass of these is a pass by port. */
-const BY_PORT = new Set(["tcp", "udp", "ip", "icmp"]);
+export const BY_PORT = new Set(["tcp", "udp", "ip", "icmp"]);
 /** Keywords that narrow a rule beyond its header (a name, content): such a rule is not a pass by port alone. */
-const NARROWING = /\b(content|tls\.sni|http\.host|dns\.query|ja3\.hash|app-layer-protocol)\s*[:;]/;
+export const NARROWING = /\b(content|tls\.sni|http\.host|dns\.query|ja3\.hash|app-layer-protocol)\s*[:;]/;
 
 /** The addresses a Suricata address spec stands for ("[a,b]", "$VAR", "a"); undefined for "any" or a negation. */
 function addresses(spec: string, variables: Map<string, string[]>): Cidr[] | undefined {
