@@ -13,7 +13,7 @@ import * as zlib from "zlib";
 import { effectiveAllowlist } from "../stacks/allowlist";
 import { testWithTool, which } from "./helpers";
 import { acceptWebSocket, curl, tlsThroughProxy } from "./live-harness";
-import { cleanFile, EICAR } from "./malware-samples";
+import { cleanFile, EICAR, rar4Stored, tar, vhdWithFile, zstdStored } from "./malware-samples";
 import { CHAT_HOST, FILE_HOST, kagaWithLimit, SanitizingProxy, serve } from "./sanitizing-proxy";
 
 const live = testWithTool(["c-icap", "c-icap-client", "clamd", "clamdscan", "squid", "curl", "openssl"], "c-icap libc-icap-mod-virus-scan clamav-daemon clamdscan squid-openssl curl openssl", "the attacks on file sanitization and tenant restriction");
@@ -57,132 +57,6 @@ function tlsAnyCertificate(socket: net.Socket, servername: string): Promise<tls.
     const t = tls.connect({ socket, servername, rejectUnauthorized: false }, () => resolve(t));
     t.once("error", reject);
   });
-}
-
-// ---- files in forms Windows 11 opens natively (Explorer: RAR and tar.zst through libarchive; Mount for VHD) ----
-
-/** A RAR 4 archive with one stored (uncompressed) member (RARLAB's technote.txt, RAR 4.x format). */
-function rar4Stored(name: string, data: Buffer): Buffer {
-  const crc16 = (b: Buffer) => zlib.crc32(b) & 0xffff;
-  const block = (body: Buffer) => {
-    const crc = Buffer.alloc(2);
-    crc.writeUInt16LE(crc16(body));
-    return Buffer.concat([crc, body]);
-  };
-  const main = Buffer.alloc(11);
-  main.writeUInt8(0x73, 0);
-  main.writeUInt16LE(0, 1);
-  main.writeUInt16LE(13, 3);
-  const nameBytes = Buffer.from(name);
-  const file = Buffer.alloc(30);
-  file.writeUInt8(0x74, 0);
-  file.writeUInt16LE(0x8000, 1); // LONG_BLOCK: data follows the header
-  file.writeUInt16LE(32 + nameBytes.length, 3);
-  file.writeUInt32LE(data.length, 5); // packed size
-  file.writeUInt32LE(data.length, 9); // unpacked size
-  file.writeUInt8(2, 13); // host OS: Windows
-  file.writeUInt32LE(zlib.crc32(data), 14);
-  file.writeUInt32LE(0x00210000, 18); // DOS time
-  file.writeUInt8(29, 22); // version needed
-  file.writeUInt8(0x30, 23); // method: store
-  file.writeUInt16LE(nameBytes.length, 24);
-  file.writeUInt32LE(0x20, 26); // archive attribute
-  const end = Buffer.from([0x7b, 0x00, 0x40, 0x07, 0x00]);
-  return Buffer.concat([Buffer.from("Rar!\x1a\x07\x00", "latin1"), block(main), block(Buffer.concat([file, nameBytes])), data, block(end)]);
-}
-
-/** A POSIX ustar archive with one member. */
-function tar(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write("0000644\0", 100);
-  h.write("0000000\0", 108);
-  h.write("0000000\0", 116);
-  h.write(data.length.toString(8).padStart(11, "0") + "\0", 124);
-  h.write("00000000000\0", 136);
-  h.write("        ", 148);
-  h.write("0", 156);
-  h.write("ustar\0" + "00", 257);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  const body = Buffer.alloc(Math.ceil(data.length / 512) * 512);
-  data.copy(body);
-  return Buffer.concat([h, body, Buffer.alloc(1024)]);
-}
-
-/** A Zstandard frame (RFC 8878) holding `data` in raw (stored) blocks. */
-function zstdStored(data: Buffer): Buffer {
-  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3])]; // magic, no FCS, window 128 KiB
-  for (let off = 0; off < data.length || off === 0; off += 65536) {
-    const chunk = data.subarray(off, off + 65536);
-    const last = off + 65536 >= data.length ? 1 : 0;
-    const header = Buffer.alloc(3);
-    header.writeUIntLE((chunk.length << 3) | last, 0, 3);
-    parts.push(header, chunk);
-    if (last) break;
-  }
-  return Buffer.concat(parts);
-}
-
-/** A fixed VHD (Microsoft's VHD format specification): an MBR disk with one FAT12 partition holding one file. */
-function vhdWithFile(name83: string, data: Buffer): Buffer {
-  const total = 2048;
-  const start = 1;
-  const size = total - start;
-  const sectorsPerFat = 6;
-  const boot = Buffer.alloc(512);
-  Buffer.from([0xeb, 0x3c, 0x90]).copy(boot, 0);
-  boot.write("MSDOS5.0", 3);
-  boot.writeUInt16LE(512, 11);
-  boot.writeUInt8(1, 13); // sectors per cluster
-  boot.writeUInt16LE(1, 14); // reserved sectors
-  boot.writeUInt8(2, 16); // FATs
-  boot.writeUInt16LE(16, 17); // root entries
-  boot.writeUInt16LE(size, 19);
-  boot.writeUInt8(0xf8, 21);
-  boot.writeUInt16LE(sectorsPerFat, 22);
-  boot.writeUInt16LE(32, 24);
-  boot.writeUInt16LE(2, 26);
-  boot.writeUInt32LE(start, 28);
-  boot.writeUInt8(0x29, 38);
-  boot.writeUInt32LE(0x12345678, 39);
-  boot.write("NO NAME    FAT12   ", 43);
-  boot.writeUInt16LE(0xaa55, 510);
-  const fat = Buffer.alloc(sectorsPerFat * 512);
-  Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x0f]).copy(fat); // media, reserved, cluster 2 = end of chain
-  const root = Buffer.alloc(512);
-  const [base, ext] = name83.split(".");
-  root.write(base.padEnd(8) + ext.padEnd(3), 0);
-  root.writeUInt8(0x20, 11);
-  root.writeUInt16LE(0x5021, 24);
-  root.writeUInt16LE(2, 26);
-  root.writeUInt32LE(data.length, 28);
-  const volume = Buffer.alloc(size * 512);
-  Buffer.concat([boot, fat, fat, root, data]).copy(volume);
-  const mbr = Buffer.alloc(512);
-  mbr.writeUInt8(0x01, 446 + 4); // FAT12
-  mbr.writeUInt32LE(start, 446 + 8);
-  mbr.writeUInt32LE(size, 446 + 12);
-  mbr.writeUInt16LE(0xaa55, 510);
-  const disk = Buffer.concat([mbr, volume]);
-  const footer = Buffer.alloc(512);
-  footer.write("conectix", 0);
-  footer.writeUInt32BE(2, 8);
-  footer.writeUInt32BE(0x00010000, 12);
-  footer.writeBigUInt64BE(0xffffffffffffffffn, 16);
-  footer.write("ap  ", 28);
-  footer.write("Wi2k", 36);
-  footer.writeBigUInt64BE(BigInt(disk.length), 40);
-  footer.writeBigUInt64BE(BigInt(disk.length), 48);
-  footer.writeUInt16BE(Math.floor(disk.length / (16 * 63 * 512)), 56);
-  footer.writeUInt8(16, 58);
-  footer.writeUInt8(63, 59);
-  footer.writeUInt32BE(2, 60); // fixed disk
-  let sum = 0;
-  for (const b of footer) sum += b;
-  footer.writeUInt32BE(~sum >>> 0, 64);
-  return Buffer.concat([disk, footer]);
 }
 
 describe("attacks on 無害化 and テナント制限, live on the loopback (Kaga's rendered configuration)", () => {
