@@ -8,6 +8,8 @@
  * workers), sampled from /proc every 100 ms (Linux).
  *
  * Options: --spread national|uniform (default national), --skip-naive, --skip-tests, --jobs N.
+ * Then the proxy tier on the loopback (bench/proxy.ts): --proxy-only runs just that, --skip-proxy leaves it out,
+ * --proxy-long runs it longer, --clamav-db <dir> scans with a real database.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -15,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../core/paths";
 import { Spread, writeSyntheticEnv } from "./generate";
+import { proxyBenchOptionsFromArgs, proxyBenchReport, runProxyBench } from "./proxy";
 
 interface Measured {
   readonly seconds: number;
@@ -148,7 +151,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+async function proxyBench(): Promise<void> {
+  if (process.argv.includes("--skip-proxy")) return;
+  const r = await runProxyBench(proxyBenchOptionsFromArgs());
+  process.stdout.write(`\n${proxyBenchReport(r)}`);
+  // scan figures from downloads that bypassed the engine, or did not arrive, measure nothing
+  if (r.scanProblems.length) process.exitCode = 1;
+}
+
+(process.argv.includes("--proxy-only") ? proxyBench() : main().then(proxyBench)).catch((e) => {
   process.stderr.write(`${(e as Error).stack}\n`);
   process.exit(1);
 });

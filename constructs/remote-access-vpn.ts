@@ -33,7 +33,7 @@ export interface RemoteAccessVpnProps {
   readonly lgwanCidrs: readonly string[];
   /** whether remote devices may also reach the allowlisted SaaS through the firewall. @default true */
   readonly internetBreakout?: boolean;
-  /** DNS servers pushed to clients (the inbound resolver, so the DNS firewall applies). */
+  /** DNS servers pushed to clients (the inbound resolver, so the DNS firewall applies): at most two. */
   readonly dnsServers: readonly string[];
   /** @default 8 */
   readonly sessionTimeoutHours?: number;
@@ -42,6 +42,9 @@ export interface RemoteAccessVpnProps {
   readonly connectionLogGroupName: string;
 }
 
+/** A Client VPN endpoint "can have up to two DNS servers" (CreateClientVpnEndpoint, EC2 API Reference). */
+export const CLIENT_VPN_MAX_DNS_SERVERS = 2;
+
 export class RemoteAccessVpn extends Construct {
   readonly endpointId: string;
   /** the endpoint's security group: targets admit remote clients by referencing it */
@@ -49,6 +52,8 @@ export class RemoteAccessVpn extends Construct {
 
   constructor(scope: Construct, id: string, props: RemoteAccessVpnProps) {
     super(scope, id);
+    // the provider does not check this; the API refuses a third server when the endpoint is created
+    if (props.dnsServers.length > CLIENT_VPN_MAX_DNS_SERVERS) throw new Error(`a Client VPN endpoint takes at most ${CLIENT_VPN_MAX_DNS_SERVERS} DNS servers, got ${props.dnsServers.length}`);
     const internet = props.internetBreakout ?? true;
     const name = (s: string) => `${props.namePrefix}-${s}`;
     const destinations = [...props.lgwanCidrs, props.vpcCidr, ...(internet ? ["0.0.0.0/0"] : [])];

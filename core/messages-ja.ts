@@ -210,6 +210,8 @@ export const JA: Readonly<Record<string, string>> = {
   "{0} is not a valid {1}: {2}": "{0} は有効な {1} ではありません: {2}",
   "a value matching {0}, such as {1}": "{0} に一致する値（例: {1}）",
   "the allowlist has {0} names, which need {1} firewall rules; the domain rule group holds {2}": "許可リストに {0} 件の名前があり、ファイアウォールのルールが {1} 件必要ですが、ドメインのルールグループの容量は {2} です",
+  "port {0} carries no name the firewall can read, so it would be passed by port from the relay's own subnets, and {1} has no room for them (Client VPN devices would share the pass)": "ポート {0} の通信にはファイアウォールが読める名前がないため、中継アプライアンス専用のサブネットからポート単位で通過させる必要がありますが、{1} にはその余地がありません（Client VPN の端末も同じ通過を使えてしまいます）",
+  "a /23 or larger breakoutCidr, or a target on port 443 (TLS) or 80": "/23 以上の breakoutCidr、またはポート 443（TLS）か 80 の接続先",
   "at most {0} names (use a wildcard for a vendor's many hosts)": "{0} 件以内の名前（ベンダーの多数のホストにはワイルドカードを使用）",
   "municipality id (lowercase ASCII, e.g. mitoyo)": "自治体 ID（半角英小文字、例: mitoyo）",
   "lowercase letters, digits and '-', 3-32 characters, starting with a letter": "英小文字・数字・'-' の 3〜32 文字で、英字で始まるもの",

@@ -48,6 +48,13 @@ import { lbDeletionProtection } from "./rules/lb-deletion-protection";
 import { noInternetEgress } from "./rules/no-internet-egress";
 import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
 import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
+import { portPassSource } from "./rules/port-pass-source";
+import { preflightClientVpn } from "./rules/preflight-client-vpn";
+import { preflightLimits } from "./rules/preflight-limits";
+import { preflightNames } from "./rules/preflight-names";
+import { preflightPrincipals } from "./rules/preflight-principals";
+import { preflightQuotas } from "./rules/preflight-quotas";
+import { preflightRoutes } from "./rules/preflight-routes";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -78,6 +85,7 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   defaultSecurityGroupClosed,
   tgwNoAutoAccept,
   lbDeletionProtection,
+  portPassSource,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -100,6 +108,13 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   sanitizationUnskippable,
   noTemplateInjection,
   pacGeneratedCodeOnly,
+  // preflight: what the AWS APIs refuse at apply time and the provider does not check
+  preflightRoutes,
+  preflightClientVpn,
+  preflightNames,
+  preflightPrincipals,
+  preflightLimits,
+  preflightQuotas,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -67,7 +67,7 @@ export function jsonReport(reports: readonly StackReport[]): string {
           stack: f.stack,
           address: f.address,
           message: f.message,
-          ...(f.suppressedBy ? { suppressed: { reason: f.suppressedBy.reason, ...(f.suppressedBy.expires ? { expires: f.suppressedBy.expires } : {}) } } : {}),
+          ...(f.suppressedBy ? { suppressed: { reason: f.suppressedBy.reason, ...(f.suppressedBy.expires ? { expires: f.suppressedBy.expires } : {}), ...(f.suppressedBy.declaredBy ? { declaredBy: f.suppressedBy.declaredBy } : {}) } } : {}),
         })),
         suppressions: reports.flatMap((r) => r.suppressions.map((s) => ({ stack: r.stack, ...s }))),
         notes: order(reports.flatMap((r) => r.notes ?? [])).map((f) => ({ ruleId: f.ruleId, severity: f.severity, stack: f.stack, address: f.address, message: f.message })),

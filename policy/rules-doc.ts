@@ -26,6 +26,7 @@ export function rulesDoc(): string {
     if (r.references.fsbp) lines.push(`- AWS Foundational Security Best Practices: ${r.references.fsbp}`);
     if (r.references.checkov?.length) lines.push(`- Checkov: ${r.references.checkov.join(", ")}`);
     if (r.references.trivy?.length) lines.push(`- Trivy: ${r.references.trivy.join(", ")}`);
+    for (const a of r.references.aws ?? []) lines.push(`- AWS: [${a.title}](${a.url})`);
     lines.push("");
   }
   lines.push(

@@ -13,6 +13,14 @@ export interface RuleReferences {
   readonly checkov?: readonly string[];
   /** Trivy (AVD) ids, where they exist */
   readonly trivy?: readonly string[];
+  /** the AWS documentation pages the rule encodes (API references, user guides, quota pages) */
+  readonly aws?: readonly AwsReference[];
+}
+
+/** One AWS documentation page a rule stands on. */
+export interface AwsReference {
+  readonly title: string;
+  readonly url: string;
 }
 
 /** What a rule reports: a resource address and a sentence. */

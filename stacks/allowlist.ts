@@ -8,7 +8,7 @@ import { tr } from "../core/messages";
 import type { FieldProblem } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import type { PassRule } from "../constructs/breakout-gateway";
-import { DOMAIN_RULE_GROUP_CAPACITY, proxyEndpoints, proxySubnetPlan, subnetPlan } from "../constructs/breakout-plan";
+import { DOMAIN_RULE_GROUP_CAPACITY, proxyEndpoints, proxySubnetPlan, relaySubnetPlan } from "../constructs/breakout-plan";
 import { renderPac } from "../constructs/pac";
 import { SaasCatalog } from "../catalog/saas-catalog";
 
@@ -25,14 +25,16 @@ const NAMED_PORTS = new Set([80, 443]);
 /** The names (catalog/allowlist.ts) plus the firewall's port rules, which need the address plan. */
 export function effectiveAllowlist(config: MunicipalityConfig, catalog = SaasCatalog.default()): EffectiveAllowlist {
   const passRules: PassRule[] = [];
-  const relaySubnets = subnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length).private.block;
+  const relaySubnets = relaySubnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length);
   for (const route of config.relay) {
     const target = parseHostPort(route.target);
     if (typeof target === "string" || target.isIp) continue; // on-prem targets go back over the VPN
-    if (!NAMED_PORTS.has(target.port)) {
-      // e.g. SMTP submission with STARTTLS: the name is not visible to the firewall, so the pass is limited to
-      // the relay's subnets and the target port; the relay itself connects to nothing but the configured host.
-      passRules.push({ description: `relay ${route.name} to ${route.target}`, protocol: "tcp", ports: String(target.port), sourceCidrs: [relaySubnets] });
+    // e.g. SMTP submission with STARTTLS: the name is not visible to the firewall, so the pass is limited to the
+    // relay's own subnets (nothing else lives there: not Client VPN's interfaces, not the proxy) and the target port;
+    // the relay itself connects to nothing but the configured host. Without relay subnets (a /24) validation refuses
+    // such a target (deployabilityProblems) and no pass is made: the relay then fails closed.
+    if (!NAMED_PORTS.has(target.port) && relaySubnets) {
+      passRules.push({ description: `relay ${route.name} to ${route.target}`, protocol: "tcp", ports: String(target.port), sourceCidrs: relaySubnets });
     }
   }
   for (const { saas, range } of catalog.mediaOf(config.breakout.saas)) {
@@ -59,10 +61,22 @@ export function municipalityPac(config: MunicipalityConfig, allowlist = effectiv
 
 /**
  * What synth or AWS would refuse of a config that is valid field by field, found at validate time with a location:
- * the allowlist must fit the firewall's domain rule group (a name costs two rules: TLS SNI and HTTP Host).
+ * the allowlist must fit the firewall's domain rule group (a name costs two rules: TLS SNI and HTTP Host); a relay
+ * target the firewall can only pass by port needs the relay's own subnets, which a /24 has no room for.
  */
 export function deployabilityProblems(config: MunicipalityConfig, catalog = SaasCatalog.default()): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  if (!relaySubnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length)) {
+    config.relay.forEach((route, i) => {
+      const target = parseHostPort(route.target);
+      if (typeof target === "string" || target.isIp || NAMED_PORTS.has(target.port)) return;
+      problems.push({
+        path: ["relay", i, "target"],
+        message: tr`port ${target.port} carries no name the firewall can read, so it would be passed by port from the relay's own subnets, and ${config.network.breakoutCidr} has no room for them (Client VPN devices would share the pass)`,
+        expected: tr`a /23 or larger breakoutCidr, or a target on port 443 (TLS) or 80`,
+      });
+    });
+  }
   const domains = effectiveAllowlist(config, catalog).domains.length;
   if (domains * 2 > DOMAIN_RULE_GROUP_CAPACITY) {
     problems.push({

@@ -9,6 +9,7 @@ import { formatDomainPattern } from "../catalog/domains";
 import { parseHostPort, HostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { bandwidthTier } from "../constructs/bandwidth-tier";
+import { proxyAlarmLevels } from "../constructs/proxy-capacity";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
@@ -16,7 +17,7 @@ import { CLAMAV_MIRRORS } from "../constructs/file-sanitization";
 import { fileCoverage } from "../catalog/coverage";
 import { DEBIAN_MIRRORS, proxyDnsNames, TenantProxy } from "../constructs/tenant-proxy";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
-import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
+import { CLIENT_VPN_MAX_DNS_SERVERS, RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
 import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
@@ -111,6 +112,7 @@ export class MunicipalityStack extends TerraformStack {
       transitGatewayId: this.vpn.transitGatewayId,
       allowedDomains: allowlist.domains,
       passRules: allowlist.passRules,
+      relaySubnets: config.relay.length > 0,
       proxyOnlyDomains: allowlist.proxyOnlyDomains,
       proxyEgressDomains: proxyTier ? [...DEBIAN_MIRRORS, ...(san?.engine === "clamav" ? CLAMAV_MIRRORS : [])] : [],
       proxyEgressTls: externalEngine && !externalEngine.onPremCidr ? [{ domain: { name: externalEngine.host, includeSubdomains: false }, port: externalEngine.port }] : [],
@@ -140,7 +142,8 @@ export class MunicipalityStack extends TerraformStack {
         samlProviderArn: ra.samlProviderArn,
         lgwanCidrs: config.network.lgwanSegments,
         internetBreakout: ra.internetBreakout,
-        dnsServers: this.breakout.resolverInboundIps,
+        // the inbound resolver's addresses in the first two zones: Client VPN takes two; both zones answer for all
+        dnsServers: this.breakout.resolverInboundIps.slice(0, CLIENT_VPN_MAX_DNS_SERVERS),
         sessionTimeoutHours: ra.sessionTimeoutHours,
         loginBanner: ra.loginBanner,
         logs,
@@ -154,8 +157,12 @@ export class MunicipalityStack extends TerraformStack {
         accountId: config.aws.accountId,
         region: config.aws.region,
         vpcId: this.breakout.vpcId,
-        subnetIds: this.breakout.privateSubnetIds,
-        routeTableIds: this.breakout.privateRouteTableIds,
+        // the relay's own subnets (a /24 has no room for them: there the private ones); its load balancer and
+        // endpoints stay in the private subnets, where Client VPN and the LGWAN reach them
+        ...(this.breakout.relaySubnetIds.length
+          ? { subnetIds: this.breakout.relaySubnetIds, routeTableIds: this.breakout.relayRouteTableIds }
+          : { subnetIds: this.breakout.privateSubnetIds, routeTableIds: this.breakout.privateRouteTableIds }),
+        loadBalancerSubnetIds: this.breakout.privateSubnetIds,
         routes: config.relay.map((r) => {
           const target = parseHostPort(r.target) as HostPort; // validated when the config was loaded
           return { name: r.name, from: r.from, listenPort: r.listenPort, targetHost: target.host, targetPort: target.port, targetIsOnPrem: target.isIp };
@@ -200,6 +207,8 @@ export class MunicipalityStack extends TerraformStack {
         sharedEndpointSecurityGroupId: this.relay?.endpointSecurityGroupId,
         instanceType: tier.proxyInstanceType,
         instancesPerAz: tier.proxyInstancesPerAz,
+        maxInstancesPerAz: tier.proxyMaxInstancesPerAz,
+        squidWorkers: tier.proxySquidWorkers,
         logs,
         logGroupName: `/alpha-prime/${config.id}/proxy`,
       });
@@ -215,6 +224,7 @@ export class MunicipalityStack extends TerraformStack {
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
     if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
     if (this.tenantProxy) this.operations.alarmProxyUnhealthy(this.tenantProxy.loadBalancerArnSuffix, this.tenantProxy.targetGroupArnSuffix, this.tenantProxy.desiredInstances);
+    if (this.tenantProxy) this.operations.alarmProxyCapacity(this.tenantProxy.capacityMetrics, proxyAlarmLevels(tier));
     if (this.tenantProxy?.sanitizationMetrics && san) this.operations.alarmSanitization(this.tenantProxy.sanitizationMetrics, { blockedPerHour: san.blockedPerHourAlarm, signatureMaxAgeHours: san.signatureMaxAgeHours });
 
     // Generated configuration, kept in five generations by the log archive.

@@ -43,8 +43,9 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     expect(k.status).toBe("changed");
     expect(k.resources.filter((r) => r.action === "delete" || r.action === "replace" || r.action === "rename")).toEqual([]);
     expect(k.resources.filter((r) => r.action === "create").map((r) => r.type)).toEqual(expect.arrayContaining(["aws_vpn_connection", "aws_cloudwatch_metric_alarm"]));
-    // a larger proxy instance is a new launch template version, rolled out by the instance refresh
-    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template"]));
+    // a larger proxy instance is a new launch template version, rolled out by the instance refresh; its Squid
+    // workers follow the instance type, so the squid.conf and user data published in the config bucket change too
+    expect(new Set(k.resources.filter((r) => r.action === "update").map((r) => r.type))).toEqual(new Set(["aws_cloudwatch_metric_alarm", "aws_launch_template", "aws_s3_object"]));
     expect(k.callouts.filter((c) => c.risk === "data-loss")).toEqual([]);
     expect(report.municipalities.filter((m) => m.status !== "unchanged").map((m) => m.id)).toEqual(["kaga"]);
     // the others are named as unchanged, so the reviewer sees they were compared
@@ -57,11 +58,12 @@ describe("alpha-prime diff on real synthesized outputs", () => {
     const m = diffSides(readSynthesized(base), readSynthesized(head)).municipalities.find((x) => x.id === "mitoyo")!;
     const replaced = m.resources.filter((r) => r.action === "replace").map((r) => r.type);
     expect(replaced.filter((t) => t === "aws_vpc")).toHaveLength(1);
-    expect(replaced.filter((t) => t === "aws_subnet")).toHaveLength(10); // including the private subnets, whose CIDRs stay: their VPC is new
+    // including the private subnets, whose CIDRs stay: their VPC is new (ten, and the relay's own two)
+    expect(replaced.filter((t) => t === "aws_subnet")).toHaveLength(12);
     expect(replaced.filter((t) => t === "aws_nat_gateway")).toHaveLength(2);
     // and the route tables of the new VPC with every route in them
-    expect(replaced.filter((t) => t === "aws_route_table")).toHaveLength(10);
-    expect(replaced.filter((t) => t === "aws_route")).toHaveLength(20);
+    expect(replaced.filter((t) => t === "aws_route_table")).toHaveLength(12);
+    expect(replaced.filter((t) => t === "aws_route")).toHaveLength(34); // one return route per workload subnet and zone among them
     // what lives in the VPC follows it (each argument proven replacing by test/replacing-arguments.test.ts)
     expect(new Set(replaced)).toEqual(
       new Set([
@@ -81,7 +83,7 @@ describe("alpha-prime diff on real synthesized outputs", () => {
       {
         risk: "data-loss",
         address: "address plan",
-        message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 10 subnet\(s\) will be REPLACED \(.*\), and with them \d+ resource\(s\) that hang on them \(.*1 aws_ec2_transit_gateway_vpc_attachment, .*2 aws_nat_gateway, 1 aws_networkfirewall_firewall, /),
+        message: expect.stringMatching(/^the address plan of a deployed network MOVES: aws_vpc\.Breakout_Vpc_\w+ 10\.64\.0\.0\/22 → 10\.64\.0\.0\/23; 12 subnet\(s\) will be REPLACED \(.*\), and with them \d+ resource\(s\) that hang on them \(.*1 aws_ec2_transit_gateway_vpc_attachment, .*2 aws_nat_gateway, 1 aws_networkfirewall_firewall, /),
       },
     ]);
     expect((await cli("diff", base, head, "--fail-on", "destructive")).code).toBe(1);

@@ -15,6 +15,7 @@ import { RULES_DOC_PATH, rulesDoc } from "../policy/rules-doc";
 import { buildApp } from "../stacks/app";
 import { MunicipalityStack } from "../stacks/municipality-stack";
 import { SAMPLE_IDS, envDirWith, loadSample, sampleText, synthStacks, tempDir, TfJson } from "./helpers";
+import { PREFLIGHT_WEAKENINGS } from "./preflight-weakenings";
 
 const { stacks } = synthStacks();
 const TODAY = "2026-11-23";
@@ -78,9 +79,9 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
   "AP-NET-006": (tf) => (first(tf, "aws_vpc_security_group_ingress_rule", "Breakout_ResolverIngress-udp-0").cidr_ipv4 = "0.0.0.0/0"),
   "AP-NET-007": (tf) => (first(tf, "aws_subnet", "Breakout_PublicSubnet0").map_public_ip_on_launch = true),
   "AP-NET-008": (tf) => (first(tf, "aws_networkfirewall_firewall").delete_protection = false),
-  // a zone's NAT returns traffic for the private subnets straight to them: the firewall sees one direction
+  // a zone's NAT returns traffic for a private subnet straight to it: the firewall sees one direction
   "AP-NET-009": (tf) => {
-    const name = Object.keys(tf.resource.aws_route).find((n) => n.startsWith("Breakout_PublicRoute1-") && tf.resource.aws_route[n].destination_cidr_block === "10.64.0.0/24")!;
+    const name = Object.keys(tf.resource.aws_route).find((n) => n.startsWith("Breakout_PublicReturn1-PrivateSubnet0_"))!;
     delete tf.resource.aws_route[name];
   },
   "AP-VPN-001": (tf) => (first(tf, "aws_vpn_connection").tunnel1_ike_versions = ["ikev1", "ikev2"]),
@@ -144,6 +145,7 @@ const WEAKENINGS: Record<string, (tf: any) => void> = {
     const pac = Object.values<any>(tf.resource.aws_s3_object).find((o) => o.key === "pac/proxy.pac");
     pac.content = pac.content.replace(/^(\/\/ PAC file for .*)$/m, '$1\nfunction FindProxyForURL(url, host) { return "DIRECT"; }');
   },
+  ...PREFLIGHT_WEAKENINGS,
 };
 
 describe("the α′ security baseline", () => {
@@ -337,16 +339,38 @@ describe("report formats", () => {
   });
 });
 
-describe("AP-NET-009: the firewall sees both directions of every internet flow", () => {
+describe("AP-NET-009: the firewall of its own zone sees both directions of every internet flow", () => {
   const routes = (tf: any, prefix: string) => Object.entries<any>(tf.resource.aws_route).filter(([n]) => n.startsWith(prefix));
   const net009 = (tf: any, id: string) => findingsOf(tf, id).filter((f) => f.ruleId === "AP-NET-009").map((f) => f.message);
 
-  test("a /24 village: without the route for the proxy block, the NATs would return the proxy's traffic around the firewall", () => {
+  test("a /24 village: without the return routes for the proxy subnets, the NATs would return the proxy's traffic around the firewall", () => {
     const tf = clone("aogashima");
-    for (const [n, r] of routes(tf, "Breakout_PublicRoute")) if (r.destination_cidr_block === "10.112.0.128/27") delete tf.resource.aws_route[n];
+    for (const [n] of routes(tf, "Breakout_PublicReturn")) if (n.includes("-ProxySubnet")) delete tf.resource.aws_route[n];
     const found = net009(tf, "aogashima");
     expect(found).toHaveLength(4); // two NAT subnets × two proxy subnets
-    expect(found[0]).toMatch(/to aws_subnet\.Breakout_ProxySubnet0_\w+ \(10\.112\.0\.128\/28\) does not go back through the firewall/);
+    expect(found[0]).toMatch(/to aws_subnet\.Breakout_ProxySubnet0_\w+ \(10\.112\.0\.128\/28\) does not go back through the firewall: no route names it/);
+  });
+
+  test("a return route for a block of subnets (what every sample had) is no return path: AWS refuses it", () => {
+    const tf = clone("kaga");
+    for (const [n, r] of routes(tf, "Breakout_PublicReturn0-")) if (r.destination_cidr_block.startsWith("10.80.0.")) delete tf.resource.aws_route[n];
+    const [, any] = routes(tf, "Breakout_PublicReturn1-")[0];
+    tf.resource.aws_route.Block = { ...any, route_table_id: routes(tf, "Breakout_PublicRoute0-0")[0][1].route_table_id, destination_cidr_block: "10.80.0.0/24" };
+    expect(net009(tf, "kaga")).toContainEqual(expect.stringMatching(/to aws_subnet\.Breakout_PrivateSubnet0_\w+ \(10\.80\.0\.0\/26\) .*only the block 10\.80\.0\.0\/24 covers it, and AWS refuses a route that is not a whole subnet/));
+  });
+
+  test("a return route through another zone's firewall endpoint: each endpoint would see one direction", () => {
+    const tf = clone("mitoyo");
+    const [, r] = routes(tf, "Breakout_PublicReturn0-PrivateSubnet1_")[0];
+    r.vpc_endpoint_id = r.vpc_endpoint_id.replace("ap-northeast-1c", "ap-northeast-1a");
+    expect(net009(tf, "mitoyo")).toEqual([expect.stringMatching(/to aws_subnet\.Breakout_PrivateSubnet1_\w+ \(10\.64\.0\.64\/26\) goes to the firewall endpoint in ap-northeast-1a, not the firewall endpoint in ap-northeast-1c/)]);
+  });
+
+  test("LGWAN flows returned through another zone's endpoint", () => {
+    const tf = clone("mitoyo");
+    const [, r] = routes(tf, "Breakout_PublicRoute1-").find(([, x]) => x.destination_cidr_block === "172.16.0.0/16")!;
+    r.vpc_endpoint_id = r.vpc_endpoint_id.replace("ap-northeast-1c", "ap-northeast-1a");
+    expect(net009(tf, "mitoyo")).toEqual([expect.stringMatching(/the LGWAN segment 172\.16\.0\.0\/16 goes to the firewall endpoint in ap-northeast-1a, not the firewall endpoint in ap-northeast-1c/)]);
   });
 
   test("a private subnet whose default route goes straight to a NAT gateway", () => {
@@ -355,6 +379,13 @@ describe("AP-NET-009: the firewall sees both directions of every internet flow",
     delete r.vpc_endpoint_id;
     r.nat_gateway_id = "${aws_nat_gateway.Breakout_NatGateway0_X.id}";
     expect(net009(tf, "mitoyo")).toEqual([expect.stringMatching(/the default route of aws_subnet\.Breakout_PrivateSubnet0_\w+ \(10\.64\.0\.0\/26\) does not go to the firewall endpoint/)]);
+  });
+
+  test("the relay's own subnets leave through their own zone's firewall", () => {
+    const tf = clone("mitoyo");
+    const [, r] = routes(tf, "Breakout_RelayRoute1-").find(([, x]) => x.destination_cidr_block === "0.0.0.0/0")!;
+    r.vpc_endpoint_id = r.vpc_endpoint_id.replace("ap-northeast-1c", "ap-northeast-1a");
+    expect(net009(tf, "mitoyo")).toEqual([expect.stringMatching(/the default route of aws_subnet\.Breakout_RelaySubnet1_\w+ \(ap-northeast-1c\) goes to the firewall endpoint in ap-northeast-1a, not its own zone's/)]);
   });
 
   test("LGWAN traffic from the Transit Gateway without a default route through the firewall", () => {
