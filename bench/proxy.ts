@@ -229,15 +229,18 @@ async function prepare(o: ProxyBenchOptions, dir: string): Promise<Setup> {
   // the engine check writes its log's directory by name (mkdir -p), so the directory moves as well as the file
   const enginePairs: [string, string][] = [...pathPairs(ENGINE_LAYOUT, engine), [path.posix.dirname(ENGINE_LAYOUT.engineCheckLog), path.dirname(engine.engineCheckLog)]];
 
-  // The files the user data writes, at their local places: block pages, c-icap templates, and the programs
-  // squid.conf and the systemd drop-ins run (the SNI check helper, the engine check), moved like the configuration.
+  // The files the user data writes, at their local places: block pages, c-icap templates, the local signature
+  // database of forms the engine cannot open (the engine check proves it is loaded; with --clamav-db it is added to
+  // that directory, as on the instance), and the programs squid.conf and the systemd drop-ins run (the SNI check
+  // helper, the engine check), moved like the configuration.
   const placed: Record<string, string> = {};
   for (const [key, text] of Object.entries(files)) {
     const onInstance = key.startsWith("proxy/files/") ? `/${key.slice("proxy/files/".length)}` : undefined;
     if (!onInstance) continue;
-    for (const [from, to] of [[SQUID_LAYOUT.errorDir, squid.errorDir], [ENGINE_LAYOUT.cicapTemplateDir, engine.cicapTemplateDir]]) {
+    for (const [from, to] of [[SQUID_LAYOUT.errorDir, squid.errorDir], [ENGINE_LAYOUT.cicapTemplateDir, engine.cicapTemplateDir], [ENGINE_LAYOUT.clamavDatabaseDir, engine.clamavDatabaseDir]]) {
       if (onInstance.startsWith(`${from}/`)) {
         const local = path.join(to, onInstance.slice(from.length + 1));
+        if (o.clamavDb && to === engine.clamavDatabaseDir) process.stderr.write(`  adding ${path.basename(local)} to ${to}, as the user data does on the instance\n`);
         fs.mkdirSync(path.dirname(local), { recursive: true });
         fs.writeFileSync(local, text);
       }

@@ -220,6 +220,43 @@ export function renderClamdConfig(o: EngineOptions): string {
   ].join("\n");
 }
 
+/** The local signature database of what the engine cannot look into (loaded from clamd's DatabaseDirectory). */
+export const UNSCANNABLE_SIGNATURES_FILE = "alpha-prime-unscannable.ndb";
+
+/**
+ * Forms the engine as shipped cannot open while Windows 11 opens them on a double click, so a file inside would reach
+ * the PC unseen: they are blocked by their magic bytes, an explicit choice like the encrypted-archive one. Each is a
+ * body signature in ClamAV's extended format (.ndb, "MalwareName:TargetType:Offset:HexSignature", target 0 = any
+ * file; offset n, EOF-n or * = anywhere: https://docs.clamav.net/manual/Signatures/ExtendedSignatures.html), so it
+ * matches the download itself and any file unpacked from it (a .zst inside a zip). The detection names start
+ * "AlphaPrime.Unscannable." on the block page.
+ * - RAR 1.5-4 ("Rar!" 1A 07 00) and RAR 5 ("Rar!" 1A 07 01 00), anywhere in the file (a self-extracting .exe carries
+ *   the archive after its program): ClamAV opens RAR only with libclamunrar, which Debian ships in non-free
+ *   (RARLAB's licence forbids modifying it, and non-free has no promise of security support). The gateway stays on
+ *   Debian main, so the same image scans the same way in CI and on AWS; a partner sends zip or 7z instead (both
+ *   scanned), or the municipality chooses an external engine that unpacks RAR.
+ * - Zstandard frames (RFC 8878: magic 28 B5 2F FD; skippable frames 5? 2A 4D 18): ClamAV has no zstd decoder, and
+ *   Explorer opens .tar.zst (libarchive, Windows 11 23H2 and later).
+ * - VHD (Microsoft's VHD format specification: footer cookie "conectix" in the last 512 bytes of a fixed disk, and
+ *   a copy at offset 0 of a dynamic or differencing one) and VHDX ("vhdxfile" at offset 0): Windows mounts both on
+ *   a double click, and ClamAV reads MBR/GPT partition tables but not the FAT or NTFS file systems in them.
+ * What ClamAV 1.4 does open and so scans (clamscan --debug lists its parsers): zip, 7z, gzip, bzip2, xz, tar, cpio,
+ * cab, ARJ, LHA/LZH, EGG, ALZ, ISO 9660, UDF, DMG, HFS+, XAR, OLE2, OOXML, PDF, RTF, HWP, OneNote.
+ */
+export function renderUnscannableSignatures(): string {
+  const hex = (text: string) => Buffer.from(text, "latin1").toString("hex");
+  return [
+    `AlphaPrime.Unscannable.RAR:0:*:${hex("Rar!\x1a\x07\x00")}`,
+    `AlphaPrime.Unscannable.RAR5:0:*:${hex("Rar!\x1a\x07\x01\x00")}`,
+    "AlphaPrime.Unscannable.Zstandard:0:0:28b52ffd",
+    "AlphaPrime.Unscannable.ZstandardSkippableFrame:0:0:5?2a4d18",
+    `AlphaPrime.Unscannable.VHD:0:0:${hex("conectix")}`,
+    `AlphaPrime.Unscannable.VHDFixed:0:EOF-512:${hex("conectix")}`,
+    `AlphaPrime.Unscannable.VHDX:0:0:${hex("vhdxfile")}`,
+    "",
+  ].join("\n");
+}
+
 /** freshclam.conf: signature updates from ClamAV's mirror network (the firewall passes it for the proxy subnets only). */
 export function renderFreshclamConfig(o: { layout?: EngineLayout; checksPerDay?: number } = {}): string {
   const l = o.layout ?? ENGINE_LAYOUT;
@@ -243,12 +280,21 @@ export function renderFreshclamConfig(o: { layout?: EngineLayout; checksPerDay?:
  */
 export const EICAR_BASE64 = "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=";
 
+/**
+ * A clean Zstandard frame (RFC 8878, one raw block of text), base64: only the local database of forms the engine
+ * cannot open (renderUnscannableSignatures) blocks it, so the engine check proves with it that this database is
+ * loaded and RAR, zstd and VHD files are blocked, not answered "clean".
+ */
+export const UNSCANNABLE_SAMPLE_BASE64 = "KLUv/QA4MQIAYWxwaGEtcHJpbWUgZW5naW5lIGNoZWNrOiBhIFpzdGFuZGFyZCBmcmFtZSwgd2hpY2ggQ2xhbUFWIGNhbm5vdCBvcGVuCg==";
+
 /** What a failed engine check writes (the metric filter matches it). */
 export const ENGINE_CHECK_FAILED = "engine check FAILED";
 
 /**
- * alpha-prime-engine-check: does the engine answer a real scan? It sends the EICAR test file through c-icap's
- * sanitize service (exactly what Squid asks for) and succeeds only when the engine names a threat; with --clamd it
+ * alpha-prime-engine-check: does the engine answer a real scan? It sends the EICAR test file and a clean Zstandard
+ * frame (UNSCANNABLE_SAMPLE_BASE64: proves that the local database of forms the engine cannot open is loaded) through
+ * c-icap's sanitize service (exactly what Squid asks for) and succeeds only when the engine names a threat for both;
+ * with --clamd it
  * asks clamd directly (clamdscan over clamd's socket). A c-icap that started before clamd answered registers no
  * engine and answers "allow 204" to everything: the check fails on that, as on an engine that is down or erroring.
  * --wait N keeps trying for N seconds (systemd runs it before c-icap and Squid start).
@@ -258,8 +304,9 @@ export function renderEngineCheckScript(o: { layout?: EngineLayout } = {}): stri
   return [
     "#!/bin/sh",
     "# alpha-prime-engine-check [--clamd] [--wait SECONDS]: generated by alpha-prime.",
-    "# Succeeds only when the 無害化 engine blocks the EICAR test file: through c-icap's sanitize service (default), or",
-    "# clamd alone (--clamd). systemd runs it before c-icap and Squid start and every minute after.",
+    "# Succeeds only when the 無害化 engine blocks the EICAR test file and a Zstandard frame (a form it cannot open):",
+    "# through c-icap's sanitize service (default), or clamd alone (--clamd). systemd runs it before c-icap and Squid",
+    "# start and every minute after.",
     "set -u",
     "target=icap",
     "wait=0",
@@ -274,20 +321,26 @@ export function renderEngineCheckScript(o: { layout?: EngineLayout } = {}): stri
     'dir=$(mktemp -d) || exit 1',
     `trap 'rm -rf "$dir"' EXIT`,
     `printf '%s' '${EICAR_BASE64}' | base64 -d > "$dir/eicar.com"`,
+    `printf '%s' '${UNSCANNABLE_SAMPLE_BASE64}' | base64 -d > "$dir/unscannable.zst"`,
+    // what each sample proves: the engine scans at all; the local database of forms it cannot open is loaded
+    "what() { if [ \"$1\" = unscannable.zst ]; then echo 'a Zstandard frame (a form the engine cannot open)'; else echo 'the EICAR test file'; fi; }",
+    `consequence() { if [ "$1" = unscannable.zst ]; then echo 'RAR, zstd and VHD files would pass unscanned (is ${UNSCANNABLE_SIGNATURES_FILE} in the database directory?)'; else echo 'files would not be scanned'; fi; }`,
     "probe() {",
-    '  if [ "$target" = clamd ]; then',
-    `    out=$(timeout 60 clamdscan --config-file=${l.clamdConfigFile} --fdpass --no-summary "$dir/eicar.com" 2>&1)`,
-    '    case "$out" in *FOUND*) return 0 ;; esac',
-    '    echo "clamd did not block the EICAR test file: $out" | head -n 3',
-    "    return 1",
-    "  fi",
-    '  rm -f "$dir/reply"',
-    `  out=$(timeout 60 c-icap-client -i 127.0.0.1 -p ${l.icapPort} -s ${ICAP_SERVICE} -f "$dir/eicar.com" -resp http://alpha-prime-engine-check.invalid/eicar.com -v -d 3 -o "$dir/reply" 2>&1)`,
-    '  case "$out" in *X-Infection-Found:*Threat=*) return 0 ;; esac',
+    "  for sample in eicar.com unscannable.zst; do",
+    '    if [ "$target" = clamd ]; then',
+    `      out=$(timeout 60 clamdscan --config-file=${l.clamdConfigFile} --fdpass --no-summary "$dir/$sample" 2>&1)`,
+    '      case "$out" in *FOUND*) continue ;; esac',
+    '      echo "clamd did not block $(what "$sample"): $(consequence "$sample"): $out" | head -n 3',
+    "      return 1",
+    "    fi",
+    '    rm -f "$dir/reply"',
+    `    out=$(timeout 60 c-icap-client -i 127.0.0.1 -p ${l.icapPort} -s ${ICAP_SERVICE} -f "$dir/$sample" -resp "http://alpha-prime-engine-check.invalid/$sample" -v -d 3 -o "$dir/reply" 2>&1)`,
+    '    case "$out" in *X-Infection-Found:*Threat=*) continue ;; esac',
     // -v prints the ICAP status line of a verdict, -d 3 the status of an error answer (c-icap-client prints no header then)
-    `  status=$(printf '%s\\n' "$out" | grep -m 1 -o -E 'ICAP/1[.]0 [0-9]{3}.*|status: [0-9]{3}|[Ff]ailed.*' | tr -s ' \\t' ' ')`,
-    '  echo "c-icap did not block the EICAR test file (${status:-no answer}): files would not be scanned"',
-    "  return 1",
+    `    status=$(printf '%s\\n' "$out" | grep -m 1 -o -E 'ICAP/1[.]0 [0-9]{3}.*|status: [0-9]{3}|[Ff]ailed.*' | tr -s ' \\t' ' ')`,
+    '    echo "c-icap did not block $(what "$sample") (${status:-no answer}): $(consequence "$sample")"',
+    "    return 1",
+    "  done",
     "}",
     'deadline=$(( $(date +%s) + wait ))',
     "while :; do",
@@ -447,13 +500,40 @@ export function renderTooBigPage(t: BlockPageText, maxFileSizeBytes: number): st
   );
 }
 
+/**
+ * Squid's page (deny_info) for a download the engine blocked: what staff see instead of the engine's own page (see
+ * squid.conf: c-icap can send stale memory ahead of its page). The detection is the engine's X-Infection-Found answer
+ * (%adapt::<last_h, the last ICAP response's header), in Squid's default encoding for it, which %-encodes spaces and
+ * every character that could be markup.
+ */
+export const BLOCKED_PAGE = "ERR_SANITIZE_BLOCKED";
+
+export function renderBlockedPage(t: BlockPageText): string {
+  return page(
+    "ダウンロードを止めました / Download blocked",
+    "このファイルからマルウェアが検出された（または暗号化・形式・大きさの上限などで中身を検査しきれない）ため、端末には届けていません。 / Malware was found in this file (or its content could not be inspected: encrypted, a form the engine cannot open, or over a size limit), so it was not delivered to your PC.",
+    ["URL: <b>%U</b>", "検出名 / Detected: <b>@Squid{%{X-Infection-Found}adapt::<last_h}</b>", "時刻 / Time: %T"],
+    t,
+  );
+}
+
+/** Every page Squid serves for 無害化, by template name (error_directory): rendered onto the instance and in the live test. */
+export function squidBlockPages(t: BlockPageText, maxFileSizeBytes: number): Record<string, string> {
+  return {
+    ERR_ICAP_FAILURE: renderEngineDownPage(t, maxFileSizeBytes),
+    ERR_TOO_BIG: renderTooBigPage(t, maxFileSizeBytes),
+    [UNSCANNABLE_PAGE]: renderUnscannablePage(t),
+    [BLOCKED_PAGE]: renderBlockedPage(t),
+  };
+}
+
 /** Squid error page (deny_info) for replies the engine cannot inspect whole: a part of a file, or an unknown coding. */
 export const UNSCANNABLE_PAGE = "ERR_SANITIZE_UNSCANNABLE";
 
 export function renderUnscannablePage(t: BlockPageText): string {
   return page(
     "ダウンロードを止めました / Download blocked",
-    "このダウンロードはファイルの一部、または無害化エンジンが展開できない圧縮形式で送られてきたため、検査できず端末に届けていません。 / This download came as part of a file, or in a compression the sanitization engine cannot unpack, so it could not be scanned and was not delivered.",
+    "このダウンロードはファイルの一部、または圧縮された形（Content-Encoding）で送られてきたため、検査できず端末に届けていません。 / This download came as part of a file, or compressed in transit (Content-Encoding), so it could not be scanned and was not delivered.",
     ["URL: <b>%U</b>", "時刻 / Time: %T"],
     t,
   );

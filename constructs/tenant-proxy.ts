@@ -41,7 +41,7 @@ import { stringify } from "yaml";
 import { shortName } from "../core/aws-names";
 import { DomainPattern, normalizeDomainPatterns, parseDomainPattern } from "../catalog/domains";
 import { PROXY_PORT, proxyEndpoints } from "./breakout-plan";
-import { DEFAULT_GUIDANCE, ENGINE_CHECK_FAILED, ENGINE_LAYOUT, engineLimits, ICAP_SERVICE, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineDownPage, renderEngineUnits, renderFreshclamConfig, renderTooBigPage, renderUnscannablePage, renderVirusFoundPage, UNSCANNABLE_PAGE } from "./file-sanitization";
+import { BLOCKED_PAGE, DEFAULT_GUIDANCE, ENGINE_CHECK_FAILED, ENGINE_LAYOUT, engineLimits, ICAP_SERVICE, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineUnits, renderFreshclamConfig, renderUnscannableSignatures, renderVirusFoundPage, squidBlockPages, UNSCANNABLE_PAGE, UNSCANNABLE_SIGNATURES_FILE } from "./file-sanitization";
 import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
 import { SQUID_FILE_DESCRIPTORS } from "./proxy-capacity";
 import type { LogDestinations } from "./log-archive";
@@ -140,6 +140,16 @@ function squidDomain(p: DomainPattern): string {
 }
 
 /**
+ * Every spelling of a header name that a server mapping names CGI-style reads as that header: each hyphen written as
+ * a hyphen or an underscore (case does not matter to Squid or to such servers). The name itself comes first.
+ */
+export function headerNameSpellings(name: string): string[] {
+  let out = [""];
+  for (const ch of name) out = ch === "-" || ch === "_" ? out.flatMap((p) => [`${p}-`, `${p}_`]) : out.map((p) => p + ch);
+  return out;
+}
+
+/**
  * The SMP part of squid.conf (Squid 5.7). With workers > 1 Squid runs a coordinator and one process per worker;
  * each worker does all a single Squid does. What that means for this configuration
  * (https://wiki.squid-cache.org/Features/SmpScale, squid.conf.documented of 5.7):
@@ -210,6 +220,13 @@ export function renderSquidConfig(o: SquidConfigOptions): string {
     ...aclLines("needs_header_sni", "ssl::server_name", bumped),
     "",
     "http_access deny !clients",
+    // A CONNECT sent *inside* a bumped connection would make Squid open a raw tunnel over it (TCP_TUNNEL): what the
+    // PC writes then reaches the server as is, with no tenant header, no scan and no Range or coding rule. A PC's
+    // own CONNECT always arrives in the clear on the proxy port, so one that arrived over TLS is refused.
+    // (acl connections_encrypted: "all HTTP messages received over TLS transport connections",
+    // https://www.squid-cache.org/Doc/config/acl/)
+    "acl inside_tls connections_encrypted",
+    "http_access deny CONNECT inside_tls",
     "http_access deny CONNECT !to_tls_port",
     "http_access deny !web_ports",
     // Domain fronting: inside a bumped connection a request could name another host than the one the client's TLS
@@ -226,12 +243,25 @@ export function renderSquidConfig(o: SquidConfigOptions): string {
     "http_access deny all",
     "",
     "ssl_bump peek step1",
+    // Squid decides bump or splice by the SNI but connects to the CONNECT host: with another allowlisted name in the
+    // handshake, a spliced connection would reach a file or tenant host untouched, and a bumped one would be judged
+    // (scan, header) by the wrong name. At step 2 the SNI is known: it must name the CONNECT host (the same helper
+    // as above; a handshake without SNI is refused too). ssl_bump is consulted at each step and takes slow ACLs such
+    // as an external helper (https://www.squid-cache.org/Doc/config/ssl_bump/).
+    "ssl_bump terminate !sni_is_host",
     "ssl_bump bump needs_header_sni",
     "ssl_bump splice allowlisted_sni",
     "ssl_bump terminate all",
     "",
-    ...(headerNames.length ? ["# Tenant headers: any copy the client sent is removed, then the configured value is added on the vendor's hosts."] : []),
-    ...headerNames.map((h) => `request_header_access ${h} deny all`),
+    ...(headerNames.length
+      ? [
+          "# Tenant headers: any copy the client sent is removed, then the configured value is added on the vendor's hosts.",
+          "# A server that maps header names CGI-style (HTTP_X_SLACK_ALLOWED_WORKSPACES: PHP, WSGI, IIS) reads a name with",
+          "# underscores for hyphens as the same header, so every such spelling the client sent is removed too",
+          "# (request_header_access matches names case-insensitively: https://www.squid-cache.org/Doc/config/request_header_access/).",
+        ]
+      : []),
+    ...headerNames.flatMap(headerNameSpellings).map((h) => `request_header_access ${h} deny all`),
   ];
   o.headerRules.forEach((r, i) => {
     const acl = `tenant_${r.label.replace(/[^A-Za-z0-9]/g, "_")}_${i}`;
@@ -276,16 +306,32 @@ export function renderSquidConfig(o: SquidConfigOptions): string {
       "http_reply_access deny sanitized_hosts partial_content",
       `deny_info ${UNSCANNABLE_PAGE} partial_content`,
       "",
-      "# Content codings: gzip only. clamd unpacks gzip itself, with its size limits (over them is a block). c-icap",
-      "# unpacks deflate and br before clamd, but a body that unpacks past its limit is passed on unscanned, and a",
-      "# coding nothing unpacks (zstd, …) hides the file from the engine; so only gzip is asked for, and a reply in",
-      "# any other coding is refused.",
+      "# Content codings: none. The engine scans the bytes as they come; a PC unpacks a coding with its own decoder,",
+      "# and decoders disagree (curl unpacks a zlib stream labelled gzip, which clamd takes for plain data; c-icap",
+      "# passes a deflate or br body that unpacks past its limit on unscanned; nothing here unpacks zstd). So file",
+      "# hosts are asked for identity only, and a reply in any coding is refused: the PC gets exactly the bytes the",
+      "# engine judged. (Costs bandwidth on text replies of these hosts only; files are mostly compressed already.)",
+      "# request_header_add: https://www.squid-cache.org/Doc/config/request_header_add/ ; rep_header ACL and",
+      "# http_reply_access: https://www.squid-cache.org/Doc/config/acl/ , https://www.squid-cache.org/Doc/config/http_reply_access/",
       "request_header_access Accept-Encoding deny sanitized_hosts",
-      'request_header_add Accept-Encoding "gzip" sanitized_hosts',
+      'request_header_add Accept-Encoding "identity" sanitized_hosts',
+      "acl identity_coding rep_header Content-Encoding -i ^identity$",
       "acl content_coded rep_header Content-Encoding .",
-      "acl scannable_coding rep_header Content-Encoding -i ^(x-)?gzip$ ^identity$",
-      "http_reply_access deny sanitized_hosts !scannable_coding content_coded",
+      "http_reply_access deny sanitized_hosts !identity_coding content_coded",
       `deny_info ${UNSCANNABLE_PAGE} content_coded`,
+      "",
+      "# A block by the engine reaches the PC as Squid's own page, never as the engine's reply body: c-icap 0.5.10 can",
+      "# send a buffer of an earlier transaction ahead of its page (a body that reaches MaxObjectSize with its last",
+      "# chunk: send_remaining_response ignores virus_scan's error and sends its reused write buffer), which would show",
+      "# another PC's download to this one. c-icap's block page is its only 403 and carries Server: C-ICAP. deny_info",
+      "# names the page for the last ACL of the denying rule (https://www.squid-cache.org/Doc/config/deny_info/); the page",
+      "# shows the engine's X-Infection-Found, which Squid keeps for it only when that ICAP header is a shared name",
+      "# (https://www.squid-cache.org/Doc/config/adaptation_masterx_shared_names/: it creates the adaptation history).",
+      "adaptation_masterx_shared_names X-Infection-Found",
+      "acl engine_block_page rep_header Server ^C-ICAP$",
+      "acl forbidden http_status 403",
+      "http_reply_access deny sanitized_hosts forbidden engine_block_page",
+      `deny_info ${BLOCKED_PAGE} engine_block_page`,
       "http_reply_access allow all",
       "",
       "# Squid 5.7 (Debian 12) can leave a download waiting forever when its buffer towards the engine fills while the",
@@ -308,12 +354,21 @@ export function renderSquidConfig(o: SquidConfigOptions): string {
       `icap_log daemon:${l.logDir}/sanitization.log alpha_prime_verdict`,
     );
   }
+  // Spliced hosts never show Squid an HTTP request, so upgrades matter only on bumped hosts: allowed where a tenant
+  // header is added (Slack's desktop app keeps wss-*.slack.com open; the upgrade request carries the header), never on
+  // a sanitized host, where the bytes after a 101 would reach the PC without passing the engine. Squid matches
+  // protocol names case-sensitively and browsers send "websocket" (RFC 6455): both spellings get the same rules.
+  // Without a matching allow, Squid drops the offer and forwards a plain request
+  // (https://www.squid-cache.org/Doc/config/http_upgrade_request_protocols/).
+  const upgradeRules = [
+    ...(san?.hosts.length ? ["deny sanitized_hosts"] : []),
+    ...(o.headerRules.length ? ["allow tenant_header_hosts"] : []),
+  ];
   lines.push(
     "",
-    "# Slack's desktop app and other web apps keep WebSocket connections on bumped hosts. Squid matches protocol",
-    "# names case-sensitively, and browsers send \"websocket\" (RFC 6455), so both spellings are allowed.",
-    "http_upgrade_request_protocols websocket allow all",
-    "http_upgrade_request_protocols WebSocket allow all",
+    "# WebSocket: on the tenant-header hosts only, never on a sanitized file host.",
+    ...(o.headerRules.length ? aclLines("tenant_header_hosts", "dstdomain", normalizeDomainPatterns(o.headerRules.flatMap((r) => r.hosts)).map(squidDomain), "-n") : []),
+    ...["websocket", "WebSocket"].flatMap((protocol) => upgradeRules.map((rule) => `http_upgrade_request_protocols ${protocol} ${rule}`)),
     "",
     "# Nothing of the municipality's network leaves in headers; nothing is cached.",
     "forwarded_for delete",
@@ -478,18 +533,14 @@ export function renderProxyCloudConfig(o: ProxyCloudConfigOptions): string {
         { path: "/usr/local/sbin/alpha-prime-signature-age", owner: "root:root", permissions: "0755", content: SIGNATURE_AGE_SCRIPT },
         { path: "/etc/systemd/system/alpha-prime-signature-age.service", owner: "root:root", permissions: "0644", content: "[Unit]\nDescription=Report the age of the ClamAV signatures\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/alpha-prime-signature-age\n" },
         { path: "/etc/systemd/system/alpha-prime-signature-age.timer", owner: "root:root", permissions: "0644", content: "[Unit]\nDescription=Report the age of the ClamAV signatures every hour\n\n[Timer]\nOnBootSec=10min\nOnUnitActiveSec=1h\n\n[Install]\nWantedBy=timers.target\n" },
+        // in clamd's database directory, after the packages made it (clamav's): freshclam leaves files it does not know
+        { path: `${ENGINE_LAYOUT.clamavDatabaseDir}/${UNSCANNABLE_SIGNATURES_FILE}`, owner: "root:root", permissions: "0644", content: renderUnscannableSignatures(), defer: true },
         // written after the packages are installed (cloud-init's write-files-deferred, before runcmd): with the gates in
         // place during the install, the packages' own start of c-icap and Squid would wait for an engine not yet set up
         ...Object.entries(renderEngineUnits()).map(([rel, content]) => ({ path: `/etc/systemd/system/${rel}`, owner: "root:root", permissions: "0644", content, defer: true })),
       ]
     : [];
-  const pageFiles = san
-    ? [
-        { path: `${SQUID_LAYOUT.errorDir}/ERR_ICAP_FAILURE`, owner: "root:root", permissions: "0644", content: renderEngineDownPage(guidance, san.maxFileSizeBytes) },
-        { path: `${SQUID_LAYOUT.errorDir}/ERR_TOO_BIG`, owner: "root:root", permissions: "0644", content: renderTooBigPage(guidance, san.maxFileSizeBytes) },
-        { path: `${SQUID_LAYOUT.errorDir}/${UNSCANNABLE_PAGE}`, owner: "root:root", permissions: "0644", content: renderUnscannablePage(guidance) },
-      ]
-    : [];
+  const pageFiles = san ? Object.entries(squidBlockPages(guidance, san.maxFileSizeBytes)).map(([name, content]) => ({ path: `${SQUID_LAYOUT.errorDir}/${name}`, owner: "root:root", permissions: "0644", content })) : [];
   const engineCommands = san?.builtinEngine
     ? [
         ["install", "-m", "0644", "/etc/alpha-prime/c-icap.conf", "/etc/c-icap/c-icap.conf"],

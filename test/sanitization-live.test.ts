@@ -175,9 +175,11 @@ describe("file sanitization, live on the loopback (Kaga's rendered configuration
       }
     }, 70_000);
 
-    live("the origin is asked for gzip only, whatever the browser offered", async () => {
-      const r = await stand.get("/echo", ["Accept-Encoding: zstd, br, deflate"]);
-      expect(JSON.parse(r.body.toString())["accept-encoding"]).toBe("gzip");
+    // identity only (was gzip): a PC's decoder and the engine's can disagree about a coded body (a zlib stream
+    // labelled gzip, see attack-sanitize.test.ts), so no coding is asked for and any coding is refused
+    live("the origin is asked for no coding (identity), whatever the browser offered", async () => {
+      const r = await stand.get("/echo", ["Accept-Encoding: gzip, zstd, br, deflate"]);
+      expect(JSON.parse(r.body.toString())["accept-encoding"]).toBe("identity");
     });
   });
 

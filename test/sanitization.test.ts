@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderedFiles } from "../cli/render";
 import { loadFiles } from "../config/load";
-import { ENGINE_LAYOUT, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineUnits } from "../constructs/file-sanitization";
+import { ENGINE_LAYOUT, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineUnits, UNSCANNABLE_SIGNATURES_FILE } from "../constructs/file-sanitization";
+import { rar4Stored, tar, vhdWithFile, zstdStored } from "./malware-samples";
 import { renderSniCheckHelper } from "../constructs/tenant-proxy";
 import { checkStack } from "../policy/engine";
 import { StackModel } from "../policy/model";
@@ -152,6 +153,37 @@ describe("kaga: sanitized downloads", () => {
     // and the check is real: a misspelt directive is reported
     fs.appendFileSync(path.join(dir, "clamd.conf"), "StreamMaxLenght 10M\n");
     expect(spawnSync("clamconf", ["-c", dir], { encoding: "utf8" }).stderr).toMatch(/ERROR: Parse error .*StreamMaxLenght/);
+  });
+
+  // Debian's clamav opens RAR only with libclamunrar (non-free); the local database must block these forms by itself,
+  // with nothing unpacked (--scan-archive=no stands in for an engine without RAR support), clean ones included.
+  testWithTool("clamscan", "clamav", "the rendered database of forms the engine cannot open")("the rendered local database alone blocks RAR (4, 5, self-extracting), Zstandard and VHD files, clean ones too, and nothing else", () => {
+    const dir = tempDir("alpha-prime-unscannable-");
+    const db = Object.entries(files).find(([k]) => k.endsWith(`/${UNSCANNABLE_SIGNATURES_FILE}`));
+    expect(db?.[0]).toBe(`proxy/files${ENGINE_LAYOUT.clamavDatabaseDir}/${UNSCANNABLE_SIGNATURES_FILE}`);
+    fs.writeFileSync(path.join(dir, "local.ndb"), db![1]);
+    const clean = Buffer.from("minutes of the meeting\n");
+    const samples: Record<string, Buffer> = {
+      "notes.rar": rar4Stored("notes.txt", clean),
+      "notes5.rar": Buffer.concat([Buffer.from("Rar!\x1a\x07\x01\x00", "latin1"), clean]),
+      "setup.exe": Buffer.concat([Buffer.from("MZ"), Buffer.alloc(1022), rar4Stored("notes.txt", clean)]),
+      "notes.tar.zst": zstdStored(tar("notes.txt", clean)),
+      "disk.vhd": vhdWithFile("NOTES.TXT", clean),
+      "notes.txt": Buffer.from("Rar! and conectix are words here, not magic bytes\n"),
+      "notes.tar": tar("notes.txt", clean),
+    };
+    for (const [name, data] of Object.entries(samples)) fs.writeFileSync(path.join(dir, name), data);
+    const r = spawnSync("clamscan", ["--no-summary", "--scan-archive=no", "-d", path.join(dir, "local.ndb"), ...Object.keys(samples).map((n) => path.join(dir, n))], { encoding: "utf8", timeout: 60000 });
+    const verdicts = Object.fromEntries(r.stdout.trim().split("\n").map((l) => [path.basename(l.split(": ")[0]), l.split(": ")[1]]));
+    expect(verdicts).toEqual({
+      "notes.rar": "AlphaPrime.Unscannable.RAR.UNOFFICIAL FOUND",
+      "notes5.rar": "AlphaPrime.Unscannable.RAR5.UNOFFICIAL FOUND",
+      "setup.exe": "AlphaPrime.Unscannable.RAR.UNOFFICIAL FOUND",
+      "notes.tar.zst": "AlphaPrime.Unscannable.Zstandard.UNOFFICIAL FOUND",
+      "disk.vhd": "AlphaPrime.Unscannable.VHDFixed.UNOFFICIAL FOUND",
+      "notes.txt": "OK",
+      "notes.tar": "OK",
+    });
   });
 });
 

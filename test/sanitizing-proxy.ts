@@ -2,7 +2,8 @@
  * The tenant-restriction proxy with its 無害化 engine, as an instance runs it, on the loopback: real Squid, c-icap
  * (virus_scan + clamd_mod) and clamd with the files rendered for a sample municipality, only paths and ports moved
  * into a temporary directory (directory modes as on the instance: c-icap's TmpDir is closed to clamd), a signature
- * database written here (ClamAV's EICAR hash signature; nothing is downloaded), the engine check and the systemd
+ * database written here (ClamAV's EICAR hash signature; nothing is downloaded) beside the rendered local database of
+ * forms the engine cannot open, the engine check and the systemd
  * drop-ins' commands as rendered, and one TLS origin standing in for Slack's hosts. Each program is started and
  * stopped on its own, so tests can put the engine in any state; every process is stopped by its group at the end.
  */
@@ -11,7 +12,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
-import { ENGINE_LAYOUT, EngineLayout, ICAP_SERVICE, clamdSocket, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineDownPage, renderEngineUnits, renderTooBigPage, renderUnscannablePage, renderVirusFoundPage, UNSCANNABLE_PAGE } from "../constructs/file-sanitization";
+import { ENGINE_LAYOUT, EngineLayout, ICAP_SERVICE, clamdSocket, renderCicapConfig, renderClamdConfig, renderEngineCheckScript, renderEngineUnits, renderUnscannableSignatures, renderVirusFoundPage, squidBlockPages, UNSCANNABLE_SIGNATURES_FILE } from "../constructs/file-sanitization";
 import { renderSquidConfig, SQUID_LAYOUT, SquidLayout } from "../constructs/tenant-proxy";
 import { loadFiles } from "../config/load";
 import type { MunicipalityConfig } from "../config/types";
@@ -114,9 +115,8 @@ export class SanitizingProxy {
     fs.writeFileSync(path.join(this.engine.clamavDatabaseDir, "alpha-prime-test.hdb"), eicarHashSignatures());
     fs.writeFileSync(path.join(this.engine.cicapTemplateDir, "virus_scan/en/VIRUS_FOUND"), renderVirusFoundPage(guidance));
     for (const f of fs.readdirSync("/usr/share/squid/errors/templates")) fs.copyFileSync(path.join("/usr/share/squid/errors/templates", f), path.join(dir, "errors", f));
-    fs.writeFileSync(path.join(dir, "errors", "ERR_ICAP_FAILURE"), renderEngineDownPage(guidance, this.limit));
-    fs.writeFileSync(path.join(dir, "errors", "ERR_TOO_BIG"), renderTooBigPage(guidance, this.limit));
-    fs.writeFileSync(path.join(dir, "errors", UNSCANNABLE_PAGE), renderUnscannablePage(guidance));
+    for (const [name, content] of Object.entries(squidBlockPages(guidance, this.limit))) fs.writeFileSync(path.join(dir, "errors", name), content);
+    fs.writeFileSync(path.join(this.engine.clamavDatabaseDir, UNSCANNABLE_SIGNATURES_FILE), renderUnscannableSignatures());
     fs.writeFileSync(this.engine.clamdConfigFile, renderClamdConfig({ maxFileSizeBytes: this.limit, layout: this.engine }));
     fs.writeFileSync(path.join(dir, "c-icap.conf"), renderCicapConfig({ maxFileSizeBytes: this.limit, layout: this.engine }));
     fs.writeFileSync(this.engine.engineCheckProgram, renderEngineCheckScript({ layout: this.engine }), { mode: 0o755 });

@@ -190,8 +190,12 @@ describe(`the proxy with ${WORKERS} Squid workers, live on the loopback`, () => 
   });
 
   live("every request is in the shared access log once, on a whole line; no worker reports an error", async () => {
-    await new Promise((r) => setTimeout(r, 1500)); // each worker's log daemon writes asynchronously
-    const lines = fs.readFileSync(path.join(dir, "log", "access.log"), "utf8").split("\n").filter(Boolean);
+    // Each worker's log daemon writes asynchronously, and a spliced tunnel is logged only once both sides closed: wait
+    // (bounded) for that last line rather than a fixed time, which a loaded CI machine (2 cores) can outlast.
+    const readLines = () => fs.readFileSync(path.join(dir, "log", "access.log"), "utf8").split("\n").filter(Boolean);
+    for (let waited = 0; waited < 15000 && !readLines().some((l) => l.includes(` ${SPLICE_HOST} splice `)); waited += 250) await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500)); // and a moment for any line still on its way
+    const lines = readLines();
     // alpha_prime logformat: time, duration, client, status, bytes, method, URL, SNI, bump mode, hierarchy, type
     // (tunnels closed before a request log "-" as the method)
     const whole = /^\d+\.\d{3}\s+\d+ 127\.0\.0\.1 [A-Z_]+\/\d{3} \d+ \S+ \S+ \S+ \S+ \S+ \S+$/;

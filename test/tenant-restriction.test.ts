@@ -214,7 +214,7 @@ describe("rendered proxy files load in the real programs", () => {
     // header hosts, plus the SharePoint / Outlook download hosts that mitoyo sends through its sanitization engine
     const bumped = (conf.match(/^acl needs_header_sni ssl::server_name (.*)$/gm) ?? []).flatMap((l) => l.split(" ").slice(3));
     expect(bumped.sort()).toEqual([".slack.com", ".svc.ms", "attachments.office.net", "login.microsoft.com", "login.microsoftonline.com", "login.windows.net", "mitoyocity-my.sharepoint.com", "mitoyocity.sharepoint.com"]);
-    expect(conf.match(/^ssl_bump .*$/gm)).toEqual(["ssl_bump peek step1", "ssl_bump bump needs_header_sni", "ssl_bump splice allowlisted_sni", "ssl_bump terminate all"]);
+    expect(conf.match(/^ssl_bump .*$/gm)).toEqual(["ssl_bump peek step1", "ssl_bump terminate !sni_is_host", "ssl_bump bump needs_header_sni", "ssl_bump splice allowlisted_sni", "ssl_bump terminate all"]);
   });
 
   test("renderSquidConfig refuses to render a proxy with nothing to do", () => {
