@@ -262,7 +262,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--full-report-url <url>", "where the whole report is (the run's artifact)")
     .option("--summary <file>", "also append the comment to this file ($GITHUB_STEP_SUMMARY)")
     .option("--summary-only", "do not post (a fork's pull request): only the summary")
-    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean }) => {
+    .option("--comment-author <login>", "the login the token comments as; only its marked comment is updated (default: github-actions[bot], the workflow's GITHUB_TOKEN)")
+    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean; commentAuthor?: string }) => {
       const gh = require("../deploy/github") as typeof import("../deploy/github");
       const d = require("../review/diff") as typeof import("../review/diff");
       const report = JSON.parse(fs.readFileSync(opts.diffJson, "utf8")) as import("../review/diff").DiffReport;
@@ -277,7 +278,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const token = process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN;
       if (!token) throw new Error("GITHUB_TOKEN (or GH_TOKEN) is not set: cannot post the comment");
       const target = { repo, pr: gh.checkTarget(repo, opts.pr ?? ""), token, apiUrl: process.env.GITHUB_API_URL || "https://api.github.com" };
-      const r = await gh.upsertComment(target, body);
+      const r = await gh.upsertComment(target, body, undefined, opts.commentAuthor ?? gh.DEFAULT_COMMENT_AUTHOR);
       if (r.action === "not-permitted") {
         if (opts.summary === undefined) throw new Error(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}); give --summary to keep the report in the job summary`);
         io.out(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}: a fork's read-only token): the report is in the job summary\n`);

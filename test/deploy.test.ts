@@ -223,7 +223,7 @@ maybe("plan --artifacts for a sample municipality, offline, with its summary for
 
 describe("pr-comment: alpha-prime updates its own marked comment", () => {
   /** A loopback stand-in for GitHub's issue-comments API: pages of 100, and a switch for a read-only token. */
-  function fakeGitHub(initial: { id: number; body: string }[], readOnly = false) {
+  function fakeGitHub(initial: { id: number; body: string; user?: { login: string; type: string } }[], readOnly = false) {
     const comments = [...initial];
     let nextId = 1000;
     const server = http.createServer((req, res) => {
@@ -243,7 +243,7 @@ describe("pr-comment: alpha-prime updates its own marked comment", () => {
         }
         if (readOnly) return send(403, { message: "Resource not accessible by integration" });
         if (req.method === "POST" && url.pathname === "/repos/city/infra/issues/7/comments") {
-          const c = { id: nextId++, body: JSON.parse(body).body };
+          const c = { id: nextId++, body: JSON.parse(body).body, user: { login: "github-actions[bot]", type: "Bot" } };
           comments.push(c);
           return send(201, { ...c, html_url: `https://github.example/c/${c.id}` });
         }
