@@ -165,16 +165,20 @@ export function reviewerReport(planJson: any, stackJson: any): string {
   }
 }
 
-/** What the approver reads first (the job summary): counts, the plan's checksum, and the risks. */
+/**
+ * What the approver reads first (the job summary): counts, the plan's checksum, and the risks — data loss, outages,
+ * destroys and security changes (a domain added to the allowlist, a tenant restriction undone): an approver who reads
+ * only this must not approve a widening unawares.
+ */
 export function planSummary(m: PlanManifest, report: string): string {
-  const risks = report.split("\n").filter((l) => /^- (🛑|🔌|💥)/.test(l));
+  const risks = report.split("\n").filter((l) => /^- (🛑|🔌|💥|⚠️)/.test(l));
   return [
     `### ${m.id}: ${m.destroy ? "DESTROY plan" : "plan"} (${m.mode === "real" ? "against the real state" : "OFFLINE, mock credentials: not applicable"})`,
     "",
     `**${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy.** Plan file sha256 \`${m.planSha256}\`${m.commit ? ` for commit \`${m.commit.slice(0, 12)}\`` : ""}.`,
     ...(m.kept ? ["", `The log archive is KEPT: ${m.kept.length} resource(s) leave Terraform's state without being destroyed (its logs stay for their retention; delete them by hand when it ends).`] : []),
     "",
-    ...(risks.length ? ["Risks:", "", ...risks.slice(0, 30), ...(risks.length > 30 ? [`- … ${risks.length - 30} more in the report`] : []), ""] : ["No data-loss, outage or destroy risk in this plan.", ""]),
+    ...(risks.length ? ["Risks:", "", ...risks.slice(0, 30), ...(risks.length > 30 ? [`- … ${risks.length - 30} more in the report`] : []), ""] : ["No data-loss, outage, destroy or security risk in this plan.", ""]),
     `The full report is \`${ARTIFACT_FILES.report}\` in the plan artifact.`,
     "",
   ].join("\n");
