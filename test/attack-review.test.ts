@@ -301,7 +301,9 @@ describe("attack: the workflows", () => {
     const judging = (review.steps as any[]).filter((s) => /alpha-prime (diff|check)\b/.test(String(s.run ?? "")));
     expect(judging.length).toBeGreaterThan(0);
     // today: one checkout (the PR's merge commit); `npx alpha-prime diff` runs review/*.ts as the PR wrote them, so a
-    // PR that edits review/loss.ts or a policy rule decides what its own comment says and whether the job fails
+    // PR that edits review/loss.ts or a policy rule decides what its own comment says and whether the job fails.
+    // (The limit of this: a pull_request run uses the workflow file of the PR's merge commit — GITHUB_SHA, "Events that
+    // trigger workflows" — so a PR may still rewrite this file; that edit is visible and goes to code-owner review.)
     for (const s of judging) expect(baseCheckouts.map((c) => c.with?.path).filter(Boolean)).toContain(s["working-directory"]);
   });
 
@@ -318,9 +320,26 @@ describe("attack: the workflows", () => {
     }
   });
 
-  test("the apply step enforces the plan checksum the approver was shown (--expect-plan-sha256)", () => {
+  // Corrected from "the apply step passes --expect-plan-sha256": the plan and apply legs are matrix jobs, and a matrix
+  // job's outputs are one value per output name, overwritten by each combination
+  // (https://docs.github.com/en/actions/using-jobs/defining-outputs-for-jobs), so 256 plan checksums cannot reach their
+  // apply legs as outputs; the only source in the apply job would be the artifact itself. What binds the approved plan
+  // to the applied one is that the artifact cannot change after the plan job uploaded it (upload-artifact v4+:
+  // immutable unless deleted, https://github.com/actions/upload-artifact/blob/main/docs/MIGRATION.md), that the apply
+  // takes this run's artifact, and that apply checks the plan file's own configuration against the chosen stack.
+  test("the plan file the approver was shown is the one applied: this run's artifact, which nothing in the run can replace or delete", () => {
+    const download = (wave.jobs.apply.steps as any[]).find((s) => String(s.uses ?? "").startsWith("actions/download-artifact"));
+    expect(download.with.name).toBe("plan-${{ matrix.municipality.id }}");
+    expect(download.with["run-id"]).toBeUndefined();
+    expect(download.with["github-token"]).toBeUndefined();
+    for (const w of [pr, deploy, wave]) {
+      for (const job of Object.values<any>(w.jobs)) {
+        expect(job.permissions?.actions).not.toBe("write");
+        for (const s of job.steps ?? []) if (String(s.uses ?? "").startsWith("actions/upload-artifact")) expect(s.with?.overwrite).not.toBe(true);
+      }
+    }
     const applyRun = (wave.jobs.apply.steps as any[]).map((s) => String(s.run ?? "")).find((r) => r.includes("alpha-prime apply"))!;
-    expect(applyRun).toMatch(/--expect-plan-sha256/);
+    expect(applyRun).toMatch(/--expect-stack-sha256 "\$STACK"/);
   });
 
   test("the deploy waves receive no secrets they do not use (no `secrets: inherit`)", () => {
