@@ -229,7 +229,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
         if (!m) throw new t.UnknownMunicipalityError(`'${opts.destroy}' has no deploy marker (${opts.markerPrefix}/${opts.destroy}): nothing deployed to destroy${markers.size ? `; deployed: ${[...markers.keys()].slice(0, 20).join(", ")}${markers.size > 20 ? " …" : ""}` : ""}`);
         // the workflow's destroy is for a municipality whose env file was removed (a merged change): a live one is not
         // destroyed from here, and the next push would redeploy it into the archive names the destroy kept
-        if (envFileExists(envDir(), opts.destroy)) throw new Error(`${opts.destroy}: its env file is still in ${envDir()}: remove it in a reviewed change first; nothing destroyed`);
+        if (envFileExists(envDir(), opts.destroy)) throw new mk.MarkerRefusedError(`${opts.destroy}: its env file is still in ${envDir()}: remove it in a reviewed change first; nothing destroyed`);
         const { account } = mk.verifyMarkerForDestroy(process.cwd(), m, envDir(), process.env[STATE_BUCKET_ENV] || undefined);
         if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, { account, commit: m.commit });
         io.out(`${opts.destroy}: deployed at ${m.commit} in account ${account}\n`);
@@ -515,7 +515,7 @@ Exit codes:
   0  success (valid, no unsuppressed error, no --fail-on risk, applied)
   1  the input or the result is refused: invalid env file, failed check, a --fail-on risk, terraform failed,
      an unknown id given to deploy-targets, a plan that differs from the approved one, a plan artifact that is
-     not the approved one
+     not the approved one, a deploy marker refused (an older commit, or a destroy it does not back)
   2  usage error, refused output directory, unreadable artifact, or internal error
 `;
 
@@ -612,7 +612,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }
-    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError"].includes(e.name)) {
+    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError", "MarkerRefusedError"].includes(e.name)) {
       io.err(`alpha-prime: ${e.message}\n`);
       return 1;
     }

@@ -14,6 +14,14 @@ import { parse } from "yaml";
 
 export const DEFAULT_MARKER_PREFIX = "refs/alpha-prime/deployed";
 
+/** A marker that may not be trusted or moved as asked: the deploy or destroy is refused (exit 1), nothing is run. */
+export class MarkerRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MarkerRefusedError";
+  }
+}
+
 export interface DeployedMarker {
   readonly id: string;
   /** the commit whose synthesized stack was applied */
@@ -77,7 +85,7 @@ export function assertMarkerMayMoveTo(repo: string, id: string, commitish: strin
         return false;
       }
     })();
-    if (isAncestor) throw new Error(`${id}: ${commit.slice(0, 12)} is older than the deployed ${current.commit.slice(0, 12)}: the marker does not move back, and the older tree is not applied (re-run the deploy of the newer commit)`);
+    if (isAncestor) throw new MarkerRefusedError(`${id}: ${commit.slice(0, 12)} is older than the deployed ${current.commit.slice(0, 12)}: the marker does not move back, and the older tree is not applied (re-run the deploy of the newer commit)`);
   }
   return commit;
 }
@@ -122,7 +130,7 @@ export function verifyMarkerForDestroy(repo: string, marker: DeployedMarker, env
   try {
     git(repo, ["merge-base", "--is-ancestor", marker.commit, "HEAD"]);
   } catch {
-    throw new Error(`${id}: the deploy marker names commit ${marker.commit.slice(0, 12)}, which is not in the checked-out history: a marker written by hand, not by a deploy of a merged commit; nothing to destroy from it`);
+    throw new MarkerRefusedError(`${id}: the deploy marker names commit ${marker.commit.slice(0, 12)}, which is not in the checked-out history: a marker written by hand, not by a deploy of a merged commit; nothing to destroy from it`);
   }
   const top = fs.realpathSync(git(repo, ["rev-parse", "--show-toplevel"]).trim());
   const rel = path.relative(top, fs.realpathSync(path.resolve(repo, envDir))).split(path.sep).join("/");
@@ -137,10 +145,10 @@ export function verifyMarkerForDestroy(repo: string, marker: DeployedMarker, env
       // not under this name at that commit
     }
   }
-  if (text === undefined) throw new Error(`${id}: the deployed commit ${marker.commit.slice(0, 12)} holds no ${rel || "."}/${id}.yaml: the marker does not name a deploy of this municipality; nothing to destroy from it`);
+  if (text === undefined) throw new MarkerRefusedError(`${id}: the deployed commit ${marker.commit.slice(0, 12)} holds no ${rel || "."}/${id}.yaml: the marker does not name a deploy of this municipality; nothing to destroy from it`);
   const env = (parse(text) ?? {}) as { aws?: { accountId?: unknown; region?: unknown }; state?: { bucket?: unknown } };
   const account = String(env.aws?.accountId ?? "");
-  if (!/^\d{12}$/.test(account)) throw new Error(`${id}: ${file} at ${marker.commit.slice(0, 12)} names no 12-digit aws.accountId`);
+  if (!/^\d{12}$/.test(account)) throw new MarkerRefusedError(`${id}: ${file} at ${marker.commit.slice(0, 12)} names no 12-digit aws.accountId`);
   const differences: string[] = [];
   const provider = (marker.settings?.provider as any)?.aws?.[0];
   const allowed = provider?.allowed_account_ids;
@@ -156,6 +164,6 @@ export function verifyMarkerForDestroy(repo: string, marker: DeployedMarker, env
     if (bucket !== undefined && s3.bucket !== bucket) differences.push(`the state bucket is ${JSON.stringify(s3.bucket)}, the deploy's is ${bucket}`);
     if (s3.allowed_account_ids !== undefined && JSON.stringify(s3.allowed_account_ids) !== JSON.stringify([account])) differences.push(`the state backend's allowed_account_ids are ${JSON.stringify(s3.allowed_account_ids)}, not [${account}]`);
   }
-  if (differences.length) throw new Error(`${id}: the deploy marker does not match the deployed commit's ${file}; nothing to destroy from it:\n${differences.map((d) => `  ${d}`).join("\n")}`);
+  if (differences.length) throw new MarkerRefusedError(`${id}: the deploy marker does not match the deployed commit's ${file}; nothing to destroy from it:\n${differences.map((d) => `  ${d}`).join("\n")}`);
   return { account };
 }
