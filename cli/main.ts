@@ -130,6 +130,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
         if (opts.destroy && markers?.has(id) && !envFileExists(envDir(), id)) {
           // the env file is gone: the stack's own terraform and provider blocks, kept in its marker, and no resources
           const m = markers.get(id)!;
+          (require("../deploy/markers") as typeof import("../deploy/markers")).verifyMarkerForDestroy(process.cwd(), m, envDir(), process.env[STATE_BUCKET_ENV] || undefined);
           if (!m.settings?.terraform) throw new Error(`${id}: its deploy marker keeps no terraform block: destroy it from the deployed commit ${m.commit} (restore its env file there)`);
           stackFile = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "alpha-prime-destroy-")), "cdk.tf.json");
           fs.writeFileSync(stackFile, JSON.stringify({ terraform: m.settings.terraform, provider: m.settings.provider, locals: { alpha_prime: { municipality: id } } }, null, 2));
@@ -170,12 +171,19 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--summary <file>", "append the outcome to this file ($GITHUB_STEP_SUMMARY)")
     .action((id: string, opts: { plan: string; expectPlanSha256?: string; expectStackSha256?: string; recordDeployed?: boolean; remote?: string; markerPrefix: string; summary?: string }) => {
       const dp = require("../deploy/plan") as typeof import("../deploy/plan");
-      const r = dp.applyPlanArtifact({ id, artifactDir: opts.plan, expectPlanSha256: opts.expectPlanSha256, expectStackSha256: opts.expectStackSha256 });
+      const mk = require("../deploy/markers") as typeof import("../deploy/markers");
       const { manifest } = dp.readArtifact(opts.plan, id);
+      if (opts.recordDeployed && !manifest.destroy) {
+        // before Terraform runs: an older commit's plan (a re-run of an old deploy run) is never applied over a newer
+        // deploy, so what runs and what the marker says stay the same tree. The newest markers first.
+        if (opts.remote) mk.fetchMarkers(process.cwd(), opts.remote, opts.markerPrefix);
+        if (!manifest.commit) throw new Error(`${id}: the plan artifact names no commit: cannot record what was deployed; nothing applied`);
+        mk.assertMarkerMayMoveTo(process.cwd(), id, manifest.commit, opts.markerPrefix);
+      }
+      const r = dp.applyPlanArtifact({ id, artifactDir: opts.plan, expectPlanSha256: opts.expectPlanSha256, expectStackSha256: opts.expectStackSha256 });
       let recorded = "";
       if (opts.recordDeployed) {
-        const mk = require("../deploy/markers") as typeof import("../deploy/markers");
-        // the newest markers first: a marker never moves back past one another run recorded
+        // the newest markers again: another municipality's run may have pushed while Terraform ran
         if (opts.remote) mk.fetchMarkers(process.cwd(), opts.remote, opts.markerPrefix);
         const stack = JSON.parse(fs.readFileSync(path.join(opts.plan, dp.ARTIFACT_FILES.stack), "utf8"));
         if (manifest.destroy) {
@@ -219,8 +227,10 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       if (opts.destroy !== undefined) {
         const m = markers.get(opts.destroy);
         if (!m) throw new t.UnknownMunicipalityError(`'${opts.destroy}' has no deploy marker (${opts.markerPrefix}/${opts.destroy}): nothing deployed to destroy${markers.size ? `; deployed: ${[...markers.keys()].slice(0, 20).join(", ")}${markers.size > 20 ? " …" : ""}` : ""}`);
-        const account = String((m.settings?.provider as any)?.aws?.[0]?.allowed_account_ids?.[0] ?? "");
-        if (!/^\d{12}$/.test(account)) throw new Error(`${opts.destroy}: its deploy marker names no AWS account`);
+        // the workflow's destroy is for a municipality whose env file was removed (a merged change): a live one is not
+        // destroyed from here, and the next push would redeploy it into the archive names the destroy kept
+        if (envFileExists(envDir(), opts.destroy)) throw new mk.MarkerRefusedError(`${opts.destroy}: its env file is still in ${envDir()}: remove it in a reviewed change first; nothing destroyed`);
+        const { account } = mk.verifyMarkerForDestroy(process.cwd(), m, envDir(), process.env[STATE_BUCKET_ENV] || undefined);
         if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, { account, commit: m.commit });
         io.out(`${opts.destroy}: deployed at ${m.commit} in account ${account}\n`);
         return setCode(0);
@@ -252,7 +262,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--full-report-url <url>", "where the whole report is (the run's artifact)")
     .option("--summary <file>", "also append the comment to this file ($GITHUB_STEP_SUMMARY)")
     .option("--summary-only", "do not post (a fork's pull request): only the summary")
-    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean }) => {
+    .option("--comment-author <login>", "the login the token comments as; only its marked comment is updated (default: github-actions[bot], the workflow's GITHUB_TOKEN)")
+    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean; commentAuthor?: string }) => {
       const gh = require("../deploy/github") as typeof import("../deploy/github");
       const d = require("../review/diff") as typeof import("../review/diff");
       const report = JSON.parse(fs.readFileSync(opts.diffJson, "utf8")) as import("../review/diff").DiffReport;
@@ -267,7 +278,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const token = process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN;
       if (!token) throw new Error("GITHUB_TOKEN (or GH_TOKEN) is not set: cannot post the comment");
       const target = { repo, pr: gh.checkTarget(repo, opts.pr ?? ""), token, apiUrl: process.env.GITHUB_API_URL || "https://api.github.com" };
-      const r = await gh.upsertComment(target, body);
+      const r = await gh.upsertComment(target, body, undefined, opts.commentAuthor ?? gh.DEFAULT_COMMENT_AUTHOR);
       if (r.action === "not-permitted") {
         if (opts.summary === undefined) throw new Error(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}); give --summary to keep the report in the job summary`);
         io.out(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}: a fork's read-only token): the report is in the job summary\n`);
@@ -504,7 +515,7 @@ Exit codes:
   0  success (valid, no unsuppressed error, no --fail-on risk, applied)
   1  the input or the result is refused: invalid env file, failed check, a --fail-on risk, terraform failed,
      an unknown id given to deploy-targets, a plan that differs from the approved one, a plan artifact that is
-     not the approved one
+     not the approved one, a deploy marker refused (an older commit, or a destroy it does not back)
   2  usage error, refused output directory, unreadable artifact, or internal error
 `;
 
@@ -601,7 +612,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }
-    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError"].includes(e.name)) {
+    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError", "MarkerRefusedError"].includes(e.name)) {
       io.err(`alpha-prime: ${e.message}\n`);
       return 1;
     }

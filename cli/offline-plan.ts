@@ -111,6 +111,9 @@ export interface OfflinePlanOptions {
 }
 
 /** The override that makes a plan work offline; lives beside the work copy of cdk.tf.json only. */
+/** The override file an offline plan adds beside the stack (Terraform merges *_override.tf.json files last). */
+export const OFFLINE_OVERRIDE_FILE = "alpha_prime_offline_override.tf.json";
+
 export function offlineOverride(stack: Record<string, any>, allowLocalState = true): Record<string, unknown> {
   const providers = stack.provider?.aws ?? [{}];
   return {
@@ -167,7 +170,7 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
   fs.copyFileSync(path.join(stackDir, "cdk.tf.json"), path.join(workDir, "cdk.tf.json"));
-  fs.writeFileSync(path.join(workDir, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack, options.allowLocalState ?? true), null, 2));
+  fs.writeFileSync(path.join(workDir, OFFLINE_OVERRIDE_FILE), JSON.stringify(offlineOverride(stack, options.allowLocalState ?? true), null, 2));
   if (options.seedState) fs.writeFileSync(path.join(workDir, "terraform.tfstate"), JSON.stringify(options.seedState));
 
   const { run, mirror } = terraformIn(workDir, stack);

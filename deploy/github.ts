@@ -38,22 +38,31 @@ export function checkTarget(repo: string, pr: string | number): number {
   return n;
 }
 
+/**
+ * Who writes alpha-prime's comment: with the workflow's GITHUB_TOKEN, GitHub's Actions bot. The hidden marker alone is
+ * no proof of authorship (anyone may paste it into a comment), and a token with `pull-requests: write` may edit any
+ * comment on the pull request, so only the author's own marked comments are ours. A token of another account (a
+ * GitHub App or a machine user's) names its login with --comment-author.
+ */
+export const DEFAULT_COMMENT_AUTHOR = "github-actions[bot]";
+
 /** The id of our marked comment on the pull request, if there is one (every page is read: a busy PR has hundreds). */
-export async function findMarkedComment(t: CommentTarget, marker = COMMENT_MARKER): Promise<number | undefined> {
+export async function findMarkedComment(t: CommentTarget, marker = COMMENT_MARKER, author = DEFAULT_COMMENT_AUTHOR): Promise<number | undefined> {
   let found: number | undefined;
   for (let page = 1; page <= 100; page++) {
     const r = await call(t, "GET", `/repos/${t.repo}/issues/${t.pr}/comments?per_page=100&page=${page}`);
     if (r.status !== 200) throw new Error(`listing the comments of ${t.repo}#${t.pr} failed: HTTP ${r.status} ${JSON.stringify(r.json?.message ?? "")}`);
-    for (const c of r.json as { id: number; body?: string }[]) if (typeof c.body === "string" && c.body.startsWith(marker)) found = c.id; // the newest marked one
+    // the newest marked one the author wrote
+    for (const c of r.json as { id: number; body?: string; user?: { login?: string } | null }[]) if (typeof c.body === "string" && c.body.startsWith(marker) && c.user?.login === author) found = c.id;
     if (!r.link?.includes('rel="next"')) break;
   }
   return found;
 }
 
 /** Creates or updates the marked comment. A 403/404 on writing (a fork's read-only token) is reported, not thrown. */
-export async function upsertComment(t: CommentTarget, markdown: string, marker = COMMENT_MARKER): Promise<CommentOutcome> {
+export async function upsertComment(t: CommentTarget, markdown: string, marker = COMMENT_MARKER, author = DEFAULT_COMMENT_AUTHOR): Promise<CommentOutcome> {
   const body = markdown.startsWith(marker) ? markdown : `${marker}\n${markdown}`;
-  const existing = await findMarkedComment(t, marker);
+  const existing = await findMarkedComment(t, marker, author);
   const r = existing ? await call(t, "PATCH", `/repos/${t.repo}/issues/comments/${existing}`, { body }) : await call(t, "POST", `/repos/${t.repo}/issues/${t.pr}/comments`, { body });
   if (r.status === 403 || r.status === 404) return { action: "not-permitted", status: r.status };
   if (r.status !== 200 && r.status !== 201) throw new Error(`${existing ? "updating" : "creating"} the comment on ${t.repo}#${t.pr} failed: HTTP ${r.status} ${JSON.stringify(r.json?.message ?? "")}`);

@@ -8,8 +8,19 @@
  * no AWS credentials, and reviewable with `git log refs/alpha-prime/deployed/<id>`.
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 
 export const DEFAULT_MARKER_PREFIX = "refs/alpha-prime/deployed";
+
+/** A marker that may not be trusted or moved as asked: the deploy or destroy is refused (exit 1), nothing is run. */
+export class MarkerRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MarkerRefusedError";
+  }
+}
 
 export interface DeployedMarker {
   readonly id: string;
@@ -58,16 +69,13 @@ export function fetchMarkers(repo: string, remote = "origin", prefix = DEFAULT_M
 }
 
 /**
- * Records that `commit` of municipality `id` was deployed, and pushes the marker when a remote is given. A marker
- * never moves backwards: a commit that is an ancestor of the recorded one (an older run applied after a newer one)
- * is refused, so the record always names the newest deployed tree.
+ * Refuses a commit older than the one the marker records (an ancestor of it: an older run's plan, re-run after a
+ * newer deploy). `apply --record-deployed` asks this BEFORE Terraform runs, so an old tree is never applied over a
+ * newer one; recordMarker asks again when it writes. Returns the full commit id.
  */
-export function recordMarker(repo: string, marker: Omit<DeployedMarker, "deployedAt"> & { deployedAt?: string }, options: { remote?: string; prefix?: string; now?: Date } = {}): string {
-  assertMarkerId(marker.id);
-  const prefix = options.prefix ?? DEFAULT_MARKER_PREFIX;
-  const ref = `${prefix}/${marker.id}`;
-  const commit = git(repo, ["rev-parse", "--verify", `${marker.commit}^{commit}`]).trim();
-  const current = readMarkers(repo, prefix).get(marker.id);
+export function assertMarkerMayMoveTo(repo: string, id: string, commitish: string, prefix = DEFAULT_MARKER_PREFIX): string {
+  const commit = git(repo, ["rev-parse", "--verify", `${commitish}^{commit}`]).trim();
+  const current = readMarkers(repo, prefix).get(id);
   if (current && current.commit !== commit) {
     const isAncestor = (() => {
       try {
@@ -77,8 +85,21 @@ export function recordMarker(repo: string, marker: Omit<DeployedMarker, "deploye
         return false;
       }
     })();
-    if (isAncestor) throw new Error(`${marker.id}: ${commit.slice(0, 12)} is older than the deployed ${current.commit.slice(0, 12)}: the marker does not move back (re-run the deploy of the newer commit)`);
+    if (isAncestor) throw new MarkerRefusedError(`${id}: ${commit.slice(0, 12)} is older than the deployed ${current.commit.slice(0, 12)}: the marker does not move back, and the older tree is not applied (re-run the deploy of the newer commit)`);
   }
+  return commit;
+}
+
+/**
+ * Records that `commit` of municipality `id` was deployed, and pushes the marker when a remote is given. A marker
+ * never moves backwards: a commit that is an ancestor of the recorded one (an older run applied after a newer one)
+ * is refused, so the record always names the newest deployed tree.
+ */
+export function recordMarker(repo: string, marker: Omit<DeployedMarker, "deployedAt"> & { deployedAt?: string }, options: { remote?: string; prefix?: string; now?: Date } = {}): string {
+  assertMarkerId(marker.id);
+  const prefix = options.prefix ?? DEFAULT_MARKER_PREFIX;
+  const ref = `${prefix}/${marker.id}`;
+  const commit = assertMarkerMayMoveTo(repo, marker.id, marker.commit, prefix);
   const now = options.now ?? new Date();
   const { id: _id, commit: _commit, ...rest } = marker;
   const body = JSON.stringify({ ...rest, deployedAt: marker.deployedAt ?? now.toISOString() });
@@ -96,4 +117,53 @@ export function removeMarker(repo: string, id: string, options: { remote?: strin
   const ref = `${options.prefix ?? DEFAULT_MARKER_PREFIX}/${id}`;
   git(repo, ["update-ref", "-d", ref]);
   if (options.remote) git(repo, ["push", "--quiet", options.remote, `:${ref}`]);
+}
+
+/**
+ * What a destroy may trust of a marker. A marker is a ref that anyone with push access can write (`git mktag` and a
+ * push to refs/alpha-prime/deployed/<id>: branch protection and tag rulesets do not cover other refs), so its
+ * recorded account and backend are checked against the env file of the commit it names, which must be on the
+ * checked-out history (merged, reviewed). Returns the account to assume; throws with every difference.
+ */
+export function verifyMarkerForDestroy(repo: string, marker: DeployedMarker, envDir: string, stateBucket?: string): { account: string } {
+  const id = marker.id;
+  try {
+    git(repo, ["merge-base", "--is-ancestor", marker.commit, "HEAD"]);
+  } catch {
+    throw new MarkerRefusedError(`${id}: the deploy marker names commit ${marker.commit.slice(0, 12)}, which is not in the checked-out history: a marker written by hand, not by a deploy of a merged commit; nothing to destroy from it`);
+  }
+  const top = fs.realpathSync(git(repo, ["rev-parse", "--show-toplevel"]).trim());
+  const rel = path.relative(top, fs.realpathSync(path.resolve(repo, envDir))).split(path.sep).join("/");
+  let text: string | undefined;
+  let file = "";
+  for (const name of [`${id}.yaml`, `${id}.yml`]) {
+    file = rel ? `${rel}/${name}` : name;
+    try {
+      text = git(repo, ["show", `${marker.commit}:${file}`]);
+      break;
+    } catch {
+      // not under this name at that commit
+    }
+  }
+  if (text === undefined) throw new MarkerRefusedError(`${id}: the deployed commit ${marker.commit.slice(0, 12)} holds no ${rel || "."}/${id}.yaml: the marker does not name a deploy of this municipality; nothing to destroy from it`);
+  const env = (parse(text) ?? {}) as { aws?: { accountId?: unknown; region?: unknown }; state?: { bucket?: unknown } };
+  const account = String(env.aws?.accountId ?? "");
+  if (!/^\d{12}$/.test(account)) throw new MarkerRefusedError(`${id}: ${file} at ${marker.commit.slice(0, 12)} names no 12-digit aws.accountId`);
+  const differences: string[] = [];
+  const provider = (marker.settings?.provider as any)?.aws?.[0];
+  const allowed = provider?.allowed_account_ids;
+  // without a provider block the destroy runs with the job's credentials, which the workflow takes in `account`
+  if (provider !== undefined && JSON.stringify(allowed) !== JSON.stringify([account])) differences.push(`the provider's allowed_account_ids are ${JSON.stringify(allowed ?? null)}, the env file's account is ${account}`);
+  if (env.aws?.region !== undefined && provider?.region !== undefined && provider.region !== env.aws.region) differences.push(`the provider's region is ${provider.region}, the env file's is ${env.aws.region}`);
+  const s3 = (marker.settings?.terraform as any)?.backend?.s3;
+  if (s3) {
+    // stacks/municipality-stack.ts declareBackend: the bucket of the env file or of the deploy's environment, this key
+    const key = `alpha-prime/${id}/terraform.tfstate`;
+    if (s3.key !== key) differences.push(`the state key is ${JSON.stringify(s3.key)}, alpha-prime's is ${key}`);
+    const bucket = env.state?.bucket ?? stateBucket;
+    if (bucket !== undefined && s3.bucket !== bucket) differences.push(`the state bucket is ${JSON.stringify(s3.bucket)}, the deploy's is ${bucket}`);
+    if (s3.allowed_account_ids !== undefined && JSON.stringify(s3.allowed_account_ids) !== JSON.stringify([account])) differences.push(`the state backend's allowed_account_ids are ${JSON.stringify(s3.allowed_account_ids)}, not [${account}]`);
+  }
+  if (differences.length) throw new MarkerRefusedError(`${id}: the deploy marker does not match the deployed commit's ${file}; nothing to destroy from it:\n${differences.map((d) => `  ${d}`).join("\n")}`);
+  return { account };
 }

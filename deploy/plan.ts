@@ -11,8 +11,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { countChanges, offlineOverride, terraformIn, terraformVersion } from "../cli/offline-plan";
+import { countChanges, OFFLINE_OVERRIDE_FILE, offlineOverride, terraformIn, terraformVersion } from "../cli/offline-plan";
 import { TOOLKIT_VERSION } from "../core/version";
+import { planRootModuleFiles } from "./planfile";
 import { sha256 } from "./targets";
 
 export type PlanMode = "real" | "offline";
@@ -93,7 +94,7 @@ export function makePlanArtifact(o: MakePlanOptions): PlanManifest {
   const work = fs.mkdtempSync(path.join(path.dirname(path.resolve(o.outDir)), `.alpha-prime-plan-${o.id}-`));
   try {
     fs.writeFileSync(path.join(work, ARTIFACT_FILES.stack), stackText);
-    if (o.mode === "offline") fs.writeFileSync(path.join(work, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack), null, 2));
+    if (o.mode === "offline") fs.writeFileSync(path.join(work, OFFLINE_OVERRIDE_FILE), JSON.stringify(offlineOverride(stack), null, 2));
     const { run } = terraformIn(work, stack);
     run("init", ["init", "-input=false", "-no-color"]);
     const decommission = !!(o.destroy && o.keepArchive);
@@ -164,16 +165,20 @@ export function reviewerReport(planJson: any, stackJson: any): string {
   }
 }
 
-/** What the approver reads first (the job summary): counts, the plan's checksum, and the risks. */
+/**
+ * What the approver reads first (the job summary): counts, the plan's checksum, and the risks — data loss, outages,
+ * destroys and security changes (a domain added to the allowlist, a tenant restriction undone): an approver who reads
+ * only this must not approve a widening unawares.
+ */
 export function planSummary(m: PlanManifest, report: string): string {
-  const risks = report.split("\n").filter((l) => /^- (🛑|🔌|💥)/.test(l));
+  const risks = report.split("\n").filter((l) => /^- (🛑|🔌|💥|⚠️)/.test(l));
   return [
     `### ${m.id}: ${m.destroy ? "DESTROY plan" : "plan"} (${m.mode === "real" ? "against the real state" : "OFFLINE, mock credentials: not applicable"})`,
     "",
     `**${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy.** Plan file sha256 \`${m.planSha256}\`${m.commit ? ` for commit \`${m.commit.slice(0, 12)}\`` : ""}.`,
     ...(m.kept ? ["", `The log archive is KEPT: ${m.kept.length} resource(s) leave Terraform's state without being destroyed (its logs stay for their retention; delete them by hand when it ends).`] : []),
     "",
-    ...(risks.length ? ["Risks:", "", ...risks.slice(0, 30), ...(risks.length > 30 ? [`- … ${risks.length - 30} more in the report`] : []), ""] : ["No data-loss, outage or destroy risk in this plan.", ""]),
+    ...(risks.length ? ["Risks:", "", ...risks.slice(0, 30), ...(risks.length > 30 ? [`- … ${risks.length - 30} more in the report`] : []), ""] : ["No data-loss, outage, destroy or security risk in this plan.", ""]),
     `The full report is \`${ARTIFACT_FILES.report}\` in the plan artifact.`,
     "",
   ].join("\n");
@@ -240,6 +245,16 @@ const STALE = /Saved plan is stale/;
  */
 export function applyPlanArtifact(o: { id: string; artifactDir: string; expectStackSha256?: string; expectPlanSha256?: string }): ApplyResult {
   const { manifest, planJson } = readArtifact(o.artifactDir, o.id);
+  // what Terraform will apply is the configuration inside the plan file: judge that, not the manifest beside it
+  const planned = planRootModuleFiles(path.join(o.artifactDir, ARTIFACT_FILES.plan));
+  const others = [...planned.keys()].filter((f) => f !== ARTIFACT_FILES.stack);
+  if (others.includes(OFFLINE_OVERRIDE_FILE)) throw new ArtifactMismatchError(`${o.id}: the plan file was made with ${OFFLINE_OVERRIDE_FILE} (mock credentials, a throw-away local state): an offline plan is for review only and is never applied, whatever its manifest says`);
+  if (others.length) throw new ArtifactMismatchError(`${o.id}: the plan file was made with configuration beyond the reviewed stack (${others.join(", ")}): refused`);
+  const plannedStack = planned.get(ARTIFACT_FILES.stack);
+  const plannedSha = plannedStack ? sha256(plannedStack) : "missing";
+  for (const [want, what] of [[manifest.stackSha256, "the artifact's reviewed stack"], [o.expectStackSha256, "the stack this run chose to deploy"]] as const) {
+    if (want && want !== plannedSha) throw new ArtifactMismatchError(`${o.id}: the plan file was made from a stack (sha256 ${plannedSha.slice(0, 16)}…) other than ${what} (${want.slice(0, 16)}…): refused`);
+  }
   if (manifest.mode !== "real") throw new ArtifactMismatchError(`${o.id}: an offline plan (mock credentials, no real state) is for review only and is never applied`);
   if (o.expectPlanSha256 && o.expectPlanSha256 !== manifest.planSha256) throw new ArtifactMismatchError(`${o.id}: the plan artifact (sha256 ${manifest.planSha256.slice(0, 16)}…) is not the approved one (${o.expectPlanSha256.slice(0, 16)}…)`);
   if (o.expectStackSha256 && o.expectStackSha256 !== manifest.stackSha256) throw new ArtifactMismatchError(`${o.id}: this job's synthesized stack is not the one planned: refused`);

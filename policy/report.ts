@@ -175,9 +175,15 @@ function envFileOf(envDir: string, id: string): string | undefined {
   return [`${id}.yaml`, `${id}.yml`].map((n) => path.join(envDir, n)).find((f) => fs.existsSync(f));
 }
 
-/** Relative to the working directory (the repository root in CI, as GitHub asks); a file outside it as a file: URI. */
+/**
+ * Relative to the repository root, as GitHub's code scanning asks: in GitHub Actions the workspace (GITHUB_WORKSPACE:
+ * the pull-request workflow runs the base branch's toolkit from a subdirectory of it), else the working directory.
+ * A file outside it as a file: URI.
+ */
 function relativeUri(file: string): string {
-  const rel = path.relative(process.cwd(), file);
+  const workspace = process.env.GITHUB_WORKSPACE;
+  const inWorkspace = workspace && !path.relative(workspace, path.resolve(file)).startsWith("..");
+  const rel = path.relative(inWorkspace ? workspace : process.cwd(), path.resolve(file));
   return rel.startsWith("..") || path.isAbsolute(rel) ? pathToFileURL(path.resolve(file)).href : rel.split(path.sep).join("/");
 }
 

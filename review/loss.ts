@@ -48,13 +48,23 @@ export function retentionPeriods(type: string, body: Body | undefined): Map<stri
   } else if (type === "aws_s3_bucket_object_lock_configuration") {
     const r = block(block(body.rule)?.default_retention);
     // Object Lock is a floor, not a ceiling: no default retention means objects can be deleted at once
-    out.set("Object Lock default retention", r ? (r.days !== undefined && r.days !== null ? Number(r.days) : Number(r.years ?? 0) * 365) : 0);
+    const period = r ? (r.days !== undefined && r.days !== null ? Number(r.days) : Number(r.years ?? 0) * 365) : 0;
+    out.set("Object Lock default retention", period);
+    // GOVERNANCE retention binds only those without s3:BypassGovernanceRetention; COMPLIANCE binds every user, the
+    // root user included (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-retention-modes):
+    // COMPLIANCE → GOVERNANCE shortens the protection against privileged deletion to nothing
+    out.set("Object Lock COMPLIANCE retention (binding on every user, root included)", r && r.mode === "COMPLIANCE" ? period : 0);
   } else if (type === "aws_s3_bucket_lifecycle_configuration") {
     let current = FOREVER;
     let noncurrent = FOREVER;
     for (const rule of blocks(body.rule)) {
       if (rule.status !== "Enabled") continue;
-      for (const e of blocks(rule.expiration)) if (typeof e.days === "number" && e.days > 0) current = Math.min(current, e.days);
+      for (const e of blocks(rule.expiration)) {
+        if (typeof e.days === "number" && e.days > 0) current = Math.min(current, e.days);
+        // an expiration on a date deletes every current object on that date, whatever its age: no retention at all
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html#intro-lifecycle-rules-actions)
+        else if (typeof e.date === "string" && e.date) current = 0;
+      }
       for (const e of blocks(rule.noncurrent_version_expiration)) if (typeof e.noncurrent_days === "number" && e.noncurrent_days > 0) noncurrent = Math.min(noncurrent, e.noncurrent_days);
     }
     out.set("lifecycle expiration.days", current);
@@ -63,7 +73,7 @@ export function retentionPeriods(type: string, body: Body | undefined): Map<stri
   return out;
 }
 
-const days = (n: number) => (n === FOREVER ? "never expires" : `${n} days`);
+const days = (n: number) => (n === FOREVER ? "never expires" : n === 0 ? "0 days (none)" : `${n} days`);
 
 /** Every retention period that gets shorter between base and head, for resources in both (and the configured value). */
 export function retentionCallouts(base: StackSnapshot | undefined, head: StackSnapshot | undefined): Callout[] {
@@ -75,7 +85,9 @@ export function retentionCallouts(base: StackSnapshot | undefined, head: StackSn
     const before = retentionPeriods(typeOf(address), was);
     for (const [what, after] of retentionPeriods(typeOf(address), now)) {
       const b = before.get(what);
-      if (b !== undefined && after < b) out.push({ risk: "data-loss", address, message: `RETENTION SHORTENED: ${what} ${days(b)} → ${days(after)}: records older than ${days(after)} are ${what.startsWith("Object Lock") ? "no longer protected from deletion" : "deleted"}` });
+      if (b === undefined || after >= b) continue;
+      const consequence = what.startsWith("Object Lock") ? "no longer protected from deletion" : "deleted";
+      out.push({ risk: "data-loss", address, message: `RETENTION SHORTENED: ${what} ${days(b)} → ${days(after)}: ${after === 0 ? `every record is ${consequence}${what.startsWith("lifecycle") ? " (an expiration date deletes every object on that date, whatever its age)" : ""}` : `records older than ${days(after)} are ${consequence}`}` });
     }
   }
   const ret = (s: StackSnapshot) => s.locals?.alpha_prime?.retention_days;

@@ -28,7 +28,9 @@ export interface MarkdownOptions {
 
 /**
  * Text from an artifact in the Markdown: one line, no HTML (a `<details>` or `<img>` from a tampered output would
- * restructure the comment), no table breaks, no @mentions. Code spans stay: they are inert.
+ * restructure the comment), no table breaks, no @mentions, and no links: a municipality's name or a tag value such as
+ * `[✅ reviewed by security](https://…)` stays text, and a bare URL is not autolinked (GitHub Flavored Markdown's
+ * extended autolinks: https://github.github.com/gfm/#autolinks-extension-). Code spans stay: they are inert.
  */
 export function mdText(text: string): string {
   return escapeForTerminal(text)
@@ -37,7 +39,10 @@ export function mdText(text: string): string {
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/\|/g, "\\|")
-    .replace(/@/g, "&#64;");
+    .replace(/@/g, "&#64;")
+    .replace(/[[\]]/g, "\\$&")
+    .replace(/\b(https?|ftp):\/\//gi, "$1&#58;//")
+    .replace(/\bwww\./gi, "www&#46;");
 }
 
 /** A code span that no backtick in the text can end early. */
@@ -87,19 +92,19 @@ function destroySummary(rs: readonly ResourceChange[]): string {
 /** One line per distinct risk message, with the municipalities it applies to: 1,397 identical lines become one. */
 function riskGroups(changed: readonly MunicipalityDiff[], risk: Risk | "destroy"): { text: string; ids: string[] }[] {
   const groups = new Map<string, string[]>();
+  // what the municipality's config says (the allowlist, its tenants, sanitization, suppressions, the provider): one
+  // line each, never folded — a wildcard added to one town's allowlist is what a reviewer must see first
+  const itemized = new Set<string>();
   for (const m of changed) {
-    const lines =
-      risk === "destroy"
-        ? destroyedOf(m).length
-          ? [destroySummary(destroyedOf(m))]
-          : []
-        : [...new Set(m.callouts.filter((c) => c.risk === risk).map((c) => `${code(c.address)}: ${mdText(c.message)}`))];
+    const callouts = risk === "destroy" ? [] : m.callouts.filter((c) => c.risk === risk);
+    const lines = risk === "destroy" ? (destroyedOf(m).length ? [destroySummary(destroyedOf(m))] : []) : [...new Set(callouts.map((c) => `${code(c.address)}: ${mdText(c.message)}`))];
+    for (const c of callouts) if (!RESOURCE_ADDRESS.test(c.address)) itemized.add(`${code(c.address)}: ${mdText(c.message)}`);
     for (const l of lines) groups.set(l, [...(groups.get(l) ?? []), m.id]);
   }
-  // one municipality with many security or settings items of its own (every security group of a moved VPC) is one
-  // line here, its section lists them; data loss and outages are always itemized
+  // one municipality with many security or settings items of its own on its resources (every security group of a
+  // moved VPC) is one line here, its section lists them; data loss, outages and config-level items are always itemized
   const own = new Map<string, string[]>();
-  if (risk === "security" || risk === "platform") for (const [text, ids] of groups) if (ids.length === 1) own.set(ids[0], [...(own.get(ids[0]) ?? []), text]);
+  if (risk === "security" || risk === "platform") for (const [text, ids] of groups) if (ids.length === 1 && !itemized.has(text)) own.set(ids[0], [...(own.get(ids[0]) ?? []), text]);
   for (const [id, texts] of own) {
     if (texts.length <= MAX_OWN_ITEMS) continue;
     for (const t of texts) groups.delete(t);
@@ -108,6 +113,9 @@ function riskGroups(changed: readonly MunicipalityDiff[], risk: Risk | "destroy"
   // the rarest first: one municipality's move is more particular than a change every municipality shares
   return [...groups].map(([text, ids]) => ({ text, ids })).sort((a, b) => a.ids.length - b.ids.length || a.text.localeCompare(b.text));
 }
+
+/** A Terraform resource address (`aws_security_group.X`), as opposed to a config-level call-out's (`allowlist`). */
+const RESOURCE_ADDRESS = /^[a-z][a-z0-9]*_[a-z0-9_]+\.[A-Za-z0-9_-]+/;
 
 /** Above this many items of one risk in one municipality alone, the risk section says how many and points to it. */
 const MAX_OWN_ITEMS = 3;

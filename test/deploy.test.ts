@@ -223,7 +223,7 @@ maybe("plan --artifacts for a sample municipality, offline, with its summary for
 
 describe("pr-comment: alpha-prime updates its own marked comment", () => {
   /** A loopback stand-in for GitHub's issue-comments API: pages of 100, and a switch for a read-only token. */
-  function fakeGitHub(initial: { id: number; body: string }[], readOnly = false) {
+  function fakeGitHub(initial: { id: number; body: string; user?: { login: string; type: string } }[], readOnly = false) {
     const comments = [...initial];
     let nextId = 1000;
     const server = http.createServer((req, res) => {
@@ -243,7 +243,7 @@ describe("pr-comment: alpha-prime updates its own marked comment", () => {
         }
         if (readOnly) return send(403, { message: "Resource not accessible by integration" });
         if (req.method === "POST" && url.pathname === "/repos/city/infra/issues/7/comments") {
-          const c = { id: nextId++, body: JSON.parse(body).body };
+          const c = { id: nextId++, body: JSON.parse(body).body, user: { login: "github-actions[bot]", type: "Bot" } };
           comments.push(c);
           return send(201, { ...c, html_url: `https://github.example/c/${c.id}` });
         }
@@ -317,7 +317,7 @@ test("the diff writes its JSON, its whole report and the cut comment from one sy
 
 maybe("the deploy and destroy paths through the CLI, as the workflow runs them (real Terraform, terraform_data)", () => {
   test("plan → apply --record-deployed records the commit; a removed municipality's destroy is planned from its marker and removes it", async () => {
-    const { repo, commits } = repoWithCommits();
+    const { repo } = repoWithCommits();
     const remote = tempDir("alpha-prime-remote-");
     git(remote, "init", "-q", "--bare");
     git(repo, "remote", "add", "origin", remote);
@@ -326,7 +326,14 @@ maybe("the deploy and destroy paths through the CLI, as the workflow runs them (
     fs.mkdirSync(path.join(synthesized, "stacks", "oldtown"), { recursive: true });
     // LogArchive_Bucket stands for the log archive, which a destroy keeps (forgotten by Terraform, not destroyed)
     fs.writeFileSync(path.join(synthesized, "stacks", "oldtown", "cdk.tf.json"), JSON.stringify(dataStack(state, { a: "v1", b: "v1", LogArchive_Bucket: "logs" }), null, 2));
-    const emptyEnv = tempDir("alpha-prime-env-");
+    // the env file is in the deployed commit (a destroy checks the marker against it), and removed afterwards
+    const emptyEnv = path.join(repo, "env");
+    fs.mkdirSync(emptyEnv);
+    fs.writeFileSync(path.join(emptyEnv, ".keep"), "");
+    fs.writeFileSync(path.join(emptyEnv, "oldtown.yaml"), 'id: oldtown\naws:\n  accountId: "111122223333"\n');
+    git(repo, "add", "env");
+    git(repo, "commit", "-q", "-m", "oldtown");
+    const deployed = git(repo, "rev-parse", "HEAD");
     const summary = path.join(tempDir(), "summary.md");
     const cwd = process.cwd();
     process.chdir(repo);
@@ -336,11 +343,13 @@ maybe("the deploy and destroy paths through the CLI, as the workflow runs them (
       const applied = await cli("apply", "oldtown", "--plan", "plan-artifacts/oldtown", "--record-deployed", "--remote", "origin", "--summary", summary);
       expect([applied.code, applied.stderr]).toEqual([0, ""]);
       expect(applied.stdout).toMatch(/^oldtown: applied the approved plan file \(sha256 [0-9a-f]{64}\); deployed commit [0-9a-f]{12} recorded in refs\/alpha-prime\/deployed\/oldtown and pushed to origin\n$/);
-      expect(readMarkers(repo).get("oldtown")).toMatchObject({ commit: commits[1], settings: { terraform: { backend: { local: { path: state } } } } });
+      expect(readMarkers(repo).get("oldtown")).toMatchObject({ commit: deployed, settings: { terraform: { backend: { local: { path: state } } } } });
       expect(fs.readFileSync(summary, "utf8")).toMatch(/### oldtown: plan \(against the real state\)[\s\S]*- ✅ oldtown: applied the approved plan file/);
       // the env file is gone (it never was in emptyEnv): deploy-targets names the account-less marker, and the
       // destroy plan comes from the marker's own terraform block
       fs.rmSync("plan-artifacts", { recursive: true });
+      git(repo, "rm", "-q", "env/oldtown.yaml");
+      git(repo, "commit", "-q", "-m", "oldtown removed");
       const destroyPlan = await cli("--env-dir", emptyEnv, "plan", "oldtown", "--destroy", "--artifacts", "plan-artifacts", "--state", "real");
       expect([destroyPlan.code, destroyPlan.stderr]).toEqual([0, ""]);
       expect(destroyPlan.stdout).toMatch(/oldtown: destroy plan saved \(real\) .*0 to create, 0 to update, 0 to replace, 2 to destroy/);

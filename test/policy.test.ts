@@ -167,6 +167,12 @@ describe("the α′ security baseline", () => {
     expect(fired).toEqual([ruleId]);
   });
 
+  test("AP-LOG-004: a log bucket's lifecycle expiring every object on a date (whatever its age) is caught like too few days", () => {
+    const tf = clone();
+    bucket(tf, "LogBucket", "aws_s3_bucket_lifecycle_configuration").rule[0].expiration = [{ date: "2026-01-01T00:00:00Z" }];
+    expect(openFindingsOf(tf).map((f) => [f.ruleId, f.message])).toEqual([["AP-LOG-004", expect.stringMatching(/expires every object of .* on 2026-01-01T00:00:00Z, whatever its age/)]]);
+  });
+
   test("every rule is documented with rationale and references, and docs/RULES.md is current", () => {
     for (const r of ALPHA_PRIME_PACK) {
       expect(r.id).toMatch(/^AP-[A-Z0-9]+-\d{3}$/);

@@ -55,6 +55,24 @@ describe("SARIF results sit on the env file field that caused them", () => {
     expect(result.properties.configPath).toBe("/logging/retentionDays");
   });
 
+  test("run from a subdirectory of the GitHub workspace (the PR workflow's base-branch toolkit), the path is still relative to the workspace", async () => {
+    const { envDir, run } = checked(sampleText("kaga"), shortLogRetention);
+    const workspace = path.dirname(envDir);
+    const toolkit = tempDir("alpha-prime-base-"); // beside the env directory: a subdirectory of the same workspace
+    expect(path.dirname(toolkit)).toBe(workspace);
+    const cwd = process.cwd();
+    const saved = process.env.GITHUB_WORKSPACE;
+    process.env.GITHUB_WORKSPACE = workspace;
+    process.chdir(toolkit);
+    const { sarif } = await run().finally(() => {
+      process.chdir(cwd);
+      if (saved === undefined) delete process.env.GITHUB_WORKSPACE;
+      else process.env.GITHUB_WORKSPACE = saved;
+    });
+    const result = sarif.runs[0].results.find((r: any) => r.ruleId === "AP-LOG-001");
+    expect(result.locations[0].physicalLocation.artifactLocation.uri).toBe(`${path.basename(envDir)}/kaga.yaml`);
+  });
+
   test("a VPN finding points at its site's entry in sites", async () => {
     const text = sampleText("kaga");
     const { run } = checked(text, (tf) => {

@@ -102,11 +102,24 @@ describe("pull requests", () => {
 
   test("each revision is synthesized once: one synth of the head, one diff (which synthesizes the base) writing every output", () => {
     expect(Object.keys(pr.on)).toEqual(["pull_request"]);
-    expect(runs(review).filter((r) => r.includes("alpha-prime synth"))).toHaveLength(1);
+    expect(Object.values<any>(pr.jobs).flatMap(runs).filter((r) => r.includes("alpha-prime synth"))).toEqual(["npx alpha-prime synth --all --out cdktf.out"]);
+    expect(runs(pr.jobs.synth)).toContain("npx alpha-prime synth --all --out cdktf.out");
     const diffs = runs(review).filter((r) => r.includes("alpha-prime diff"));
-    expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" cdktf.out --format json --output alpha-prime-diff.json --full-output alpha-prime-diff.md --fail-on destructive']);
+    expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" ../cdktf.out --format json --output ../alpha-prime-diff.json --full-output ../alpha-prime-diff.md --fail-on destructive']);
     // the plan jobs plan the review job's stacks, checked by their sha256
     expect(runs(pr.jobs.plan)).toContain('npx alpha-prime plan "$ID" --artifacts plan-artifacts --state auto --synthesized cdktf.out --expect-stack-sha256 "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
+  });
+
+  test("the code under review runs only in the synth job, with a read-only token and no persisted credentials; the job that comments and uploads SARIF runs the base branch's toolkit", () => {
+    expect(pr.jobs.synth.permissions).toEqual({ contents: "read" });
+    for (const job of [pr.jobs.synth, pr.jobs.plan]) {
+      const checkout = steps(job).find((s) => String(s.uses).startsWith("actions/checkout@"));
+      expect(checkout.with["persist-credentials"]).toBe(false);
+    }
+    const checkouts = steps(review).filter((s) => String(s.uses).startsWith("actions/checkout@"));
+    expect(checkouts.map((c) => [c.with.ref, c.with.path])).toEqual([["${{ github.base_ref }}", ".alpha-prime-base"]]);
+    // every alpha-prime command of the review job runs the base checkout's toolkit
+    for (const s of steps(review).filter((x) => x.run)) expect([s.run, s["working-directory"]]).toEqual([s.run, ".alpha-prime-base"]);
   });
 
   test("SARIF goes to code scanning; the report is an artifact whose link the comment carries", () => {
@@ -176,7 +189,9 @@ describe("deploys", () => {
     const text = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
     expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
     const creds = steps(wave.jobs.plan).find((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
-    expect(creds.with["role-to-assume"]).toMatch(/^arn:aws:iam::\$\{\{ matrix\.municipality\.account \}\}:role\//);
+    expect(creds.with["role-to-assume"]).toMatch(/^arn:aws:iam::\$\{\{ matrix\.municipality\.account \}\}:role\/\$\{\{ vars\.ALPHA_PRIME_PLAN_ROLE_NAME \|\| 'alpha-prime-plan' \}\}$/);
+    const applyCreds = steps(wave.jobs.apply).find((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
+    expect(applyCreds.with["role-to-assume"]).toMatch(/:role\/\$\{\{ vars\.ALPHA_PRIME_DEPLOY_ROLE_NAME \|\| 'alpha-prime-deploy' \}\}$/);
     expect(wave.jobs.plan.permissions).toEqual({ contents: "read", "id-token": "write" });
     expect(wave.jobs.apply.permissions).toEqual({ contents: "write", "id-token": "write" });
     expect(deploy.permissions).toEqual({ contents: "read" });

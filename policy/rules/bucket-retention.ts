@@ -18,6 +18,9 @@ export const bucketRetention: Rule = {
             const out = [];
             for (const e of asArray<any>(r.expiration)) {
               if (typeof e.days === "number" && e.days < days) out.push({ address: lc.address, message: `rule '${r.id}' expires objects of ${b.values.bucket} after ${e.days} days, before the configured ${days}` });
+              // an expiration date deletes every object on that date, whatever its age, so also those younger than the
+              // retention (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html#intro-lifecycle-rules-actions)
+              else if (typeof e.date === "string" && e.date) out.push({ address: lc.address, message: `rule '${r.id}' expires every object of ${b.values.bucket} on ${e.date}, whatever its age: objects younger than the configured ${days} days too` });
             }
             if (logBuckets.has(b.address)) {
               for (const n of asArray<any>(r.noncurrent_version_expiration)) {
