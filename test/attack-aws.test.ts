@@ -232,3 +232,25 @@ describe("A5. preflight: a strict-order policy takes only strict-order rule grou
     expect(r.findings.map((f) => f.address)).toContain("aws_networkfirewall_firewall_policy.Breakout_FirewallPolicy_19CA328E");
   });
 });
+
+describe("A6. an env file that validates gives a relay load balancer AWS refuses", () => {
+  // One listener per relay route on one Network Load Balancer, and a Network Load Balancer takes 50 listeners, a quota
+  // that cannot be raised: the 51st CreateListener fails half-way through the deploy.
+  // - Quotas for your Network Load Balancers: "Listeners per Network Load Balancer 50, Adjustable: No" (Elastic Load Balancing): https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
+  test("51 relay routes are refused by validate, or at the latest by check", async () => {
+    const sample = fs.readFileSync(path.join(__dirname, "..", "env", "mitoyo.yaml"), "utf8");
+    const [head, rest] = sample.split(/^relay:.*$/m);
+    const tail = rest.slice(rest.search(/^logging:/m));
+    const routes = Array.from({ length: 51 }, (_, i) => `  - name: r${i}\n    from: lgwan\n    listenPort: ${2000 + i}\n    target: "172.16.5.${20 + i}:${2000 + i}"\n`).join("");
+    const envDir = path.join(tempDir(), "env");
+    fs.mkdirSync(envDir);
+    fs.writeFileSync(path.join(envDir, "mitoyo.yaml"), `${head}relay:\n${routes}${tail}`);
+    const validated = await runCli("--env-dir", envDir, "validate");
+    if (validated.code !== 0) return; // refused where it should be: at the YAML
+    const out = path.join(tempDir(), "cdktf.out");
+    expect((await runCli("--env-dir", envDir, "synth", "--out", out)).code).toBe(0);
+    const tf = JSON.parse(fs.readFileSync(path.join(out, "stacks", "mitoyo", "cdk.tf.json"), "utf8"));
+    expect(Object.values<any>(tf.resource.aws_lb_listener).filter((l) => /Relay_LoadBalancer/.test(l.load_balancer_arn))).toHaveLength(51);
+    expect((await runCli("check", out)).code).toBe(1);
+  });
+});
