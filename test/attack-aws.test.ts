@@ -254,3 +254,24 @@ describe("A6. an env file that validates gives a relay load balancer AWS refuses
     expect((await runCli("check", out)).code).toBe(1);
   });
 });
+
+describe("A7. an env file that validates gives IAM tags IAM refuses", () => {
+  // The provider's default tags carry the municipality's name to every resource, IAM roles and instance profiles
+  // included; IAM takes tag values of letters, digits, spaces and _.:/=+-@ only, so CreateRole fails on a name with
+  // full-width parentheses or a comma.
+  // - Tag, Value "Pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*" (IAM API Reference): https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html
+  // - CreateRole, Tags (IAM API Reference): https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+  test.each(["三豊市（香川県）", "Mitoyo, Kagawa"])("name %p is refused by validate, or at the latest by check", async (name) => {
+    const envDir = path.join(tempDir(), "env");
+    fs.mkdirSync(envDir);
+    fs.writeFileSync(path.join(envDir, "mitoyo.yaml"), fs.readFileSync(path.join(__dirname, "..", "env", "mitoyo.yaml"), "utf8").replace(/^name: .*$/m, `name: "${name}"`));
+    const validated = await runCli("--env-dir", envDir, "validate");
+    if (validated.code !== 0) return; // refused where it should be: at the YAML
+    const out = path.join(tempDir(), "cdktf.out");
+    expect((await runCli("--env-dir", envDir, "synth", "--out", out)).code).toBe(0);
+    const tf = JSON.parse(fs.readFileSync(path.join(out, "stacks", "mitoyo", "cdk.tf.json"), "utf8"));
+    expect(tf.provider.aws[0].default_tags[0].tags.MunicipalityName).toBe(name);
+    expect(Object.keys(tf.resource.aws_iam_role ?? {}).length).toBeGreaterThan(0);
+    expect((await runCli("check", out)).code).toBe(1);
+  });
+});
