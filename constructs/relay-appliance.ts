@@ -364,8 +364,8 @@ export class RelayAppliance extends Construct {
       // a new launch template version replaces instances one by one, starting new ones before stopping old ones
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "300" } },
       tag: [{ key: "Name", value: name("relay"), propagateAtLaunch: true }],
-      // where the relay has no subnets of its own, its instances number themselves in the private subnets
-      dependsOn: [logGroup, ...(props.createAfter ?? [])],
+      // where the relay has no subnets of its own, its instances number themselves in the private subnets too
+      dependsOn: [logGroup, ...(props.subnetIds.some((s) => lbSubnetIds.includes(s)) ? (props.createAfter ?? []) : [])],
     });
 
     // Security patches without site visits: SSM Patch Manager (the default Amazon Linux 2023 baseline approves
