@@ -61,7 +61,7 @@ export interface MunicipalityFile {
    */
   id: string;
   /**
-   * Municipality name, e.g. 三豊市.
+   * Municipality name, e.g. 三豊市. Letters, digits, spaces and _.:/=+-@ only: it becomes a tag of every resource, and IAM refuses other characters in tags (no commas or full-width parentheses).
    */
   name: string;
   prefecture: Prefecture;
@@ -277,7 +277,9 @@ export interface MunicipalityFile {
     };
   };
   /**
-   * Relay appliance routes. Left out: no relay resources.
+   * Relay appliance routes. Left out: no relay resources. At most 50: each is a listener of one Network Load Balancer, which takes 50 (a quota AWS does not raise).
+   *
+   * @maxItems 50
    */
   relay?: {
     /**

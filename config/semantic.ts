@@ -61,6 +61,9 @@ const KNOWN_AZS: Record<string, string[]> = {
   "ap-northeast-3": ["ap-northeast-3a", "ap-northeast-3b", "ap-northeast-3c"],
 };
 
+/** IAM's tag grammar (IAM API Reference, Tag: [\p{L}\p{Z}\p{N}_.:/=+\-@]*). */
+const IAM_TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
 /** ASNs AWS reserves for itself, so a customer gateway may not use them (AWS Site-to-Site VPN, customer gateway options). */
 const AWS_RESERVED_ASNS = new Set([7224, 9059, 10124, 17943]);
 
@@ -101,6 +104,14 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
   const base = path.basename(file).replace(/\.ya?ml$/, "");
   if (typeof f.id === "string" && f.id !== base) {
     push({ path: ["id"], message: tr`id '${f.id}' differs from the file name '${path.basename(file)}'`, expected: tr`id: ${base} (or rename the file to ${f.id}.yaml)` });
+  }
+
+  // The name is the MunicipalityName tag of every resource (the provider's default tags), IAM roles included, and IAM
+  // takes tags of letters, digits, spaces and _.:/=+-@ only (IAM API Reference, Tag): CreateRole would fail on a comma
+  // or full-width parentheses. Control and format characters are env-input's finding already.
+  if (typeof f.name === "string" && !/\p{C}/u.test(f.name) && !IAM_TAG_TEXT.test(f.name)) {
+    const bad = [...new Set([...f.name].filter((c) => !IAM_TAG_TEXT.test(c)))].join(" ");
+    push({ path: ["name"], message: tr`${f.name} has characters IAM does not take in tags (${bad}); the name tags every resource, IAM roles included`, expected: tr`letters, digits, spaces and _.:/=+-@` });
   }
 
   if (typeof f.localGovernmentCode === "string" && /^\d{6}$/.test(f.localGovernmentCode)) {

@@ -9,6 +9,7 @@
  * DNS: a Route 53 Resolver inbound endpoint for the on-prem DNS servers' conditional forwarders, and a Resolver
  * DNS Firewall on the VPC that answers only allowlisted names.
  */
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { terraformExpression } from "./terraform-text";
 import { customerKey } from "./customer-key";
@@ -144,6 +145,11 @@ export class BreakoutGateway extends Construct {
   readonly vpcCidr: string;
   readonly plan: Record<SubnetTier, { block: string; subnets: string[] }>;
   readonly privateSubnetIds: string[];
+  /**
+   * What holds fixed addresses in the private subnets (the inbound resolver): whatever lets EC2 pick an address there
+   * must be created after these (depend on them), or EC2 may give one of their addresses away first.
+   */
+  readonly privateSubnetAddressHolders: ITerraformDependable[];
   readonly privateRouteTableIds: string[];
   readonly transitGatewayAttachmentId: string;
   readonly natGatewayIds: string[];
@@ -312,6 +318,7 @@ export class BreakoutGateway extends Construct {
 
     const dns = this.dns(props, vpc.id, subnets.private);
     this.resolverInboundIps = dns.inboundIps;
+    this.privateSubnetAddressHolders = dns.addressHolders;
     this.forwarderZones = forwarderZones(props.allowedDomains);
   }
 
@@ -426,7 +433,7 @@ export class BreakoutGateway extends Construct {
     return firewall;
   }
 
-  private dns(props: BreakoutGatewayProps, vpcId: string, privateSubnets: Subnet[]): { inboundIps: string[] } {
+  private dns(props: BreakoutGatewayProps, vpcId: string, privateSubnets: Subnet[]): { inboundIps: string[]; addressHolders: ITerraformDependable[] } {
     const name = (s: string) => `${props.namePrefix}-${s}`;
     const sg = new SecurityGroup(this, "ResolverSecurityGroup", {
       name: name("resolver-inbound"),
@@ -449,13 +456,17 @@ export class BreakoutGateway extends Construct {
       }
     });
     const inboundIps = this.plan.private.subnets.map((cidr) => hostAddress(cidr, 10));
-    new Route53ResolverEndpoint(this, "InboundResolver", {
+    const inboundResolver = new Route53ResolverEndpoint(this, "InboundResolver", {
       name: name("inbound"),
       direction: "INBOUND",
       securityGroupIds: [sg.id],
       protocols: ["Do53"],
       ipAddress: privateSubnets.map((s, i) => ({ subnetId: s.id, ip: inboundIps[i] })),
     });
+    // EC2 numbers an interface created without an address from any free address of its subnet, and Terraform creates
+    // what does not depend on each other in parallel: an interface endpoint, Client VPN association or load balancer
+    // in a private subnet could take an address promised here first, and CreateResolverEndpoint would fail on it.
+    const addressHolders: ITerraformDependable[] = [inboundResolver];
 
     // DNS firewall: allowlisted names resolve, everything else gets NXDOMAIN.
     const allowed = new Route53ResolverFirewallDomainList(this, "DnsAllowlist", {
@@ -497,7 +508,7 @@ export class BreakoutGateway extends Construct {
       dependsOn: queryDestination.dependsOn,
     });
     new Route53ResolverQueryLogConfigAssociation(this, "QueryLogAssociation", { resolverQueryLogConfigId: queryLogs.id, resourceId: vpcId });
-    return { inboundIps };
+    return { inboundIps, addressHolders };
   }
 }
 

@@ -8,6 +8,7 @@
  * through VPC endpoints), least-privilege role, self-healing Auto Scaling group, weekly security patches through
  * SSM Patch Manager, and rolling instance refresh that keeps every route served.
  */
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { HEALTH_PORT } from "./relay-ports";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
@@ -61,6 +62,11 @@ export interface RelayApplianceProps {
   readonly instancesPerAz?: number;
   readonly logs: LogDestinations;
   readonly logGroupName: string;
+  /**
+   * What holds fixed addresses in the subnets this construct's interfaces share (the inbound resolver in the private
+   * subnets): everything here that lets EC2 pick an address is created after them. @default nothing to wait for
+   */
+  readonly createAfter?: readonly ITerraformDependable[];
   /** when patches are applied (SSM cron, UTC). @default Saturday 18:00 UTC = Sunday 03:00 JST */
   readonly patchSchedule?: string;
 }
@@ -292,6 +298,7 @@ export class RelayAppliance extends Construct {
         subnetIds: [...(props.endpointSubnetIds ?? lbSubnetIds)],
         securityGroupIds: [endpointSg.id],
         tags: { Name: name(`relay-${service}`) },
+        dependsOn: props.createAfter?.length ? [...props.createAfter] : undefined,
       });
     }
     const s3 = new VpcEndpoint(this, "Endpoint-s3", {
@@ -347,6 +354,7 @@ export class RelayAppliance extends Construct {
       securityGroups: [lbSg.id],
       enableCrossZoneLoadBalancing: true,
       enableDeletionProtection: true,
+      dependsOn: props.createAfter?.length ? [...props.createAfter] : undefined,
     });
     this.loadBalancerDnsName = lb.dnsName;
     this.loadBalancerArnSuffix = lb.arnSuffix;
@@ -384,7 +392,8 @@ export class RelayAppliance extends Construct {
       // a new launch template version replaces instances one by one, starting new ones before stopping old ones
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "300" } },
       tag: [{ key: "Name", value: name("relay"), propagateAtLaunch: true }],
-      dependsOn: [logGroup],
+      // where the relay has no subnets of its own, its instances number themselves in the private subnets too
+      dependsOn: [logGroup, ...(props.subnetIds.some((s) => lbSubnetIds.includes(s)) ? (props.createAfter ?? []) : [])],
     });
 
     // Security patches without site visits: SSM Patch Manager (the default Amazon Linux 2023 baseline approves

@@ -6,6 +6,7 @@
  * source-NATs clients to its network interfaces in those subnets, which is why the firewall's HOME_NET holds
  * the VPC range rather than the client range (https://repost.aws/knowledge-center/client-vpn-give-users-resource-access).
  */
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
 import { Ec2ClientVpnAuthorizationRule } from "@cdktf/provider-aws/lib/ec2-client-vpn-authorization-rule";
@@ -38,6 +39,11 @@ export interface RemoteAccessVpnProps {
   /** @default 8 */
   readonly sessionTimeoutHours?: number;
   readonly loginBanner: string;
+  /**
+   * What holds fixed addresses in the subnets this construct's interfaces share (the inbound resolver in the private
+   * subnets): everything here that lets EC2 pick an address is created after them. @default nothing to wait for
+   */
+  readonly createAfter?: readonly ITerraformDependable[];
   readonly logs: LogDestinations;
   readonly connectionLogGroupName: string;
 }
@@ -104,7 +110,7 @@ export class RemoteAccessVpn extends Construct {
     this.endpointId = endpoint.id;
 
     const associations = props.subnetIds.map(
-      (subnetId, i) => new Ec2ClientVpnNetworkAssociation(this, `Association${i}`, { clientVpnEndpointId: endpoint.id, subnetId }),
+      (subnetId, i) => new Ec2ClientVpnNetworkAssociation(this, `Association${i}`, { clientVpnEndpointId: endpoint.id, subnetId, dependsOn: props.createAfter?.length ? [...props.createAfter] : undefined }),
     );
     destinations.forEach((cidr, i) => {
       new Ec2ClientVpnAuthorizationRule(this, `Authorization${i}`, {

@@ -24,6 +24,7 @@
  * endpoints), KMS-encrypted volumes, least-privilege role; Debian security updates daily (unattended-upgrades) and
  * every instance replaced by a fresh image within a week (max_instance_lifetime, a rolling replacement).
  */
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
@@ -634,6 +635,11 @@ export interface TenantProxyProps {
   readonly squidWorkers?: number;
   readonly logs: LogDestinations;
   readonly logGroupName: string;
+  /**
+   * What holds fixed addresses in the subnets this construct's interfaces share (the inbound resolver in the private
+   * subnets): everything here that lets EC2 pick an address is created after them. @default nothing to wait for
+   */
+  readonly createAfter?: readonly ITerraformDependable[];
 }
 
 /** 無害化 as the proxy construct takes it. */
@@ -737,6 +743,7 @@ export class TenantProxy extends Construct {
         subnetIds: [...props.endpointSubnetIds],
         securityGroupIds: [ownEndpointSg.id],
         tags: { Name: name(`proxy-${service}`) },
+        dependsOn: props.createAfter?.length ? [...props.createAfter] : undefined,
       });
     }
     const endpointSgs = [ownEndpointSg.id, ...(props.sharedEndpointSecurityGroupId ? [props.sharedEndpointSecurityGroupId] : [])];
@@ -876,7 +883,9 @@ export class TenantProxy extends Construct {
       launchTemplate: { id: template.id, version: template.latestVersion as unknown as string },
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "600" } },
       tag: [{ key: "Name", value: name("proxy"), propagateAtLaunch: true }],
-      dependsOn: [logGroup],
+      // the load balancer's addresses are fixed in these subnets: instances launched before it could take them, and
+      // CreateLoadBalancer would fail on an address in use
+      dependsOn: [logGroup, lb],
     });
     // Target tracking on the group's average CPU: instances are added when the tier's traffic (or a burst of new
     // TLS connections, or scanning) keeps CPU above the target, and removed when it falls, never past the bounds.

@@ -110,6 +110,8 @@ export const JA: Readonly<Record<string, string>> = {
   "{0} is not an availability zone of {1}": "{0} は {1} のアベイラビリティゾーンではありません",
   "{0} is {1}": "{0}: {1}",
   "an RFC 1918 IPv4 CIDR such as 10.64.0.0/22": "10.64.0.0/22 のような RFC 1918 の IPv4 CIDR",
+  "{0} has characters IAM does not take in tags ({1}); the name tags every resource, IAM roles included": "{0} には IAM がタグに使えない文字（{1}）があります。名前はすべてのリソース（IAM ロールを含む）のタグになります",
+  "letters, digits, spaces and _.:/=+-@": "文字・数字・空白と _.:/=+-@ のみ",
   "{0} is not a private (RFC 1918) range": "{0} はプライベート（RFC 1918）のアドレス範囲ではありません",
   "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space": "10.0.0.0/8・172.16.0.0/12・192.168.0.0/16 のいずれかの範囲",
   "/{0} is outside /16 to /{1}": "/{0} は /16〜/{1} の範囲外です",

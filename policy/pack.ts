@@ -49,12 +49,16 @@ import { noInternetEgress } from "./rules/no-internet-egress";
 import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
 import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
 import { portPassSource } from "./rules/port-pass-source";
+import { preflightAddresses } from "./rules/preflight-addresses";
 import { preflightClientVpn } from "./rules/preflight-client-vpn";
+import { preflightKeyLockout } from "./rules/preflight-key-lockout";
 import { preflightLimits } from "./rules/preflight-limits";
 import { preflightNames } from "./rules/preflight-names";
 import { preflightPrincipals } from "./rules/preflight-principals";
 import { preflightQuotas } from "./rules/preflight-quotas";
 import { preflightRoutes } from "./rules/preflight-routes";
+import { preflightRuleOrder } from "./rules/preflight-rule-order";
+import { preflightZones } from "./rules/preflight-zones";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -115,6 +119,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   preflightPrincipals,
   preflightLimits,
   preflightQuotas,
+  preflightKeyLockout,
+  preflightAddresses,
+  preflightZones,
+  preflightRuleOrder,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -148,6 +148,7 @@ export class MunicipalityStack extends TerraformStack {
         loginBanner: ra.loginBanner,
         logs,
         connectionLogGroupName: `/alpha-prime/${config.id}/client-vpn`,
+        createAfter: this.breakout.privateSubnetAddressHolders,
       });
     }
 
@@ -173,6 +174,7 @@ export class MunicipalityStack extends TerraformStack {
         instancesPerAz: tier.relayInstancesPerAz,
         logs,
         logGroupName: `/alpha-prime/${config.id}/relay`,
+        createAfter: this.breakout.privateSubnetAddressHolders,
       });
     }
 
@@ -211,6 +213,7 @@ export class MunicipalityStack extends TerraformStack {
         squidWorkers: tier.proxySquidWorkers,
         logs,
         logGroupName: `/alpha-prime/${config.id}/proxy`,
+        createAfter: this.breakout.privateSubnetAddressHolders,
       });
     }
 

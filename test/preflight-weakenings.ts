@@ -49,4 +49,25 @@ export const PREFLIGHT_WEAKENINGS: Record<string, (tf: Tf) => void> = {
     const [, eip] = named(tf, "aws_eip", "Breakout_EgressIp0");
     for (let i = 0; i < 4; i++) tf.resource.aws_eip[`Weakened_ExtraIp${i}`] = { ...eip };
   },
+  // a key whose account statement was narrowed to use: nobody may change its policy, and CreateKey refuses it
+  "AP-PRE-007": (tf) => {
+    const [, k] = named(tf, "aws_kms_key", "Breakout_FirewallKey");
+    const policy = JSON.parse(k.policy);
+    for (const s of policy.Statement) if (s.Sid === "AccountAdministers") s.Action = ["kms:Describe*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"];
+    k.policy = JSON.stringify(policy);
+  },
+  // what the stacks did before attack-aws A1: interface endpoints that may take the inbound resolver's address first
+  "AP-PRE-008": (tf) => {
+    for (const [, e] of Object.entries<any>(tf.resource.aws_vpc_endpoint)) if (e.vpc_endpoint_type === "Interface") delete e.depends_on;
+  },
+  // a firewall whose second subnet sits in the first one's zone
+  "AP-PRE-009": (tf) => {
+    const [, s] = named(tf, "aws_subnet", "Breakout_FirewallSubnet1");
+    s.availability_zone = "ap-northeast-1a";
+  },
+  // a rule group made with action order in the strict-order policy
+  "AP-PRE-010": (tf) => {
+    const [, g] = named(tf, "aws_networkfirewall_rule_group", "Breakout_PortPassRules");
+    g.rule_group.stateful_rule_options.rule_order = "DEFAULT_ACTION_ORDER";
+  },
 };

@@ -19,6 +19,8 @@ export const DOCUMENT_LIMITS = {
   iamInlineRolePolicyChars: 10_240,
   iamTrustPolicyChars: 2_048,
   dnsFirewallDomainChars: 255,
+  /** "Listeners per Network Load Balancer: 50, adjustable: no" (one per relay route on the relay's) */
+  listenersPerNetworkLoadBalancer: 50,
 } as const;
 
 /** The rules of a Suricata rules string: one per line, comments and blank lines aside. */
@@ -51,7 +53,7 @@ const CHARS = (text: string) => text.replace(/\s+/g, "").length;
 export const preflightLimits: Rule = {
   id: "AP-PRE-005",
   severity: "error",
-  title: "What the stack writes fits AWS's fixed limits: firewall rule-group capacity and rule sizes, user data, key, endpoint, bucket and IAM policy sizes, DNS Firewall domains",
+  title: "What the stack writes fits AWS's fixed limits: firewall rule-group capacity and rule sizes, user data, key, endpoint, bucket and IAM policy sizes, DNS Firewall domains, listeners per Network Load Balancer",
   rationale:
     "These limits cannot be raised, and the provider checks none of them: a firewall rule group whose rules outgrow its capacity, a domain rule list that grows with the allowlist, a launch template whose user data (the proxy's squid.conf, block pages and engine settings) passes 16 KB, or a policy that grows with the LGWAN segments is refused by the API during apply. The capacities are set when a rule group is made and never change, so the check runs on every synth.",
   references: {
@@ -65,6 +67,7 @@ export const preflightLimits: Rule = {
       { title: "Bucket policies: up to 20 KB (Amazon S3 User Guide)", url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html" },
       { title: "IAM and AWS STS quotas: role policy and trust policy lengths", url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html" },
       { title: "UpdateFirewallDomains: domains of up to 255 characters (Amazon Route 53 API Reference)", url: "https://docs.aws.amazon.com/Route53/latest/APIReference/API_route53resolver_UpdateFirewallDomains.html" },
+      { title: "Quotas for your Network Load Balancers: 50 listeners per load balancer, not adjustable (Elastic Load Balancing)", url: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html" },
     ],
   },
   check(model) {
@@ -119,6 +122,11 @@ export const preflightLimits: Rule = {
         if (d.length > D.dnsFirewallDomainChars) out.push({ address: l.address, message: `domain ${d.slice(0, 60)}… has ${d.length} characters; a domain takes ${D.dnsFirewallDomainChars}` });
         else if (!/^(\*\.)?([A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]*\.?$/.test(d) && d !== "*") out.push({ address: l.address, message: `domain ${JSON.stringify(d)} is not a domain DNS Firewall accepts (letters, digits, '-', '_', a leading '*.')` });
       }
+    }
+    // a Network Load Balancer takes 50 listeners and the quota cannot be raised: the 51st CreateListener fails
+    for (const lb of model.ofType("aws_lb").filter((l) => l.values.load_balancer_type === "network")) {
+      const n = model.ofType("aws_lb_listener").filter((l) => model.pointsAt(l.values.load_balancer_arn, lb)).length;
+      if (n > D.listenersPerNetworkLoadBalancer) out.push({ address: lb.address, message: `${n} listeners; a Network Load Balancer takes ${D.listenersPerNetworkLoadBalancer}, a quota AWS does not raise` });
     }
     return out;
   },

@@ -6,6 +6,8 @@ import type { Rule, Violation } from "../types";
 const TAG_KEY_MAX = 127;
 const TAG_VALUE_MAX = 255;
 const TAGS_PER_RESOURCE = 50;
+/** IAM's tag grammar (Tag: keys [\p{L}\p{Z}\p{N}_.:/=+\-@]+, values the same or empty), narrower than EC2's "any character". */
+const IAM_TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 /** The value AWS receives for a literal attribute, or undefined when Terraform computes it (a reference). */
 export function literalValue(v: unknown): string | undefined {
@@ -14,6 +16,9 @@ export function literalValue(v: unknown): string | undefined {
   if (/(^|[^$])\$\{/.test(v)) return undefined;
   return fromTerraformLiteral(v);
 }
+
+/** IAM resources the provider tags (default tags included). */
+const IAM_TAGGED = new Set(["aws_iam_role", "aws_iam_instance_profile", "aws_iam_service_linked_role", "aws_iam_policy", "aws_iam_user", "aws_iam_openid_connect_provider", "aws_iam_saml_provider"]);
 
 const AWS_SOURCES = [...new Map(NAME_RULES.map((r) => [r.source, r])).values()];
 
@@ -28,6 +33,7 @@ export const preflightNames: Rule = {
     aws: [
       ...AWS_SOURCES.map((r) => ({ title: sourceTitle(r.source), url: r.source })),
       { title: "Tag your Amazon EC2 resources: tag restrictions (Amazon EC2 User Guide)", url: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions" },
+      { title: "Tag: key and value patterns (IAM API Reference)", url: "https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html" },
     ],
   },
   check(model) {
@@ -41,7 +47,7 @@ export const preflightNames: Rule = {
       }
     }
     const defaults: Record<string, unknown> = Object.assign({}, ...(model.json.provider?.aws ?? []).flatMap((p: any) => (p.default_tags ?? []).map((d: any) => d.tags ?? {})));
-    const checkTags = (address: string, tags: Record<string, unknown>) => {
+    const checkTags = (address: string, tags: Record<string, unknown>, iam = false) => {
       const keys = Object.keys(tags);
       if (keys.length > TAGS_PER_RESOURCE) out.push({ address, message: `${keys.length} tags (with the provider's default tags); a resource takes at most ${TAGS_PER_RESOURCE}` });
       for (const k of keys) {
@@ -49,10 +55,16 @@ export const preflightNames: Rule = {
         if (/^aws:/i.test(k)) out.push({ address, message: `tag key ${JSON.stringify(k)} uses the reserved aws: prefix` });
         const v = literalValue(tags[k]);
         if (v !== undefined && [...v].length > TAG_VALUE_MAX) out.push({ address, message: `tag ${k} has ${[...v].length} characters; a value takes at most ${TAG_VALUE_MAX}` });
+        // the provider's default tags reach IAM roles, instance profiles and service-linked roles, and IAM refuses
+        // the whole request for one tag outside its grammar (a name with a comma or full-width parentheses)
+        if (iam && (!IAM_TAG_TEXT.test(k) || (v !== undefined && !IAM_TAG_TEXT.test(v)))) out.push({ address, message: `tag ${k}=${JSON.stringify(v ?? tags[k])} has a character IAM does not take in tags (letters, digits, spaces and _.:/=+-@ only)` });
       }
     };
     checkTags("provider.aws", defaults);
-    for (const r of model.resources) if (r.values.tags && typeof r.values.tags === "object") checkTags(r.address, { ...defaults, ...r.values.tags });
+    for (const r of model.resources) {
+      const iam = IAM_TAGGED.has(r.type);
+      if ((r.values.tags && typeof r.values.tags === "object") || iam) checkTags(r.address, { ...defaults, ...(r.values.tags ?? {}) }, iam);
+    }
     return out;
   },
 };
