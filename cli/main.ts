@@ -16,7 +16,6 @@ import { checkStack, loadSynthesized } from "../policy/engine";
 import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
 import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
 import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
-import { synthParallel } from "./parallel-synth";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
@@ -68,30 +67,50 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   program
     .command("synth")
-    .description("synthesize Terraform JSON for every municipality (or only some) into cdktf.out/stacks/<id>/")
+    .description("synthesize Terraform JSON for every municipality (or only some) into cdktf.out/stacks/<id>/; stacks whose inputs are unchanged come from the synth cache")
     .option("--only <ids>", "comma-separated municipality ids", list)
     .option("--all", "every env file (the default when --only is not given)")
     .option("--jobs <n>", "worker processes (default: one per CPU for more than a few municipalities)")
-    .option("--plain", "one process and one cdktf App for all stacks (the reference path)")
+    .option("--plain", "one process and one cdktf App for all stacks, without the cache (the reference path)")
+    .option("--no-cache", "build every stack: neither read nor write the synth cache (see `alpha-prime cache`)")
     .option("--out <dir>", "output directory", "cdktf.out")
-    .action(async (opts: { only?: string[]; all?: boolean; jobs?: string; plain?: boolean; out: string }) => {
+    .action(async (opts: { only?: string[]; all?: boolean; jobs?: string; plain?: boolean; cache: boolean; out: string }) => {
       if (opts.all && opts.only) throw new Error("--all and --only exclude each other");
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a whole number of at least 1, got '${opts.jobs}'`);
-      const base = { outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined };
+
+      const { IN_PROCESS_LIMIT, openCache, synthesizeOutput } = require("./synth") as typeof import("./synth");
+      const cache = opts.cache && !opts.plain ? openCache(io.err) : undefined;
       const count = opts.only?.length ?? envFiles(envDir()).length;
-      const started = Date.now();
-      if (opts.plain || (jobs === undefined && count <= IN_PROCESS_LIMIT)) {
-        const ids = synthToDir(base);
-        io.out(`synthesized ${ids.length} stack(s) into ${opts.out}/stacks in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summarizeIds(ids)}\n`);
+      const progress = opts.plain || (jobs === undefined && count <= IN_PROCESS_LIMIT) ? undefined : progressReporter(io, count);
+      const base = { outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined, cache, jobs, plain: opts.plain };
+      const r = await synthesizeOutput({ ...base, onProgress: progress?.update }).finally(() => progress?.stop());
+      const seconds = r.wallMs / 1000;
+      const how = [
+        ...(cache ? [`${r.reused.length} from the cache, ${r.synthesized.length} built`] : []),
+        ...(r.kept.length ? [`${r.kept.length} other stack(s) kept, unchanged`] : []),
+        ...(r.workers ? [`${(r.ids.length / seconds).toFixed(1)} stacks/s`, `${r.workers.started} worker process(es)`, `largest worker ${Math.round(r.workers.maxRssBytes / 1048576)} MB`] : []),
+      ];
+      io.out(`synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${seconds.toFixed(1)} s${how.length ? ` (${how.join(", ")})` : ""}: ${summarizeIds(r.ids)}\n`);
+      setCode(0);
+    });
+
+  program
+    .command("cache")
+    .description("the synth cache: where it is and how full (`info`, the default), or empty it (`clear`)")
+    .argument("[action]", "info | clear", "info")
+    .action((action: string) => {
+      if (!["info", "clear"].includes(action)) throw new Error(`cache: the action must be info or clear, got '${action}'`);
+      const { StackCache, CACHE_DIR_ENV, CACHE_MAX_ENV } = require("./stack-cache") as typeof import("./stack-cache");
+      const cache = StackCache.open();
+      if (action === "clear") {
+        const n = cache.clear();
+        io.out(`removed ${n} cached stack(s) from ${cache.dir}\n`);
         return setCode(0);
       }
-      const progress = progressReporter(io, count);
-      const r = await synthParallel({ ...base, jobs, onProgress: progress.update }).finally(progress.stop);
-      io.out(
-        `synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${(r.wallMs / 1000).toFixed(1)} s ` +
-          `(${(r.ids.length / (r.wallMs / 1000)).toFixed(1)} stacks/s, ${r.workersStarted} worker process(es), largest worker ${Math.round(r.maxWorkerRssBytes / 1048576)} MB): ${summarizeIds(r.ids)}\n`,
-      );
+      const i = cache.info();
+      const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+      io.out(`synth cache: ${i.dir} (${CACHE_DIR_ENV} to move it)\n  ${i.entries} stack(s), ${mb(i.bytes)} of ${mb(i.limitBytes)} (${CACHE_MAX_ENV} to change the limit); least recently used stacks are removed beyond it\n`);
       setCode(0);
     });
 
@@ -342,9 +361,6 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   return program;
 }
-
-/** Up to this many municipalities are synthesized in this process: starting workers would cost more. */
-const IN_PROCESS_LIMIT = 8;
 
 function summarizeIds(ids: string[]): string {
   return ids.length > 10 ? `${ids.slice(0, 10).join(", ")} … and ${ids.length - 10} more` : ids.join(", ");
