@@ -323,7 +323,11 @@ export class InputsContext {
     private readonly stateBucket: string | undefined,
     /** the code root whose tier table synthesizes (that of the toolkit) */
     private readonly codeRoot = runningCodeRoot(),
-  ) {}
+    /** the tier table's rows (default: that code root's) */
+    tierOf?: (id: string) => unknown,
+  ) {
+    this.tierOf = tierOf;
+  }
 
   entryDigest(id: string): string {
     let d = this.entryDigests.get(id);

@@ -119,13 +119,15 @@ export interface Staleness {
   readonly stale: { readonly id: string; readonly why: string }[];
   /** env files in its env directory without a stack */
   readonly missing: string[];
+  /** what is wrong with the output as a whole (its selection no longer the right one) */
+  readonly problems: string[];
 }
 
 /** Judges an output against the env directory and catalog it was synthesized from, as they are now. */
 export function outputStaleness(outdir: string, toolkit = toolkitIdentity()): Staleness {
   const record = readInputsRecord(outdir);
-  if (!record) return { recorded: false, unverifiable: `${outdir} records no inputs (${INPUTS_FILE}): written by an older alpha-prime or not by alpha-prime`, stale: [], missing: [] };
-  const base = { recorded: true, selection: record.selection, stale: [], missing: [] };
+  if (!record) return { recorded: false, unverifiable: `${outdir} records no inputs (${INPUTS_FILE}): written by an older alpha-prime or not by alpha-prime`, stale: [], missing: [], problems: [] };
+  const base = { recorded: true, selection: record.selection, stale: [], missing: [], problems: [] };
   if ("revision" in record.source) return { ...base, unverifiable: `${outdir} is a synthesis of ${record.source.revision.ref} (${record.source.revision.commit.slice(0, 8)}), not of files on disk` };
   const envDir = path.resolve(outdir, record.source.envDir);
   const catalogFile = path.resolve(outdir, record.source.catalog);
@@ -147,12 +149,12 @@ function judge(record: InputsRecord, now: CurrentInputs): Staleness {
   }
   const ids = listEnvDirectory(now.envDir).files.map((f) => path.basename(f).replace(/\.ya?ml$/, ""));
   const missing = ids.filter((id) => !(id in record.stacks));
-  return { recorded: true, selection: record.selection, stale, missing };
+  return { recorded: true, selection: record.selection, stale, missing, problems: [] };
 }
 
-/** Stale stacks, and missing ones when the output claims to hold every env file. */
+/** Stale stacks, a wrong selection, and missing stacks when the output claims to hold every env file. */
 export function isStale(s: Staleness): boolean {
-  return s.stale.length > 0 || (s.selection?.kind === "all" && s.missing.length > 0);
+  return s.stale.length > 0 || s.problems.length > 0 || (s.selection?.kind === "all" && s.missing.length > 0);
 }
 
 /** A few lines for a person: reasons grouped, ids listed up to a point. */
@@ -162,7 +164,8 @@ export function describeStaleness(outdir: string, s: Staleness): string {
   const byWhy = new Map<string, string[]>();
   for (const x of s.stale) byWhy.set(x.why, [...(byWhy.get(x.why) ?? []), x.id]);
   for (const [why, ids] of byWhy) lines.push(`  ${ids.length} stack(s): ${why}: ${list(ids)}`);
-  if (s.missing.length) {
+  for (const p of s.problems) lines.push(`  ${p}`);
+  if (s.missing.length && (s.selection?.kind === "all" || lines.length)) {
     const what = s.selection?.kind === "all" ? "have no stack (added since it was synthesized)" : "have no stack (not selected when it was synthesized)";
     lines.push(`  ${s.missing.length} env file(s) ${what}: ${list(s.missing)}`);
   }

@@ -145,6 +145,9 @@ describe("git-ref mode", () => {
   const isRepo = spawnSync("git", ["rev-parse", "--verify", "HEAD"], { cwd: REPO_ROOT }).status === 0;
   (isRepo ? test : test.skip)("synthesizes a ref in a temporary worktree: HEAD against itself shows no change, and leaves no worktree (nor one of a killed run)", () => {
     // what a diff killed before its clean-up leaves: a worktree under a temp dir named for a process that is gone
+    // the repository may have worktrees of its own (a developer's); this run must leave exactly those
+    const worktrees = () => spawnSync("git", ["worktree", "list", "--porcelain"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.split("\n").filter((l) => l.startsWith("worktree "));
+    const before = worktrees();
     const abandoned = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-diff-99999999-"));
     spawnSync("git", ["worktree", "add", "--detach", path.join(abandoned, "worktree"), "HEAD"], { cwd: REPO_ROOT });
     const head = readGitRef("HEAD");
@@ -152,7 +155,7 @@ describe("git-ref mode", () => {
     expect([...head.stacks.keys()].sort()).toEqual([...SAMPLE_IDS].sort());
     const report = diffSides(head, readGitRef("HEAD"));
     expect(report.municipalities.every((m) => m.status === "unchanged")).toBe(true);
-    expect(spawnSync("git", ["worktree", "list"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.trim().split("\n")).toHaveLength(1);
+    expect(worktrees()).toEqual(before);
   });
 
   test("fails clearly for something that is neither a directory nor a ref", async () => {
