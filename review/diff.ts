@@ -110,9 +110,9 @@ function executableTextIn(json: any): { address: string; message: string }[] {
   return [noTemplateInjection, pacGeneratedCodeOnly].flatMap((r) => r.check(model).map((v) => ({ address: v.address, message: `${r.id}: ${v.message}` })));
 }
 
-export function readSynthesized(dir: string, label = dir): Side {
+export function readSynthesized(dir: string, label = dir, only?: ReadonlySet<string>): Side {
   const stacks = new Map<string, StackSnapshot>();
-  for (const s of readSynthesizedStacks(dir)) stacks.set(s.id, snapshotOfStack(s.json));
+  for (const s of readSynthesizedStacks(dir, only)) stacks.set(s.id, snapshotOfStack(s.json));
   return { label, stacks };
 }
 

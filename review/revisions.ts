@@ -655,11 +655,12 @@ export function readSides(baseSpec: string, headSpec: string, o: ReadSidesOption
       const done = synthesizeRevision(view, ids, dir, scratch, builds, { cache: o.cache, jobs: o.jobs });
       return done.length ? readSynthesized(dir, view.label) : { label: view.label, stacks: new Map() };
     };
-    if (!o.full && a.dir && b.dir && a.view && b.view) return byFingerprint(readSynthesized(a.dir), readSynthesized(b.dir), a.dir, b.dir);
+    if (!o.full && a.dir && b.dir && a.view && b.view) return byFingerprint(a.dir, b.dir);
     if (!o.full && a.view && b.view) {
       const changes = changedMunicipalities(a.view, b.view, scratch, builds);
       const ids = changes.changed.map((c) => c.id);
-      const side = (s: { dir?: string; view?: RevisionView }): Side => (s.dir ? subset(readSynthesized(s.dir), ids, s.view!) : synth(s.view!, ids));
+      const fromDir = (dir: string, view: RevisionView): Side => (ids.some((id) => view.env.has(id)) ? subset(readSynthesized(dir, dir, new Set(ids)), ids, view) : { label: dir, stacks: new Map() });
+      const side = (s: { dir?: string; view?: RevisionView }): Side => withUnchanged(s.dir ? fromDir(s.dir, s.view!) : synth(s.view!, ids), changes.unchanged);
       const note = skippedNote(changes);
       return { base: side(a), head: side(b), changes, ...(changes.unchanged.length ? { skipped: { count: changes.unchanged.length, note } } : {}) };
     }
@@ -671,21 +672,42 @@ export function readSides(baseSpec: string, headSpec: string, o: ReadSidesOption
 }
 
 /**
- * Two recorded outputs: a municipality whose stack has the same fingerprint on both sides is the same stack and
- * is not compared; outputs of one `--changed-since` selection also skip what that selection left out.
+ * A municipality known to be unchanged without synthesizing it is in the report as unchanged, as the full diff
+ * would have it (so a reader of the JSON sees every municipality): the same empty stand-in on both sides.
  */
-function byFingerprint(base: Side, head: Side, baseDir: string, headDir: string): SidesResult {
+const UNCHANGED: import("./diff").StackSnapshot = { resources: new Map(), locals: {}, backend: {} };
+function withUnchanged(side: Side, ids: readonly string[]): Side {
+  const stacks = new Map(side.stacks);
+  for (const id of ids) stacks.set(id, UNCHANGED);
+  return { label: side.label, stacks };
+}
+
+/**
+ * Two recorded outputs: a municipality whose stack has the same fingerprint on both sides has the same stack
+ * (byte for byte), so it is neither read nor compared; outputs of one `--changed-since` selection also leave out,
+ * on both sides, what that selection left out.
+ */
+function byFingerprint(baseDir: string, headDir: string): SidesResult {
+  const { readSynthesized } = require("./diff") as typeof import("./diff");
   const ra = readInputsRecord(baseDir)!;
   const rb = readInputsRecord(headDir)!;
-  const ids = [...new Set([...base.stacks.keys(), ...head.stacks.keys()])];
-  const same = ids.filter((id) => ra.stacks[id] && rb.stacks[id] && ra.stacks[id].fingerprint === rb.stacks[id].fingerprint && base.stacks.has(id) && head.stacks.has(id));
-  const keep = (s: Side): Side => ({ label: s.label, stacks: new Map([...s.stacks].filter(([id]) => !same.includes(id))) });
+  const manifest = (dir: string) => new Set(Object.keys((JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { stacks?: object }).stacks ?? {}));
+  const ma = manifest(baseDir);
+  const mb = manifest(headDir);
+  const ids = [...new Set([...ma, ...mb])];
+  const same = ids.filter((id) => ma.has(id) && mb.has(id) && ra.stacks[id] && rb.stacks[id] && ra.stacks[id].fingerprint === rb.stacks[id].fingerprint);
+  const read = new Set(ids.filter((id) => !same.includes(id)));
   const sa = ra.selection;
   const sb = rb.selection;
   const left = sa.kind === "changed-since" && sb.kind === "changed-since" && sa.commit === sb.commit ? sa.unchanged : 0;
   const count = same.length + left;
-  const why = [...(same.length ? [`${same.length} with the same inputs on both sides (the same fingerprint)`] : []), ...(left ? [`${left} whose inputs did not change since ${sa.kind === "changed-since" ? sa.ref : ""} (left out of both outputs)`] : [])];
-  return { base: keep(base), head: keep(head), ...(count ? { skipped: { count, note: `${count} municipalit${count === 1 ? "y" : "ies"} not compared: ${why.join("; ")}` } } : {}) };
+  const why = [...(same.length ? [`${same.length} with the same inputs on both sides (the same fingerprint: the same stack), reported unchanged`] : []), ...(left ? [`${left} whose inputs did not change since ${sa.kind === "changed-since" ? sa.ref : ""} (left out of both outputs)`] : [])];
+  const side = (dir: string, mine: Set<string>): Side => (read.size && [...read].some((id) => mine.has(id)) ? readSynthesized(dir, dir, read) : { label: dir, stacks: new Map() });
+  return {
+    base: withUnchanged(side(baseDir, ma), same),
+    head: withUnchanged(side(headDir, mb), same),
+    ...(count ? { skipped: { count, note: `${count} municipalit${count === 1 ? "y" : "ies"} not compared: ${why.join("; ")}` } } : {}),
+  };
 }
 
 /** The stacks of `ids` from an output, which must hold every one its revision has. */

@@ -90,6 +90,8 @@ export function currentInputs(envDir: string, catalog: SaasCatalog, toolkit = to
  */
 export function staleReason(inputs: StackInputs, now: CurrentInputs): string | undefined {
   if (inputs.toolkit !== now.context.toolkit.digest) return "synthesized by another build of alpha-prime (its code, version, lock file or runtime differ from this one's)";
+  // a record is read like any artifact: it names a file in the env directory, nothing else
+  if (typeof inputs.env?.file !== "string" || !/^[^/\\]+\.ya?ml$/.test(inputs.env.file) || inputs.env.file.startsWith(".")) return "its record names no env file of the directory";
   const file = path.join(now.envDir, inputs.env.file);
   let bytes: Buffer;
   try {
@@ -135,8 +137,9 @@ export function outputStaleness(outdir: string, toolkit = toolkitIdentity()): St
   let catalog: SaasCatalog;
   try {
     catalog = SaasCatalog.fromFile(catalogFile);
-  } catch (e) {
-    return { ...base, unverifiable: `the catalog ${outdir} was synthesized with (${catalogFile}) cannot be read: ${(e as Error).message}` };
+  } catch {
+    // not echoed: the path comes from the output, and a parser's message may quote the file
+    return { ...base, unverifiable: `the catalog ${outdir} was synthesized with (${catalogFile}) cannot be read as a catalog` };
   }
   return judge(record, currentInputs(envDir, catalog, toolkit));
 }
