@@ -41,8 +41,11 @@ export interface SynthResult {
 
 /** Marks a directory as a synthesized output alpha-prime may replace (cli/output-dir.ts). */
 export const OUTPUT_MARKER = ".alpha-prime-output";
-/** What cdktf.out held before the marker existed: such a directory is still recognised as ours. */
-export const LEGACY_OUTPUT_LAYOUT = ["manifest.json", "stacks"] as const;
+/**
+ * What cdktf.out held before the marker existed, and what the cdktf app (`cdktf synth`, stacks/main.ts) writes:
+ * such a directory is still recognised as ours.
+ */
+export const LEGACY_OUTPUT_LAYOUT = ["manifest.json", "stacks", "inputs.json?"] as const;
 
 /** Synthesizes in this process, one cdktf App for every stack not in the cache; returns the ids. */
 export function synthToDir(options: SynthOptions): string[] {

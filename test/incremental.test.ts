@@ -443,6 +443,16 @@ describe("a stale output is refused by check and diff", () => {
     expect(run(["check", out]).err).toContain(`stack(s): catalog entry kintone changed since: ${readers.join(", ")}`);
   });
 
+  test("the cdktf app (what `cdktf synth` runs) records its inputs too, and its output stays one alpha-prime may replace", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "stacks", "main.js")], { env: { ...process.env, CDKTF_OUTDIR: out, ALPHA_PRIME_STACKS: "kaga" }, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(fs.readdirSync(out).sort()).toEqual(["inputs.json", "manifest.json", "stacks"]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "inputs.json"), "utf8")).selection).toEqual({ kind: "only", ids: ["kaga"] });
+    expect(run(["check", out])).toMatchObject({ code: 0, err: expect.stringMatching(/3 env file\(s\) have no stack in .* \(synthesized with --only\): aogashima, ashiya, mitoyo/) });
+    expect(run(["synth", "--out", out]).code).toBe(0);
+  });
+
   test("an output without a record is used with a warning that it cannot be judged", () => {
     const out = path.join(tempDir(), "cdktf.out");
     run(["synth", "--out", out]);
