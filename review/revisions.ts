@@ -303,37 +303,54 @@ export function changedMunicipalities(base: RevisionView, head: RevisionView, sc
   const changed: Change[] = [];
   const unchanged: string[] = [];
   let textOnly = 0;
-  const words = [...catalogChanged, ...tierChanged];
   const differing = ids.filter((id) => base.env.has(id) && head.env.has(id) && base.env.get(id)!.blob !== head.env.get(id)!.blob);
   base.prefetchEnv(differing);
-  head.prefetchEnv(words.length ? ids : differing);
+  head.prefetchEnv(catalogChanged.size || tierChanged.size ? ids : differing);
   for (const id of ids) {
     const a = base.env.get(id);
     const b = head.env.get(id);
-    if (!a) changed.push({ id, reason: "added", sides: "head" });
-    else if (!b) changed.push({ id, reason: "removed", sides: "base" });
-    else if (a.blob !== b.blob) {
+    if (!a) {
+      changed.push({ id, reason: "added", sides: "head" });
+      continue;
+    }
+    if (!b) {
+      changed.push({ id, reason: "removed", sides: "base" });
+      continue;
+    }
+    const textChanged = a.blob !== b.blob;
+    if (textChanged) {
       const before = envData(base, id, scratch);
-      if (before !== undefined && before === envData(head, id, scratch)) {
-        textOnly++;
-        unchanged.push(id);
-      } else changed.push({ id, reason: "its env file changed", sides: "both" });
-    } else if (words.length) {
-      const text = head.envText(id).toString("utf8");
-      // a file can name an entry or a tier only in text that spells it, or through an escape (a backslash)
-      if (!text.includes("\\") && !words.some((w) => text.includes(w))) {
-        unchanged.push(id);
+      if (before === undefined || before !== envData(head, id, scratch)) {
+        changed.push({ id, reason: "its env file changed", sides: "both" });
         continue;
       }
-      const raw = rawSelection(text);
-      const entries = catalogEntriesRead(raw).filter((e) => catalogChanged.has(e));
-      const tier = typeof raw.bandwidthTier === "string" && tierChanged.has(raw.bandwidthTier) ? raw.bandwidthTier : undefined;
-      if (entries.length) changed.push({ id, reason: `catalog ${entries.length === 1 ? "entry" : "entries"} ${entries.join(", ")} changed`, sides: "both" });
-      else if (tier) changed.push({ id, reason: `the tier table's ${tier} row changed`, sides: "both" });
-      else unchanged.push(id);
-    } else unchanged.push(id);
+    }
+    // the same data on both sides: what it reads of the catalog and the tier table may still differ
+    const why = catalogChanged.size || tierChanged.size ? sharedInputChange(head.envText(id).toString("utf8"), catalogChanged, tierChanged) : undefined;
+    if (why) changed.push({ id, reason: why, sides: "both" });
+    else {
+      unchanged.push(id);
+      if (textChanged) textOnly++;
+    }
   }
   return { base: base.label, head: head.label, changed, unchanged, textOnly };
+}
+
+/**
+ * Why a municipality whose env data is the same on both sides changes anyway: a changed catalog entry it reads, or
+ * a changed row of its tier. A catalog id reaches a config only as written (the schema gives none a default), so a
+ * file whose text spells no changed id — and has no escape, the one way to spell it otherwise — is not parsed;
+ * its tier is read from every file when a row changed (a tier the file does not state counts as changed).
+ */
+function sharedInputChange(text: string, catalogChanged: ReadonlySet<string>, tierChanged: ReadonlySet<string>): string | undefined {
+  const spells = text.includes("\\") || [...catalogChanged].some((w) => text.includes(w));
+  if (!spells && !tierChanged.size) return undefined;
+  const raw = rawSelection(text);
+  const entries = catalogEntriesRead(raw).filter((e) => catalogChanged.has(e));
+  if (entries.length) return `catalog ${entries.length === 1 ? "entry" : "entries"} ${entries.join(", ")} changed`;
+  if (!tierChanged.size) return undefined;
+  if (typeof raw.bandwidthTier !== "string") return "the tier table changed, and its tier could not be read";
+  return tierChanged.has(raw.bandwidthTier) ? `the tier table's ${raw.bandwidthTier} row changed` : undefined;
 }
 
 /** One line for a person: how many were skipped, and why. */
