@@ -580,6 +580,12 @@ describe("incremental review between git revisions", () => {
     expect(stale.code).toBe(1);
     expect(stale.err).toMatch(/the municipalities changed since HEAD are no longer the ones it holds \(now also m0002\)/);
     copy.git("checkout", "--", "env");
+    // nothing changed: outputs with no stack, which check and diff take for what they are
+    expect(inCopy(["synth", "--changed-since", "HEAD", "--base-out", base]).out).toMatch(/^synthesized 0 stack\(s\) changed since HEAD/);
+    expect(inCopy(["check", out])).toMatchObject({ code: 0, out: expect.stringMatching(/^\n?0 stack\(s\): 0 error/) });
+    const none = inCopy(["diff", base, out]);
+    expect(none.code).toBe(0);
+    expect(none.out).toMatch(/No municipality changes \(0 compared\)\.\n\n12 municipalities not compared: 12 whose inputs did not change since HEAD/);
   });
 
   test("a toolkit change changes every municipality; a tier row change only that tier's (the other revision built in a worktree)", () => {
