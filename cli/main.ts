@@ -102,7 +102,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const how = [
         ...(cache ? [`${r.reused.length} from the cache, ${r.synthesized.length} built`] : []),
         ...(r.kept.length ? [`${r.kept.length} other stack(s) kept, unchanged`] : []),
-        ...(r.workers ? [`${(r.ids.length / seconds).toFixed(1)} stacks/s`, `${r.workers.started} worker process(es)`, `largest worker ${Math.round(r.workers.maxRssBytes / 1048576)} MB`] : []),
+        ...(r.workers ? [`${(r.ids.length / seconds).toFixed(1)} stacks/s`, r.workers.started ? `${r.workers.started} worker process(es), largest worker ${Math.round(r.workers.maxRssBytes / 1048576)} MB` : "no worker process needed"] : []),
       ];
       io.out(`synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${seconds.toFixed(1)} s${how.length ? ` (${how.join(", ")})` : ""}: ${summarizeIds(r.ids)}\n`);
       setCode(0);
