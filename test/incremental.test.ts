@@ -525,6 +525,13 @@ describe("incremental review between git revisions", () => {
     expect(inc.municipalities.find((m) => m.id === "m0004")).toEqual(full.municipalities.find((m) => m.id === "m0004"));
     const md = inCopy(["diff", "HEAD~1", "HEAD"]).out;
     expect(md).toContain("11 municipalities not synthesized: inputs identical in HEAD~1");
+    // a ref against the working tree's output (what the PR workflow runs): the ref's side only for what differs
+    const out = path.join(copy.root, "cdktf.out");
+    expect(inCopy(["synth", "--out", out]).code).toBe(0);
+    const againstOutput = diffJson("HEAD~1", out);
+    expect(againstOutput.skipped!.count).toBe(11);
+    expect(againstOutput.municipalities.find((m) => m.id === "m0004")).toEqual(full.municipalities.find((m) => m.id === "m0004"));
+    fs.rmSync(out, { recursive: true });
   });
 
   test("a comment or layout change synthesizes nothing; an added and a removed file are compared as such", () => {
