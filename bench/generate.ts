@@ -64,9 +64,12 @@ export function syntheticMunicipality(i: number, n = 1741, spread: Spread = "nat
     };
   }
   if (i % 3 === 0) {
+    // a /24 has no room for the relay's own subnets, so there it relays to on-prem only (a port-level pass to an
+    // internet host is refused without them: constructs/breakout-plan.ts, relaySubnetPlan)
+    const village = (doc.network as { breakoutCidr: string }).breakoutCidr.endsWith("/24");
     doc.relay = [
       ...(doc.remoteAccess ? [{ name: "webmail", from: "remote-access", listenPort: 443, target: "172.16.5.20:443" }] : []),
-      { name: "smtp-submission", from: "lgwan", listenPort: 587, target: "smtp.office365.com:587" },
+      village ? { name: "lgwan-smtp", from: "lgwan", listenPort: 587, target: "172.16.5.25:587" } : { name: "smtp-submission", from: "lgwan", listenPort: 587, target: "smtp.office365.com:587" },
     ];
   }
   return doc;

@@ -13,6 +13,8 @@
  * Options: --spread national|uniform (default national), --skip-naive, --skip-tests, --skip-incremental, --jobs N,
  * --only-incremental (the incremental cases and the no-cache synth they are compared with), --incremental-n N
  * (municipalities in the incremental cases, default 1,741).
+ * Then the proxy tier on the loopback (bench/proxy.ts): --proxy-only runs just that, --skip-proxy leaves it out,
+ * --proxy-long runs it longer, --clamav-db <dir> scans with a real database.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -21,6 +23,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../core/paths";
 import { Spread, writeSyntheticEnv } from "./generate";
 import { copyToolkit } from "./toolkit-copy";
+import { proxyBenchOptionsFromArgs, proxyBenchReport, runProxyBench } from "./proxy";
 
 interface Measured {
   readonly seconds: number;
@@ -281,7 +284,15 @@ async function incrementalCases(work: string, env1741: string, fastOut: string, 
   };
 }
 
-main().catch((e) => {
+async function proxyBench(): Promise<void> {
+  if (process.argv.includes("--skip-proxy")) return;
+  const r = await runProxyBench(proxyBenchOptionsFromArgs());
+  process.stdout.write(`\n${proxyBenchReport(r)}`);
+  // scan figures from downloads that bypassed the engine, or did not arrive, measure nothing
+  if (r.scanProblems.length) process.exitCode = 1;
+}
+
+(process.argv.includes("--proxy-only") ? proxyBench() : main().then(proxyBench)).catch((e) => {
   process.stderr.write(`${(e as Error).stack}\n`);
   process.exit(1);
 });

@@ -10,8 +10,10 @@
  * matches all subdomains", https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html),
  * so the firewall, the PAC file and the DNS firewall all agree on every name.
  */
+import { domainToASCII, domainToUnicode } from "url";
+import * as ipaddr from "ipaddr.js";
 import { phrase, tr } from "../core/messages";
-import { getDomain } from "tldts";
+import { getDomain, getPublicSuffix } from "tldts";
 
 export interface DomainPattern {
   /** the name without any wildcard, lower case, no trailing dot */
@@ -36,7 +38,8 @@ export function parseDomainPattern(raw: string): DomainPattern | string {
   if (text.length > 253) return phrase(tr`it is longer than 253 characters`);
   const labels = text.split(".");
   if (!labels.every((l) => LABEL.test(l))) return phrase(tr`it is not a valid host name (letters, digits and '-' between dots)`);
-  if (/^[0-9.]+$/.test(text)) return phrase(tr`it is an IP address, not a domain name`);
+  if (endsInNumber(text)) return phrase(tr`it is an IP address, not a domain name`);
+  if (labels.some((l) => l.startsWith("xn--")) && unicodeName(text) === undefined) return phrase(tr`it holds an xn-- label that is not valid Punycode`);
   // A public suffix (jp, co.jp, lg.jp, com) would open a whole top-level space to everyone.
   if (getDomain(text, { allowPrivateDomains: false }) === null) {
     return phrase(tr`'${text}' is a public suffix (a top-level domain or similar), so it would allow every site under it`);
@@ -104,4 +107,229 @@ export function forwarderZones(patterns: readonly DomainPattern[]): string[] {
   return names
     .filter((n) => !names.some((m) => m !== n && n.endsWith(`.${m}`)))
     .sort((a, b) => compareDomainPatterns({ name: a, includeSubdomains: true }, { name: b, includeSubdomains: true }));
+}
+
+// ---------------------------------------------------------------------------------------------- host names
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+  readonly isIp: boolean;
+}
+
+/** A host name as every output writes it: lowercase, without the root's trailing dot (normalised once, at load). */
+export function normalizeHostName(host: string): string {
+  return host.toLowerCase().replace(/\.$/, "");
+}
+
+/** "host:port" with its host normalised as above. */
+export function normalizeHostPort(text: string): string {
+  const i = text.lastIndexOf(":");
+  return i < 0 ? normalizeHostName(text) : `${normalizeHostName(text.slice(0, i))}${text.slice(i)}`;
+}
+
+/**
+ * Whether a URL parser reads `name` as an IPv4 address: the WHATWG URL standard's "ends in a number" — its last
+ * label is decimal digits or 0x-hex — so `127.1`, `0x7f.1` and `2130706433` are addresses to every browser and
+ * to Squid, not names. https://url.spec.whatwg.org/#ends-in-a-number-checker
+ */
+export function endsInNumber(name: string): boolean {
+  const labels = name.replace(/\.$/, "").split(".");
+  return /^([0-9]+|0x[0-9a-f]*)$/i.test(labels[labels.length - 1]);
+}
+
+/** Whether `text` is an address literal in any form a client accepts (dotted, shortened, hex, IPv6, bracketed). */
+export function isIpLiteral(text: string): boolean {
+  const t = text.trim().replace(/^\[(.*)\]$/, "$1");
+  return ipaddr.isValid(t) || t.includes(":") || (t !== "" && endsInNumber(t));
+}
+
+/** Parses "host:port" (IPv4 address or DNS name, port 1-65535), or returns why not. */
+export function parseHostPort(text: unknown): HostPort | string {
+  if (typeof text !== "string") return phrase(tr`not a string`);
+  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (!m) return phrase(tr`not of the form host:port (IPv6 literals are not supported)`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return phrase(tr`port ${port} is outside 1-65535`);
+  return parseHost(m[1], port);
+}
+
+/**
+ * A host that a connection is made to (a relay target, an ICAP engine): a plain dotted-decimal IPv4 address, or a
+ * DNS name under a registrable domain. Shortened and hex addresses (`127.1`), empty labels (`a..b`) and public
+ * suffixes (`com`, `co.jp`) are refused: each would be read differently by the firewall, Squid and the resolver.
+ */
+export function parseHost(raw: string, port = 0): HostPort | string {
+  const host = normalizeHostName(raw);
+  if (endsInNumber(host)) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(host) || /(^|\.)0\d/.test(host)) return phrase(tr`'${host}' is not a plain dotted-decimal IPv4 address`);
+    return { host, port, isIp: true };
+  }
+  const d = parseDomainPattern(host);
+  if (typeof d === "string") return phrase(tr`host '${host}' is refused: ${d}`);
+  if (d.includeSubdomains) return phrase(tr`host '${host}' is refused: a connection goes to one host, not a wildcard`);
+  return { host, port, isIp: false };
+}
+
+/**
+ * Where anyone can publish under `name`: the Public Suffix List's private section holds suffixes such as
+ * github.io, s3.amazonaws.com, cloudfront.net or workers.dev, under which any customer gets a host name. A
+ * wildcard over one (or over a domain that holds one, like *.amazonaws.com) allows every such customer's site.
+ * Read from the list tldts ships (its compiled trie: label → [0 none | 1 ICANN | 2 private, children]).
+ * https://publicsuffix.org/list/ (=== BEGIN PRIVATE DOMAINS ===)
+ */
+export function publicHostingUnder(name: string): string | undefined {
+  type TrieNode = [number, Record<string, TrieNode>];
+  const { rules } = require("tldts/dist/cjs/src/data/trie") as { rules: TrieNode };
+  let node: TrieNode | undefined = rules;
+  const labels = name.split(".").reverse();
+  for (const l of labels) {
+    node = node?.[1][l] ?? node?.[1]["*"];
+    if (!node) return undefined;
+  }
+  if (node[0] === 2) return name;
+  const below = (n: TrieNode, suffix: string, depth: number): string | undefined => {
+    if (depth > 4) return undefined;
+    for (const [label, child] of Object.entries(n[1])) {
+      const at = label === "*" ? `*.${suffix}` : `${label}.${suffix}`;
+      if (child[0] === 2) return at;
+      const deeper = below(child, at, depth + 1);
+      if (deeper) return deeper;
+    }
+    return undefined;
+  };
+  return below(node, name, 0);
+}
+
+/** Whether `name` is itself a public suffix of either section (`com`, `co.jp`, `github.io`, `azurewebsites.net`). */
+export function isPublicSuffix(name: string): boolean {
+  return getDomain(name, { allowPrivateDomains: true }) === null;
+}
+
+/** The registrable domain (PSL, private section included): `a.b.github.io` → `b.github.io`; the name itself when none. */
+export function registrableDomain(name: string): string {
+  return getDomain(name, { allowPrivateDomains: true }) ?? name;
+}
+
+/**
+ * The name with its IDN labels decoded (`xn--mcrosoft-thh.com` → `mіcrosoft.com`, with a Cyrillic і), or undefined
+ * when an xn-- label is not valid Punycode (what a browser refuses). Look-alikes are judged on this form.
+ */
+export function unicodeName(name: string): string | undefined {
+  if (!name.split(".").some((l) => l.startsWith("xn--"))) return name;
+  const u = domainToUnicode(name);
+  if (!u || domainToASCII(u) !== name) return undefined;
+  return u;
+}
+
+// ---------------------------------------------------------------------------------------------- look-alikes
+
+/**
+ * Brands staff are phished with in Japanese local government, judged besides every allowlisted and catalog domain:
+ * the big platforms, the SaaS of the catalog, and the national services an LGWAN PC deals with (e-Gov, デジタル庁,
+ * 総務省, e-Tax, J-LIS which runs LGWAN).
+ */
+export const WELL_KNOWN_BRANDS: readonly string[] = [
+  "microsoft.com", "office.com", "live.com", "outlook.com", "sharepoint.com", "microsoftonline.com", "windows.net", "onedrive.com",
+  "google.com", "gmail.com", "youtube.com", "apple.com", "icloud.com", "amazon.com", "amazon.co.jp", "amazonaws.com",
+  "slack.com", "zoom.us", "box.com", "dropbox.com", "cybozu.com", "kintone.com", "worksmobile.com", "line.me",
+  "yahoo.co.jp", "rakuten.co.jp", "paypal.com", "facebook.com", "github.com", "docusign.net", "adobe.com", "webex.com",
+  "e-gov.go.jp", "digital.go.jp", "soumu.go.jp", "nta.go.jp", "j-lis.go.jp", "mhlw.go.jp",
+];
+
+/**
+ * The TR39 skeleton of a string, for comparing names case-insensitively: NFD, each character replaced by its
+ * prototype from Unicode's confusables.txt (the mapping the unhomoglyph package ships, so nothing is fetched at run
+ * time), NFD again, then lower case (host names ignore case, and the mapping maps 0 to O and 1 to l).
+ * https://www.unicode.org/reports/tr39/#Confusable_Detection
+ */
+export function skeleton(s: string): string {
+  const unhomoglyph = require("unhomoglyph") as (x: string) => string;
+  return unhomoglyph(s.normalize("NFD")).normalize("NFD").toLowerCase();
+}
+
+const LATIN = /\p{Script=Latin}/u;
+const CONFUSABLE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}]/u;
+
+/** What a name imitates and how, or undefined: the judgement `learn` and `catalog refresh` mark and never propose. */
+export interface Imitation {
+  /** the registrable domain imitated (absent for a label that mixes scripts, which imitates by itself) */
+  readonly of?: string;
+  readonly how: string;
+}
+
+interface Brand {
+  readonly domain: string;
+  readonly stem: string;
+  readonly skeleton: string;
+}
+
+const brandCache = new WeakMap<readonly string[], Brand[]>();
+
+function brandsOf(domains: readonly string[]): Brand[] {
+  let out = brandCache.get(domains);
+  if (!out) {
+    const seen = new Set<string>();
+    out = [];
+    for (const d of domains) {
+      const domain = registrableDomain(d.replace(/^\*\./, ""));
+      if (seen.has(domain)) continue;
+      seen.add(domain);
+      const stem = stemOf(domain);
+      out.push({ domain, stem, skeleton: skeleton(stem) });
+    }
+    brandCache.set(domains, out);
+  }
+  return out;
+}
+
+/** The registrable domain without its public suffix: `micros0ft` of `login.micros0ft.com`. */
+function stemOf(registrable: string): string {
+  const suffix = getPublicSuffix(registrable, { allowPrivateDomains: true });
+  return suffix && registrable.endsWith(`.${suffix}`) ? registrable.slice(0, -suffix.length - 1) : registrable;
+}
+
+/**
+ * Whether `name` (ASCII, IDN labels as xn--) imitates one of `brands` (domains or wildcards): its registrable label
+ * has the same TR39 skeleton as a brand's (a homograph such as mіcrosoft with a Cyrillic і, or micros0ft), is one
+ * or two edits from it (a typo), is the brand's own label under another suffix, or the name carries the brand's
+ * whole domain in front of another one (`microsoft.com.example.jp`). A label that mixes Latin with Cyrillic, Greek,
+ * Armenian or Cherokee letters is marked whatever it spells (TR39's mixed-script detection).
+ */
+export function imitationOf(name: string, brands: readonly string[]): Imitation | undefined {
+  const decoded = unicodeName(name) ?? name;
+  const registrable = registrableDomain(decoded);
+  const stem = stemOf(registrable);
+  const skel = skeleton(stem);
+  const { distance } = require("fastest-levenshtein") as typeof import("fastest-levenshtein");
+  const all = brandsOf(brands);
+  // a brand's own domain imitates nothing (live.com is one edit from line.me, and both are real)
+  if (all.some((b) => b.domain === registrable || b.domain === registrableDomain(name))) return undefined;
+  for (const b of all) {
+    if (skel === b.skeleton && stem !== b.stem) return { of: b.domain, how: `'${stem}' is confusable with '${b.stem}' (Unicode TR39 skeleton)` };
+    if (stem === b.stem && b.stem.length >= 4) return { of: b.domain, how: `'${stem}' is ${b.domain}'s name under another suffix` };
+    // typos only for names long enough that one edit is not another real word (box/bix, line/live)
+    if (b.stem.length >= 5 && distance(skel, b.skeleton) <= (b.stem.length >= 8 ? 2 : 1)) return { of: b.domain, how: `'${stem}' is a typo of '${b.stem}'` };
+    if (b.stem.length >= 3 && (decoded.startsWith(`${b.domain}.`) || decoded.includes(`.${b.domain}.`))) return { of: b.domain, how: `it carries ${b.domain} in front of ${registrable}` };
+  }
+  for (const label of decoded.split(".")) {
+    if (LATIN.test(label) && CONFUSABLE_SCRIPTS.test(label)) return { how: `the label '${label}' mixes Latin with look-alike letters of another script` };
+  }
+  return undefined;
+}
+
+/**
+ * Why an automated source (a log, a vendor feed) may not put `raw` into an allowlist, or undefined: only exact
+ * host names under a registrable domain are ever proposed or written; a wildcard is a person's decision, after
+ * reading the vendor's documentation. Public suffixes of either section of the PSL (`github.io`,
+ * `azurewebsites.net`) and address literals are refused with the rest.
+ */
+export function automatedNameRefusal(raw: string): string | undefined {
+  const text = raw.trim().toLowerCase().replace(/\.$/, "");
+  if (text.includes("*")) return "a wildcard: only a person adds one, after reading the vendor's documentation";
+  if (isIpLiteral(text)) return "an IP address, not a name";
+  const p = parseDomainPattern(text);
+  if (typeof p === "string") return p;
+  if (isPublicSuffix(p.name)) return `'${p.name}' is a public suffix (Public Suffix List, private section): anyone can publish under it`;
+  return undefined;
 }

@@ -7,12 +7,14 @@
  * ranges). Microsoft 365's is the endpoints web service, https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-ip-web-service
  * (JSON: [{ id, serviceArea, urls, ips, tcpPorts, udpPorts, category, required }]; the version from /version).
  */
+import * as fs from "fs";
 import { isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
-import { covers, domainMatches, parseDomainPattern } from "./domains";
+import { automatedNameRefusal, covers, domainMatches, DomainPattern, imitationOf, parseDomainPattern, publicHostingUnder, WELL_KNOWN_BRANDS } from "./domains";
 import type { MunicipalityConfig } from "../config/types";
 import { EndpointFeed, EndpointSet, SaasCatalog } from "./saas-catalog";
-import { effectiveAllowlist } from "../stacks/allowlist";
+import { domainAllowlist } from "./allowlist";
 import { readInputFile } from "../core/input-file";
+import { oneLine } from "../core/terminal-text";
 
 export class FeedInputError extends Error {
   constructor(message: string) {
@@ -35,7 +37,7 @@ export interface StaleSource {
 /** Every dated source of every entry older than `days` on `asOf` (YYYY-MM-DD, default today, UTC). */
 export function staleSources(catalog: SaasCatalog, days: number, asOf = new Date().toISOString().slice(0, 10)): StaleSource[] {
   const today = Date.parse(`${asOf}T00:00:00Z`);
-  if (Number.isNaN(today)) throw new Error(`--as-of must be a date YYYY-MM-DD, got '${asOf}'`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(today)) throw new Error(`the date to judge staleness on must be YYYY-MM-DD, got '${oneLine(asOf).slice(0, 40)}'`);
   const out: StaleSource[] = [];
   for (const e of catalog.entries) {
     const parts: [StaleSource["part"], string | undefined, string | undefined][] = [
@@ -76,16 +78,28 @@ export function parseMicrosoftEndpoints(text: string, file: string): EndpointSet
     if (!s || typeof s !== "object" || !Number.isInteger(s.id) || typeof s.serviceArea !== "string" || !["Optimize", "Allow", "Default"].includes(s.category as string)) {
       throw new FeedInputError(`${file}: item ${i} is not an endpoint set (needs id, serviceArea, category Optimize/Allow/Default)`);
     }
-    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+    // a feed is fetched over the internet: every string is checked before it is compared, printed or written, and a
+    // bad one refuses the whole list (the snapshot is written back into the catalog)
+    const strings = (v: unknown, what: string, form: RegExp) =>
+      (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []).map((x) => {
+        if (!form.test(x)) throw new FeedInputError(`${file}: item ${i} (set ${s.id}): ${what} ${JSON.stringify(oneLine(x).slice(0, 80))} is not one`);
+        return x;
+      });
+    const urls = strings(s.urls, "the url", FEED_NAME);
+    const ips = strings(s.ips, "the address range", /^[0-9a-fA-F.:]{2,39}\/\d{1,3}$/);
+    if (s.udpPorts !== undefined && (typeof s.udpPorts !== "string" || !/^[0-9,-]{1,200}$/.test(s.udpPorts))) throw new FeedInputError(`${file}: item ${i} (set ${s.id}): udpPorts is not a list of ports`);
     return {
       id: s.id as number,
       category: s.category as EndpointSet["category"],
       required: s.required === true,
-      urls: strings(s.urls),
-      ...(typeof s.udpPorts === "string" ? { udpIps: strings(s.ips), udpPorts: s.udpPorts } : {}),
+      urls,
+      ...(typeof s.udpPorts === "string" ? { udpIps: ips, udpPorts: s.udpPorts } : {}),
     };
   });
 }
+
+/** A name as a vendor lists it: a host, a wildcard, or a tenant template (<tenant>.sharepoint.com). */
+const FEED_NAME = /^[A-Za-z0-9*<>_.-]{1,253}$/;
 
 const PARSERS: Record<EndpointFeed["kind"], (text: string, file: string) => EndpointSet[]> = {
   "microsoft-365-endpoints": parseMicrosoftEndpoints,
@@ -99,7 +113,7 @@ export async function fetchFeed(feed: EndpointFeed): Promise<{ text: string; ver
     const version = (await (await fetch(`${feed.url.replace("/endpoints/", "/version/")}?clientrequestid=${id}`)).json()) as { latest?: string };
     return { text, version: version.latest };
   } catch (e) {
-    throw new FeedInputError(`cannot read ${feed.url} (${(e as Error).message}); on a machine without internet access save the list and use --from <file>`);
+    throw new FeedInputError(`cannot read ${feed.url} (${oneLine((e as Error).message).slice(0, 200)}); on a machine without internet access save the list and read it from the file`);
   }
 }
 
@@ -132,13 +146,30 @@ export interface RefreshReport {
   readonly sets: SetChange[];
   /** the catalog's domain list after the refresh: names added, names removed */
   readonly domainsAdded: string[];
+  /** names the feed adds that are never written by a refresh, each with the reason (a person decides) */
+  readonly heldBack: { readonly name: string; readonly why: string }[];
   readonly domainsRemoved: string[];
   readonly municipalities: MunicipalityEffect[];
 }
 
-/** Names the allowlist can hold: tenant templates (<tenant>.sharepoint.com) are the tenant mechanism's, not the list's. */
-function listable(url: string): boolean {
-  return !url.includes("<") && typeof parseDomainPattern(url) !== "string";
+/**
+ * Why a refresh may not write a feed's name into a catalog entry (which opens it for every municipality that selects
+ * the service), or undefined. Only exact host names are written: a wildcard — above all one over public hosting such
+ * as *.azurewebsites.net, *.github.io, *.trycloudflare.com or *.blob.core.windows.net, where anyone can publish — is a
+ * person's decision; so are public suffixes, addresses, look-alikes of allowlisted or well-known domains, and any
+ * name under a wildcard a tenant mechanism replaced (another tenant's x.sharepoint.com).
+ */
+function writeRefusal(name: string, catalog: SaasCatalog, brands: readonly string[]): string | undefined {
+  const hosting = name.startsWith("*.") ? publicHostingUnder(name.slice(2).toLowerCase()) : undefined;
+  if (hosting) return `a wildcard over public hosting (${hosting}: anyone can publish there; Public Suffix List, private section)`;
+  const why = automatedNameRefusal(name);
+  if (why) return why;
+  const p = parseDomainPattern(name) as DomainPattern;
+  const breach = catalog.tenantBreach(p, {}, new Set());
+  if (breach) return `under ${breach.wildcard}, which the tenant restriction of ${breach.services.join(" / ")} narrows to each municipality's own tenant`;
+  const imitation = imitationOf(p.name, brands);
+  if (imitation) return `a look-alike${imitation.of ? ` of ${imitation.of}` : ""}: ${imitation.how}`;
+  return undefined;
 }
 
 export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly EndpointSet[], configs: readonly MunicipalityConfig[], toVersion?: string): RefreshReport {
@@ -171,7 +202,20 @@ export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly 
   const tracked = [...old.keys()].filter((id) => now.has(id));
   const stillListed = new Set(tracked.flatMap((id) => now.get(id)!.urls));
   const patterns = entry.domains.map((d) => parseDomainPattern(d)).filter((p): p is Exclude<typeof p, string> => typeof p !== "string");
-  const domainsAdded = [...new Set(sets.filter((c) => c.change === "changed").flatMap((c) => c.urlsAdded))].filter(listable).filter((u) => !patterns.some((p) => covers(p, parseDomainPattern(u) as Exclude<ReturnType<typeof parseDomainPattern>, string>)));
+  const candidates = [...new Set(sets.filter((c) => c.change === "changed").flatMap((c) => c.urlsAdded))].filter((u) => !u.includes("<"));
+  const heldBack: { name: string; why: string }[] = [];
+  const domainsAdded: string[] = [];
+  const brands = [...WELL_KNOWN_BRANDS, ...catalog.entries.flatMap((e) => e.domains)];
+  for (const u of candidates) {
+    const p = parseDomainPattern(u);
+    // another tenant's host is named even where the entry's wildcard covers it: that wildcard is the tenant
+    // mechanism's to narrow, and a feed listing tenant hosts is news for the reviewer
+    const breach = typeof p === "string" ? undefined : catalog.tenantBreach(p, {}, new Set());
+    if (typeof p !== "string" && !breach && patterns.some((q) => covers(q, p))) continue; // the entry allows it already
+    const why = writeRefusal(u, catalog, brands);
+    if (why) heldBack.push({ name: u, why });
+    else domainsAdded.push(u.toLowerCase());
+  }
   const removedUrls = new Set(sets.filter((c) => c.change !== "added").flatMap((c) => c.urlsRemoved));
   const domainsRemoved = entry.domains.filter((d) => removedUrls.has(d) && !stillListed.has(d));
 
@@ -181,7 +225,7 @@ export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly 
   const municipalities = configs
     .filter((c) => c.breakout.saas.includes(saas))
     .map((c) => {
-      const allow = effectiveAllowlist(c, catalog).domains;
+      const allow = domainAllowlist(c, catalog).domains;
       const opens = domainsAdded.filter((d) => {
         const p = parseDomainPattern(d) as Exclude<ReturnType<typeof parseDomainPattern>, string>;
         return !allow.some((a) => covers(a, p));
@@ -189,7 +233,12 @@ export function compareFeed(catalog: SaasCatalog, saas: string, fresh: readonly 
       const closes = domainsRemoved.filter((d) => allow.some((a) => domainMatches(a, d.replace(/^\*\./, ""))));
       return { id: c.id, opens, closes, mediaAdded, mediaRemoved };
     });
-  return { saas, fromVersion: entry.feed.version, toVersion, sets, domainsAdded, domainsRemoved, municipalities };
+  return { saas, fromVersion: entry.feed.version, toVersion, sets, domainsAdded, heldBack, domainsRemoved, municipalities };
+}
+
+/** Feed text in a report: one line, escaped as the terminal and the diff escape, no table break. */
+function cell(text: string): string {
+  return oneLine(text).replace(/\|/g, "\\|");
 }
 
 export function refreshReport(r: RefreshReport): string {
@@ -198,13 +247,18 @@ export function refreshReport(r: RefreshReport): string {
   lines.push("| set | change | names added | names removed | UDP ranges | notes |", "|---|---|---|---|---|---|");
   for (const c of r.sets) {
     const udp = [...c.udpIpsAdded.map((x) => `+${x}`), ...c.udpIpsRemoved.map((x) => `-${x}`)].join(" ");
-    lines.push(`| ${c.id} | ${c.change} | ${c.urlsAdded.join(" ")} | ${c.urlsRemoved.join(" ")} | ${udp} | ${c.notes.join("; ")} |`);
+    lines.push(`| ${c.id} | ${c.change} | ${cell(c.urlsAdded.join(" "))} | ${cell(c.urlsRemoved.join(" "))} | ${cell(udp)} | ${cell(c.notes.join("; "))} |`);
   }
-  lines.push("", `The ${r.saas} entry would add: ${r.domainsAdded.join(" ") || "(nothing)"}; remove: ${r.domainsRemoved.join(" ") || "(nothing)"}`, "");
+  lines.push("", `The ${r.saas} entry would add: ${cell(r.domainsAdded.join(" ")) || "(nothing)"}; remove: ${cell(r.domainsRemoved.join(" ")) || "(nothing)"}`, "");
+  if (r.heldBack.length) {
+    lines.push("Held back (never written by a refresh; add one by hand only after reading the vendor's documentation):");
+    for (const h of r.heldBack) lines.push(`- ${cell(h.name)}: ${cell(h.why)}`);
+    lines.push("");
+  }
   if (!r.municipalities.length) lines.push(`No municipality selects ${r.saas}.`);
   for (const m of r.municipalities) {
     const media = [...m.mediaAdded.map((x) => `+${x}`), ...m.mediaRemoved.map((x) => `-${x}`)];
-    lines.push(`- ${m.id}: opens ${m.opens.join(" ") || "nothing"}; closes ${m.closes.join(" ") || "nothing"}${media.length ? `; UDP media ranges ${media.join(" ")} (route them to the breakout on the LGWAN side)` : ""}`);
+    lines.push(`- ${m.id}: opens ${cell(m.opens.join(" ")) || "nothing"}; closes ${cell(m.closes.join(" ")) || "nothing"}${media.length ? `; UDP media ranges ${cell(media.join(" "))} (route them to the breakout on the LGWAN side)` : ""}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -276,3 +330,45 @@ export function readFeedFile(file: string, kind: EndpointFeed["kind"]): Endpoint
 }
 
 export { PARSERS as FEED_PARSERS };
+
+export interface RefreshRequest {
+  readonly saas: string;
+  /** the catalog file to read (and, when writing, update) */
+  readonly catalogFile: string;
+  /** a saved list; without it the live list is fetched */
+  readonly from?: string;
+  /** the list's version (a fetched list brings its own) */
+  readonly version?: string;
+  /** every municipality, for the per-municipality effect */
+  readonly configs: readonly MunicipalityConfig[];
+  /** write the update: after the updated catalog loads and `validateEnv` accepts it (it throws otherwise) */
+  readonly write?: { readonly today: string; readonly validateEnv: (updated: SaasCatalog) => void; readonly writeFile: (file: string, text: string) => void };
+}
+
+/** `catalog refresh`: reads the list, compares it with the entry's snapshot, and writes the update when asked. */
+export async function refreshCatalog(q: RefreshRequest): Promise<{ report: RefreshReport; text: string; wroteVersion?: string }> {
+  const current = SaasCatalog.fromFile(q.catalogFile);
+  if (!current.has(q.saas)) throw new FeedInputError(`'${oneLine(q.saas).slice(0, 60)}' is not in the catalog (${current.ids.join(", ")})`);
+  const feed = current.get(q.saas).feed;
+  if (!feed) throw new FeedInputError(`${q.saas} follows no vendor feed (no feed in its catalog entry)`);
+  if (q.version !== undefined && !/^[0-9]{10}$/.test(q.version)) throw new FeedInputError(`the list's version must be 10 digits (yyyymmddnn), got '${oneLine(q.version).slice(0, 40)}'`);
+  let sets: EndpointSet[];
+  let version = q.version;
+  if (q.from) sets = readFeedFile(q.from, feed.kind);
+  else {
+    const live = await fetchFeed(feed);
+    sets = PARSERS[feed.kind](live.text, feed.url);
+    version ??= live.version !== undefined && /^[0-9]{10}$/.test(live.version) ? live.version : undefined;
+  }
+  const report = compareFeed(current, q.saas, sets, q.configs, version);
+  const text = refreshReport(report);
+  if (!q.write) return { report, text };
+  if (!version) throw new FeedInputError("writing the update needs the list's version (yyyymmddnn)");
+  const updatedText = applyRefresh(fs.readFileSync(q.catalogFile, "utf8"), report, sets, version, q.write.today);
+  // the updated catalog must load, and every env file must still validate with it
+  const { parse } = require("yaml") as typeof import("yaml");
+  const updated = SaasCatalog.fromEntries(parse(updatedText), q.catalogFile);
+  q.write.validateEnv(updated);
+  q.write.writeFile(q.catalogFile, updatedText);
+  return { report, text, wroteVersion: version };
+}

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { covers, DomainPattern, formatDomainPattern, normalizeDomainPatterns, parseDomainPattern } from "./domains";
 import { REPO_ROOT } from "../core/paths";
+import { shortText, shownValue } from "../core/terminal-text";
 
 export const CATALOG_PATH = path.join(REPO_ROOT, "catalog", "saas-catalog.yaml");
 
@@ -71,6 +72,40 @@ export interface FileDownloads {
   readonly notes?: string;
 }
 
+/** A wildcard a tenant mechanism replaced (SaasCatalog.tenantScopes). */
+export interface TenantScope {
+  readonly wildcard: DomainPattern;
+  /** the services whose mechanism replaced it (kintone and Garoon share *.cybozu.com) */
+  readonly services: readonly string[];
+  /** hosts under it the vendors document as shared infrastructure, formatted */
+  readonly shared: readonly string[];
+}
+
+/** A name that would reopen what a tenant mechanism closed (SaasCatalog.tenantBreach). */
+export interface TenantBreach {
+  /** the replaced wildcard, formatted (*.sharepoint.com) */
+  readonly wildcard: string;
+  readonly services: readonly string[];
+  /** the municipality's own hosts under it, from its tenant values (empty without) */
+  readonly ownHosts: readonly string[];
+}
+
+/**
+ * One way a file of the service reaches a PC (the coverage map of 無害化): over which hosts, and whether the file is
+ * an HTTP response body the engine reads (`http`) or travels inside another protocol (`protocol`: MAPI, a
+ * WebSocket), where the engine sees no file. `documented: false` says the vendor does not document the path (it is
+ * listed so nobody assumes it is covered); `source` is where it was checked either way.
+ */
+export interface FilePath {
+  readonly what: string;
+  readonly hosts: readonly string[];
+  readonly carrier: "http" | "protocol";
+  readonly source: string;
+  readonly documented: boolean;
+  /** what README recommends where the engine does not see the file */
+  readonly compensating?: string;
+}
+
 /** Tenant values of one service, as given in breakout.tenants.<saas>. */
 export type TenantValues = Readonly<Record<string, string | readonly string[]>>;
 
@@ -93,6 +128,8 @@ export interface SaasEntry {
   readonly media?: readonly MediaRange[];
   readonly tenantRestriction?: TenantRestriction;
   readonly fileDownloads?: FileDownloads;
+  /** every way a file of the service reaches a PC, with the vendor's source (the coverage map of 無害化) */
+  readonly filePaths?: readonly FilePath[];
   /** a vendor's machine-readable endpoint list this entry follows, as last read (`catalog refresh`) */
   readonly feed?: EndpointFeed;
 }
@@ -225,6 +262,22 @@ export const ENTRY_SCHEMA = {
           },
         },
       },
+      filePaths: {
+        type: "array",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["what", "hosts", "carrier", "source", "documented"],
+          properties: {
+            what: { type: "string", minLength: 10 },
+            hosts: { type: "array", minItems: 1, items: { type: "string" } },
+            carrier: { enum: ["http", "protocol"] },
+            source: { type: "string", pattern: "^https://" },
+            documented: { type: "boolean" },
+            compensating: { type: "string", minLength: 10 },
+          },
+        },
+      },
       fileDownloads: {
         type: "object",
         additionalProperties: false,
@@ -291,11 +344,20 @@ export class SaasCatalog {
         if (typeof p === "string") throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is refused: ${p}`);
         if (!e.domains.some((d) => covers(parseDomainPattern(d) as DomainPattern, p))) throw new Error(`${origin}: ${e.id}: fileDownloads host '${h}' is not one of the service's domains`);
       }
+      for (const fp of e.filePaths ?? []) {
+        for (const h of fp.hosts) {
+          const p = parseDomainPattern(h);
+          if (typeof p === "string") throw new Error(`${origin}: ${e.id}: filePaths host '${h}' is refused: ${p}`);
+          if (!e.domains.some((d) => covers(parseDomainPattern(d) as DomainPattern, p))) throw new Error(`${origin}: ${e.id}: filePaths host '${h}' is not one of the service's domains`);
+        }
+        if (fp.carrier === "protocol" && !fp.compensating) throw new Error(`${origin}: ${e.id}: the file path '${fp.what}' is one the engine cannot see, and names no compensating control`);
+      }
     }
     return new SaasCatalog(entries);
   }
 
   private readonly byId: Map<string, SaasEntry>;
+  private scopes?: TenantScope[];
 
   private constructor(readonly entries: readonly SaasEntry[]) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
@@ -354,6 +416,63 @@ export class SaasCatalog {
     return { domains: normalizeDomainPatterns(kept), headers };
   }
 
+  /**
+   * The wildcards a tenant mechanism replaced (*.sharepoint.com, *.cybozu.com), each with the services whose mechanism
+   * it is and the hosts the vendor documents as shared (not a tenant's).
+   */
+  tenantScopes(): TenantScope[] {
+    if (this.scopes) return this.scopes;
+    const byWildcard = new Map<string, { wildcard: DomainPattern; services: string[]; shared: string[] }>();
+    for (const e of this.entries) {
+      const th = e.tenantRestriction?.tenantHosts;
+      if (!th) continue;
+      for (const r of th.replaces) {
+        const wildcard = parseDomainPattern(r) as DomainPattern;
+        const key = formatDomainPattern(wildcard);
+        const scope = byWildcard.get(key) ?? { wildcard, services: [], shared: [] };
+        scope.services.push(e.id);
+        scope.shared.push(...(th.shared ?? []).map((h) => formatDomainPattern(parseDomainPattern(h) as DomainPattern)));
+        byWildcard.set(key, scope);
+      }
+    }
+    this.scopes = [...byWildcard.values()].map((s) => ({ ...s, shared: [...new Set(s.shared)] }));
+    return this.scopes;
+  }
+
+  /**
+   * テナント制限's one rule for names, wherever they enter (extraDomains, relay targets, learn, catalog refresh, and the
+   * synthesized allowlist): a pattern that falls under a replaced wildcard, or covers it, reopens other tenants —
+   * unless it is a host the vendor documents as shared, one of the municipality's own tenant hosts (from its tenant
+   * values), or a service of that wildcard is waived with a reason.
+   * @param tenants the municipality's tenant values by service (breakout.tenants), or its own hosts by service as a
+   *   synthesized stack declares them
+   * @param waived the services breakout.tenantWaivers names
+   */
+  tenantBreach(p: DomainPattern, tenants: Readonly<Record<string, unknown>> | ((saas: string) => readonly string[]), waived: ReadonlySet<string>): TenantBreach | undefined {
+    const ownOf = typeof tenants === "function" ? tenants : (saas: string) => this.ownTenantHosts(saas, tenants[saas]);
+    for (const scope of this.tenantScopes()) {
+      if (!covers(scope.wildcard, p) && !covers(p, scope.wildcard)) continue;
+      if (scope.services.some((s) => waived.has(s))) continue;
+      const name = formatDomainPattern(p);
+      if (scope.shared.includes(name)) continue;
+      const own = scope.services.flatMap((s) => ownOf(s));
+      if (own.includes(name)) continue;
+      return { wildcard: formatDomainPattern(scope.wildcard), services: scope.services, ownHosts: own };
+    }
+    return undefined;
+  }
+
+  /** The tenant's own hosts of a service with tenant values (its tenantHosts templates expanded); none without. */
+  ownTenantHosts(id: string, values: unknown): string[] {
+    const th = this.get(id).tenantRestriction?.tenantHosts;
+    if (!th || !values || typeof values !== "object" || Array.isArray(values)) return [];
+    try {
+      return th.hosts.flatMap((t) => expandTemplate(t, values as TenantValues)).map((h) => h.toLowerCase());
+    } catch {
+      return []; // a value is missing: its own problem is reported where the values are checked
+    }
+  }
+
   /** Problems with one service's tenant values, as (key path below breakout.tenants.<id>, message, expected). */
   tenantValueProblems(id: string, values: unknown): { key?: string; message: Msg; expected?: Msg; suggestion?: string }[] {
     const params = this.get(id).tenantRestriction?.parameters ?? [];
@@ -362,7 +481,7 @@ export class SaasCatalog {
     const given = values as Record<string, unknown>;
     const names = params.map((p) => p.name);
     for (const key of Object.keys(given)) {
-      if (!names.includes(key)) out.push({ key, message: tr`unknown tenant value '${key}' for ${id}`, expected: tr`one of ${names.join(", ")}`, suggestion: closestName(key, names) });
+      if (!names.includes(key)) out.push({ key, message: tr`unknown tenant value '${shortText(key)}' for ${id}`, expected: tr`one of ${names.join(", ")}`, suggestion: key.length <= 64 ? closestName(key, names) : undefined });
     }
     for (const p of params) {
       const v = given[p.name];
@@ -385,7 +504,7 @@ export class SaasCatalog {
       const re = new RegExp(p.pattern);
       items.forEach((item, i) => {
         if (typeof item !== "string" || !re.test(item)) {
-          out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${JSON.stringify(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
+          out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${shownValue(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
         }
       });
     }

@@ -47,6 +47,8 @@ export function topologyOf(id: string, json: Json): Topology {
   const threatGroups = (policy?.firewall_policy?.stateful_rule_group_reference ?? []).filter((r: Json) => String(r.resource_arn).includes(":aws-managed:")).length;
   const lbs = Object.entries<Json>(json.resource?.aws_lb ?? {});
   const asgs = Object.entries<Json>(json.resource?.aws_autoscaling_group ?? {});
+  // the proxy's group scales and leaves desired_capacity to its policy: its floor is min_size
+  const proxyAsg = asgs.find(([n]) => n.startsWith("TenantProxy_"))?.[1];
   const proxyLb = lbs.find(([n]) => n.startsWith("TenantProxy_"))?.[1];
   const relayLb = lbs.find(([n]) => n.startsWith("Relay_"))?.[1];
   const ap = json.locals?.alpha_prime ?? {};
@@ -67,7 +69,7 @@ export function topologyOf(id: string, json: Json): Topology {
     tenantProxy: proxyLb
       ? {
           addresses: (proxyLb.subnet_mapping ?? []).map((m: Json) => String(m.private_ipv4_address)),
-          instances: Number(asgs.find(([n]) => n.startsWith("TenantProxy_"))?.[1].desired_capacity ?? 0),
+          instances: Number(proxyAsg?.desired_capacity ?? proxyAsg?.min_size ?? 0),
           sanitization: ap.tenant_restriction?.sanitization?.engine,
         }
       : undefined,

@@ -10,7 +10,8 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssueIn } from "../core/errors";
 import { chooseLang, render, tr } from "../core/messages";
 import { escapeForTerminal } from "../core/terminal-text";
-import { envFiles, loadFiles } from "../config/load";
+import { envFiles, loadFiles, loadNamedFiles } from "../config/load";
+import { TOOLKIT_VERSION } from "../core/version";
 import { defaultEnvDir } from "../core/paths";
 import type { ReportFormat } from "../policy/report";
 import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
@@ -18,6 +19,7 @@ import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
+import { DEFAULT_MARKER_PREFIX } from "../deploy/markers";
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
 // the one place text meets the terminal: no input can reach it as a control sequence (core/terminal-text.ts)
@@ -33,6 +35,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .name("alpha-prime")
     .description("α′-model local breakout for Japanese municipalities on AWS: validate, synthesize and plan offline")
     .option("--env-dir <dir>", "directory of env/<id>.yaml files (default: env/ or $ALPHA_PRIME_ENV_DIR)")
+    .version(TOOLKIT_VERSION, "-V, --version", "print the toolkit's version")
+    .addHelpText("after", EXIT_CODES_HELP)
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError();
@@ -51,8 +55,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--lang <lang>", "language of the messages: en or ja (default: from LC_ALL, LC_MESSAGES or LANG)")
     .action((files: string[], opts: { lang?: string }) => {
       const lang = chooseLang(opts.lang);
-      const targets = files.length ? files.map((f) => path.resolve(f)) : envFiles(envDir());
-      const r = loadFiles(targets);
+      // a file named alone is still judged with its directory: one file per local government code, unique ids
+      const r = files.length ? loadNamedFiles(files.map((f) => path.resolve(f))) : loadFiles(envFiles(envDir()));
       for (const i of r.issues) io.err(`${formatIssueIn(i, lang)}\n`);
       if (r.issues.length) {
         io.err(`${render(tr`${r.issues.length} error(s) in ${new Set(r.issues.map((i) => i.file)).size} file(s)`, lang)}\n`);
@@ -129,15 +133,50 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   program
     .command("plan")
-    .description("synthesize one municipality and run terraform init, validate and plan offline (mock credentials); writes the plan JSON")
+    .description("synthesize one municipality and run terraform init, validate and plan; with --artifacts, save the plan as the unit of review and deploy (plan file, plan JSON, lock file, reviewer report, manifest)")
     .argument("<id>", "municipality id")
     .option("--out <dir>", "synthesized output directory", "cdktf.out")
-    .option("--work-dir <dir>", "where the offline work copy and plan.json go", path.join(".alpha-prime", "plan"))
-    .action((id: string, opts: { out: string; workDir: string }) => {
+    .option("--work-dir <dir>", "where the offline work copy and plan.json go (without --artifacts)", path.join(".alpha-prime", "plan"))
+    .option("--artifacts <dir>", "write the plan artifact into <dir>/<id>/ (what `apply --plan` applies)")
+    .option("--state <mode>", "with --artifacts: real (the stack's backend, credentials from the environment) | offline (mock credentials; never applicable) | auto (real where AWS credentials are in the environment, offline otherwise)", "offline")
+    .option("--synthesized <dir>", "plan the stack of this synthesized output instead of synthesizing again")
+    .option("--expect-stack-sha256 <sha>", "refuse unless the synthesized stack is this one (what the run chose to deploy)")
+    .option("--destroy", "a destroy plan; for a municipality whose env file is gone, built from its deploy marker")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--summary <file>", "append the plan's summary to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)")
+    .action((id: string, opts: { out: string; workDir: string; artifacts?: string; state: string; synthesized?: string; expectStackSha256?: string; destroy?: boolean; markerPrefix: string; summary?: string }) => {
       const version = terraformVersion();
       if (!version) {
         io.err("terraform was not found on PATH (or TERRAFORM_BINARY_NAME); install Terraform >= 1.10 to plan\n");
         return setCode(2);
+      }
+      if (!["real", "offline", "auto"].includes(opts.state)) throw new Error(`--state must be real, offline or auto, got '${opts.state}'`);
+      // the AWS SDK's credential sources a CI job sets (configure-aws-credentials exports the first three)
+      const hasCredentials = ["AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"].some((v) => process.env[v]);
+      const mode = (opts.state === "auto" ? (hasCredentials ? "real" : "offline") : opts.state) as "real" | "offline";
+      if (opts.artifacts) {
+        const dp = require("../deploy/plan") as typeof import("../deploy/plan");
+        const commit = gitHead();
+        let stackFile: string;
+        const markers = opts.destroy ? (require("../deploy/markers") as typeof import("../deploy/markers")).readMarkers(process.cwd(), opts.markerPrefix) : undefined;
+        if (opts.destroy && markers?.has(id) && !envFileExists(envDir(), id)) {
+          // the env file is gone: the stack's own terraform and provider blocks, kept in its marker, and no resources
+          const m = markers.get(id)!;
+          if (!m.settings?.terraform) throw new Error(`${id}: its deploy marker keeps no terraform block: destroy it from the deployed commit ${m.commit} (restore its env file there)`);
+          stackFile = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "alpha-prime-destroy-")), "cdk.tf.json");
+          fs.writeFileSync(stackFile, JSON.stringify({ terraform: m.settings.terraform, provider: m.settings.provider, locals: { alpha_prime: { municipality: id } } }, null, 2));
+        } else {
+          const dir = opts.synthesized ?? opts.out;
+          if (!opts.synthesized) synthToDir({ outdir: dir, envDir: envDir(), only: [id], stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
+          stackFile = path.join(dir, "stacks", id, "cdk.tf.json");
+          if (!fs.existsSync(stackFile)) throw new Error(`${dir} holds no synthesized stack for '${id}'`);
+        }
+        // a destroy keeps the log archive: its logs stay for their retention, outside Terraform (deploy/plan.ts)
+        const m = dp.makePlanArtifact({ id, stackFile, outDir: path.join(opts.artifacts, id), mode, destroy: opts.destroy, keepArchive: opts.destroy, commit, expectStackSha256: opts.expectStackSha256 });
+        const summary = fs.readFileSync(path.join(opts.artifacts, id, dp.ARTIFACT_FILES.summary), "utf8");
+        if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
+        io.out(`terraform ${version}: ${id}: ${m.destroy ? "destroy " : ""}plan saved (${m.mode}) in ${path.join(opts.artifacts, id)}: ${m.counts.create} to create, ${m.counts.update} to update, ${m.counts.replace} to replace, ${m.counts.delete} to destroy; plan sha256 ${m.planSha256}\n`);
+        return setCode(0);
       }
       synthToDir({ outdir: opts.out, envDir: envDir(), only: [id], stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
       fs.mkdirSync(opts.workDir, { recursive: true });
@@ -151,16 +190,138 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   program
+    .command("apply")
+    .description("apply exactly the reviewed plan artifact; if the state moved since, plan again and apply only when the new plan does what the approved one did (else exit 1); then record the deployed commit")
+    .argument("<id>", "municipality id")
+    .requiredOption("--plan <dir>", "the plan artifact directory (from `plan --artifacts`, e.g. plan-artifacts/<id>)")
+    .option("--expect-plan-sha256 <sha>", "refuse unless the artifact's plan file is this one (the approved checksum)")
+    .option("--expect-stack-sha256 <sha>", "refuse unless the artifact's stack is this one")
+    .option("--record-deployed", "after a successful apply, record the deployed commit in the deploy marker (a git ref)")
+    .option("--remote <name>", "push the deploy marker to this remote")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--summary <file>", "append the outcome to this file ($GITHUB_STEP_SUMMARY)")
+    .action((id: string, opts: { plan: string; expectPlanSha256?: string; expectStackSha256?: string; recordDeployed?: boolean; remote?: string; markerPrefix: string; summary?: string }) => {
+      const dp = require("../deploy/plan") as typeof import("../deploy/plan");
+      const r = dp.applyPlanArtifact({ id, artifactDir: opts.plan, expectPlanSha256: opts.expectPlanSha256, expectStackSha256: opts.expectStackSha256 });
+      const { manifest } = dp.readArtifact(opts.plan, id);
+      let recorded = "";
+      if (opts.recordDeployed) {
+        const mk = require("../deploy/markers") as typeof import("../deploy/markers");
+        // the newest markers first: a marker never moves back past one another run recorded
+        if (opts.remote) mk.fetchMarkers(process.cwd(), opts.remote, opts.markerPrefix);
+        const stack = JSON.parse(fs.readFileSync(path.join(opts.plan, dp.ARTIFACT_FILES.stack), "utf8"));
+        if (manifest.destroy) {
+          mk.removeMarker(process.cwd(), id, { remote: opts.remote, prefix: opts.markerPrefix });
+          recorded = `; deploy marker ${opts.markerPrefix}/${id} removed`;
+        } else {
+          if (!manifest.commit) throw new Error(`${id}: the plan artifact names no commit: cannot record what was deployed`);
+          const run = process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY && process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined;
+          mk.recordMarker(process.cwd(), { id, commit: manifest.commit, stackSha256: manifest.stackSha256, planSha256: manifest.planSha256, ...(run ? { run } : {}), settings: { terraform: stack.terraform, provider: stack.provider } }, { remote: opts.remote, prefix: opts.markerPrefix });
+          recorded = `; deployed commit ${manifest.commit.slice(0, 12)} recorded in ${opts.markerPrefix}/${id}${opts.remote ? ` and pushed to ${opts.remote}` : ""}`;
+        }
+      }
+      const line = `${id}: applied ${r.applied === "saved" ? "the approved plan file" : "a new plan identical to the approved one (the state had moved)"} (sha256 ${r.planSha256})${recorded}\n`;
+      if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, `- ✅ ${line}`);
+      io.out(line);
+      setCode(0);
+    });
+
+  program
+    .command("deploy-targets")
+    .description("what a deploy run deploys: each municipality whose synthesized stack differs from its last deployed one (deploy markers), or the requested ids (an unknown id fails); in waves of at most 256; reports municipalities still running without an env file")
+    .argument("[dir]", "synthesized output directory (every municipality)", "cdktf.out")
+    .option("--ids <ids>", "deploy exactly these ids (comma or space separated; a workflow_dispatch input)")
+    .option("--wave-size <n>", "municipalities per wave (GitHub's matrix holds 256)", "256")
+    .option("--wave-slots <n>", "waves the workflow has jobs for; more are left for the next run, loudly", "8")
+    .option("--fetch <remote>", "fetch the deploy markers from this remote first")
+    .option("--marker-prefix <ref>", "where deploy markers are kept", DEFAULT_MARKER_PREFIX)
+    .option("--github-output <file>", "write wave1…waveN, count and still_running as step outputs ($GITHUB_OUTPUT)")
+    .option("--summary <file>", "append the run's deploy list to this file ($GITHUB_STEP_SUMMARY)")
+    .option("--from-diff <file>", "choose the municipalities a diff JSON report shows added or changed (pull-request plans)")
+    .option("--destroy <id>", "the municipality to destroy: its deploy marker's account and commit as outputs (account, commit); it must have a marker")
+    .option("--format <format>", "text | json", "text")
+    .action((dir: string, opts: { ids?: string; waveSize: string; waveSlots: string; fetch?: string; markerPrefix: string; githubOutput?: string; summary?: string; format: string; fromDiff?: string; destroy?: string }) => {
+      const t = require("../deploy/targets") as typeof import("../deploy/targets");
+      const mk = require("../deploy/markers") as typeof import("../deploy/markers");
+      const size = Number(opts.waveSize);
+      const slots = Number(opts.waveSlots);
+      if (!(Number.isInteger(slots) && slots >= 1)) throw new Error(`--wave-slots must be a whole number of at least 1, got '${opts.waveSlots}'`);
+      if (opts.fetch) mk.fetchMarkers(process.cwd(), opts.fetch, opts.markerPrefix);
+      const markers = mk.readMarkers(process.cwd(), opts.markerPrefix);
+      if (opts.destroy !== undefined) {
+        const m = markers.get(opts.destroy);
+        if (!m) throw new t.UnknownMunicipalityError(`'${opts.destroy}' has no deploy marker (${opts.markerPrefix}/${opts.destroy}): nothing deployed to destroy${markers.size ? `; deployed: ${[...markers.keys()].slice(0, 20).join(", ")}${markers.size > 20 ? " …" : ""}` : ""}`);
+        const account = String((m.settings?.provider as any)?.aws?.[0]?.allowed_account_ids?.[0] ?? "");
+        if (!/^\d{12}$/.test(account)) throw new Error(`${opts.destroy}: its deploy marker names no AWS account`);
+        if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, { account, commit: m.commit });
+        io.out(`${opts.destroy}: deployed at ${m.commit} in account ${account}\n`);
+        return setCode(0);
+      }
+      let ids = t.parseIds(opts.ids);
+      if (opts.fromDiff) {
+        const report = JSON.parse(fs.readFileSync(opts.fromDiff, "utf8")) as import("../review/diff").DiffReport;
+        ids = report.municipalities.filter((m) => m.status === "added" || m.status === "changed").map((m) => m.id);
+        if (!ids.length) {
+          if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, t.targetsOutputs({ waves: [], stillRunning: [], unchanged: 0 }, slots));
+          io.out("no municipality changes: nothing to plan\n");
+          return setCode(0);
+        }
+      }
+      const targets = t.computeTargets(dir, markers, ids, size);
+      if (opts.githubOutput) t.writeGithubOutputs(opts.githubOutput, t.targetsOutputs(targets, slots));
+      const summary = t.targetsSummary(targets, slots);
+      if (opts.summary) (require("../deploy/github") as typeof import("../deploy/github")).appendSummary(opts.summary, summary);
+      io.out(opts.format === "json" ? `${JSON.stringify(targets, null, 2)}\n` : summary);
+      setCode(0);
+    });
+
+  program
+    .command("pr-comment")
+    .description("post the reviewer's diff on a pull request: update alpha-prime's own marked comment (or create it), cut to GitHub's limit with a link to the full report; a read-only token (fork) writes the job summary instead, without failing")
+    .requiredOption("--diff-json <file>", "the diff's JSON report (`diff --json-output`)")
+    .option("--repo <owner/name>", "the repository (default: $GITHUB_REPOSITORY)")
+    .option("--pr <number>", "the pull request number")
+    .option("--full-report-url <url>", "where the whole report is (the run's artifact)")
+    .option("--summary <file>", "also append the comment to this file ($GITHUB_STEP_SUMMARY)")
+    .option("--summary-only", "do not post (a fork's pull request): only the summary")
+    .action(async (opts: { diffJson: string; repo?: string; pr?: string; fullReportUrl?: string; summary?: string; summaryOnly?: boolean }) => {
+      const gh = require("../deploy/github") as typeof import("../deploy/github");
+      const d = require("../review/diff") as typeof import("../review/diff");
+      const report = JSON.parse(fs.readFileSync(opts.diffJson, "utf8")) as import("../review/diff").DiffReport;
+      if (!Array.isArray(report?.municipalities)) throw new Error(`${opts.diffJson}: not a diff JSON report (alpha-prime diff --format json)`);
+      const body = d.markdown(report, { maxChars: d.GITHUB_COMMENT_LIMIT - 536, fullReportUrl: opts.fullReportUrl });
+      if (opts.summary) gh.appendSummary(opts.summary, body);
+      if (opts.summaryOnly) {
+        io.out(`the report is in the job summary${opts.fullReportUrl ? ` and at ${opts.fullReportUrl}` : ""} (no comment posted: read-only token)\n`);
+        return setCode(0);
+      }
+      const repo = opts.repo ?? process.env.GITHUB_REPOSITORY ?? "";
+      const token = process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN;
+      if (!token) throw new Error("GITHUB_TOKEN (or GH_TOKEN) is not set: cannot post the comment");
+      const target = { repo, pr: gh.checkTarget(repo, opts.pr ?? ""), token, apiUrl: process.env.GITHUB_API_URL || "https://api.github.com" };
+      const r = await gh.upsertComment(target, body);
+      if (r.action === "not-permitted") {
+        if (opts.summary === undefined) throw new Error(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}); give --summary to keep the report in the job summary`);
+        io.out(`the token may not comment on ${repo}#${target.pr} (HTTP ${r.status}: a fork's read-only token): the report is in the job summary\n`);
+        return setCode(0);
+      }
+      io.out(`${r.action} comment ${r.id}${r.url ? ` ${r.url}` : ""}\n`);
+      setCode(0);
+    });
+
+  program
     .command("check")
     .description("check synthesized stacks against the α′ security baseline (docs/RULES.md); exit 1 on any unsuppressed error")
     .argument("[dir]", "synthesized output directory", "cdktf.out")
     .option("--plan <file>", "a `terraform show -json` plan, for rules that need planned values")
     .option("--format <format>", "text | json | sarif | junit", "text")
     .option("--output <file>", "write the report to a file instead of standard output")
+    .option("--rules-url <url>", "sarif: absolute URL of docs/RULES.md for each rule's helpUri (default in GitHub Actions: this commit's file)")
     .option("--changed-since <ref>", "check only the municipalities whose inputs differ from those of a git ref")
     .option("--allow-stale", "check an output that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .action((dir: string, opts: { plan?: string; format: string; output?: string; changedSince?: string; allowStale?: boolean }) => {
+    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string; changedSince?: string; allowStale?: boolean }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
+      if (opts.rulesUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.rulesUrl)) throw new Error(`--rules-url must be an absolute http(s) URL, got '${opts.rulesUrl}'`);
       // the pack is loaded by the command that runs it: some rules load constructs, and with them cdktf
       const { checkStack, loadSynthesized } = require("../policy/engine") as typeof import("../policy/engine");
       const { exitCodeFor, renderReport } = require("../policy/report") as typeof import("../policy/report");
@@ -181,7 +342,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
         if (missing.length) throw new Error(`${dir} holds no stack for ${missing.join(", ")}, changed since ${opts.changedSince}: synthesize them first`);
       }
       const reports = models.map((m) => checkStack(m));
-      emit(renderReport(opts.format as ReportFormat, reports, dir), opts.output);
+      // SARIF results point at the env file's field that caused them (policy/sources.ts)
+      emit(renderReport(opts.format as ReportFormat, reports, dir, { envDir: envDir(), rulesUrl: opts.rulesUrl }), opts.output);
       setCode(exitCodeFor(reports));
     });
 
@@ -195,10 +357,12 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--output <file>", "write the report to a file instead of standard output")
     .option("--max-chars <n>", "markdown: cut the report at a section boundary to fit (a GitHub comment holds 65536)")
     .option("--full-report-url <url>", "markdown: where the whole report is, named in a cut report")
+    .option("--json-output <file>", "also write the JSON report (one synthesis for every output)")
+    .option("--full-output <file>", "also write the whole Markdown report, uncut")
     .option("--full", "synthesize every municipality of a git ref, not only those whose inputs differ between base and head")
     .option("--no-cache", "build every stack of a git ref: neither read nor write the synth cache")
     .option("--allow-stale", "compare an output directory that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; full?: boolean; cache: boolean; allowStale?: boolean }) => {
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string; full?: boolean; cache: boolean; allowStale?: boolean }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
       const d = require("../review/diff") as typeof import("../review/diff");
@@ -208,6 +372,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const report = { ...d.diffSides(sides.base, sides.head), ...(skipped ? { skipped } : {}) };
       const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);
       if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) throw new Error(`--max-chars must be a whole number of at least 1000, got '${opts.maxChars}'`);
+      if (opts.jsonOutput) writeAtomically(opts.jsonOutput, d.json(report));
+      if (opts.fullOutput) writeAtomically(opts.fullOutput, d.markdown(report));
       emit(opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl }), opts.output);
       setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
     });
@@ -239,6 +405,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       if (opts.stale !== undefined) {
         const days = Number(opts.stale);
         if (!(Number.isInteger(days) && days >= 0)) throw new Error(`--stale must be a whole number of days, got '${opts.stale}'`);
+        if (opts.asOf !== undefined && !(/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf) && !Number.isNaN(Date.parse(opts.asOf)))) throw new Error(`--as-of must be a date YYYY-MM-DD, got '${opts.asOf}'`);
         const { staleReport, staleSources } = require("../catalog/refresh") as typeof import("../catalog/refresh");
         const stale = staleSources(SaasCatalog.default(), days, opts.asOf);
         io.out(staleReport(stale, days));
@@ -258,36 +425,24 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--catalog <file>", "the catalog file to read and update (default: the repository's)")
     .action(async (saas: string, opts: { from?: string; feedVersion?: string; write?: boolean; catalog?: string }) => {
       const cr = require("../catalog/refresh") as typeof import("../catalog/refresh");
-      const { CATALOG_PATH, SaasCatalog } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
-      const file = path.resolve(opts.catalog ?? CATALOG_PATH);
-      const current = SaasCatalog.fromFile(file);
-      if (!current.has(saas)) throw new cr.FeedInputError(`'${saas}' is not in the catalog (${current.ids.join(", ")})`);
-      const feed = current.get(saas).feed;
-      if (!feed) throw new cr.FeedInputError(`${saas} follows no vendor feed (no feed in its catalog entry)`);
+      const { CATALOG_PATH } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
       if (opts.feedVersion !== undefined && !/^[0-9]{10}$/.test(opts.feedVersion)) throw new cr.FeedInputError(`--feed-version must be the list's 10-digit version (yyyymmddnn), got '${opts.feedVersion}'`);
-      let sets: import("../catalog/saas-catalog").EndpointSet[];
-      let version = opts.feedVersion;
-      if (opts.from) sets = cr.readFeedFile(path.resolve(opts.from), feed.kind);
-      else {
-        const live = await cr.fetchFeed(feed);
-        sets = cr.FEED_PARSERS[feed.kind](live.text, feed.url);
-        version ??= live.version;
-      }
-      const configs = loadSelected({ envDir: envDir() });
-      const report = cr.compareFeed(current, saas, sets, configs, version);
-      io.out(cr.refreshReport(report));
-      if (opts.write) {
-        if (!version) throw new cr.FeedInputError("--write needs the list's version: --feed-version <yyyymmddnn>");
-        const text = cr.applyRefresh(fs.readFileSync(file, "utf8"), report, sets, version, new Date().toISOString().slice(0, 10));
-        // the updated catalog must load, and every env file must still validate with it
-        const { parse } = require("yaml") as typeof import("yaml");
-        const { loadFiles } = require("../config/load") as typeof import("../config/load");
-        const updated = SaasCatalog.fromEntries(parse(text), file);
+      if (opts.write && opts.from && !opts.feedVersion) throw new cr.FeedInputError("--write needs the list's version: --feed-version <yyyymmddnn>");
+      const file = path.resolve(opts.catalog ?? CATALOG_PATH);
+      const validateEnv = (updated: import("../catalog/saas-catalog").SaasCatalog) => {
         const issues = loadFiles(envFiles(envDir()), updated).issues;
         if (issues.length) throw new ConfigError(issues);
-        writeAtomically(file, text);
-        io.out(`wrote ${path.relative(process.cwd(), file) || file}: feed version ${version}\n`);
-      }
+      };
+      const r = await cr.refreshCatalog({
+        saas,
+        catalogFile: file,
+        from: opts.from && path.resolve(opts.from),
+        version: opts.feedVersion,
+        configs: loadSelected({ envDir: envDir() }),
+        write: opts.write ? { today: new Date().toISOString().slice(0, 10), validateEnv, writeFile: writeAtomically } : undefined,
+      });
+      io.out(r.text);
+      if (r.wroteVersion) io.out(`wrote ${path.relative(process.cwd(), file) || file}: feed version ${r.wroteVersion}\n`);
       setCode(0);
     });
 
@@ -388,14 +543,14 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .requiredOption("--from <files...>", "log files or HAR exports")
     .option("--format <format>", "table | yaml | json", "table")
     .option("--write", "add the proposal to env/<id>.yaml (after it validates); nothing else is ever written")
-    .action((id: string, opts: { from: string[]; format: string; write?: boolean }) => {
+    .action(async (id: string, opts: { from: string[]; format: string; write?: boolean }) => {
       if (!["table", "yaml", "json"].includes(opts.format)) throw new Error(`--format must be table, yaml or json, got '${opts.format}'`);
       const { learn, learnTable, learnYaml, writeProposal } = require("../catalog/learn") as typeof import("../catalog/learn");
       const [config] = loadSelected({ envDir: envDir(), only: [id] });
-      const report = learn(config, opts.from.map((f) => path.resolve(f)));
+      const report = await learn(config, opts.from.map((f) => path.resolve(f)));
       io.out(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : opts.format === "yaml" ? learnYaml(report) : learnTable(report));
       if (opts.write) {
-        const added = writeProposal(config.sourceFile, report, writeAtomically);
+        const added = writeProposal(config.sourceFile, report, { validate: validateEnvText, write: writeAtomically });
         io.out(added.length ? `added ${added.length} name(s) to ${path.relative(process.cwd(), config.sourceFile)}: ${added.join(" ")}\n` : "nothing to add\n");
       }
       setCode(0);
@@ -415,6 +570,26 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     });
 
   return program;
+}
+
+/** What scripts and CI branch on; each command's own meaning of 1 is in README's CLI reference. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (valid, no unsuppressed error, no --fail-on risk, applied)
+  1  the input or the result is refused: invalid env file, failed check, a --fail-on risk, terraform failed,
+     an unknown id given to deploy-targets, a plan that differs from the approved one, a plan artifact that is
+     not the approved one
+  2  usage error, refused output directory, unreadable artifact, or internal error
+`;
+
+/** The commit checked out in the working directory, when it is a git checkout. */
+function gitHead(): string | undefined {
+  const r = require("child_process").spawnSync("git", ["rev-parse", "--verify", "HEAD"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function envFileExists(dir: string, id: string): boolean {
+  return [`${id}.yaml`, `${id}.yml`].some((n) => fs.existsSync(path.join(dir, n)));
 }
 
 function summarizeIds(ids: string[]): string {
@@ -439,6 +614,22 @@ function progressReporter(io: Out, total: number): { update: (done: number, tota
     },
     stop: () => undefined,
   };
+}
+
+/**
+ * The checks of `validate` on an env file as it would be with `text` (a proposed edit), located in the real file:
+ * the text is validated as a copy beside it, so relative checks (the id against the file name) see the same name.
+ */
+export function validateEnvText(file: string, text: string): void {
+  const scratch = fs.mkdtempSync(path.join(path.dirname(file), ".alpha-prime-edit-"));
+  try {
+    const copy = path.join(scratch, path.basename(file));
+    fs.writeFileSync(copy, text);
+    const issues = loadFiles([copy]).issues;
+    if (issues.length) throw new ConfigError(issues.map((i) => ({ ...i, file: path.relative(process.cwd(), file) || file })));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Writes through a temporary file in the same directory, so a failure never leaves a half-written file. */
@@ -481,7 +672,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }
-    if (e instanceof Error && e.name === "StaleOutputError") {
+    if (e instanceof Error && ["StaleOutputError", "UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError"].includes(e.name)) {
       io.err(`alpha-prime: ${e.message}\n`);
       return 1;
     }

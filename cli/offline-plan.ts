@@ -134,18 +134,11 @@ export function offlineOverride(stack: Record<string, any>, allowLocalState = tr
 }
 
 /**
- * Runs init, validate, plan and show -json for one synthesized stack directory.
- * `workRoot` holds one work copy per stack (default: a temporary directory).
+ * Runs Terraform in a work directory of `stack`: providers from a local filesystem mirror when one holds the
+ * stack's hashicorp/aws version (a CLI configuration beside the stack, nothing global changed). A failed step is a
+ * TerraformError with its output.
  */
-export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-plan-")), options: OfflinePlanOptions = {}): PlanSummary {
-  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
-  const workDir = path.join(workRoot, stackId);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  fs.copyFileSync(path.join(stackDir, "cdk.tf.json"), path.join(workDir, "cdk.tf.json"));
-  fs.writeFileSync(path.join(workDir, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack, options.allowLocalState ?? true), null, 2));
-  if (options.seedState) fs.writeFileSync(path.join(workDir, "terraform.tfstate"), JSON.stringify(options.seedState));
-
+export function terraformIn(workDir: string, stack: Record<string, any>): { run: (step: string, args: string[]) => string; mirror?: string } {
   const version: string | undefined = stack.terraform?.required_providers?.aws?.version;
   const mirror = version ? findProviderMirror(version) : undefined;
   const extra: Record<string, string> = {};
@@ -163,6 +156,23 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
     if (r.status !== 0) throw new TerraformError(step, `${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
+  return { run, mirror };
+}
+
+/**
+ * Runs init, validate, plan and show -json for one synthesized stack directory.
+ * `workRoot` holds one work copy per stack (default: a temporary directory).
+ */
+export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-plan-")), options: OfflinePlanOptions = {}): PlanSummary {
+  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
+  const workDir = path.join(workRoot, stackId);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  fs.copyFileSync(path.join(stackDir, "cdk.tf.json"), path.join(workDir, "cdk.tf.json"));
+  fs.writeFileSync(path.join(workDir, "alpha_prime_offline_override.tf.json"), JSON.stringify(offlineOverride(stack, options.allowLocalState ?? true), null, 2));
+  if (options.seedState) fs.writeFileSync(path.join(workDir, "terraform.tfstate"), JSON.stringify(options.seedState));
+
+  const { run, mirror } = terraformIn(workDir, stack);
   run("init", ["init", "-input=false", "-no-color", "-backend=true"]);
   run("validate", ["validate", "-no-color"]);
   run("plan", ["plan", "-input=false", "-no-color", "-refresh=false", "-lock=false", "-out=plan.bin"]);
@@ -170,6 +180,12 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
   const planJsonPath = path.join(workDir, "plan.json");
   fs.writeFileSync(planJsonPath, json);
   const plan = JSON.parse(json);
+  const counts = countChanges(plan);
+  return { stack: stackId, workDir, planJsonPath, ...counts, total: (plan.resource_changes ?? []).length, mirror };
+}
+
+/** Resources a plan creates, updates in place, replaces and destroys (`terraform show -json` resource_changes). */
+export function countChanges(plan: any): { create: number; update: number; replace: number; delete: number } {
   const counts = { create: 0, update: 0, replace: 0, delete: 0 };
   for (const rc of plan.resource_changes ?? []) {
     const actions: string[] = rc.change?.actions ?? [];
@@ -178,5 +194,5 @@ export function offlinePlan(stackDir: string, stackId: string, workRoot = fs.mkd
     else if (actions.includes("update")) counts.update++;
     else if (actions.includes("delete")) counts.delete++;
   }
-  return { stack: stackId, workDir, planJsonPath, ...counts, total: (plan.resource_changes ?? []).length, mirror };
+  return counts;
 }

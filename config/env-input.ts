@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Document, isAlias, isNode, isScalar, LineCounter, Node, visit } from "yaml";
+import { Document, isAlias, isNode, isScalar, LineCounter, Node, Parser, visit } from "yaml";
 import { ConfigIssue, Msg, toIssue } from "../core/errors";
 import { tr } from "../core/messages";
 import { escapeForTerminal } from "../core/terminal-text";
@@ -20,6 +20,8 @@ export const INPUT_LIMITS = {
   maxKeys: 2000,
   /** longest string value; the longest real field (the VPN login banner) is limited to 1,400 by the schema */
   maxStringLength: 4096,
+  /** nested mappings and lists: an env file needs five or six (breakout.tenants.<id>.<key>: [..]) */
+  maxNesting: 32,
 } as const;
 
 /** Characters refused in every string: C0 and C1 controls (but tab and newline where a field is multi-line),
@@ -117,6 +119,41 @@ export function readEnvText(file: string): ReadResult {
   }
 }
 
+/**
+ * Problems of the text that the YAML reader would misread or choke on, before it builds a document: CR-only line
+ * endings (classic Mac OS: the reader sees one line, so a file that starts with a comment reads as nothing at all),
+ * and nesting deeper than any env file needs (thousands of '[' make the document builder recurse until the stack
+ * runs out). The nesting is measured on the parser's token tree, which is built without recursion, by an explicit
+ * stack.
+ */
+export function textShapeProblems(text: string, file: string): ConfigIssue[] {
+  const bareCr = /\r(?!\n)/.exec(text);
+  if (bareCr) {
+    const before = text.slice(0, bareCr.index).split("\n");
+    return [toIssue({ file: displayPath(file), line: before.length, column: before[before.length - 1].length + 1, path: "/", message: tr`the file uses CR-only line endings (classic Mac OS), which YAML reads as one long line`, expected: tr`LF or CRLF line endings (save the file as UTF-8 with LF)` })];
+  }
+  const lineCounter = new LineCounter();
+  type Token = { type?: string; offset?: number; value?: Token; items?: { key?: Token | null; value?: Token | null }[] };
+  for (const doc of new Parser(lineCounter.addNewLine).parse(text) as Iterable<Token>) {
+    const stack: [Token, number][] = [[doc, 0]];
+    while (stack.length) {
+      const [t, depth] = stack.pop()!;
+      const collection = t.type === "block-map" || t.type === "block-seq" || t.type === "flow-collection";
+      const d = collection ? depth + 1 : depth;
+      if (d > INPUT_LIMITS.maxNesting) {
+        const pos = lineCounter.linePos(t.offset ?? 0);
+        return [toIssue({ file: displayPath(file), line: pos.line, column: pos.col, path: "/", message: tr`mappings and lists are nested more than ${INPUT_LIMITS.maxNesting} levels deep here`, expected: tr`an env file's few levels of nesting` })];
+      }
+      if (t.value && typeof t.value === "object") stack.push([t.value, d]);
+      for (const it of t.items ?? []) {
+        if (it.key && typeof it.key === "object") stack.push([it.key, d]);
+        if (it.value && typeof it.value === "object") stack.push([it.value, d]);
+      }
+    }
+  }
+  return [];
+}
+
 /** Problems of the YAML document itself, before any value is read: tags, anchors, aliases, too many keys. */
 export function documentProblems(doc: Document, lineCounter: LineCounter, file: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -186,17 +223,8 @@ export function textProblems(data: unknown): TextProblem[] {
   return out;
 }
 
-/** A value as it may appear in a message: JSON-quoted, control characters escaped, long values cut. */
-export function shownValue(v: unknown, max = 60): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  s = escapeForTerminal(s);
-  return s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
-}
+/** A value as it may appear in a message (one definition for config and catalog messages alike). */
+export { shownValue } from "../core/terminal-text";
 
 function codePoint(c: string): string {
   return `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`;

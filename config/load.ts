@@ -4,11 +4,12 @@
  * is returned, so a caller either gets all configs or writes nothing.
  */
 import * as fs from "fs";
+import * as path from "path";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
-import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems } from "./env-input";
+import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems, textShapeProblems } from "./env-input";
 import { escapeForTerminal } from "../core/terminal-text";
 import { closest, ConfigError, ConfigIssue, toIssue } from "../core/errors";
 import { render, Text, tr } from "../core/messages";
@@ -64,6 +65,23 @@ export function loadFiles(files: readonly string[], catalog = SaasCatalog.defaul
   return { configs: issues.length ? [] : configs, issues };
 }
 
+/**
+ * Validates the named files as `validate` with no arguments would judge them: each is loaded together with the
+ * other env files of its directory, so the cross-file rules (one file per local government code, unique ids) apply
+ * to a file named alone. Only the named files' issues are returned: a broken neighbour is its own validate's business.
+ * The named files load last, so a clash is reported on them ("… is also used by <neighbour>").
+ */
+export function loadNamedFiles(files: readonly string[], catalog = SaasCatalog.default()): LoadResult {
+  const named = new Set(files.map((f) => path.resolve(f)));
+  const dirs = [...new Set([...named].map((f) => path.dirname(f)))];
+  const neighbours = dirs.flatMap((d) => (fs.existsSync(d) ? listEnvDirectory(d).files : []).map((f) => path.resolve(f)).filter((f) => !named.has(f)));
+  const r = loadFiles([...neighbours, ...named], catalog);
+  const shown = new Set([...named].map(displayPath));
+  const issues = r.issues.filter((i) => shown.has(i.file));
+  // the configs come from the named files alone: a neighbour's issue empties the combined result
+  return { configs: issues.length ? [] : loadFiles([...named], catalog).configs, issues };
+}
+
 /** Loads files or throws a ConfigError holding every issue. */
 export function loadOrThrow(files: readonly string[], catalog?: SaasCatalog): MunicipalityConfig[] {
   const r = loadFiles(files, catalog);
@@ -98,6 +116,8 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   const read = readEnvText(file);
   if ("issue" in read) return { issues: [read.issue] };
   const text = read.text;
+  const shape = textShapeProblems(text, file);
+  if (shape.length) return { issues: shape };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false /* checked in documentProblems: the library's check is quadratic */, prettyErrors: false });
   if (doc.errors.length) {

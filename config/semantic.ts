@@ -4,11 +4,12 @@
  */
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { HEALTH_PORT } from "../constructs/relay-ports";
+import { CLAMAV_MAX_FILE_BYTES } from "../constructs/file-sanitization";
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import type { SaasCatalog } from "../catalog/saas-catalog";
-import { parseDomainPattern } from "../catalog/domains";
+import { DomainPattern, normalizeHostName, parseDomainPattern, parseHost, parseHostPort, publicHostingUnder } from "../catalog/domains";
 import { closest, Msg } from "../core/errors";
 import { phrase, tr } from "../core/messages";
 import { SCHEMA_PATH } from "../core/paths";
@@ -66,69 +67,10 @@ const AWS_RESERVED_ASNS = new Set([7224, 9059, 10124, 17943]);
 // Documentation ranges (RFC 5737) are accepted as public addresses so samples and tests need no real ones.
 const DOCUMENTATION_NETS = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => ipaddr.IPv4.parseCIDR(c));
 
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-  readonly isIp: boolean;
-}
-
-/** A host name as every output writes it: lowercase, without the root's trailing dot (normalised once, at load). */
-export function normalizeHostName(host: string): string {
-  return host.toLowerCase().replace(/\.$/, "");
-}
-
-/** "host:port" with its host normalised as above. */
-export function normalizeHostPort(text: string): string {
-  const i = text.lastIndexOf(":");
-  return i < 0 ? normalizeHostName(text) : `${normalizeHostName(text.slice(0, i))}${text.slice(i)}`;
-}
-
-/** Parses "host:port" (IPv4 address or DNS name, port 1-65535), or returns why not. */
-export function parseHostPort(text: unknown): HostPort | string {
-  if (typeof text !== "string") return phrase(tr`not a string`);
-  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  if (!m) return phrase(tr`not of the form host:port (IPv6 literals are not supported)`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return phrase(tr`port ${port} is outside 1-65535`);
-  const host = normalizeHostName(m[1]);
-  if (/^[0-9.]+$/.test(host)) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(host) || /(^|\.)0\d/.test(host)) return phrase(tr`'${host}' is not a plain dotted-decimal IPv4 address`);
-    return { host, port, isIp: true };
-  }
-  const d = parseDomainPattern(host);
-  if (typeof d === "string") return phrase(tr`host '${host}' is refused: ${d}`);
-  return { host, port, isIp: false };
-}
-
-/**
- * Where anyone can publish under `name`: the Public Suffix List's private section holds suffixes such as
- * github.io, s3.amazonaws.com, cloudfront.net or workers.dev, under which any customer gets a host name. A
- * wildcard over one (or over a domain that holds one, like *.amazonaws.com) allows every such customer's site.
- * Read from the list tldts ships (its compiled trie: label → [0 none | 1 ICANN | 2 private, children]).
- * https://publicsuffix.org/list/ (=== BEGIN PRIVATE DOMAINS ===)
- */
-export function publicHostingUnder(name: string): string | undefined {
-  type TrieNode = [number, Record<string, TrieNode>];
-  const { rules } = require("tldts/dist/cjs/src/data/trie") as { rules: TrieNode };
-  let node: TrieNode | undefined = rules;
-  const labels = name.split(".").reverse();
-  for (const l of labels) {
-    node = node?.[1][l] ?? node?.[1]["*"];
-    if (!node) return undefined;
-  }
-  if (node[0] === 2) return name;
-  const below = (n: TrieNode, suffix: string, depth: number): string | undefined => {
-    if (depth > 4) return undefined;
-    for (const [label, child] of Object.entries(n[1])) {
-      const at = label === "*" ? `*.${suffix}` : `${label}.${suffix}`;
-      if (child[0] === 2) return at;
-      const deeper = below(child, at, depth + 1);
-      if (deeper) return deeper;
-    }
-    return undefined;
-  };
-  return below(node, name, 0);
-}
+// Host-name semantics live with the other domain semantics (catalog/domains.ts); these names stay importable here.
+export { normalizeHostName, normalizeHostPort, parseHostPort, publicHostingUnder } from "../catalog/domains";
+export type { HostPort } from "../catalog/domains";
+import type { HostPort } from "../catalog/domains";
 
 function isPrivate(c: Cidr): boolean {
   return c.address.range() === "private";
@@ -305,6 +247,8 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
     if (typeof d !== "string") return;
     const p = parseDomainPattern(d);
     if (typeof p === "string") return void push({ path: ["breakout", "extraDomains", i], message: tr`'${d}' is refused: ${p}`, expected: tr`'host.example.jp' or '*.example.jp' under a registrable domain` });
+    const breach = tenantBreachProblem(f, catalog, p, `'${d}'`);
+    if (breach) return void push({ path: ["breakout", "extraDomains", i], ...breach });
     const hosting = p.includeSubdomains ? publicHostingUnder(p.name) : undefined;
     if (!hosting) return;
     const waiver = hostingWaivers.get(`*.${p.name}`);
@@ -363,10 +307,35 @@ export function semanticProblems(f: Partial<MunicipalityFile>, file: string, cat
       if (typeof hp === "string") push({ path: ["relay", i, "target"], message: tr`${JSON.stringify(r.target)} is ${hp}`, expected: tr`host:port, e.g. 172.16.5.20:443 or smtp.example.jp:587` });
       else if (hp.isIp && lgwan.length && !lgwan.some((l) => l.address.kind() === "ipv4" && ipaddr.IPv4.parse(hp.host).match(l.address, l.bits))) {
         push({ path: ["relay", i, "target"], message: tr`${hp.host} is not inside an LGWAN segment; internet targets must be host names so the firewall can allowlist them by name`, expected: tr`an on-prem IP in network.lgwanSegments, or a DNS name` });
+      } else if (!hp.isIp) {
+        // an internet target joins the allowlist: the same tenant rule as extraDomains
+        const breach = tenantBreachProblem(f, catalog, { name: hp.host, includeSubdomains: false }, tr`relay target ${hp.host}`);
+        if (breach) push({ path: ["relay", i, "target"], ...breach });
       }
     }
   });
   return out;
+}
+
+/**
+ * テナント制限's rule for names that enter the allowlist by hand (extraDomains, relay targets): nothing under a wildcard
+ * a tenant mechanism replaced but the municipality's own tenant hosts and the vendor's shared hosts, unless a selected
+ * service of that wildcard is waived (SaasCatalog.tenantBreach, which learn, refresh and AP-TEN-005 apply too).
+ */
+function tenantBreachProblem(f: Partial<MunicipalityFile>, catalog: SaasCatalog, p: DomainPattern, what: Msg): Omit<FieldProblem, "path"> | undefined {
+  const selected = new Set(arr(f.breakout?.saas).filter((id): id is string => typeof id === "string" && catalog.has(id)));
+  const rawTenants = f.breakout?.tenants as unknown;
+  const tenants = Object.fromEntries(Object.entries(rawTenants && typeof rawTenants === "object" && !Array.isArray(rawTenants) ? rawTenants : {}).filter(([id]) => selected.has(id)));
+  const waived = new Set(arr(f.breakout?.tenantWaivers).map((w) => (w as { saas?: unknown } | undefined)?.saas).filter((s): s is string => typeof s === "string" && selected.has(s)));
+  const breach = catalog.tenantBreach(p, tenants, waived);
+  if (!breach) return undefined;
+  const services = breach.services.join(" / ");
+  return {
+    message: tr`${what} is under ${breach.wildcard}, which the tenant restriction of ${services} narrows to the municipality's own tenant: it would let staff reach other tenants (a tenant-restriction change)`,
+    expected: breach.ownHosts.length
+      ? tr`only the tenant's own hosts (${breach.ownHosts.join(", ")}), which breakout.tenants.${breach.services[0]} already allows; or waive ${services} in breakout.tenantWaivers with a reason`
+      : tr`select ${services} with its tenant values (breakout.tenants), or waive it in breakout.tenantWaivers with a reason`,
+  };
 }
 
 /**
@@ -450,9 +419,13 @@ function sanitizationProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog
   if (s.engine === "clamav" && s.externalIcapUrl) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`externalIcapUrl is only used with engine: external`, expected: tr`remove it, or set engine: external`, atKey: true });
   if (typeof s.externalIcapUrl === "string") {
     const m = /^(icaps?):\/\/([^:/]+):(\d+)\//.exec(s.externalIcapUrl);
-    if (m) {
+    // the host is a name under a registrable domain or a plain dotted-decimal address: 'com', 'co.jp', '127.1' and
+    // 'a..b' are each read differently by the firewall, Squid and the resolver, so none is an engine's address
+    const host = m ? parseHost(m[2]) : undefined;
+    if (m && typeof host === "string") out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`the engine's host is refused: ${host}`, expected: tr`icaps://<name under a registrable domain>:<port>/<path>, or icap://<address in the LGWAN segments>:<port>/<path>` });
+    else if (m) {
       const port = Number(m[3]);
-      const isIp = ipaddr.IPv4.isValidFourPartDecimal(m[2]);
+      const isIp = (host as HostPort).isIp;
       const onPrem = isIp && lgwan.some((l) => ipaddr.IPv4.parse(m[2]).match(l.address, l.bits));
       if (port < 1 || port > 65535) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`port ${port} is outside 1-65535`, expected: tr`a valid port` });
       if (isIp && !onPrem) out.push({ path: ["breakout", "sanitization", "externalIcapUrl"], message: tr`${m[2]} is not inside an LGWAN segment; an internet engine must be named so the firewall can allowlist it`, expected: tr`an on-prem address in network.lgwanSegments, or icaps:// with a host name` });
@@ -460,6 +433,10 @@ function sanitizationProblems(f: Partial<MunicipalityFile>, catalog: SaasCatalog
     }
   }
   if (s.largerFiles === "pass" && !s.largerFilesReason) out.push({ path: ["breakout", "sanitization"], message: tr`largerFiles: pass lets files above the limit reach PCs unscanned, and needs largerFilesReason`, expected: tr`largerFilesReason: why this is acceptable (at least 20 characters), or largerFiles: block` });
+  // every limit of the engine is derived from this one; ClamAV cannot scan 2 GiB or more (clamd.conf(5), MaxFileSize)
+  const clamavMaxMb = Math.floor(CLAMAV_MAX_FILE_BYTES / 1048576);
+  if (s.engine === "clamav" && typeof s.maxFileSizeMb === "number" && s.maxFileSizeMb > clamavMaxMb)
+    out.push({ path: ["breakout", "sanitization", "maxFileSizeMb"], message: tr`ClamAV cannot scan a file of ${s.maxFileSizeMb} MB (2 GB or more), so files at the limit would be blocked as unscannable`, expected: tr`at most ${clamavMaxMb} with engine: clamav` });
   return out;
 }
 

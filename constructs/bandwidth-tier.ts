@@ -16,7 +16,11 @@
  *   tunnel_bandwidth argument, so this table uses standard tunnels only.
  * - Other legs are not the bottleneck at these tiers: a NAT gateway scales to 100 Gbps, a Network Firewall
  *   endpoint to 100 Gbps per AZ (AWS service quotas pages).
+ * - The tenant-restriction proxy is sized from measurements (constructs/proxy-capacity.ts, bench/proxy.ts): its
+ *   floor carries the whole tier bumped at half its CPU, on its baseline network bandwidth, with memory for
+ *   ClamAV's full database; scaling may double it. test/proxy-capacity.test.ts holds every tier to that.
  */
+import { instanceSpec, squidWorkersFor } from "./proxy-capacity";
 
 export type TierId = "1g" | "2g" | "5g" | "10g";
 
@@ -32,8 +36,12 @@ export interface BandwidthTier {
   readonly relayInstancesPerAz: number;
   /** tenant-restriction proxy instance type (Graviton, arm64): it decrypts only sign-in and header hosts, splices the rest */
   readonly proxyInstanceType: string;
-  /** proxy instances per availability zone */
+  /** proxy instances per availability zone: the Auto Scaling group's floor */
   readonly proxyInstancesPerAz: number;
+  /** proxy instances per availability zone at most: scaling on CPU stays within this */
+  readonly proxyMaxInstancesPerAz: number;
+  /** Squid SMP workers on each proxy instance (one per core, see squidWorkersFor) */
+  readonly proxySquidWorkers: number;
   /** alarm when breakout throughput stays above this many bits per second (80% of the tier) */
   readonly throughputAlarmBps: number;
   /** alarm when more Client VPN authentications fail in 5 minutes */
@@ -45,7 +53,7 @@ export const GBPS_PER_CONNECTION = 1.25;
 /** Throughput alarms fire at this share of the contracted bandwidth. */
 export const THROUGHPUT_ALARM_SHARE = 0.8;
 
-function tier(id: TierId, gbps: number, relay: [string, number], proxy: [string, number], clientVpnAuthFailuresPer5Min: number): BandwidthTier {
+function tier(id: TierId, gbps: number, relay: [string, number], proxy: [string, number, number], clientVpnAuthFailuresPer5Min: number): BandwidthTier {
   return {
     id,
     gbps,
@@ -54,6 +62,8 @@ function tier(id: TierId, gbps: number, relay: [string, number], proxy: [string,
     relayInstancesPerAz: relay[1],
     proxyInstanceType: proxy[0],
     proxyInstancesPerAz: proxy[1],
+    proxyMaxInstancesPerAz: proxy[2],
+    proxySquidWorkers: squidWorkersFor(instanceSpec(proxy[0])),
     throughputAlarmBps: gbps * 1e9 * THROUGHPUT_ALARM_SHARE,
     clientVpnAuthFailuresPer5Min,
   };
@@ -61,14 +71,16 @@ function tier(id: TierId, gbps: number, relay: [string, number], proxy: [string,
 
 /**
  * The table. Higher tiers only add: more connections, larger relay and proxy instances (rolled out by instance
- * refresh). The proxy carries all the allowlisted traffic of PCs that use the PAC file but decrypts only the
- * sign-in and header hosts, so splicing (a TCP relay) sets its size: network bandwidth of the instance type.
+ * refresh). The proxy carries all the allowlisted traffic of PCs that use the PAC file and may have to decrypt
+ * nearly all of it (Slack's header is on every Slack host), so bumping sets its CPU; its baseline network
+ * bandwidth carries the tier; every type has memory for ClamAV's full database (8 GiB or more). No burstable
+ * type: a t4g sustains 20 % of a vCPU without credits. [type, floor per AZ, most per AZ].
  */
 export const BANDWIDTH_TIERS: readonly BandwidthTier[] = [
-  tier("1g", 1, ["t4g.small", 1], ["t4g.medium", 1], 20),
-  tier("2g", 2, ["t4g.medium", 1], ["c7g.large", 1], 40),
-  tier("5g", 5, ["c7g.large", 1], ["c7g.xlarge", 1], 100),
-  tier("10g", 10, ["c7g.xlarge", 2], ["c7g.xlarge", 2], 200),
+  tier("1g", 1, ["t4g.small", 1], ["m7g.large", 1, 2], 20),
+  tier("2g", 2, ["t4g.medium", 1], ["c7g.xlarge", 1, 2], 40),
+  tier("5g", 5, ["c7g.large", 1], ["c7g.2xlarge", 1, 2], 100),
+  tier("10g", 10, ["c7g.xlarge", 2], ["c7g.2xlarge", 2, 4], 200),
 ];
 
 export function bandwidthTier(id: string): BandwidthTier {

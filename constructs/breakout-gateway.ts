@@ -11,7 +11,9 @@
  */
 import { Construct } from "constructs";
 import { terraformExpression } from "./terraform-text";
+import { customerKey } from "./customer-key";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Ec2TransitGatewayVpcAttachment } from "@cdktf/provider-aws/lib/ec2-transit-gateway-vpc-attachment";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
@@ -38,11 +40,11 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { DomainPattern, forwarderZones, toDnsFirewallDomains, toNetworkFirewallTarget } from "../catalog/domains";
 import type { LogDestinations } from "./log-archive";
-import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, returnInspectedBlocks, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
+import { DOMAIN_RULE_GROUP_CAPACITY, hostAddress, PROXY_RULE_GROUP_CAPACITY, proxySubnetPlan, relaySubnetPlan, subnetPlan, SUBNET_TIERS, SubnetTier } from "./breakout-plan";
 
 // The address plan is pure arithmetic known before deploy; it lives in breakout-plan.ts so validation and the PAC
 // file can use it without loading provider classes. Re-exported for the construct's users.
-export { hostAddress, proxySubnetPlan, subnetPlan, SUBNET_TIERS, DOMAIN_RULE_GROUP_CAPACITY, PROXY_RULE_GROUP_CAPACITY } from "./breakout-plan";
+export { hostAddress, proxySubnetPlan, relaySubnetPlan, subnetPlan, SUBNET_TIERS, DOMAIN_RULE_GROUP_CAPACITY, PROXY_RULE_GROUP_CAPACITY } from "./breakout-plan";
 export type { SubnetTier } from "./breakout-plan";
 
 /** AWS-managed rule groups (IPS) for strict-order policies; ARN form per the Network Firewall developer guide. */
@@ -105,6 +107,8 @@ export interface PassRule {
 
 export interface BreakoutGatewayProps {
   readonly namePrefix: string;
+  /** the account that administers the firewall's customer-managed key */
+  readonly accountId: string;
   readonly vpcCidr: string;
   readonly availabilityZones: readonly string[];
   /** On-prem (LGWAN) ranges: routed back to the Transit Gateway, and part of the firewall's HOME_NET. */
@@ -121,6 +125,11 @@ export interface BreakoutGatewayProps {
    * from the proxy subnets, which this construct then creates. @default none (no proxy subnets)
    */
   readonly proxyOnlyDomains?: readonly DomainPattern[];
+  /**
+   * Own subnets for the relay appliance (relaySubnetPlan), so the firewall can tell its traffic from Client VPN's.
+   * Where the address plan has no room (a /24), none are made and the relay uses the private subnets. @default false
+   */
+  readonly relaySubnets?: boolean;
   /** Names the proxy instances themselves need (OS repositories, signature mirrors), passed from the proxy subnets only. @default none */
   readonly proxyEgressDomains?: readonly DomainPattern[];
   /** TLS services on other ports the proxy instances need (an external ICAPS engine), from the proxy subnets only. @default none */
@@ -153,6 +162,10 @@ export class BreakoutGateway extends Construct {
   readonly proxySubnetIds: string[];
   readonly proxySubnetCidrs: string[];
   readonly proxyRouteTableIds: string[];
+  /** the relay's own subnets, one per AZ (empty without relaySubnets, or where the plan has no room) */
+  readonly relaySubnetIds: string[];
+  readonly relaySubnetCidrs: string[];
+  readonly relayRouteTableIds: string[];
 
   constructor(scope: Construct, id: string, props: BreakoutGatewayProps) {
     super(scope, id);
@@ -239,42 +252,63 @@ export class BreakoutGateway extends Construct {
       // the firewall endpoint of one AZ, read from the firewall's sync states (no data source, so plans stay offline)
       terraformExpression(`[for s in ${firewall.terraformResourceType}.${firewall.friendlyUniqueId}.firewall_status[0].sync_states : s.attachment[0].endpoint_id if s.availability_zone == "${az}"][0]`);
 
-    const routeTable = (tier: SubnetTier, i: number, routes: { cidr: string; target: Partial<Record<"vpcEndpointId" | "natGatewayId" | "gatewayId" | "transitGatewayId", string>> }[]) => {
-      const rt = new RouteTable(this, `${cap(tier)}RouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`${tier}-${azs[i]}`) } });
-      new RouteTableAssociation(this, `${cap(tier)}RouteTableAssociation${i}`, { subnetId: subnets[tier][i].id, routeTableId: rt.id });
-      routes.forEach((r, k) => new Route(this, `${cap(tier)}Route${i}-${k}`, { routeTableId: rt.id, destinationCidrBlock: r.cidr, ...r.target, dependsOn: r.target.vpcEndpointId ? [firewall] : undefined }));
-      return rt;
-    };
-    const toOnPrem = props.onPremCidrs.map((cidr) => ({ cidr, target: { transitGatewayId: props.transitGatewayId } }));
-    const privateTables: RouteTable[] = [];
-    azs.forEach((az, i) => {
-      routeTable("tgw", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }]);
-      routeTable("firewall", i, [{ cidr: "0.0.0.0/0", target: { natGatewayId: nats[i].id } }, ...toOnPrem]);
-      routeTable("public", i, [
-        { cidr: "0.0.0.0/0", target: { gatewayId: igw.id } },
-        // return traffic goes back through the firewall endpoint of the same AZ
-        ...props.onPremCidrs.map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
-        ...returnInspectedBlocks(props.vpcCidr, azs.length).map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
-      ]);
-      privateTables.push(routeTable("private", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }, ...toOnPrem]));
-    });
-    this.privateRouteTableIds = privateTables.map((t) => t.id);
-
-    // Proxy tier: own subnets and route tables, same paths as the private tier (out through the firewall of its AZ).
+    // Own subnets of the proxy tier and the relay (where asked for), before the routes: the public route tables
+    // send each subnet's return traffic back through the firewall.
     this.proxySubnetCidrs = props.proxyOnlyDomains?.length ? proxySubnetPlan(props.vpcCidr, azs.length) : [];
     const proxySubnets = this.proxySubnetCidrs.map(
       (cidr, i) => new Subnet(this, `ProxySubnet${i}`, { vpcId: vpc.id, availabilityZone: azs[i], cidrBlock: cidr, mapPublicIpOnLaunch: false, tags: { Name: name(`proxy-${azs[i]}`) } }),
     );
     this.proxySubnetIds = proxySubnets.map((s) => s.id);
-    this.proxyRouteTableIds = proxySubnets.map((subnet, i) => {
-      const rt = new RouteTable(this, `ProxyRouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`proxy-${azs[i]}`) } });
-      new RouteTableAssociation(this, `ProxyRouteTableAssociation${i}`, { subnetId: subnet.id, routeTableId: rt.id });
-      const routes: { cidr: string; target: { vpcEndpointId?: string; transitGatewayId?: string } }[] = [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(azs[i]) } }, ...toOnPrem];
-      routes.forEach(
-        (r, k) => new Route(this, `ProxyRoute${i}-${k}`, { routeTableId: rt.id, destinationCidrBlock: r.cidr, ...r.target, dependsOn: r.target.vpcEndpointId ? [firewall] : undefined }),
-      );
-      return rt.id;
+    this.relaySubnetCidrs = props.relaySubnets ? (relaySubnetPlan(props.vpcCidr, azs.length) ?? []) : [];
+    const relaySubnets = this.relaySubnetCidrs.map(
+      (cidr, i) => new Subnet(this, `RelaySubnet${i}`, { vpcId: vpc.id, availabilityZone: azs[i], cidrBlock: cidr, mapPublicIpOnLaunch: false, tags: { Name: name(`relay-${azs[i]}`) } }),
+    );
+    this.relaySubnetIds = relaySubnets.map((s) => s.id);
+
+    type Target = Partial<Record<"vpcEndpointId" | "natGatewayId" | "gatewayId" | "transitGatewayId", string>>;
+    const addRoutes = (rt: RouteTable, prefix: string, routes: { key: string | number; cidr: string; target: Target }[]) =>
+      routes.forEach((r) => new Route(this, `${prefix}-${r.key}`, { routeTableId: rt.id, destinationCidrBlock: r.cidr, ...r.target, dependsOn: r.target.vpcEndpointId ? [firewall] : undefined }));
+    const routeTable = (tier: SubnetTier, i: number, routes: { cidr: string; target: Target }[]) => {
+      const rt = new RouteTable(this, `${cap(tier)}RouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`${tier}-${azs[i]}`) } });
+      new RouteTableAssociation(this, `${cap(tier)}RouteTableAssociation${i}`, { subnetId: subnets[tier][i].id, routeTableId: rt.id });
+      addRoutes(rt, `${cap(tier)}Route${i}`, routes.map((r, k) => ({ key: k, ...r })));
+      return rt;
+    };
+    const toOnPrem = props.onPremCidrs.map((cidr) => ({ cidr, target: { transitGatewayId: props.transitGatewayId } }));
+    // Every subnet whose instances, endpoints or clients reach the internet, with its zone: its return traffic from
+    // the NAT gateways goes back to the firewall endpoint of its own zone, the one its outbound traffic passed. AWS
+    // accepts a route more specific than the VPC's local route only if it matches a whole subnet and targets a NAT
+    // gateway, network interface or Gateway Load Balancer endpoint (a firewall endpoint is one): one route per subnet
+    // ("Subnet route tables", Amazon VPC User Guide; checked by AP-PRE-001).
+    const inspected = [
+      ...this.plan.private.subnets.map((cidr, i) => ({ key: `PrivateSubnet${i}`, cidr, az: azs[i] })),
+      ...this.proxySubnetCidrs.map((cidr, i) => ({ key: `ProxySubnet${i}`, cidr, az: azs[i] })),
+      ...this.relaySubnetCidrs.map((cidr, i) => ({ key: `RelaySubnet${i}`, cidr, az: azs[i] })),
+    ];
+    const privateTables: RouteTable[] = [];
+    azs.forEach((az, i) => {
+      routeTable("tgw", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }]);
+      routeTable("firewall", i, [{ cidr: "0.0.0.0/0", target: { natGatewayId: nats[i].id } }, ...toOnPrem]);
+      const publicTable = routeTable("public", i, [
+        { cidr: "0.0.0.0/0", target: { gatewayId: igw.id } },
+        // on-prem flows entered through this zone's firewall endpoint (appliance mode keeps them in one zone)
+        ...props.onPremCidrs.map((cidr) => ({ cidr, target: { vpcEndpointId: endpointIn(az) } })),
+      ]);
+      addRoutes(publicTable, `PublicReturn${i}`, inspected.map((w) => ({ key: w.key, cidr: w.cidr, target: { vpcEndpointId: endpointIn(w.az) } })));
+      privateTables.push(routeTable("private", i, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(az) } }, ...toOnPrem]));
     });
+    this.privateRouteTableIds = privateTables.map((t) => t.id);
+
+    // Proxy tier and relay: own route tables, same paths as the private tier (out through the firewall of their AZ).
+    const ownTables = (tier: "Proxy" | "Relay", own: Subnet[]) =>
+      own.map((subnet, i) => {
+        const rt = new RouteTable(this, `${tier}RouteTable${i}`, { vpcId: vpc.id, tags: { Name: name(`${tier.toLowerCase()}-${azs[i]}`) } });
+        new RouteTableAssociation(this, `${tier}RouteTableAssociation${i}`, { subnetId: subnet.id, routeTableId: rt.id });
+        addRoutes(rt, `${tier}Route${i}`, [{ cidr: "0.0.0.0/0", target: { vpcEndpointId: endpointIn(azs[i]) } }, ...toOnPrem].map((r, k) => ({ key: k, ...r })));
+        return rt.id;
+      });
+    this.proxyRouteTableIds = ownTables("Proxy", proxySubnets);
+    this.relayRouteTableIds = ownTables("Relay", relaySubnets);
 
     const dns = this.dns(props, vpc.id, subnets.private);
     this.resolverInboundIps = dns.inboundIps;
@@ -283,12 +317,25 @@ export class BreakoutGateway extends Construct {
 
   private networkFirewall(props: BreakoutGatewayProps, vpcId: string, firewallSubnets: Subnet[], targets: string[]): NetworkfirewallFirewall {
     const name = (s: string) => `${props.namePrefix}-${s}`;
+    // The policy and rule groups are the allowlist: encrypted with a key the municipality owns, audits and can revoke
+    // (AP-KMS-003). Network Firewall uses the key on behalf of whoever creates or updates these resources (Network
+    // Firewall Developer Guide, "Encryption at rest with AWS KMS"), so the key policy names no service:
+    // AccountAdministers leaves it to the account's IAM policies to allow the deploying role. The provider's own
+    // acceptance test (TestAccNetworkFirewallFirewall_encryptionConfiguration) uses a key with the default policy.
+    const key = customerKey(this, "FirewallKey", {
+      description: `${props.namePrefix}: encrypts the Network Firewall, its policy and rule groups (the allowlist)`,
+      accountId: props.accountId,
+      statements: [],
+    });
+    new KmsAlias(this, "FirewallKeyAlias", { name: `alias/${name("firewall")}`, targetKeyId: key.keyId });
+    const encryptionConfiguration = { type: "CUSTOMER_KMS", keyId: key.arn };
     const homeNet = { key: "HOME_NET", ipSet: { definition: this.homeNet } };
     const allowlist = new NetworkfirewallRuleGroup(this, "DomainAllowlist", {
       name: name("domain-allowlist"),
       type: "STATEFUL",
       capacity: DOMAIN_RULE_GROUP_CAPACITY,
       description: "Allowlisted SaaS domains (TLS SNI and HTTP Host); other HTTP/TLS from HOME_NET is dropped",
+      encryptionConfiguration,
       ruleGroup: {
         ruleVariables: { ipSets: [homeNet] },
         rulesSource: { rulesSourceList: { generatedRulesType: "ALLOWLIST", targetTypes: ["TLS_SNI", "HTTP_HOST"], targets } },
@@ -309,6 +356,7 @@ export class BreakoutGateway extends Construct {
         type: "STATEFUL",
         capacity: PROXY_RULE_GROUP_CAPACITY,
         description: "Hosts that need a tenant header pass only from the proxy subnets; QUIC is dropped so browsers use TCP",
+        encryptionConfiguration,
         ruleGroup: {
           ruleVariables: { ipSets: [homeNet, proxyNet] },
           rulesSource: { rulesString: rules.join("\n") },
@@ -331,6 +379,7 @@ export class BreakoutGateway extends Construct {
         type: "STATEFUL",
         capacity: 100,
         description: "Non-TLS traffic the allowlist cannot name: UDP media ranges and relay targets",
+        encryptionConfiguration,
         ruleGroup: {
           ruleVariables: { ipSets: [homeNet] },
           rulesSource: { rulesString: rules.join("\n") },
@@ -341,6 +390,7 @@ export class BreakoutGateway extends Construct {
     }
     const policy = new NetworkfirewallFirewallPolicy(this, "FirewallPolicy", {
       name: name("policy"),
+      encryptionConfiguration,
       firewallPolicy: {
         statelessDefaultActions: ["aws:forward_to_sfe"],
         statelessFragmentDefaultActions: ["aws:forward_to_sfe"],
@@ -359,6 +409,7 @@ export class BreakoutGateway extends Construct {
       deleteProtection: true,
       subnetChangeProtection: true,
       firewallPolicyChangeProtection: false,
+      encryptionConfiguration,
     });
     const alert = props.logs.s3Destination("network-firewall/alert");
     const flow = props.logs.s3Destination("network-firewall/flow");

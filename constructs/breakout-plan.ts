@@ -134,20 +134,31 @@ export function proxySubnetPlan(vpcCidr: string, azCount: number): string[] {
   return Array.from({ length: azCount }, (_, a) => `${intToIp(ipToInt(addr) + a * 2 ** (32 - prefix))}/${prefix}`);
 }
 
-/**
- * Address blocks whose return traffic from the NAT gateways must pass the firewall again (the public route tables
- * send them to the zone's firewall endpoint; without it the stateful firewall sees one direction only). The
- * quartered layout's private block already holds the proxy subnets; the compact layout's proxy slots lie outside
- * it, so their block is listed too.
- */
-export function returnInspectedBlocks(vpcCidr: string, azCount: number): string[] {
-  const plan = subnetPlan(vpcCidr, azCount);
-  if (planLayout(vpcCidr) === "quartered") return [plan.private.block];
-  const [addr, bits] = ipaddr.IPv4.parseCIDR(vpcCidr);
-  const n = compactSlots(bits);
-  return [plan.private.block, `${intToIp(compactUpperBase(ipToInt(addr), bits))}/${COMPACT_SLOT_PREFIX - Math.log2(n)}`];
-}
+/** How many zones the Japanese regions offer (the config accepts only those): slot 4 of a tier never holds a zone. */
+const ZONES_IN_REGION = 3;
 
+/**
+ * Subnets of the relay appliance, one per AZ, or undefined where the plan has no room for them. Own subnets let the
+ * firewall tell the relay's traffic from everyone else's: a relay target the firewall cannot read a name from (SMTP
+ * submission on 587 with STARTTLS) is passed by port, and only the relay may have that pass; in the private subnets
+ * Client VPN's interfaces would share it (full-tunnel devices could run anything over 587 to any host). Placed where
+ * no zone ever goes, so adding them moves no existing subnet: quartered layout, the fourth AZ slot of the Transit
+ * Gateway tier split in four (a /22 gives /28s); compact /23, the fourth AZ slot of the private tier split in four.
+ * A /24 (two zones) is full: there the relay shares the private subnets, and validation refuses targets that would
+ * need a port pass (stacks/allowlist.ts).
+ */
+export function relaySubnetPlan(vpcCidr: string, azCount: number): string[] | undefined {
+  subnetPlan(vpcCidr, azCount); // the same zone-count check
+  if (azCount > ZONES_IN_REGION) throw new Error(`the relay subnets use the fourth zone slot; ${azCount} zones leave none`);
+  const [, bits] = ipaddr.IPv4.parseCIDR(vpcCidr);
+  const layout = planLayout(vpcCidr);
+  if (layout === "compact" && compactSlots(bits) < 4) return undefined;
+  const slot = subnetPlan(vpcCidr, 4)[layout === "quartered" ? "tgw" : "private"].subnets[3];
+  const [addr, slotBits] = ipaddr.IPv4.parseCIDR(slot);
+  const prefix = slotBits + 2;
+  if (prefix > COMPACT_SLOT_PREFIX) throw new Error(`${vpcCidr} is too small for relay subnets (they would be /${prefix}; AWS's smallest subnet is /28)`);
+  return Array.from({ length: azCount }, (_, a) => `${intToIp(ipToInt(addr) + a * 2 ** (32 - prefix))}/${prefix}`);
+}
 
 /** The port the tenant-restriction proxy listens on (Squid's http_port, the load balancer's listener). */
 export const PROXY_PORT = 3128;

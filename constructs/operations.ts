@@ -166,6 +166,59 @@ export class Operations extends Construct {
     this.alarmUnhealthyTargets("ProxyUnhealthy", "proxy", "Tenant-restriction proxy", loadBalancerArnSuffix, targetGroupArnSuffix, desiredHealthy);
   }
 
+  /**
+   * The proxy fleet's capacity: CPU held high although scaling should have brought it to its target (the tier's
+   * maximum is reached, or traffic grows faster than instances start), memory (ClamAV's database reload doubles its
+   * share for a while), and connections against what the floor fleet can take — new TLS connections per minute
+   * (the 9:00 sign-in burst) and concurrent connections (Squid's file descriptors). Levels come from the tier
+   * (constructs/proxy-capacity.ts). The load balancer reports flows only while there is traffic and the reporters
+   * only while instances run; fewer instances than planned is ProxyUnhealthy's alarm, so missing data is not a breach.
+   * NLB metrics: https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html
+   */
+  alarmProxyCapacity(m: { autoScalingGroupName: string; loadBalancerArnSuffix: string; namespace: string; memoryUsedPercent: string }, levels: { cpuPercent: number; memoryPercent: number; newFlowsPerMinute: number; activeFlows: number }): void {
+    const sustained = { period: PERIOD_SEC, evaluationPeriods: SUSTAINED_PERIODS, comparisonOperator: "GreaterThanThreshold", treatMissingData: "notBreaching" } as const;
+    this.alarm("ProxyCpuHigh", {
+      alarmName: `${this.prefix}-proxy-cpu-high`,
+      alarmDescription: `Tenant-restriction proxy: average CPU above ${levels.cpuPercent} % for ${(SUSTAINED_PERIODS * PERIOD_SEC) / 60} minutes although scaling aims at half that: the fleet is at its tier's maximum or cannot keep up; consider the next bandwidth tier`,
+      namespace: "AWS/EC2",
+      metricName: "CPUUtilization",
+      dimensions: { AutoScalingGroupName: m.autoScalingGroupName },
+      statistic: "Average",
+      threshold: levels.cpuPercent,
+      ...sustained,
+    });
+    this.alarm("ProxyMemoryHigh", {
+      alarmName: `${this.prefix}-proxy-memory-high`,
+      alarmDescription: `Tenant-restriction proxy: an instance uses more than ${levels.memoryPercent} % of its memory for ${(SUSTAINED_PERIODS * PERIOD_SEC) / 60} minutes`,
+      namespace: m.namespace,
+      metricName: m.memoryUsedPercent,
+      statistic: "Maximum",
+      threshold: levels.memoryPercent,
+      ...sustained,
+    });
+    const minute = { period: 60, evaluationPeriods: 5, datapointsToAlarm: 3, comparisonOperator: "GreaterThanThreshold", treatMissingData: "notBreaching" } as const;
+    this.alarm("ProxyNewConnections", {
+      alarmName: `${this.prefix}-proxy-new-connections-high`,
+      alarmDescription: `Tenant-restriction proxy: more than ${levels.newFlowsPerMinute} new connections a minute (3 of 5 minutes), near what the fleet's floor can decrypt`,
+      namespace: "AWS/NetworkELB",
+      metricName: "NewFlowCount",
+      dimensions: { LoadBalancer: m.loadBalancerArnSuffix },
+      statistic: "Sum",
+      threshold: levels.newFlowsPerMinute,
+      ...minute,
+    });
+    this.alarm("ProxyActiveConnections", {
+      alarmName: `${this.prefix}-proxy-active-connections-high`,
+      alarmDescription: `Tenant-restriction proxy: more than ${levels.activeFlows} concurrent connections (3 of 5 minutes), near what the fleet's floor can hold`,
+      namespace: "AWS/NetworkELB",
+      metricName: "ActiveFlowCount",
+      dimensions: { LoadBalancer: m.loadBalancerArnSuffix },
+      statistic: "Maximum",
+      threshold: levels.activeFlows,
+      ...minute,
+    });
+  }
+
   private alarmUnhealthyTargets(id: string, name: string, what: string, loadBalancerArnSuffix: string, targetGroupArnSuffix: string, desiredHealthy: number): void {
     this.alarm(id, {
       alarmName: `${this.prefix}-${name}-unhealthy`,

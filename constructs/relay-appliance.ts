@@ -10,7 +10,6 @@
  */
 import { Construct } from "constructs";
 import { HEALTH_PORT } from "./relay-ports";
-import { createHash } from "crypto";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
@@ -19,8 +18,10 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SsmAssociation } from "@cdktf/provider-aws/lib/ssm-association";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { acceptFinding } from "./accepted-findings";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { stringify } from "yaml";
+import { shortName } from "../core/aws-names";
 import { fleetInstanceProfile, fleetVolumeKey, hardenedLaunchTemplate } from "./instance-fleet";
 import type { LogDestinations } from "./log-archive";
 
@@ -41,10 +42,14 @@ export interface RelayApplianceProps {
   readonly accountId: string;
   readonly region: string;
   readonly vpcId: string;
-  /** private subnets, one per AZ */
+  /** subnets of the instances, one per AZ: the relay's own where the address plan has room, else the private ones */
   readonly subnetIds: readonly string[];
-  /** their route tables (for the S3 gateway endpoint of the OS repositories) */
+  /** their route tables (for the S3 gateway endpoint of the OS repositories and Patch Manager) */
   readonly routeTableIds: readonly string[];
+  /** subnets of the internal load balancer, where Client VPN and the LGWAN reach it (the private subnets). @default subnetIds */
+  readonly loadBalancerSubnetIds?: readonly string[];
+  /** subnets of the interface endpoints it creates. @default loadBalancerSubnetIds */
+  readonly endpointSubnetIds?: readonly string[];
   readonly routes: readonly RelayRoute[];
   /** on-prem LGWAN ranges, the sources of `lgwan` routes */
   readonly lgwanCidrs: readonly string[];
@@ -74,9 +79,37 @@ const INTERFACE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "logs"];
  */
 const CLOUDWATCH_AGENT_HOME = "/opt/aws/amazon-cloudwatch-agent";
 
+/**
+ * The S3 buckets Patch Manager's AWS-RunPatchBaseline reads on Linux, per region: the bucket of the SSM Command
+ * documents (aws-patch-manager-<region>-<suffix>) and the AWS managed patch baseline snapshots. Behind a VPC endpoint
+ * they must be allowed explicitly ("Reference: Amazon S3 buckets for patching operations", AWS Systems Manager User
+ * Guide); the suffixes are AWS's, copied from that page. Only the Japanese regions, the ones the config accepts.
+ */
+export const PATCH_MANAGER_BUCKETS: Readonly<Record<string, readonly string[]>> = {
+  "ap-northeast-1": ["aws-patch-manager-ap-northeast-1-4849fa78f", "patch-baseline-snapshot-ap-northeast-1"],
+  "ap-northeast-3": ["aws-patch-manager-ap-northeast-3-67373598a", "patch-baseline-snapshot-ap-northeast-3"],
+};
+
+/** The Amazon Linux 2023 package repository bucket of a region (what dnf on the instance reads). */
+function al2023RepoBucket(region: string): string {
+  return `al2023-repos-${region}-de612dc2`;
+}
+
+function patchManagerBuckets(region: string): readonly string[] {
+  const buckets = Object.hasOwn(PATCH_MANAGER_BUCKETS, region) ? PATCH_MANAGER_BUCKETS[region] : undefined;
+  if (!buckets) throw new Error(`no Patch Manager buckets known for ${region} (known: ${Object.keys(PATCH_MANAGER_BUCKETS).join(", ")})`);
+  return buckets;
+}
+
 /** Names the relay resolves inside the VPC (AWS service endpoints, OS repositories): the DNS firewall must allow them. */
 export function relayDnsNames(region: string): string[] {
-  return [...INTERFACE_ENDPOINTS.map((s) => `${s}.${region}.amazonaws.com`), `al2023-repos-${region}-de612dc2.s3.dualstack.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`];
+  return [
+    ...INTERFACE_ENDPOINTS.map((s) => `${s}.${region}.amazonaws.com`),
+    `${al2023RepoBucket(region)}.s3.dualstack.${region}.amazonaws.com`,
+    `s3.${region}.amazonaws.com`,
+    // SSM Agent reads the patching buckets by their virtual-hosted names
+    ...patchManagerBuckets(region).map((b) => `${b}.s3.${region}.amazonaws.com`),
+  ];
 }
 
 /** The HAProxy configuration for the routes: one TCP frontend and backend each, plus the health endpoint. */
@@ -160,12 +193,6 @@ export function renderCloudConfig(haproxyConfig: string, logGroupName: string): 
   return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
 }
 
-/** Names of at most 32 characters (load balancer and target group limit), stable and distinct. */
-function shortName(text: string): string {
-  if (text.length <= 32) return text;
-  return `${text.slice(0, 27)}-${createHash("sha256").update(text).digest("hex").slice(0, 4)}`;
-}
-
 export class RelayAppliance extends Construct {
   readonly loadBalancerDnsName: string;
   readonly securityGroupId: string;
@@ -190,7 +217,7 @@ export class RelayAppliance extends Construct {
     this.desiredInstances = perAz * props.subnetIds.length;
 
     // Security groups: the load balancer admits each route only from its side; instances admit only the load balancer.
-    const lbSg = new SecurityGroup(this, "LoadBalancerSecurityGroup", { name: name("relay-nlb"), description: "Relay load balancer: each route's port from its side only", vpcId: props.vpcId, ingress: [], egress: [] });
+    const lbSg = new SecurityGroup(this, "LoadBalancerSecurityGroup", { name: name("relay-nlb"), description: "Relay load balancer: each route port from its side only", vpcId: props.vpcId, ingress: [], egress: [] });
     const sg = new SecurityGroup(this, "InstanceSecurityGroup", { name: name("relay"), description: "Relay instances: route and health ports from the load balancer only; out to route targets and AWS endpoints", vpcId: props.vpcId, ingress: [], egress: [] });
     const endpointSg = new SecurityGroup(this, "EndpointSecurityGroup", { name: name("relay-endpoints"), description: "Interface endpoints for Session Manager and CloudWatch Logs: HTTPS from relay instances", vpcId: props.vpcId, ingress: [], egress: [] });
     this.securityGroupId = sg.id;
@@ -206,7 +233,7 @@ export class RelayAppliance extends Construct {
       }
       new VpcSecurityGroupEgressRule(this, `Lb-${r.name}-ToInstances`, { securityGroupId: lbSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: r.listenPort, toPort: r.listenPort, description: `${r.name} to relay instances` });
       new VpcSecurityGroupIngressRule(this, `Instance-${r.name}`, { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: r.listenPort, toPort: r.listenPort, description: `${r.name} from the load balancer` });
-      new VpcSecurityGroupEgressRule(this, `Instance-${r.name}-ToTarget`, {
+      const toTarget = new VpcSecurityGroupEgressRule(this, `Instance-${r.name}-ToTarget`, {
         securityGroupId: sg.id,
         // an internet name has no fixed address: the firewall restricts it by name (TLS) or by port from these subnets
         cidrIpv4: r.targetIsOnPrem ? `${r.targetHost}/32` : "0.0.0.0/0",
@@ -215,20 +242,26 @@ export class RelayAppliance extends Construct {
         toPort: r.targetPort,
         description: `${r.name} to ${r.targetHost}:${r.targetPort}`,
       });
+      if (!r.targetIsOnPrem) {
+        acceptFinding(toTarget, "AP-SG-001", `Relay target ${r.targetHost} is an internet name whose addresses its operator changes, so no security group can list them; the firewall's pass rule for this route's port (${r.targetPort}) is what holds it.`);
+      }
     }
     new VpcSecurityGroupEgressRule(this, "Lb-HealthChecks", { securityGroupId: lbSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: HEALTH_PORT, toPort: HEALTH_PORT, description: "health checks" });
     new VpcSecurityGroupIngressRule(this, "Instance-HealthChecks", { securityGroupId: sg.id, referencedSecurityGroupId: lbSg.id, ipProtocol: "tcp", fromPort: HEALTH_PORT, toPort: HEALTH_PORT, description: "health checks from the load balancer" });
     new VpcSecurityGroupEgressRule(this, "Instance-ToEndpoints", { securityGroupId: sg.id, referencedSecurityGroupId: endpointSg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "Session Manager and CloudWatch Logs endpoints" });
     new VpcSecurityGroupIngressRule(this, "Endpoints-FromInstances", { securityGroupId: endpointSg.id, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from relay instances" });
 
-    // AWS services without the internet: interface endpoints, and an S3 gateway endpoint limited to the OS repositories.
+    // AWS services without the internet: interface endpoints, and an S3 gateway endpoint limited to the OS repositories
+    // and the buckets Patch Manager reads. Everything in the route tables it is attached to is held to this policy
+    // for every bucket of the region, so it lists only what the relay needs, read-only.
+    const lbSubnetIds = props.loadBalancerSubnetIds ?? props.subnetIds;
     for (const service of INTERFACE_ENDPOINTS) {
       new VpcEndpoint(this, `Endpoint-${service}`, {
         vpcId: props.vpcId,
         serviceName: `com.amazonaws.${props.region}.${service}`,
         vpcEndpointType: "Interface",
         privateDnsEnabled: true,
-        subnetIds: [...props.subnetIds],
+        subnetIds: [...(props.endpointSubnetIds ?? lbSubnetIds)],
         securityGroupIds: [endpointSg.id],
         tags: { Name: name(`relay-${service}`) },
       });
@@ -240,11 +273,14 @@ export class RelayAppliance extends Construct {
       routeTableIds: [...props.routeTableIds],
       policy: JSON.stringify({
         Version: "2012-10-17",
-        Statement: [{ Sid: "AmazonLinuxRepositoriesOnly", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::al2023-repos-${props.region}-de612dc2/*` }],
+        Statement: [
+          { Sid: "AmazonLinuxRepositoriesOnly", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::${al2023RepoBucket(props.region)}/*` },
+          { Sid: "PatchManagerBucketsOnly", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: patchManagerBuckets(props.region).map((b) => `arn:aws:s3:::${b}/*`) },
+        ],
       }),
       tags: { Name: name("relay-s3") },
     });
-    new VpcSecurityGroupEgressRule(this, "Instance-ToS3Repositories", { securityGroupId: sg.id, prefixListId: s3.prefixListId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "Amazon Linux repositories through the S3 gateway endpoint" });
+    new VpcSecurityGroupEgressRule(this, "Instance-ToS3Repositories", { securityGroupId: sg.id, prefixListId: s3.prefixListId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "Amazon Linux repositories and Patch Manager through the S3 gateway endpoint" });
 
     // Instances start only once their log group exists (KMS, retention): the agent may not create one of its own.
     const logGroup = props.logs.logGroup("Relay", props.logGroupName);
@@ -257,7 +293,7 @@ export class RelayAppliance extends Construct {
       policyId: "WriteOwnLogs",
       policyName: "write-own-logs",
     });
-    const volumeKeyArn = fleetVolumeKey(this, props.accountId, `${props.namePrefix}: encrypts relay instance volumes`);
+    const volumeKey = fleetVolumeKey(this, { accountId: props.accountId, fleetName: name("relay"), description: `${props.namePrefix}: encrypts relay instance volumes` });
 
     this.haproxyConfig = renderHaproxyConfig(props.routes);
     this.userData = renderCloudConfig(this.haproxyConfig, props.logGroupName);
@@ -271,7 +307,7 @@ export class RelayAppliance extends Construct {
       instanceType: props.instanceType ?? "t4g.small",
       instanceProfileArn,
       securityGroupId: sg.id,
-      volumeKeyArn,
+      volumeKeyArn: volumeKey.keyArn,
       userData: this.userData,
     });
 
@@ -279,7 +315,7 @@ export class RelayAppliance extends Construct {
       name: shortName(name("relay")),
       internal: true,
       loadBalancerType: "network",
-      subnets: [...props.subnetIds],
+      subnets: [...lbSubnetIds],
       securityGroups: [lbSg.id],
       enableCrossZoneLoadBalancing: true,
       enableDeletionProtection: true,
@@ -315,6 +351,7 @@ export class RelayAppliance extends Construct {
       healthCheckType: "ELB",
       healthCheckGracePeriod: 300,
       targetGroupArns,
+      serviceLinkedRoleArn: volumeKey.serviceLinkedRoleArn,
       launchTemplate: { id: template.id, version: template.latestVersion as unknown as string },
       // a new launch template version replaces instances one by one, starting new ones before stopping old ones
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "300" } },

@@ -14,6 +14,7 @@ import { Ec2ClientVpnNetworkAssociation } from "@cdktf/provider-aws/lib/ec2-clie
 import { Ec2ClientVpnRoute } from "@cdktf/provider-aws/lib/ec2-client-vpn-route";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { acceptFinding } from "./accepted-findings";
 import type { LogDestinations } from "./log-archive";
 
 export interface RemoteAccessVpnProps {
@@ -32,7 +33,7 @@ export interface RemoteAccessVpnProps {
   readonly lgwanCidrs: readonly string[];
   /** whether remote devices may also reach the allowlisted SaaS through the firewall. @default true */
   readonly internetBreakout?: boolean;
-  /** DNS servers pushed to clients (the inbound resolver, so the DNS firewall applies). */
+  /** DNS servers pushed to clients (the inbound resolver, so the DNS firewall applies): at most two. */
   readonly dnsServers: readonly string[];
   /** @default 8 */
   readonly sessionTimeoutHours?: number;
@@ -41,6 +42,9 @@ export interface RemoteAccessVpnProps {
   readonly connectionLogGroupName: string;
 }
 
+/** A Client VPN endpoint "can have up to two DNS servers" (CreateClientVpnEndpoint, EC2 API Reference). */
+export const CLIENT_VPN_MAX_DNS_SERVERS = 2;
+
 export class RemoteAccessVpn extends Construct {
   readonly endpointId: string;
   /** the endpoint's security group: targets admit remote clients by referencing it */
@@ -48,6 +52,8 @@ export class RemoteAccessVpn extends Construct {
 
   constructor(scope: Construct, id: string, props: RemoteAccessVpnProps) {
     super(scope, id);
+    // the provider does not check this; the API refuses a third server when the endpoint is created
+    if (props.dnsServers.length > CLIENT_VPN_MAX_DNS_SERVERS) throw new Error(`a Client VPN endpoint takes at most ${CLIENT_VPN_MAX_DNS_SERVERS} DNS servers, got ${props.dnsServers.length}`);
     const internet = props.internetBreakout ?? true;
     const name = (s: string) => `${props.namePrefix}-${s}`;
     const destinations = [...props.lgwanCidrs, props.vpcCidr, ...(internet ? ["0.0.0.0/0"] : [])];
@@ -60,12 +66,15 @@ export class RemoteAccessVpn extends Construct {
       egress: [],
     });
     destinations.forEach((cidr, i) => {
-      new VpcSecurityGroupEgressRule(this, `Egress${i}`, {
+      const rule = new VpcSecurityGroupEgressRule(this, `Egress${i}`, {
         securityGroupId: sg.id,
         cidrIpv4: cidr,
         ipProtocol: "-1",
         description: cidr === "0.0.0.0/0" ? "internet through the breakout firewall (allowlist enforced there)" : `to ${cidr}`,
       });
+      if (cidr === "0.0.0.0/0") {
+        acceptFinding(rule, "AP-SG-001", "Full-tunnel remote devices reach allowlisted SaaS by name, whose addresses no security group can list; every such flow leaves through the breakout firewall, whose allowlist (TLS SNI, HTTP Host, default drop) holds it.");
+      }
     });
     this.securityGroupId = sg.id;
 

@@ -8,6 +8,7 @@
  * The one Terraform encoder (stacks/literal-text.ts applies it to every string a stack writes), the one decoder
  * for readers of the synthesized JSON (render, policy, diff), and the one way to write an expression on purpose.
  */
+import { gunzipSync, gzipSync } from "zlib";
 
 /** cdktf's token markers ("${TfToken[TOKEN.12]}"): references that cdktf itself turns into interpolations. */
 const NOT_A_TOKEN = /\$\{(?!TfToken\[)/g;
@@ -56,4 +57,23 @@ export function fromTerraformLiteralDeep<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => fromTerraformLiteralDeep(v)) as unknown as T;
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromTerraformLiteralDeep(v)])) as T;
   return value;
+}
+
+/**
+ * User data as a launch template takes it: gzip-compressed, then base64. EC2 takes at most 16 KB of user data "in raw
+ * form, before it is base64-encoded" ("Work with instance user data", Amazon EC2 User Guide), and the proxy's
+ * cloud-config with its squid.conf and sanitization pages is larger (kaga's, 17.6 KB); cloud-init uncompresses
+ * gzip-compressed user data and uses it as if it had not been compressed ("User-Data Formats", cloud-init docs).
+ * The header's OS byte is set to "unknown", so the same text always gives the same bytes, whatever machine synthesizes.
+ */
+export function launchTemplateUserData(text: string): string {
+  const gz = gzipSync(Buffer.from(text, "utf8"), { level: 9 });
+  gz[9] = 0xff; // RFC 1952: OS 255 = unknown (zlib writes the build platform's)
+  return gz.toString("base64");
+}
+
+/** The text of user data written by launchTemplateUserData (or plain base64, as older stacks have it). */
+export function userDataText(base64: string): string {
+  const bytes = Buffer.from(base64, "base64");
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
 }

@@ -9,6 +9,12 @@ export class InputFileError extends Error {
 }
 
 export function readInputFile(file: string, maxBytes: number, what: string): Buffer {
+  checkInputFile(file, maxBytes, what);
+  return fs.readFileSync(file);
+}
+
+/** The checks of readInputFile without reading, for files that are streamed. */
+export function checkInputFile(file: string, maxBytes: number, what: string): fs.Stats {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -18,5 +24,5 @@ export function readInputFile(file: string, maxBytes: number, what: string): Buf
   if (!st.isFile()) throw new InputFileError(`${file}: not a regular file`);
   if (st.size === 0) throw new InputFileError(`${file}: the file is empty`);
   if (st.size > maxBytes) throw new InputFileError(`${file}: ${st.size} bytes is more than ${what} (${maxBytes})`);
-  return fs.readFileSync(file);
+  return st;
 }

@@ -13,3 +13,21 @@ export function escapeForTerminal(s: string): string {
 export function oneLine(s: string): string {
   return escapeForTerminal(s).replace(/\n/g, "\\n").replace(/\t/g, "\\t");
 }
+
+/** A value as a message may show it: JSON-quoted, control characters escaped, long values cut (input may be 4 KB). */
+export function shownValue(v: unknown, max = 60): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  s = escapeForTerminal(s);
+  return s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
+}
+
+/** Text as a message may quote it: one line, escaped, cut to `max` characters. */
+export function shortText(s: string, max = 60): string {
+  const t = oneLine(s);
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}

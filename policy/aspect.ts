@@ -22,7 +22,7 @@ export class PolicyAspect implements IAspect {
     this.onResolved?.(json);
     const report = checkStack(new StackModel(node.node.id, json));
     for (const f of report.findings) {
-      if (f.suppressedBy) continue;
+      if (f.suppressedBy || f.severity === "info") continue; // information is for check and the diff, not a synth warning
       const text = `${f.ruleId} ${f.address}: ${f.message}`;
       if (f.severity === "error") Annotations.of(node).addError(text);
       else Annotations.of(node).addWarning(text);

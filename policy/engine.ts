@@ -14,6 +14,8 @@ export interface StackReport {
   readonly stack: string;
   /** every finding, suppressed ones included (with suppressedBy) */
   readonly findings: Finding[];
+  /** information of the rules of severity info: shown, never a finding (nothing to fix or suppress) */
+  readonly notes: Finding[];
   /** the suppressions declared by the stack */
   readonly suppressions: Suppression[];
 }
@@ -42,9 +44,14 @@ export function checkStack(model: StackModel, rules: readonly Rule[] = ALPHA_PRI
   const suppressions = model.context.suppressions;
   const used = new Set<Suppression>();
   const findings: Finding[] = [];
+  const notes: Finding[] = [];
   const ruleIds = rules.map((r) => r.id);
   const usable = suppressions.filter((s) => !suppressionDefect(s, ruleIds, date));
   for (const rule of rules) {
+    if (rule.severity === "info") {
+      for (const v of rule.check(model)) notes.push({ ruleId: rule.id, severity: "info", stack: model.stack, address: v.address, message: v.message });
+      continue;
+    }
     for (const v of rule.check(model)) {
       const by = usable.find((s) => s.rule === rule.id && addressPattern(s.resource).test(v.address));
       if (by) used.add(by);
@@ -55,7 +62,7 @@ export function checkStack(model: StackModel, rules: readonly Rule[] = ALPHA_PRI
     const defect = suppressionDefect(s, ruleIds, date) ?? (used.has(s) ? undefined : `suppression of ${s.rule} on ${s.resource} matches no finding (remove it)`);
     if (defect) findings.push({ ruleId: SUPPRESSION_RULE_ID, severity: "error", stack: model.stack, address: `suppressions[${suppressions.indexOf(s)}]`, message: defect });
   }
-  return { stack: model.stack, findings, suppressions };
+  return { stack: model.stack, findings, notes, suppressions };
 }
 
 /** The stacks of a synthesized output directory (cdktf.out), by its manifest. */

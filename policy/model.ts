@@ -28,6 +28,10 @@ export interface TenantRestrictionContext {
   readonly services: { readonly saas: string; readonly status: "configured" | "waived" | "missing" | "none"; readonly reason?: string }[];
   readonly proxyOnlyDomains: string[];
   readonly headers: { readonly saas: string; readonly name: string; readonly value: string; readonly hosts: string[] }[];
+  /** 無害化's coverage map (catalog/coverage.ts), as synthesized */
+  readonly fileCoverage?: { readonly saas: string; readonly what: string; readonly hosts: string[]; readonly route: string; readonly covered: boolean; readonly why: string; readonly compensating?: string; readonly source: string; readonly documented: boolean }[];
+  /** the municipality's own tenant hosts per configured service (what its tenant values expand to) */
+  readonly tenantHosts?: { readonly saas: string; readonly hosts: string[] }[];
   /** 無害化, when on: the services, their file hosts, the engine and the size rule */
   readonly sanitization?: { readonly services: string[]; readonly hosts: string[]; readonly engine: string; readonly largerFiles: string; readonly largerFilesReason?: string };
 }
@@ -55,12 +59,20 @@ export class StackModel {
       municipality: ap.municipality,
       retentionDays: ap.retention_days,
       lgwanSegments: ap.lgwan_segments,
-      suppressions: (ap.suppressions ?? []).map((s: any) => ({ rule: s.rule, resource: s.resource, reason: s.reason, ...(s.expires ? { expires: s.expires } : {}) })),
+      suppressions: (ap.suppressions ?? []).map((s: any) => ({
+        rule: s.rule,
+        resource: s.resource,
+        reason: s.reason,
+        ...(s.expires ? { expires: s.expires } : {}),
+        ...(s.declared_by ? { declaredBy: s.declared_by } : {}),
+      })),
       tenantRestriction: ap.tenant_restriction
         ? {
             services: ap.tenant_restriction.services ?? [],
             proxyOnlyDomains: ap.tenant_restriction.proxy_only_domains ?? [],
             headers: ap.tenant_restriction.headers ?? [],
+            tenantHosts: ap.tenant_restriction.tenant_hosts ?? [],
+            fileCoverage: ap.tenant_restriction.file_coverage,
             sanitization: ap.tenant_restriction.sanitization
               ? {
                   services: ap.tenant_restriction.sanitization.services ?? [],

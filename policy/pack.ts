@@ -35,8 +35,26 @@ import { sanitizationUnskippable } from "./rules/sanitization-unskippable";
 import { tenantProxyUnskippable } from "./rules/tenant-proxy-unskippable";
 import { tenantRestrictionConfigured } from "./rules/tenant-restriction-configured";
 import { tenantRestrictionWaived } from "./rules/tenant-restriction-waived";
+import { tenantScope } from "./rules/tenant-scope";
+import { fileCoverage } from "./rules/file-coverage";
 import { noTemplateInjection } from "./rules/no-template-injection";
 import { pacGeneratedCodeOnly } from "./rules/pac-generated-code-only";
+import { bucketPolicyNoOpenPrincipal } from "./rules/bucket-policy-no-open-principal";
+import { defaultSecurityGroupClosed } from "./rules/default-security-group-closed";
+import { firewallCustomerKey } from "./rules/firewall-customer-key";
+import { iamLeastPrivilege } from "./rules/iam-least-privilege";
+import { kmsNoOpenPrincipal } from "./rules/kms-no-open-principal";
+import { lbDeletionProtection } from "./rules/lb-deletion-protection";
+import { noInternetEgress } from "./rules/no-internet-egress";
+import { noSecretsInUserData } from "./rules/no-secrets-in-user-data";
+import { tgwNoAutoAccept } from "./rules/tgw-no-auto-accept";
+import { portPassSource } from "./rules/port-pass-source";
+import { preflightClientVpn } from "./rules/preflight-client-vpn";
+import { preflightLimits } from "./rules/preflight-limits";
+import { preflightNames } from "./rules/preflight-names";
+import { preflightPrincipals } from "./rules/preflight-principals";
+import { preflightQuotas } from "./rules/preflight-quotas";
+import { preflightRoutes } from "./rules/preflight-routes";
 import type { Rule } from "./types";
 
 export const ALPHA_PRIME_PACK: readonly Rule[] = [
@@ -50,7 +68,10 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   bucketTlsOnly,
   bucketAccessLogging,
   bucketKms,
+  bucketPolicyNoOpenPrincipal,
   kmsKeyRotation,
+  kmsNoOpenPrincipal,
+  firewallCustomerKey,
   vpcFlowLogs,
   firewallLogging,
   firewallDefaultDrop,
@@ -60,6 +81,11 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   noPublicIp,
   firewallDeletionProtection,
   inspectionSymmetric,
+  noInternetEgress,
+  defaultSecurityGroupClosed,
+  tgwNoAutoAccept,
+  lbDeletionProtection,
+  portPassSource,
   vpnIkev2Only,
   vpnPinnedAlgorithms,
   vpnTunnelLogging,
@@ -68,16 +94,27 @@ export const ALPHA_PRIME_PACK: readonly Rule[] = [
   imdsv2Required,
   ebsEncrypted,
   noSsh,
+  noSecretsInUserData,
+  iamLeastPrivilege,
   snsEncrypted,
   requiredTags,
   remoteStateEncrypted,
   tenantProxyUnskippable,
   tenantRestrictionConfigured,
   tenantRestrictionWaived,
+  tenantScope,
+  fileCoverage,
   noInlineCaMaterial,
   sanitizationUnskippable,
   noTemplateInjection,
   pacGeneratedCodeOnly,
+  // preflight: what the AWS APIs refuse at apply time and the provider does not check
+  preflightRoutes,
+  preflightClientVpn,
+  preflightNames,
+  preflightPrincipals,
+  preflightLimits,
+  preflightQuotas,
 ];
 
 export const RULE_IDS = ALPHA_PRIME_PACK.map((r) => r.id);

@@ -26,6 +26,7 @@ export function rulesDoc(): string {
     if (r.references.fsbp) lines.push(`- AWS Foundational Security Best Practices: ${r.references.fsbp}`);
     if (r.references.checkov?.length) lines.push(`- Checkov: ${r.references.checkov.join(", ")}`);
     if (r.references.trivy?.length) lines.push(`- Trivy: ${r.references.trivy.join(", ")}`);
+    for (const a of r.references.aws ?? []) lines.push(`- AWS: [${a.title}](${a.url})`);
     lines.push("");
   }
   lines.push(
@@ -44,6 +45,16 @@ export function rulesDoc(): string {
     "",
     `A suppression whose reason is shorter than ${MIN_REASON_CHARS} characters, whose rule is unknown, whose expiry has passed, or`,
     `which matches no finding is itself an error (${SUPPRESSION_RULE_ID}).`,
+    "",
+    "### Accepted by design",
+    "",
+    "Some findings are part of the design, the same for every municipality: a proxy that reaches SaaS by name needs",
+    "egress to any address on 443, since the firewall, not a security group, holds it to the allowlist. The construct",
+    "that makes such a resource declares the acceptance next to it, with its reason (`acceptFinding` in",
+    "`constructs/accepted-findings.ts`, like cdk-nag's `NagSuppressions.addResourceSuppressions`). The stack writes",
+    "them after the env file's own suppressions, each with `declared_by` (the construct path), so `check`, every",
+    "report and the reviewer diff list them; they have no expiry, but one that stops matching a finding is an error",
+    `(${SUPPRESSION_RULE_ID}) like any other. \`alpha-prime check\` prints those in force for each stack.`,
     "",
   );
   return lines.join("\n");

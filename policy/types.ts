@@ -1,7 +1,8 @@
 /** The α′ security baseline's vocabulary: rules, their findings, suppressions. Modelled on cdk-nag. */
 import type { StackModel } from "./model";
 
-export type Severity = "error" | "warning";
+/** info: what a reviewer must know that no setting of the stack can change (e.g. a file path the engine cannot see) */
+export type Severity = "error" | "warning" | "info";
 
 export interface RuleReferences {
   /** the α′ requirement the rule serves */
@@ -12,6 +13,14 @@ export interface RuleReferences {
   readonly checkov?: readonly string[];
   /** Trivy (AVD) ids, where they exist */
   readonly trivy?: readonly string[];
+  /** the AWS documentation pages the rule encodes (API references, user guides, quota pages) */
+  readonly aws?: readonly AwsReference[];
+}
+
+/** One AWS documentation page a rule stands on. */
+export interface AwsReference {
+  readonly title: string;
+  readonly url: string;
 }
 
 /** What a rule reports: a resource address and a sentence. */
@@ -49,4 +58,9 @@ export interface Suppression {
   readonly reason: string;
   /** YYYY-MM-DD */
   readonly expires?: string;
+  /**
+   * The construct path of a suppression a construct declares by design (constructs/accepted-findings.ts); absent for
+   * the municipality's own, from its env file
+   */
+  readonly declaredBy?: string;
 }

@@ -8,11 +8,18 @@
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../core/paths";
-import { escapeForTerminal } from "../core/terminal-text";
+import { fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
+import { outageCallouts, pairRenames, retentionCallouts, settingsCallouts, StackSettings } from "./loss";
 import { ADDRESS_PLAN_TYPES, FORCES_REPLACEMENT } from "./replacing-arguments";
+import { tenantScopeCallouts } from "./tenant-scope";
+import { fileCoverageCallouts } from "./file-coverage";
 
-export type Risk = "data-loss" | "security";
+/**
+ * What a reviewer must weigh, most severe first: records lost (data-loss), a site cut off (outage), the baseline
+ * weakened (security), the provider or terraform settings under every resource changed (platform).
+ */
+export type Risk = "data-loss" | "outage" | "security" | "platform";
 
 export interface AttributeChange {
   readonly path: string;
@@ -44,6 +51,9 @@ export interface MunicipalityDiff {
   readonly callouts: Callout[];
   /** the network diagram after the change (Mermaid), when the change alters the topology */
   readonly diagram?: string;
+  /** allowlist names added and removed (for "+1 domain `zoomgov.com` in 1,397 municipalities") */
+  readonly domainsAdded?: string[];
+  readonly domainsRemoved?: string[];
 }
 
 export interface DiffReport {
@@ -74,6 +84,8 @@ export interface StackSnapshot {
   readonly hazards?: () => { address: string; message: string }[];
   /** the network's topology as `graph` draws it, from synthesized JSON */
   readonly topology?: import("../cli/graph").Topology;
+  /** the provider and terraform blocks (region, account, provider version, default tags), from synthesized JSON */
+  readonly settings?: StackSettings;
 }
 
 function stripMetadata(value: any): any {
@@ -87,7 +99,8 @@ export function snapshotOfStack(json: any): StackSnapshot {
   for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) resources.set(`${type}.${name}`, stripMetadata(body));
   }
-  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: once(() => executableTextIn(json)), topology: topologyOf(json) };
+  const settings: StackSettings = { provider: json.provider ?? {}, terraform: Object.fromEntries(Object.entries<any>(json.terraform ?? {}).filter(([k]) => k !== "backend")) };
+  return { resources, locals: json.locals ?? {}, backend: json.terraform?.backend ?? {}, accountId: json.provider?.aws?.[0]?.allowed_account_ids?.[0], hazards: once(() => executableTextIn(json)), topology: topologyOf(json), settings };
 }
 
 /** Computed when first asked for: only the head of a diff is checked for executable text. */
@@ -269,7 +282,8 @@ function allowlist(s: StackSnapshot | undefined): Set<string> {
  */
 function tenantCallouts(base: StackSnapshot | undefined, head: StackSnapshot | undefined): Callout[] {
   if (!base || !head) return [];
-  const tr = (s: StackSnapshot) => s.locals?.alpha_prime?.tenant_restriction ?? { services: [], proxy_only_domains: [], headers: [] };
+  // the context as the municipality wrote it: the stack escaped it for Terraform ("$${" for "${")
+  const tr = (s: StackSnapshot) => fromTerraformLiteralDeep(s.locals?.alpha_prime?.tenant_restriction ?? { services: [], proxy_only_domains: [], headers: [] });
   const b = tr(base);
   const h = tr(head);
   const out: Callout[] = [];
@@ -308,16 +322,6 @@ function tenantCallouts(base: StackSnapshot | undefined, head: StackSnapshot | u
   return out;
 }
 
-function numbersAt(body: any, key: string): number[] {
-  const out: number[] = [];
-  const walk = (v: any) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (k === key && typeof x === "number" ? out.push(x) : walk(x));
-  };
-  walk(body);
-  return out;
-}
-
 export function compareStacks(id: string, base: StackSnapshot | undefined, head: StackSnapshot | undefined): MunicipalityDiff {
   const resources: ResourceChange[] = [];
   const callouts: Callout[] = [];
@@ -326,20 +330,16 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const removed = [...b.keys()].filter((a) => !h.has(a));
   const added = [...h.keys()].filter((a) => !b.has(a));
 
-  // Renames: a removed and an added resource of one type with the same body. Terraform reads this as
-  // destroy-and-create (no `moved` block), so the old object, and for buckets and keys its data, is gone.
-  // References inside a body name other renamed resources too, so bodies are compared with names blanked out.
-  const shape = (body: unknown) => JSON.stringify(body).replace(/\$\{([a-z0-9_]+)\.[A-Za-z0-9_-]+/g, "${$1.#");
-  const renamedTo = new Map<string, string>();
-  for (const r of removed) {
-    const twin = added.find((a) => typeOf(a) === typeOf(r) && ![...renamedTo.values()].includes(a) && shape(b.get(r)) === shape(h.get(a)));
-    if (twin) renamedTo.set(r, twin);
-  }
+  // Renames: a removed and an added resource that are one thing under a new address (review/loss.ts pairs them by
+  // the config's own identities: a site's name and public IP). Terraform reads this as destroy-and-create (no
+  // `moved` block), so the old object, and for buckets and keys its data, is gone.
+  const renamedTo = pairRenames(removed, added, b, h);
   for (const [from, to] of renamedTo) {
     resources.push({ address: to, type: typeOf(to), action: "rename", from, changes: [] });
     if (PROTECTED_TYPES.has(typeOf(to))) callouts.push({ risk: "data-loss", address: to, message: `address changed from ${from}: Terraform will DESTROY the existing ${typeOf(to)} and create a new one (add a moved block, or keep the construct id)` });
   }
-  for (const a of added.filter((x) => ![...renamedTo.values()].includes(x))) resources.push({ address: a, type: typeOf(a), action: "create", changes: [] });
+  const renamedAddresses = new Set(renamedTo.values());
+  for (const a of added.filter((x) => !renamedAddresses.has(x))) resources.push({ address: a, type: typeOf(a), action: "create", changes: [] });
   for (const r of removed.filter((x) => !renamedTo.has(x))) {
     resources.push({ address: r, type: typeOf(r), action: "delete", changes: [] });
     if (PROTECTED_TYPES.has(typeOf(r))) callouts.push({ risk: "data-loss", address: r, message: `${typeOf(r)} is REMOVED: its data (logs, keys, fixed addresses) would be destroyed` });
@@ -353,6 +353,10 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const direct = new Set(kept.filter(replacing));
   // with a plan, Terraform already said what it replaces; without one, what hangs on a replaced resource follows it
   const replaced = head?.plannedActions ? direct : cascadeReplacements(direct, h, (a) => b.has(a));
+  // a region or account move takes every resource with it, whatever its arguments say
+  const settings = settingsCallouts(base?.settings, head?.settings, h.size);
+  const wholeStack = settings.some((c) => c.address === "provider.aws.region" || c.address === "provider.aws.allowed_account_ids");
+  if (wholeStack) for (const a of kept) replaced.add(a);
   for (const a of kept) {
     const changes = changesOf.get(a)!;
     const replaces = replaced.has(a);
@@ -392,29 +396,23 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
     const label = SECURITY_TYPES[rc.type];
     if (!label) continue;
     if (rc.type === "aws_networkfirewall_rule_group" && rc.changes.every((c) => c.path.includes("targets"))) continue; // said above, by domain
-    const old = b.get(rc.address);
-    const now = h.get(rc.address);
-    const shortened = ["retention_in_days", "days", "noncurrent_days"].flatMap((k) => {
-      const x = numbersAt(old, k);
-      const y = numbersAt(now, k);
-      return x.length && y.length && Math.min(...y) < Math.min(...x) ? [`${k} ${Math.min(...x)} → ${Math.min(...y)}`] : [];
-    });
-    const detail = rc.action === "create" ? "added" : rc.action === "delete" ? "removed" : `changed: ${rc.changes.map((c) => c.path).slice(0, 6).join(", ")}${rc.changes.length > 6 ? " …" : ""}`;
-    callouts.push({ risk: "security", address: rc.address, message: `${label} ${detail}${shortened.length ? ` — RETENTION SHORTENED (${shortened.join(", ")})` : ""}` });
+    const paths = `${rc.changes.map((c) => c.path).slice(0, 6).join(", ")}${rc.changes.length > 6 ? " …" : ""}`;
+    const detail = rc.action === "create" ? "added" : rc.action === "delete" ? "removed" : rc.action === "replace" ? `REPLACED (${paths || "what it is attached to is replaced"})` : `changed: ${paths}`;
+    callouts.push({ risk: "security", address: rc.address, message: `${label} ${detail}` });
   }
+  // retention shortened anywhere, a site's VPN torn down, the provider and terraform blocks (review/loss.ts)
+  callouts.push(...retentionCallouts(base, head), ...outageCallouts(resources, base, head), ...settings);
   const sup = (s?: StackSnapshot) => (s?.locals?.alpha_prime?.suppressions ?? []).map((x: any) => `${x.rule} ${x.resource}`);
   const supAdded = sup(head).filter((x: string) => !sup(base).includes(x));
   if (supAdded.length) callouts.push({ risk: "security", address: "suppressions", message: `baseline suppressions ADDED: ${supAdded.join("; ")}` });
   callouts.push(...tenantCallouts(base, head));
+  callouts.push(...tenantScopeCallouts(base, head));
+  callouts.push(...fileCoverageCallouts(base, head));
   // the PAC file runs on every staff PC: any change to it is for a reviewer to read (render shows it whole)
   const pac = (s?: StackSnapshot) => [...(s?.resources ?? new Map()).entries()].find(([, body]) => body.key === "pac/proxy.pac");
   const [pacAddress, pacNow] = pac(head) ?? [];
   if (pacAddress && pac(base) && pac(base)![1].content !== pacNow!.content) callouts.push({ risk: "security", address: pacAddress, message: "PAC file changed: it runs on every staff PC (read it with `alpha-prime render`)" });
   for (const hz of head?.hazards?.() ?? []) callouts.push({ risk: "security", address: hz.address, message: `EXECUTABLE TEXT: ${hz.message}` });
-  const ret = (s?: StackSnapshot) => s?.locals?.alpha_prime?.retention_days;
-  if (typeof ret(base) === "number" && typeof ret(head) === "number" && ret(head) < ret(base)) {
-    callouts.push({ risk: "security", address: "logging.retentionDays", message: `configured retention SHORTENED from ${ret(base)} to ${ret(head)} days` });
-  }
 
   const status = !base ? "added" : !head ? "removed" : resources.length || callouts.length ? "changed" : "unchanged";
   if (!head && base) callouts.push({ risk: "data-loss", address: id, message: `municipality ${id} is REMOVED: destroying its stack destroys its log archive` });
@@ -423,7 +421,16 @@ export function compareStacks(id: string, base: StackSnapshot | undefined, head:
   const topologyShape = (t?: import("../cli/graph").Topology) => t && JSON.stringify({ ...t, firewall: t.firewall && { ...t.firewall, allowlistNames: 0 } });
   const topologyChanged = head?.topology && topologyShape(head.topology) !== topologyShape(base?.topology);
   const diagram = topologyChanged ? (require("../cli/graph") as typeof import("../cli/graph")).mermaid(head.topology!) : undefined;
-  return { id, accountId: head?.accountId ?? base?.accountId, status, resources: resources.sort((x, y) => x.address.localeCompare(y.address)), callouts, ...(diagram ? { diagram } : {}) };
+  return {
+    id,
+    accountId: head?.accountId ?? base?.accountId,
+    status,
+    resources: resources.sort((x, y) => x.address.localeCompare(y.address)),
+    callouts,
+    ...(diagram ? { diagram } : {}),
+    ...(domainsAdded.length ? { domainsAdded } : {}),
+    ...(domainsRemoved.length ? { domainsRemoved } : {}),
+  };
 }
 
 export function diffSides(base: Side, head: Side): DiffReport {
@@ -439,91 +446,14 @@ export type FailOn = "destructive" | "security";
 export function exitCodeFor(report: DiffReport, failOn?: FailOn): number {
   if (!failOn) return 0;
   const callouts = report.municipalities.flatMap((m) => m.callouts);
-  if (failOn === "destructive") return callouts.some((c) => c.risk === "data-loss") ? 1 : 0;
+  // destructive: what cannot be undone by the next apply — records lost, a site's tunnels torn down
+  if (failOn === "destructive") return callouts.some((c) => c.risk === "data-loss" || c.risk === "outage") ? 1 : 0;
   return callouts.length ? 1 : 0;
 }
 
-function cell(v: unknown): string {
-  const text = v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
-  const short = text.length > 80 ? `${text.slice(0, 77)}…` : text;
-  return `\`${short.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\n/g, " ")}\``;
-}
-
-/**
- * Text in the Markdown report (a PR comment): one line, no HTML (a `<details>` or `<img>` from a tampered output
- * would restructure the comment), no table breaks, no @mentions. Code spans (`...`) stay: they are inert.
- */
-function mdText(text: string): string {
-  return escapeForTerminal(text)
-    .replace(/\r?\n/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|")
-    .replace(/@/g, "&#64;");
-}
-
-/** GitHub refuses comments over 65,536 characters. */
-export const GITHUB_COMMENT_LIMIT = 65_536;
-
-export interface MarkdownOptions {
-  /** cut the report at a section boundary to stay within this many characters */
-  readonly maxChars?: number;
-  /** where the whole report can be read when it was cut (e.g. the CI run with the report as an artifact) */
-  readonly fullReportUrl?: string;
-}
-
-export function markdown(report: DiffReport, options: MarkdownOptions = {}): string {
-  const text = fullMarkdown(report);
-  const max = options.maxChars;
-  if (max === undefined || text.length <= max) return text;
-  const note = (shown: number) =>
-    `\n\n---\n**Report cut to fit a comment** (${shown} of ${text.length} characters shown).${options.fullReportUrl ? ` The whole report: ${options.fullReportUrl}` : " Run `npx alpha-prime diff` locally for the whole report."}\n`;
-  const budget = max - note(text.length).length - 16;
-  if (budget <= 0) throw new Error(`--max-chars ${max} leaves no room for the report`);
-  // cut at the last municipality section that fits, else at a line; an open <details> is closed
-  let cut = text.lastIndexOf("\n### ", budget);
-  if (cut <= 0) cut = text.lastIndexOf("\n", budget);
-  let head = text.slice(0, cut);
-  if ((head.match(/<details>/g) ?? []).length > (head.match(/<\/details>/g) ?? []).length) head += "\n\n</details>";
-  return head + note(cut);
-}
-
-function fullMarkdown(report: DiffReport): string {
-  const changed = report.municipalities.filter((m) => m.status !== "unchanged");
-  const lines = [`## alpha-prime diff: ${report.base} → ${report.head}`, ""];
-  const same = report.municipalities.filter((m) => m.status === "unchanged").map((m) => m.id);
-  const skipped = report.skipped ? [`${mdText(report.skipped.note)}.`, ""] : [];
-  if (!changed.length) return [...lines, `No municipality changes (${same.length} compared).`, "", ...skipped].join("\n");
-  const count = (m: MunicipalityDiff, a: ResourceChange["action"]) => m.resources.filter((r) => r.action === a).length;
-  lines.push("| municipality | status | + | ~ | −/± | renamed | data-loss risks | security |", "|---|---|---|---|---|---|---|---|");
-  for (const m of changed) {
-    const loss = m.callouts.filter((c) => c.risk === "data-loss").length;
-    const sec = m.callouts.filter((c) => c.risk === "security").length;
-    lines.push(`| ${m.id} | ${m.status} | ${count(m, "create")} | ${count(m, "update")} | ${count(m, "delete") + count(m, "replace")} | ${count(m, "rename")} | ${loss ? `🛑 **${loss}**` : "0"} | ${sec ? `⚠️ ${sec}` : "0"} |`);
-  }
-  // a reviewer proving "nothing else moves" needs the others named, not merely absent
-  if (same.length) lines.push("", same.length <= 40 ? `Unchanged (no resource added, changed, replaced or removed): ${same.join(", ")}.` : `${same.length} other municipalities unchanged (no resource added, changed, replaced or removed).`);
-  if (report.skipped) lines.push("", `${mdText(report.skipped.note)}.`);
-  for (const m of changed) {
-    lines.push("", `### ${m.id}`);
-    const loss = m.callouts.filter((c) => c.risk === "data-loss");
-    if (loss.length) lines.push("", "**🛑 DATA-LOSS RISK — do not merge without a plan for these:**", "", ...loss.map((c) => `- 🛑 \`${c.address}\`: ${mdText(c.message)}`));
-    const sec = m.callouts.filter((c) => c.risk === "security");
-    if (sec.length) lines.push("", "**⚠️ Security-relevant changes:**", "", ...sec.map((c) => `- ⚠️ \`${c.address}\`: ${mdText(c.message)}`));
-    if (m.diagram) lines.push("", "<details><summary>Network diagram after this change</summary>", "", "```mermaid", m.diagram.trimEnd(), "```", "", "</details>");
-    if (m.resources.length) {
-      lines.push("", "<details><summary>All resource changes</summary>", "", "| action | resource | attribute | before | after |", "|---|---|---|---|---|");
-      for (const r of m.resources) {
-        if (!r.changes.length) lines.push(`| ${r.action} | \`${r.address}\` | ${r.from ? `from \`${r.from}\`` : ""} | | |`);
-        for (const c of r.changes.slice(0, 20)) lines.push(`| ${r.action} | \`${r.address}\` | \`${c.path}\` | ${cell(c.before)} | ${cell(c.after)} |`);
-        if (r.changes.length > 20) lines.push(`| ${r.action} | \`${r.address}\` | … ${r.changes.length - 20} more | | |`);
-      }
-      lines.push("", "</details>");
-    }
-  }
-  return lines.join("\n") + "\n";
-}
+// The Markdown (risks first, grouped, within a comment's limit) lives in review/markdown.ts.
+export { COMMENT_MARKER, GITHUB_COMMENT_LIMIT, markdown } from "./markdown";
+export type { MarkdownOptions } from "./markdown";
 
 export function json(report: DiffReport): string {
   return JSON.stringify(report, null, 2) + "\n";

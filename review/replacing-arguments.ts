@@ -56,6 +56,10 @@ export const FORCES_REPLACEMENT: Readonly<Record<string, readonly string[]>> = {
   aws_lb_listener: ["load_balancer_arn"],
   // a network load balancer (the only kind alpha-prime makes) that loses a subnet from `subnets` is replaced
   aws_lb: ["subnets"],
+  // the site VPNs: a new customer gateway for a new public IP, ASN or name; a new connection (new tunnel addresses
+  // and keys: an outage at the site) for these settings of the connection
+  aws_customer_gateway: ["bgp_asn", "device_name", "ip_address"],
+  aws_vpn_connection: ["static_routes_only", "enable_acceleration", "tunnel1_inside_cidr", "tunnel2_inside_cidr"],
 };
 
 /**
@@ -73,6 +77,8 @@ export const IN_PLACE: Readonly<Record<string, readonly string[]>> = {
   aws_route: ["nat_gateway_id", "vpc_endpoint_id"],
   aws_kms_alias: ["target_key_id"],
   aws_lb: ["subnet_mapping", "security_groups"],
+  // ModifyVpnConnection moves a connection to another customer or transit gateway in place (an outage all the same)
+  aws_vpn_connection: ["customer_gateway_id", "transit_gateway_id"],
 };
 
 /** Types whose replacement moves the network under a deployed municipality (addresses others depend on move with it). */

@@ -9,13 +9,15 @@ import { formatDomainPattern } from "../catalog/domains";
 import { parseHostPort, HostPort } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
 import { bandwidthTier } from "../constructs/bandwidth-tier";
+import { proxyAlarmLevels } from "../constructs/proxy-capacity";
 import { BreakoutGateway } from "../constructs/breakout-gateway";
 import { LogArchive, ObjectLockMode } from "../constructs/log-archive";
 import { Operations } from "../constructs/operations";
 import { CLAMAV_MIRRORS } from "../constructs/file-sanitization";
+import { fileCoverage } from "../catalog/coverage";
 import { DEBIAN_MIRRORS, proxyDnsNames, TenantProxy } from "../constructs/tenant-proxy";
 import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
-import { RemoteAccessVpn } from "../constructs/remote-access-vpn";
+import { CLIENT_VPN_MAX_DNS_SERVERS, RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
 import { stackToTerraform, synthTuningEnabled } from "./cdktf-tuning";
@@ -23,6 +25,7 @@ import { escapeLiteralText } from "./literal-text";
 import { terraformLiteralDeep } from "../constructs/terraform-text";
 import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
 import { SaasCatalog } from "../catalog/saas-catalog";
+import { acceptedFindings } from "../constructs/accepted-findings";
 
 export interface MunicipalityStackOptions {
   /**
@@ -76,19 +79,6 @@ export class MunicipalityStack extends TerraformStack {
     const proxyTier = allowlist.headerRules.length > 0 || allowlist.proxyOnlyDomains.length > 0;
     const san = config.breakout.sanitization;
     const externalEngine = san?.engine === "external" ? parseIcapUrl(san.externalIcapUrl!) : undefined;
-    // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
-    // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local.
-    new TerraformLocal(
-      this,
-      "alpha_prime",
-      terraformLiteralDeep({
-        municipality: config.id,
-        retention_days: config.logging.retentionDays,
-        lgwan_segments: config.network.lgwanSegments,
-        suppressions: config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
-        tenant_restriction: tenantContext(config, allowlist),
-      }),
-    );
     // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).
     Aspects.of(this).add(new PolicyAspect(synthTuningEnabled() ? (json) => (this.resolvedBySynthCheck = json) : undefined));
 
@@ -115,12 +105,14 @@ export class MunicipalityStack extends TerraformStack {
     });
     this.breakout = new BreakoutGateway(this, "Breakout", {
       namePrefix: prefix,
+      accountId: config.aws.accountId,
       vpcCidr: config.network.breakoutCidr,
       availabilityZones: config.aws.availabilityZones,
       onPremCidrs: config.network.lgwanSegments,
       transitGatewayId: this.vpn.transitGatewayId,
       allowedDomains: allowlist.domains,
       passRules: allowlist.passRules,
+      relaySubnets: config.relay.length > 0,
       proxyOnlyDomains: allowlist.proxyOnlyDomains,
       proxyEgressDomains: proxyTier ? [...DEBIAN_MIRRORS, ...(san?.engine === "clamav" ? CLAMAV_MIRRORS : [])] : [],
       proxyEgressTls: externalEngine && !externalEngine.onPremCidr ? [{ domain: { name: externalEngine.host, includeSubdomains: false }, port: externalEngine.port }] : [],
@@ -150,7 +142,8 @@ export class MunicipalityStack extends TerraformStack {
         samlProviderArn: ra.samlProviderArn,
         lgwanCidrs: config.network.lgwanSegments,
         internetBreakout: ra.internetBreakout,
-        dnsServers: this.breakout.resolverInboundIps,
+        // the inbound resolver's addresses in the first two zones: Client VPN takes two; both zones answer for all
+        dnsServers: this.breakout.resolverInboundIps.slice(0, CLIENT_VPN_MAX_DNS_SERVERS),
         sessionTimeoutHours: ra.sessionTimeoutHours,
         loginBanner: ra.loginBanner,
         logs,
@@ -164,8 +157,12 @@ export class MunicipalityStack extends TerraformStack {
         accountId: config.aws.accountId,
         region: config.aws.region,
         vpcId: this.breakout.vpcId,
-        subnetIds: this.breakout.privateSubnetIds,
-        routeTableIds: this.breakout.privateRouteTableIds,
+        // the relay's own subnets (a /24 has no room for them: there the private ones); its load balancer and
+        // endpoints stay in the private subnets, where Client VPN and the LGWAN reach them
+        ...(this.breakout.relaySubnetIds.length
+          ? { subnetIds: this.breakout.relaySubnetIds, routeTableIds: this.breakout.relayRouteTableIds }
+          : { subnetIds: this.breakout.privateSubnetIds, routeTableIds: this.breakout.privateRouteTableIds }),
+        loadBalancerSubnetIds: this.breakout.privateSubnetIds,
         routes: config.relay.map((r) => {
           const target = parseHostPort(r.target) as HostPort; // validated when the config was loaded
           return { name: r.name, from: r.from, listenPort: r.listenPort, targetHost: target.host, targetPort: target.port, targetIsOnPrem: target.isIp };
@@ -210,6 +207,8 @@ export class MunicipalityStack extends TerraformStack {
         sharedEndpointSecurityGroupId: this.relay?.endpointSecurityGroupId,
         instanceType: tier.proxyInstanceType,
         instancesPerAz: tier.proxyInstancesPerAz,
+        maxInstancesPerAz: tier.proxyMaxInstancesPerAz,
+        squidWorkers: tier.proxySquidWorkers,
         logs,
         logGroupName: `/alpha-prime/${config.id}/proxy`,
       });
@@ -225,6 +224,7 @@ export class MunicipalityStack extends TerraformStack {
     if (this.remoteAccess) this.operations.alarmClientVpnErrors(this.remoteAccess.endpointId, tier.clientVpnAuthFailuresPer5Min);
     if (this.relay) this.operations.alarmRelayUnhealthy(this.relay.loadBalancerArnSuffix, this.relay.targetGroups, this.relay.desiredInstances);
     if (this.tenantProxy) this.operations.alarmProxyUnhealthy(this.tenantProxy.loadBalancerArnSuffix, this.tenantProxy.targetGroupArnSuffix, this.tenantProxy.desiredInstances);
+    if (this.tenantProxy) this.operations.alarmProxyCapacity(this.tenantProxy.capacityMetrics, proxyAlarmLevels(tier));
     if (this.tenantProxy?.sanitizationMetrics && san) this.operations.alarmSanitization(this.tenantProxy.sanitizationMetrics, { blockedPerHour: san.blockedPerHourAlarm, signatureMaxAgeHours: san.signatureMaxAgeHours });
 
     // Generated configuration, kept in five generations by the log archive.
@@ -243,6 +243,25 @@ export class MunicipalityStack extends TerraformStack {
     this.output("log_bucket_arn", this.logArchive.logBucketArn, "Log archive bucket ARN");
     this.output("config_bucket_name", this.logArchive.configBucketName, "Configuration backups (5 generations)");
     this.output("log_kms_key_arn", this.logArchive.keyArn, "KMS key of the log archive");
+
+    // What the baseline checks need to know about this municipality travels inside the artifact, so a standalone
+    // `alpha-prime check` of cdktf.out judges exactly what is deployed. Terraform ignores an unused local. Written
+    // after the constructs, because the findings they accept by design are part of it (after the env file's own
+    // suppressions, whose indices AP-SUP-001 reports against the file).
+    new TerraformLocal(
+      this,
+      "alpha_prime",
+      terraformLiteralDeep({
+        municipality: config.id,
+        retention_days: config.logging.retentionDays,
+        lgwan_segments: config.network.lgwanSegments,
+        suppressions: [
+          ...config.suppressions.map((x) => ({ rule: x.rule, resource: x.resource, reason: x.reason, ...(x.expires ? { expires: x.expires } : {}) })),
+          ...acceptedFindings(this).map((a) => ({ rule: a.rule, resource: a.resource, reason: a.reason, declared_by: a.declaredBy })),
+        ],
+        tenant_restriction: tenantContext(config, allowlist),
+      }),
+    );
 
     // last: everything above is built, so every string it wrote is literal text to Terraform but references
     escapeLiteralText(this);
@@ -341,5 +360,9 @@ function tenantContext(config: MunicipalityConfig, allowlist: EffectiveAllowlist
         }
       : undefined,
     headers: allowlist.headerRules.map((h) => ({ saas: h.saas, name: h.name, value: h.value, hosts: h.hosts.map(formatDomainPattern) })),
+    // 無害化's coverage map: every file path of the selected services and whether the engine sees it (AP-COV-001, the diff)
+    file_coverage: fileCoverage(config, catalog),
+    // the tenant's own hosts under a wildcard the mechanism replaced: what AP-TEN-005 and the diff accept there
+    tenant_hosts: config.breakout.saas.filter((saas) => config.breakout.tenants[saas] && catalog.get(saas).tenantRestriction?.tenantHosts).map((saas) => ({ saas, hosts: catalog.ownTenantHosts(saas, config.breakout.tenants[saas]) })),
   };
 }

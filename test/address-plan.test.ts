@@ -5,7 +5,7 @@ import {
   planLayout,
   PRIVATE_SUBNET_MAX_PREFIX,
   proxySubnetPlan,
-  returnInspectedBlocks,
+  relaySubnetPlan,
   smallestPrefixFor,
   subnetPlan,
   SUBNET_TIERS,
@@ -52,7 +52,8 @@ describe("the breakout address plan", () => {
   });
 
   test("each subnet holds what it must: Client VPN's /27, the proxy fleet during a refresh, AWS's /28 minimum", () => {
-    const proxyHosts = 1 + 2 * Math.max(...BANDWIDTH_TIERS.map((t) => t.proxyInstancesPerAz)); // load balancer + fleet doubled by instance refresh
+    // load balancer + the fleet scaled to its maximum and doubled by an instance refresh
+    const proxyHosts = 1 + 2 * Math.max(...BANDWIDTH_TIERS.map((t) => t.proxyMaxInstancesPerAz));
     fc.assert(
       fc.property(plans, ({ cidr, zones }) => {
         const plan = subnetPlan(cidr, zones);
@@ -64,13 +65,20 @@ describe("the breakout address plan", () => {
     );
   });
 
-  test("return traffic to the private and proxy subnets passes the firewall; its own subnets and the NAT's never loop through it", () => {
+  test("the relay's own subnets lie inside the VPC, apart from every other subnet, and hold the relay fleet during a refresh; a /24 has none", () => {
+    const relayHosts = 2 * Math.max(...BANDWIDTH_TIERS.map((t) => t.relayInstancesPerAz)); // fleet doubled by instance refresh
     fc.assert(
       fc.property(plans, ({ cidr, zones }) => {
+        const relay = relaySubnetPlan(cidr, zones);
+        if (prefixOf(cidr) === 24) return expect(relay).toBeUndefined();
+        expect(relay).toHaveLength(zones);
         const plan = subnetPlan(cidr, zones);
-        const blocks = returnInspectedBlocks(cidr, zones);
-        for (const s of [...plan.private.subnets, ...proxySubnetPlan(cidr, zones)]) expect(blocks.some((b) => inside(s, b))).toBe(true);
-        for (const s of [...plan.tgw.subnets, ...plan.firewall.subnets, ...plan.public.subnets]) expect(blocks.some((b) => overlap(s, b))).toBe(false);
+        const others = [...SUBNET_TIERS.flatMap((t) => plan[t].subnets), ...proxySubnetPlan(cidr, zones)];
+        for (const r of relay!) {
+          expect(inside(r, cidr)).toBe(true);
+          expect(usable(r)).toBeGreaterThanOrEqual(relayHosts);
+          for (const o of others) expect(overlap(r, o)).toBe(false);
+        }
       }),
       { seed: 28, numRuns: 400 },
     );
@@ -85,7 +93,8 @@ describe("the breakout address plan", () => {
       public: { block: "10.96.6.0/23", subnets: ["10.96.6.0/25", "10.96.6.128/25", "10.96.7.0/25"] },
     });
     expect(proxySubnetPlan("10.64.0.0/22", 2)).toEqual(["10.64.0.192/28", "10.64.0.208/28"]);
-    expect(returnInspectedBlocks("10.64.0.0/22", 2)).toEqual(["10.64.0.0/24"]);
+    // the Transit Gateway tier's fourth zone slot, split in four
+    expect(relaySubnetPlan("10.64.0.0/22", 2)).toEqual(["10.64.1.192/28", "10.64.1.208/28"]);
   });
 
   test("a /24 is cut compactly: private /26s below, /28s for proxy, Transit Gateway, firewall and NAT above", () => {
@@ -97,7 +106,7 @@ describe("the breakout address plan", () => {
       public: { block: "10.112.0.224/27", subnets: ["10.112.0.224/28", "10.112.0.240/28"] },
     });
     expect(proxySubnetPlan("10.112.0.0/24", 2)).toEqual(["10.112.0.128/28", "10.112.0.144/28"]);
-    expect(returnInspectedBlocks("10.112.0.0/24", 2)).toEqual(["10.112.0.0/25", "10.112.0.128/27"]);
+    expect(relaySubnetPlan("10.112.0.0/24", 2)).toBeUndefined(); // full: the relay shares the private subnets
   });
 
   test("adding a zone to a /23 adds subnets and moves none", () => {
@@ -105,6 +114,8 @@ describe("the breakout address plan", () => {
     const three = subnetPlan("10.8.2.0/23", 3);
     for (const t of SUBNET_TIERS) expect(three[t].subnets.slice(0, 2)).toEqual(two[t].subnets);
     expect(proxySubnetPlan("10.8.2.0/23", 3).slice(0, 2)).toEqual(proxySubnetPlan("10.8.2.0/23", 2));
+    // the private tier's fourth zone slot, split in four
+    expect(relaySubnetPlan("10.8.2.0/23", 3)).toEqual(["10.8.2.192/28", "10.8.2.208/28", "10.8.2.224/28"]);
   });
 
   test("the smallest workable network depends on the zone count alone: /24 for two zones, /23 for three", () => {
@@ -117,7 +128,10 @@ describe("the breakout address plan", () => {
   });
 });
 
-/** The heaviest /24: the village sample on the 10g tier, with the relay (both directions) and ClamAV 無害化 added. */
+/**
+ * The heaviest /24: the village sample on the 10g tier, with the relay (both directions) and ClamAV 無害化 added. A
+ * /24 has no room for the relay's own subnets, so its internet target is one the firewall reads a name from (TLS).
+ */
 const WORST_VILLAGE = sampleText("aogashima")
   .replace("bandwidthTier: 1g", "bandwidthTier: 10g")
   .replace(
@@ -128,7 +142,7 @@ const WORST_VILLAGE = sampleText("aogashima")
       "    engine: clamav",
       "relay:",
       "  - { name: webmail, from: remote-access, listenPort: 443, target: \"172.28.5.20:443\" }",
-      "  - { name: smtp-submission, from: lgwan, listenPort: 587, target: \"smtp.office365.com:587\" }",
+      "  - { name: cloud-mail, from: lgwan, listenPort: 8443, target: \"outlook.office365.com:443\" }",
       "logging:",
     ].join("\n"),
   );

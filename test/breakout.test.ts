@@ -121,7 +121,8 @@ describe("the breakout gateway's details", () => {
     expect(targets).toContain("smtp.office365.com");
     const [, ports] = resources(stacks.mitoyo, "aws_networkfirewall_rule_group").find(([n]) => n.startsWith("Breakout_PortPassRules"))!;
     const rules: string = ports.rule_group.rules_source.rules_string;
-    expect(rules).toContain('pass tcp [10.64.0.0/24] any -> $EXTERNAL_NET 587 (msg:"relay smtp-submission to smtp.office365.com:587"');
+    // the relay's own subnets (relaySubnetPlan), never the private block where Client VPN's interfaces are
+    expect(rules).toContain('pass tcp [10.64.1.192/28,10.64.1.208/28] any -> $EXTERNAL_NET 587 (msg:"relay smtp-submission to smtp.office365.com:587"');
     expect(rules).toContain("pass udp $HOME_NET any -> [13.107.64.0/18,52.112.0.0/14,52.120.0.0/14] 3478:3481");
   });
 

@@ -152,3 +152,85 @@ describe("learn refuses bad input clearly and writes nothing", () => {
     expect([r.code, r.err]).toEqual([2, expect.stringMatching(/no env file for municipality 'kagaa'/)]);
   });
 });
+
+describe("learn on hostile logs (issue 23, finding 5): never proposes what would widen the allowlist, streams any size, names bad records", () => {
+  const mitoyo = sampleText("mitoyo"); // Microsoft 365 restricted to mitoyocity.sharepoint.com
+  const MITOYO_PC = "172.16.20.31";
+  const dir = tempDir("alpha-prime-learn-hostile-");
+
+  test("a wildcard SNI, a public suffix, an IDN homograph, an address and other tenants' hosts are shown with the reason and never proposed", async () => {
+    const alerts = path.join(dir, "alerts.log");
+    fs.writeFileSync(
+      alerts,
+      [
+        alert(MITOYO_PC, "*.example.jp"),
+        alert(MITOYO_PC, "github.io"),
+        alert(MITOYO_PC, "xn--mcrosoft-thh.com"), // mіcrosoft, with a Cyrillic і
+        alert(MITOYO_PC, "127.1"),
+        alert(MITOYO_PC, "contoso.sharepoint.com"),
+        alert(MITOYO_PC, "contoso-my.sharepoint.com"),
+        alert(MITOYO_PC, "app.trialsaas.jp"),
+      ].join("\n") + "\n",
+    );
+    const resolver = path.join(dir, "resolver.log");
+    fs.writeFileSync(resolver, dns(MITOYO_PC, "*.sharepoint.com") + "\n"); // what `nslookup *.sharepoint.com` leaves
+    const env = envDirWith({ "mitoyo.yaml": mitoyo });
+    const r = await cli("--env-dir", env, "learn", "mitoyo", "--from", alerts, resolver, "--format", "json");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.proposal).toEqual(["app.trialsaas.jp"]);
+    const refused = Object.fromEntries(report.groups.flatMap((g: any) => g.refused.map((x: any) => [x.name, x.why])));
+    expect(refused["*.example.jp"]).toMatch(/a wildcard/);
+    expect(refused["github.io"]).toMatch(/public suffix \(Public Suffix List, private section\)/);
+    expect(refused["127.1"]).toMatch(/an IP address/);
+    expect(refused["contoso.sharepoint.com"]).toMatch(/another tenant: under \*\.sharepoint\.com/);
+    expect(refused["contoso-my.sharepoint.com"]).toMatch(/another tenant/);
+    expect(refused["*.sharepoint.com"]).toMatch(/a wildcard/);
+    const homograph = report.groups.find((g: any) => g.domain === "xn--mcrosoft-thh.com");
+    expect(homograph).toMatchObject({ lookalikeOf: "microsoft.com", unicode: "mіcrosoft.com" });
+    expect(homograph.lookalike).toMatch(/Unicode TR39 skeleton/);
+
+    // --write adds nothing of it to the env file, and the YAML it prints parses
+    const w = await cli("--env-dir", env, "learn", "mitoyo", "--from", resolver, "--write");
+    expect([w.code, w.out]).toEqual([0, expect.stringMatching(/nothing to add|No blocked name/)]);
+    expect(fs.readFileSync(path.join(env, "mitoyo.yaml"), "utf8")).toBe(mitoyo);
+    const y = await cli("--env-dir", env, "learn", "mitoyo", "--from", alerts, "--format", "yaml");
+    expect(require("yaml").parse(y.out)).toEqual({ breakout: { extraDomains: ["app.trialsaas.jp"] } });
+  });
+
+  test("an ordinary day's Resolver log of 200,000 records is streamed (no 'Maximum call stack size exceeded'), and bad records are named by file and line", async () => {
+    const file = path.join(dir, "day.log.gz");
+    const lines: string[] = [];
+    for (let i = 0; i < 200_000; i++) lines.push(dns(DNS_SERVER, `h${i % 5000}.busy-${i % 40}.example-cdn.jp`));
+    lines.splice(1234, 0, '{"query_name": "cut.example.jp", "srcad'); // a line cut short, at line 1235
+    lines.splice(4000, 0, "x".repeat(70 * 1024)); // a line far longer than any record, at line 4001
+    fs.writeFileSync(file, zlib.gzipSync(lines.join("\n") + "\n"));
+    const env = envDirWith({ "kaga.yaml": sampleText("kaga") });
+    const r = await cli("--env-dir", env, "learn", "kaga", "--from", file);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(r.out).toMatch(/day\.log\.gz \(resolver query log: 200000 used, 0 outside the LGWAN segments, 0 not blocked, 2 unreadable\)/);
+    expect(r.out).toContain(`${file}:1235: not a JSON record`);
+    expect(r.out).toContain(`${file}:4001: a line longer than 65536 bytes`);
+  }, 120_000);
+
+  test("what learn prints from a log is escaped: no control sequence, no forged table row", async () => {
+    const file = path.join(dir, "forged.log");
+    fs.writeFileSync(file, [alert(PC[0], "ok.trialsaas.jp", { signature: "ET MALWARE x\u001b[2J | forged | row", category: "A Network Trojan was detected" }), alert(PC[0], "bad\u0007name|x.example.jp")].join("\n") + "\n");
+    const env = envDirWith({ "kaga.yaml": sampleText("kaga") });
+    const { main } = require("../cli/main") as typeof import("../cli/main");
+    let out = "";
+    const code = await main(["node", "alpha-prime", "--env-dir", env, "learn", "kaga", "--from", file], { out: (s) => (out += s), err: (s) => (out += s) });
+    expect(code).toBe(0);
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(out).toContain("x\\u001b[2J \\| forged \\| row");
+    for (const row of out.split("\n").filter((l) => l.startsWith("| "))) expect(row.split(/(?<!\\)\|/).length).toBe(8);
+  });
+});
+
+test("memory is bounded by the number of distinct names kept, not by the input: names beyond the bound are counted, not kept", () => {
+  const { Tally, MAX_NAMES } = require("../catalog/learn") as typeof import("../catalog/learn");
+  const t = new Tally();
+  for (let i = 0; i < MAX_NAMES + 5; i++) t.add(`h${i}.example-cdn.jp`, "172.20.10.11", "dns");
+  t.add("h0.example-cdn.jp", "172.20.10.12", "dns"); // a kept name still counts
+  expect([t.names.size, t.notKept, t.names.get("h0.example-cdn.jp")!.hits]).toEqual([MAX_NAMES, 5, 2]);
+});

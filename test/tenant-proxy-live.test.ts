@@ -5,22 +5,21 @@
  * stays on 127.0.0.0/8; every process is stopped by its PID at the end; each step has a time limit.
  */
 import { execFileSync } from "child_process";
-import * as crypto from "crypto";
-import * as net from "net";
-import * as tls from "tls";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { renderSquidConfig, SQUID_LAYOUT, SquidLayout } from "../constructs/tenant-proxy";
 import { effectiveAllowlist } from "../stacks/allowlist";
 import { loadSample, tempDir, testWithTool, which } from "./helpers";
-import { curl, freePort, handOver, makeCa, Processes, tearDown } from "./live-harness";
+import { acceptWebSocket, curl, exchange, freePort, handOver, makeCa, Processes, tearDown, tlsThroughProxy, webSocketThroughProxy, writeSquidHelpers } from "./live-harness";
 
 const live = testWithTool(["squid", "curl", "openssl"], "squid-openssl curl openssl", "the tenant-restriction proxy's live behaviour (header insertion, splicing, refusal)");
 const LOGIN_IP = "127.0.0.2";
 const SPLICE_IP = "127.0.0.3";
 const LOGIN_HOST = "login.microsoftonline.com";
 const SPLICE_HOST = "mitoyo-city.cybozu.com"; // allowlisted for mitoyo, no header: spliced
+// allowlisted for mitoyo and spliced, and (as with Microsoft's real certificates) named in the sign-in host's certificate
+const SHARED_CERT_HOST = "graph.microsoft.com";
 
 describe("the tenant-restriction proxy, live on the loopback", () => {
   const dir = tempDir("alpha-prime-squid-");
@@ -33,34 +32,38 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
   const allowlist = effectiveAllowlist(config);
   const m365 = allowlist.headerRules.find((h) => h.name === "sec-Restrict-Tenant-Access-Policy")!;
   const upgradeHeaders: Record<string, string[] | undefined>[] = [];
+  /** every request a stand-in origin received: which server, and the Host it was asked for */
+  const seen: { server: string; host?: string; url?: string }[] = [];
 
   beforeAll(async () => {
     if (!which("squid")) return;
     fs.chmodSync(dir, 0o755);
     makeCa(dir, "interception-ca", []);
-    makeCa(dir, "origin-ca", [LOGIN_HOST, SPLICE_HOST]);
+    makeCa(dir, "origin-ca", [LOGIN_HOST, SPLICE_HOST], { [LOGIN_HOST]: [SHARED_CERT_HOST] });
     fs.writeFileSync(path.join(dir, "interception.pem"), fs.readFileSync(path.join(dir, "interception-ca.crt"), "utf8") + fs.readFileSync(path.join(dir, "interception-ca.key"), "utf8"));
     // the origin servers listen on one port at two loopback addresses; Squid finds them through its hosts file
     tlsPort = await freePort();
     proxyPort = await freePort();
     for (const [ip, host] of [[LOGIN_IP, LOGIN_HOST], [SPLICE_IP, SPLICE_HOST]]) {
       const server = https.createServer({ key: fs.readFileSync(path.join(dir, `${host}.key`)), cert: fs.readFileSync(path.join(dir, `${host}.crt`)) }, (req, res) => {
+        seen.push({ server: host, host: req.headers.host, url: req.url });
+        const body = JSON.stringify({ host, headers: req.headersDistinct });
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ host, headers: req.headersDistinct }));
+        res.setHeader("content-length", Buffer.byteLength(body));
+        res.end(body);
       });
       // a WebSocket endpoint (Slack's clients keep one open): answers the upgrade, then echoes what it is sent
       server.on("upgrade", (req, socket) => {
         upgradeHeaders.push(req.headersDistinct);
-        const accept = crypto.createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-        socket.on("data", (d) => socket.write(d));
+        acceptWebSocket(req, socket);
       });
       await new Promise<void>((resolve) => server.listen(tlsPort, ip, resolve));
       servers.push(server);
     }
-    fs.writeFileSync(path.join(dir, "hosts"), `${LOGIN_IP} ${LOGIN_HOST}\n${SPLICE_IP} ${SPLICE_HOST}\n`);
+    // the host fronted onto the sign-in connection resolves to where nothing listens: only the pinned connection reaches a server
+    fs.writeFileSync(path.join(dir, "hosts"), `${LOGIN_IP} ${LOGIN_HOST}\n${SPLICE_IP} ${SPLICE_HOST}\n127.0.0.9 ${SHARED_CERT_HOST}\n`);
     fs.mkdirSync(path.join(dir, "log"));
-    layout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: "/usr/share/squid/errors/templates", upstreamCaFile: path.join(dir, "origin-ca.crt") };
+    layout = { ...SQUID_LAYOUT, port: proxyPort, tlsPort, caFile: path.join(dir, "interception.pem"), certDb: path.join(dir, "ssl_db"), logDir: path.join(dir, "log"), pidFile: path.join(dir, "squid.pid"), coredumpDir: dir, errorDir: "/usr/share/squid/errors/templates", upstreamCaFile: path.join(dir, "origin-ca.crt"), sniCheckHelper: writeSquidHelpers(dir) };
     const rendered = renderSquidConfig({ municipality: config.id, clientCidrs: ["127.0.0.0/8"], allowedDomains: allowlist.domains, headerRules: allowlist.headerRules.map((r) => ({ label: r.saas, ...r })), layout });
     // the one test-only addition: names resolve from a hosts file to the stand-in origins
     const conf = `${rendered}\nhosts_file ${path.join(dir, "hosts")}\n`;
@@ -114,9 +117,34 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
 
   live("a sign-in connection cannot carry a request for another host (domain fronting)", async () => {
     const r = await curl(proxyPort, `https://${LOGIN_HOST}:${tlsPort}/`, path.join(dir, "interception-ca.crt"), ["Host: www.example.com"]);
-    // Squid answers itself (403, or 503 when the decrypted connection is pinned to the sign-in host); nothing reaches an origin
+    // Squid answers itself (403, or 503 when the server's certificate does not cover the host); nothing reaches an origin
     expect([403, 503]).toContain(r.status);
     expect(r.body.toString()).not.toMatch(/"headers"/);
+  });
+
+  // Squid alone refuses a Host the server's certificate does not cover, but not one it does (real SaaS certificates
+  // name many hosts): such a request went to the sign-in server under another name, without the tenant header.
+  live("fronting on a bumped host: another allowlisted host that the server's certificate also covers is refused, first request or later", async () => {
+    const ca = fs.readFileSync(path.join(dir, "interception-ca.crt"));
+    const before = seen.length;
+    const fronted = `GET /me HTTP/1.1\r\nHost: ${SHARED_CERT_HOST}:${tlsPort}\r\n\r\n`;
+    const [first] = await exchange(await tlsThroughProxy(proxyPort, `${LOGIN_HOST}:${tlsPort}`, LOGIN_HOST, ca), [fronted]);
+    expect(first.status).toBe(403);
+    // a connection that asked for its own host first, then another one
+    const [own, later] = await exchange(await tlsThroughProxy(proxyPort, `${LOGIN_HOST}:${tlsPort}`, LOGIN_HOST, ca), [`GET / HTTP/1.1\r\nHost: ${LOGIN_HOST}:${tlsPort}\r\n\r\n`, fronted]);
+    expect(own.status).toBe(200);
+    expect(JSON.parse(own.body.toString()).headers["sec-restrict-tenant-access-policy"]).toEqual([m365.value]);
+    expect(later.status).toBe(403);
+    expect(seen.slice(before).map((s) => s.host)).toEqual([`${LOGIN_HOST}:${tlsPort}`]);
+  });
+
+  // What splicing cannot see: the proxy passes the TLS bytes untouched, so the Host inside is the origin's business.
+  // README says so; the firewall and the proxy decide on the SNI alone.
+  live("fronting on a spliced host is invisible to the proxy: the origin gets whatever Host the client wrote", async () => {
+    const before = seen.length;
+    const r = await curl(proxyPort, `https://${SPLICE_HOST}:${tlsPort}/`, path.join(dir, "origin-ca.crt"), ["Host: www.example.com"]);
+    expect(r.status).toBe(200);
+    expect(seen.slice(before)).toEqual([{ server: SPLICE_HOST, host: "www.example.com", url: "/" }]);
   });
 
   live("a WebSocket upgrade on a bumped host passes, with the tenant header, and carries data both ways", async () => {
@@ -139,48 +167,3 @@ describe("the tenant-restriction proxy, live on the loopback", () => {
     expect(log).toMatch(/TCP_DENIED\/\d+ .* CONNECT contoso\.sharepoint\.com/);
   });
 });
-
-/**
- * A WebSocket client through the proxy, step by step as a browser does it: CONNECT, TLS (trusting the interception
- * CA, as LGWAN PCs do), the upgrade request, then raw bytes after 101. Bounded in time.
- */
-function webSocketThroughProxy(proxyPort: number, host: string, port: number, ca: Buffer): Promise<{ status: string; echo: string }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("WebSocket through the proxy timed out")), 10_000);
-    const raw = net.connect(proxyPort, "127.0.0.1", () => raw.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`));
-    raw.once("data", (d) => {
-      if (!/^HTTP\/1\.1 200/.test(d.toString())) return reject(new Error(`CONNECT refused: ${d.toString().split("\r\n")[0]}`));
-      const t = tls.connect({ socket: raw, servername: host, ca }, () => {
-        t.write(`GET /socket HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\n\r\n`);
-      });
-      let buffer = "";
-      let status = "";
-      t.on("data", (chunk) => {
-        buffer += chunk.toString();
-        if (!status && buffer.includes("\r\n\r\n")) {
-          status = buffer.split("\r\n")[0];
-          buffer = buffer.slice(buffer.indexOf("\r\n\r\n") + 4);
-          if (!status.includes(" 101 ")) {
-            clearTimeout(timer);
-            t.destroy();
-            return resolve({ status, echo: "" });
-          }
-          t.write("ping-through-squid");
-        }
-        if (status && buffer.length >= "ping-through-squid".length) {
-          clearTimeout(timer);
-          t.destroy();
-          resolve({ status, echo: buffer });
-        }
-      });
-      t.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    raw.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}

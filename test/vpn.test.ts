@@ -119,11 +119,14 @@ describe("the sample stacks' VPN and monitoring", () => {
 
 describe("moving up a tier is non-destructive", () => {
   const at = (config: MunicipalityConfig, tier: MunicipalityConfig["bandwidthTier"]) => synthConfigs([{ ...config, bandwidthTier: tier }])[config.id];
-  // The only fields a tier change may update (all in place): alarm levels, the relay's instance size and count.
+  // The only fields a tier change may update (all in place): alarm levels, the relay's and the proxy's instance
+  // size and count, and the proxy's Squid workers, which follow its instance type: its squid.conf (in the user data
+  // and published in the configuration bucket) changes and the launch template's new version rolls out by refresh.
   const MAY_CHANGE: Record<string, string[]> = {
     aws_cloudwatch_metric_alarm: ["threshold", "alarm_description"],
-    aws_launch_template: ["instance_type"],
+    aws_launch_template: ["instance_type", "user_data"],
     aws_autoscaling_group: ["min_size", "max_size", "desired_capacity"],
+    aws_s3_object: ["content"],
   };
   const without = (body: Record<string, unknown>, fields: string[] = []) => Object.fromEntries(Object.entries(body).filter(([k]) => !fields.includes(k)));
 

@@ -1,12 +1,13 @@
+import { userDataText } from "../../constructs/terraform-text";
 import type { Rule, Violation } from "../types";
 
 const PEM = /-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/;
 
-/** Every string in a value, with user data (base64) decoded, as [json path, text]. */
+/** Every string in a value, with user data (base64, gzip-compressed or not) decoded, as [json path, text]. */
 function strings(value: unknown, at: string, out: [string, string][]): void {
   if (typeof value === "string") {
     out.push([at, value]);
-    if (/user_data$/.test(at) && /^[A-Za-z0-9+/=\s]+$/.test(value)) out.push([`${at} (decoded)`, Buffer.from(value, "base64").toString("utf8")]);
+    if (/user_data$/.test(at) && /^[A-Za-z0-9+/=\s]+$/.test(value)) out.push([`${at} (decoded)`, userDataText(value)]);
   } else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${at}[${i}]`, out));
   else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) strings(v, at ? `${at}.${k}` : k, out);
 }

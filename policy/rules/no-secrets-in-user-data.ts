@@ -1,0 +1,135 @@
+import * as zlib from "zlib";
+import type { Rule, Violation } from "../types";
+
+/** What a secret looks like. Each pattern names a credential, never a file or a reference to one. */
+const SECRET_PATTERNS: readonly { readonly kind: string; readonly re: RegExp }[] = [
+  { kind: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
+  { kind: "a PuTTY private key", re: /PuTTY-User-Key-File-\d+:/ },
+  { kind: "an AWS access key id", re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/ },
+  { kind: "an AWS secret access key", re: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i },
+  { kind: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
+  { kind: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/ },
+  { kind: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
+  { kind: "a JSON Web Token", re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
+  { kind: "an HTTP Authorization header", re: /Authorization:\s*(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i },
+];
+
+/** `user:password@` in a URL, unless the password is a shell or template variable. */
+const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:([^\s/@"'<>]+)@[^\s/]/gi;
+
+/**
+ * `password: x`, `api_key = "x"`, `"client_secret": "x"`: a credential-like key with a literal value. Not inside an
+ * ARN (`…:secret:name`), and not when the value is a reference (a variable, a template, a path, an ARN).
+ */
+const ASSIGNMENT = /(?<![\w:/.-])([A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|private[_-]?key)[A-Za-z0-9_.-]*)["']?[ \t]*[:=][ \t]*["']?([^\s"'`#,;]{6,})/gi;
+const REFERENCE = /^(?:\$|%|\{\{|<|\/|~|file:|arn:|resolve:|ssm:|secretsmanager:|!)|^(?:null|none|true|false|required|optional)$/i;
+
+function isVariable(value: string): boolean {
+  return REFERENCE.test(value) || value.includes("${");
+}
+
+/** Up to 16 MiB of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
+function gunzip(bytes: Buffer): Buffer | undefined {
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: 16 * 1024 * 1024 });
+  } catch {
+    return undefined;
+  }
+}
+
+function fromBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/\s+/g, "");
+  if (compact.length < 8 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+  return Buffer.from(compact, "base64");
+}
+
+/** Text of bytes, gunzipped first when they are gzip (cloud-init accepts gzip-compressed user data). */
+function textOf(bytes: Buffer): string {
+  const plain = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzip(bytes) ?? bytes : bytes;
+  return plain.toString("utf8");
+}
+
+/**
+ * Every text a cloud-init user data hands the instance, as [where, text]: the value itself (base64 as Terraform
+ * holds a launch template's, or plain as an instance's may be), gzip undone, each part of a MIME multi-part
+ * archive (base64 parts decoded), and each cloud-config `write_files` entry whose content is base64 or gzip+base64
+ * (https://cloudinit.readthedocs.io/en/latest/reference/modules.html#write-files). Nested at most three deep.
+ */
+export function userDataTexts(value: string, where = "user data", depth = 0): [string, string][] {
+  if (depth > 3) return [];
+  const decoded = fromBase64(value);
+  const decodedText = decoded && textOf(decoded);
+  // plain text that happens to be all base64 letters decodes to noise: then the value itself is the text
+  const text = decodedText && (decodedText.match(/\uFFFD/g) ?? []).length <= decodedText.length / 20 ? decodedText : value;
+  const out: [string, string][] = [[where, text]];
+  const boundary = /^Content-Type:\s*multipart\/[^;\n]*;\s*boundary="?([^"\s;]+)"?/im.exec(text)?.[1];
+  if (boundary) {
+    text.split(`--${boundary}`).forEach((part, i) => {
+      const [headers, ...body] = part.split(/\r?\n\r?\n/);
+      if (/Content-Transfer-Encoding:\s*base64/i.test(headers)) out.push(...userDataTexts(body.join("\n\n"), `${where}, MIME part ${i}`, depth + 1));
+    });
+  }
+  if (/^#cloud-config/m.test(text) && /encoding:/i.test(text)) {
+    const { parse } = require("yaml") as typeof import("yaml"); // loaded only for the few user data that need it
+    let doc: any;
+    try {
+      doc = parse(text, { maxAliasCount: 0 });
+    } catch {
+      doc = undefined;
+    }
+    for (const [i, f] of (Array.isArray(doc?.write_files) ? doc.write_files : []).entries()) {
+      const encoding = String(f?.encoding ?? "").toLowerCase();
+      if (!/^(b64|base64|gz\+b64|gz\+base64|gzip\+b64|gzip\+base64)$/.test(encoding) || typeof f?.content !== "string") continue;
+      const bytes = fromBase64(f.content);
+      if (bytes) out.push([`${where}, write_files[${i}] ${f.path ?? ""}`.trim(), textOf(bytes)]);
+    }
+  }
+  return out;
+}
+
+/** The secrets in one text, as "<kind> on line <n>" (never the secret itself: reports are read and stored widely). */
+export function secretsIn(text: string): string[] {
+  const found: string[] = [];
+  const lines = new Set<number>();
+  const line = (index: number) => text.slice(0, index).split("\n").length;
+  // one finding per line, the most specific: an access key is not also "a literal value for AWS_ACCESS_KEY_ID"
+  const report = (index: number, what: (n: number) => string) => {
+    const n = line(index);
+    if (!lines.has(n)) found.push(what(n));
+    lines.add(n);
+  };
+  for (const { kind, re } of SECRET_PATTERNS) for (const m of text.matchAll(new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`))) report(m.index!, (n) => `${kind} on line ${n}`);
+  for (const m of text.matchAll(URL_CREDENTIALS)) if (!isVariable(m[1])) report(m.index!, (n) => `a password in a URL on line ${n}`);
+  for (const m of text.matchAll(ASSIGNMENT)) if (!isVariable(m[2])) report(m.index!, (n) => `a literal value for '${m[1]}' on line ${n}`);
+  return found;
+}
+
+const USER_DATA: Record<string, readonly string[]> = {
+  aws_launch_template: ["user_data"],
+  aws_instance: ["user_data", "user_data_base64"],
+  aws_launch_configuration: ["user_data", "user_data_base64"],
+  aws_spot_instance_request: ["user_data", "user_data_base64"],
+};
+
+export const noSecretsInUserData: Rule = {
+  id: "AP-EC2-004",
+  severity: "error",
+  title: "No secret in EC2 user data: no private key, access key, token or password, however it is encoded",
+  rationale:
+    "User data is not secret: anyone who can describe the instance attribute or the launch template reads it, it is in the Terraform state and plan, in the synthesized JSON in CI, and the proxy's cloud-config is also published to the configuration bucket. " +
+    "Instances fetch what they need at boot with their role (the interception CA from Secrets Manager). The rule looks through base64, gzip, MIME parts and cloud-config write_files encodings, so an encoded secret is still found, and it reports only the kind and line, never the value.",
+  references: { alphaPrime: "認証情報の保護", checkov: ["CKV_AWS_46"], trivy: ["AVD-AWS-0029", "AVD-AWS-0129"] },
+  check(model) {
+    const out: Violation[] = [];
+    for (const [type, attributes] of Object.entries(USER_DATA)) {
+      for (const r of model.ofType(type)) {
+        for (const attribute of attributes) {
+          const value = r.values[attribute];
+          if (typeof value !== "string" || value === "") continue;
+          for (const [where, text] of userDataTexts(value, attribute)) for (const s of secretsIn(text)) out.push({ address: r.address, message: `${where} holds ${s}` });
+        }
+      }
+    }
+    return out;
+  },
+};

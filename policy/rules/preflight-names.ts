@@ -1,0 +1,58 @@
+import { NAME_RULES, nameProblem, sourceTitle } from "../../core/aws-names";
+import { fromTerraformLiteral } from "../../constructs/terraform-text";
+import type { Rule, Violation } from "../types";
+
+/** EC2 tag restrictions, the strictest of the services we tag: keys up to 127 characters, values up to 255, 50 tags. */
+const TAG_KEY_MAX = 127;
+const TAG_VALUE_MAX = 255;
+const TAGS_PER_RESOURCE = 50;
+
+/** The value AWS receives for a literal attribute, or undefined when Terraform computes it (a reference). */
+export function literalValue(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  // unescaped "${" is an interpolation: its value is known only at apply
+  if (/(^|[^$])\$\{/.test(v)) return undefined;
+  return fromTerraformLiteral(v);
+}
+
+const AWS_SOURCES = [...new Map(NAME_RULES.map((r) => [r.source, r])).values()];
+
+export const preflightNames: Rule = {
+  id: "AP-PRE-003",
+  severity: "error",
+  title: "Every name (and description) the stack gives a resource has the length and characters the service's API accepts, and tags fit EC2's limits",
+  rationale:
+    "Load balancer and target group names stop at 32 characters and may not end in a hyphen, security group descriptions take only ASCII letters, digits and a few punctuation marks, Resolver names stop at 64, bucket names at 63: each service checks its own names, the provider checks few, and a municipality id of the wrong length or a description with an apostrophe fails the deploy half-way. The limits come from each API reference and are kept in one table (core/aws-names.ts).",
+  references: {
+    alphaPrime: "デプロイ前検証 (preflight): 名前の文法と長さ",
+    aws: [
+      ...AWS_SOURCES.map((r) => ({ title: sourceTitle(r.source), url: r.source })),
+      { title: "Tag your Amazon EC2 resources: tag restrictions (Amazon EC2 User Guide)", url: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions" },
+    ],
+  },
+  check(model) {
+    const out: Violation[] = [];
+    for (const rule of NAME_RULES) {
+      for (const r of model.ofType(rule.type)) {
+        const value = literalValue(r.values[rule.attribute]);
+        if (value === undefined) continue;
+        const why = nameProblem(rule, value);
+        if (why) out.push({ address: r.address, message: why });
+      }
+    }
+    const defaults: Record<string, unknown> = Object.assign({}, ...(model.json.provider?.aws ?? []).flatMap((p: any) => (p.default_tags ?? []).map((d: any) => d.tags ?? {})));
+    const checkTags = (address: string, tags: Record<string, unknown>) => {
+      const keys = Object.keys(tags);
+      if (keys.length > TAGS_PER_RESOURCE) out.push({ address, message: `${keys.length} tags (with the provider's default tags); a resource takes at most ${TAGS_PER_RESOURCE}` });
+      for (const k of keys) {
+        if ([...k].length > TAG_KEY_MAX) out.push({ address, message: `tag key ${JSON.stringify(k)} is longer than ${TAG_KEY_MAX} characters` });
+        if (/^aws:/i.test(k)) out.push({ address, message: `tag key ${JSON.stringify(k)} uses the reserved aws: prefix` });
+        const v = literalValue(tags[k]);
+        if (v !== undefined && [...v].length > TAG_VALUE_MAX) out.push({ address, message: `tag ${k} has ${[...v].length} characters; a value takes at most ${TAG_VALUE_MAX}` });
+      }
+    };
+    checkTags("provider.aws", defaults);
+    for (const r of model.resources) if (r.values.tags && typeof r.values.tags === "object") checkTags(r.address, { ...defaults, ...r.values.tags });
+    return out;
+  },
+};
