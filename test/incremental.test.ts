@@ -95,8 +95,39 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
     expect(users.length).toBeGreaterThan(0);
     for (const m of users) {
       const text = fs.readFileSync(path.join(REPO_ROOT, m), "utf8");
+      // a type-only import is erased by the compiler: it carries no row; every other import may take the lookup only
       const imported = [...text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+"[./]*(?:constructs\/)?bandwidth-tier"/g)].flatMap((x) => (x[1] ? [] : x[2].split(",").map((s) => s.trim()).filter(Boolean)));
-      expect({ module: m, imported }).toEqual({ module: m, imported: ["bandwidthTier"] });
+      expect({ module: m, imported: imported.filter((name) => name !== "bandwidthTier") }).toEqual({ module: m, imported: [] });
+    }
+    expect(users.some((m) => fs.readFileSync(path.join(REPO_ROOT, m), "utf8").match(/import\s+\{[^}]*\bbandwidthTier\b[^}]*\}\s+from/))).toBe(true);
+  });
+
+  test("... and in fact: a stack on any tier is the same byte for byte when every other row of the table changes", () => {
+    const { BANDWIDTH_TIERS } = require("../constructs/bandwidth-tier") as { BANDWIDTH_TIERS: Record<string, unknown>[] };
+    // each sample on another tier, so every row is some stack's own
+    const tiers = BANDWIDTH_TIERS.map((t) => t.id as string);
+    const configs = loadOrThrow(fs.readdirSync(ENV_DIR).filter((f) => f.endsWith(".yaml")).sort().map((f) => path.join(ENV_DIR, f))).map((c, i) => ({ ...c, bandwidthTier: tiers[i % tiers.length] as typeof c.bandwidthTier }));
+    expect(new Set(configs.map((c) => c.bandwidthTier)).size).toBe(tiers.length);
+    const stacksOf = (chosen: typeof configs) => {
+      const out = tempDir();
+      buildApp(chosen, { outdir: out }).synth();
+      return Object.fromEntries(chosen.map((c) => [c.id, fs.readFileSync(path.join(out, "stacks", c.id, "cdk.tf.json"), "utf8")]));
+    };
+    const before = stacksOf(configs);
+    const rows = [...BANDWIDTH_TIERS];
+    try {
+      for (const c of configs) {
+        // every row but this stack's own replaced by one with other values in every field
+        for (let i = 0; i < rows.length; i++) {
+          if (rows[i].id === c.bandwidthTier) continue;
+          BANDWIDTH_TIERS[i] = Object.fromEntries(Object.entries(rows[i]).map(([k, v]) => [k, k === "id" ? v : typeof v === "number" ? v * 7 + 3 : typeof v === "string" ? (v === "c7g.4xlarge" ? "m7g.xlarge" : "c7g.4xlarge") : v]));
+        }
+        const after = stacksOf([c]);
+        expect({ id: c.id, tier: c.bandwidthTier, same: after[c.id] === before[c.id] }).toEqual({ id: c.id, tier: c.bandwidthTier, same: true });
+        rows.forEach((r, i) => (BANDWIDTH_TIERS[i] = r));
+      }
+    } finally {
+      rows.forEach((r, i) => (BANDWIDTH_TIERS[i] = r));
     }
   });
 
