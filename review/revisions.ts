@@ -719,10 +719,12 @@ function byFingerprint(baseDir: string, headDir: string): SidesResult {
   const left = sa.kind === "changed-since" && sb.kind === "changed-since" && sa.commit === sb.commit ? sa.unchanged : 0;
   const count = same.length + left;
   const why = [...(same.length ? [`${same.length} with the same inputs on both sides (the same fingerprint: the same stack), reported unchanged`] : []), ...(left ? [`${left} whose inputs did not change since ${sa.kind === "changed-since" ? sa.ref : ""} (left out of both outputs)`] : [])];
-  const side = (dir: string, mine: Set<string>): Side => (read.size && [...read].some((id) => mine.has(id)) ? readSynthesized(dir, dir, read) : { label: dir, stacks: new Map() });
+  // an output of a git revision (`synth --changed-since --base-out`) is named by it, as a diff of the ref would be
+  const labelOf = (dir: string, r: typeof ra) => ("revision" in r.source ? `${r.source.revision.ref} (${r.source.revision.commit.slice(0, 8)})` : dir);
+  const side = (dir: string, mine: Set<string>, label: string): Side => (read.size && [...read].some((id) => mine.has(id)) ? readSynthesized(dir, label, read) : { label, stacks: new Map() });
   return {
-    base: withUnchanged(side(baseDir, ma), same),
-    head: withUnchanged(side(headDir, mb), same),
+    base: withUnchanged(side(baseDir, ma, labelOf(baseDir, ra)), same),
+    head: withUnchanged(side(headDir, mb, labelOf(headDir, rb)), same),
     ...(count ? { skipped: { count, note: `${count} municipalit${count === 1 ? "y" : "ies"} not compared: ${why.join("; ")}` } } : {}),
   };
 }

@@ -626,6 +626,42 @@ describe("incremental review between git revisions", () => {
     expect(none.out).toMatch(/No municipality changes \(0 compared\)\.\n\n12 municipalities not compared: 12 whose inputs did not change since HEAD/);
   });
 
+  test("the PR workflow's review steps, run as written: one synthesis per revision, of the changed municipality only; check, diff and the plans follow it", () => {
+    // a pull request's checkout: the base branch as origin/main, the pull request's commit checked out
+    edit("env/m0005.yaml", (t) => t.replace("noc@example.jp", "soc@example.jp"));
+    copy.commit("m0005: another contact");
+    copy.git("update-ref", "refs/remotes/origin/main", "HEAD~1");
+    const workflow = parse(fs.readFileSync(path.join(copy.root, ".github", "workflows", "alpha-prime-pr.yml"), "utf8"));
+    const review = workflow.jobs.review.steps as { run?: string; env?: Record<string, string> }[];
+    const lines = review.filter((st) => st.run?.startsWith("npx alpha-prime ")).map((st) => st.run!);
+    expect(lines.filter((l) => / synth /.test(l))).toHaveLength(1);
+    const gh = tempDir();
+    const env: Record<string, string> = { BASE_REF: "main", GITHUB_OUTPUT: path.join(gh, "output"), GITHUB_STEP_SUMMARY: path.join(gh, "summary"), REPORT_URL: "https://github.invalid/run/1" };
+    const results = new Map<string, ReturnType<typeof inCopy>>();
+    for (const line of lines) {
+      const command = line.split(" ")[2];
+      if (command === "pr-comment" && !line.includes("--summary-only")) continue; // posts through the API
+      // the steps' shell words: "$VAR" and $VAR from the step's environment, no other shell syntax (a test checks)
+      const args = line.slice("npx alpha-prime ".length).split(" ").map((w) => w.replace(/^"(.*)"$/, "$1").replace(/\$([A-Z_]+)/g, (_, v) => env[v] ?? ""));
+      const r = inCopy(args, env);
+      results.set(command, r);
+      expect({ line, code: r.code, err: r.code ? r.err : "" }).toEqual({ line, code: 0, err: "" });
+    }
+    expect(results.get("synth")!.out).toMatch(/^synthesized 1 stack\(s\) changed since origin\/main \([0-9a-f]{8}\) into cdktf\.out\/stacks and 1 of origin\/main into .*: m0005\n/);
+    expect(fs.readdirSync(path.join(copy.root, "cdktf.out", "stacks"))).toEqual(["m0005"]);
+    expect(fs.readdirSync(path.join(copy.root, ".alpha-prime", "base", "stacks"))).toEqual(["m0005"]);
+    expect(JSON.parse(fs.readFileSync(path.join(copy.root, "alpha-prime.sarif"), "utf8")).runs).toHaveLength(1);
+    const report = JSON.parse(fs.readFileSync(path.join(copy.root, "alpha-prime-diff.json"), "utf8"));
+    expect(changedOf(report)).toEqual(["m0005"]);
+    expect(report.skipped.count).toBe(11);
+    expect(report.base).toMatch(/^origin\/main \([0-9a-f]{8}\)$/);
+    expect(fs.readFileSync(path.join(gh, "summary"), "utf8")).toContain("11 municipalities not");
+    // the plan jobs get exactly the changed municipality, with the sha256 of the stack the review checked
+    const wave = JSON.parse(/^wave1=(.*)$/m.exec(fs.readFileSync(path.join(gh, "output"), "utf8"))![1]);
+    expect(wave.map((t: { id: string }) => t.id)).toEqual(["m0005"]);
+    for (const f of ["cdktf.out", ".alpha-prime", "alpha-prime.sarif", "alpha-prime-diff.json", "alpha-prime-diff.md"]) fs.rmSync(path.join(copy.root, f), { recursive: true, force: true });
+  });
+
   test("a toolkit change changes every municipality; a tier row change only that tier's (the other revision built in a worktree)", () => {
     edit("constructs/operations.ts", (t) => `${t}\n// a change to a construct\n`);
     copy.commit("a construct changed");

@@ -100,11 +100,14 @@ describe("pull requests", () => {
   const pr = wf("alpha-prime-pr.yml");
   const review = pr.jobs.review;
 
-  test("each revision is synthesized once: one synth of the head, one diff (which synthesizes the base) writing every output", () => {
+  test("each revision is synthesized once, and only what changed: one synth of both sides, check and diff of its outputs (no synthesis there)", () => {
     expect(Object.keys(pr.on)).toEqual(["pull_request"]);
-    expect(runs(review).filter((r) => r.includes("alpha-prime synth"))).toHaveLength(1);
+    // test/incremental.test.ts runs these steps as written in a repository with a pull request's change
+    expect(runs(review).filter((r) => r.includes("alpha-prime synth"))).toEqual(['npx alpha-prime synth --changed-since "origin/$BASE_REF" --base-out .alpha-prime/base --out cdktf.out']);
+    expect(runs(review).filter((r) => r.includes("alpha-prime check"))).toEqual(["npx alpha-prime check cdktf.out --format sarif --output alpha-prime.sarif"]);
     const diffs = runs(review).filter((r) => r.includes("alpha-prime diff"));
-    expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" cdktf.out --format json --output alpha-prime-diff.json --full-output alpha-prime-diff.md --fail-on destructive']);
+    // two directories, never a git ref: a ref would be synthesized again
+    expect(diffs).toEqual(["npx alpha-prime diff .alpha-prime/base cdktf.out --format json --output alpha-prime-diff.json --full-output alpha-prime-diff.md --fail-on destructive"]);
     // the plan jobs plan the review job's stacks, checked by their sha256
     expect(runs(pr.jobs.plan)).toContain('npx alpha-prime plan "$ID" --artifacts plan-artifacts --state auto --synthesized cdktf.out --expect-stack-sha256 "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
   });
