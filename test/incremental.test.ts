@@ -273,7 +273,7 @@ describe("the synth cache", () => {
     expect(tree(warm)).toEqual(tree(fresh));
   });
 
-  test("each kind of input change rebuilds exactly the stacks it reaches: env file, comment, catalog entry, tier row, toolkit version, code", () => {
+  test("each kind of input change rebuilds exactly the stacks it reaches: env file, comment, catalog entry, tier row, toolkit version, lock file, code", () => {
     const files = envTexts(12);
     const copy = copyToolkit(tempDir(), files);
     const cache = tempDir("alpha-prime-cache-");
@@ -317,6 +317,11 @@ describe("the synth cache", () => {
     expect(synth()).toEqual([]);
 
     edit("package.json", (t) => t.replace(/"version": "[^"]+"/, '"version": "0.1.1"'));
+    rebuild();
+    expect(synth()).toEqual(all);
+
+    // the lock file (what `npm ci` installs from; npm's prepare step rebuilds, which records it)
+    edit("package-lock.json", (t) => t.replace(/\n$/, "\n\n"));
     rebuild();
     expect(synth()).toEqual(all);
 
