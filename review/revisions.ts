@@ -700,25 +700,46 @@ function withUnchanged(side: Side, ids: readonly string[]): Side {
 }
 
 /**
- * Two recorded outputs: a municipality whose stack has the same fingerprint on both sides has the same stack
- * (byte for byte), so it is neither read nor compared; outputs of one `--changed-since` selection also leave out,
- * on both sides, what that selection left out.
+ * Two recorded outputs: a municipality whose stack has the same fingerprint and the same bytes on both sides is the
+ * same stack, so it is neither parsed nor compared; outputs of one `--changed-since` selection also leave out, on
+ * both sides, what that selection left out.
  */
 function byFingerprint(baseDir: string, headDir: string): SidesResult {
   const { readSynthesized } = require("./diff") as typeof import("./diff");
   const ra = readInputsRecord(baseDir)!;
   const rb = readInputsRecord(headDir)!;
-  const manifest = (dir: string) => new Set(Object.keys((JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { stacks?: object }).stacks ?? {}));
-  const ma = manifest(baseDir);
-  const mb = manifest(headDir);
+  const stacksOf = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: unknown }> }).stacks ?? {};
+  const sa0 = stacksOf(baseDir);
+  const sb0 = stacksOf(headDir);
+  const ma = new Set(Object.keys(sa0));
+  const mb = new Set(Object.keys(sb0));
   const ids = [...new Set([...ma, ...mb])];
-  const same = ids.filter((id) => ma.has(id) && mb.has(id) && ra.stacks[id] && rb.stacks[id] && ra.stacks[id].fingerprint === rb.stacks[id].fingerprint);
+  // The record says what a stack was made from, not that the file is still what was made: an output edited by hand
+  // (or a tampered artifact) keeps its record. So equal fingerprints skip a stack only when its bytes are equal too
+  // (a read, no parse); otherwise it is compared like any other, and the edit shows.
+  const bytes = (dir: string, entry: { synthesizedStackPath?: unknown } | undefined): Buffer | undefined => {
+    if (typeof entry?.synthesizedStackPath !== "string") return undefined;
+    const file = path.resolve(dir, entry.synthesizedStackPath);
+    const rel = path.relative(path.resolve(dir), file);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined; // refused, with its reason, when read
+    try {
+      return fs.readFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const sameBytes = (id: string) => {
+    const x = bytes(baseDir, sa0[id]);
+    const y = bytes(headDir, sb0[id]);
+    return x !== undefined && y !== undefined && x.equals(y);
+  };
+  const same = ids.filter((id) => ma.has(id) && mb.has(id) && ra.stacks[id] && rb.stacks[id] && ra.stacks[id].fingerprint === rb.stacks[id].fingerprint && sameBytes(id));
   const read = new Set(ids.filter((id) => !same.includes(id)));
   const sa = ra.selection;
   const sb = rb.selection;
   const left = sa.kind === "changed-since" && sb.kind === "changed-since" && sa.commit === sb.commit ? sa.unchanged : 0;
   const count = same.length + left;
-  const why = [...(same.length ? [`${same.length} with the same inputs on both sides (the same fingerprint: the same stack), reported unchanged`] : []), ...(left ? [`${left} whose inputs did not change since ${sa.kind === "changed-since" ? sa.ref : ""} (left out of both outputs)`] : [])];
+  const why = [...(same.length ? [`${same.length} with the same inputs on both sides (the same fingerprint and the same file), reported unchanged`] : []), ...(left ? [`${left} whose inputs did not change since ${sa.kind === "changed-since" ? sa.ref : ""} (left out of both outputs)`] : [])];
   // an output of a git revision (`synth --changed-since --base-out`) is named by it, as a diff of the ref would be
   const labelOf = (dir: string, r: typeof ra) => ("revision" in r.source ? `${r.source.revision.ref} (${r.source.revision.commit.slice(0, 8)})` : dir);
   const side = (dir: string, mine: Set<string>, label: string): Side => (read.size && [...read].some((id) => mine.has(id)) ? readSynthesized(dir, label, read) : { label, stacks: new Map() });
