@@ -226,7 +226,9 @@ async function incrementalCases(work: string, env1741: string, fastOut: string, 
   const skipped = () => {
     try {
       const r = JSON.parse(fs.readFileSync(path.join(work, "diff.json"), "utf8"));
-      return `${r.municipalities.length} synthesized per side, ${r.skipped?.count ?? 0} skipped; ${r.municipalities.filter((m: { status: string }) => m.status !== "unchanged").length} changed`;
+      // the report lists every municipality (the skipped ones as unchanged): synthesized are the others
+      const skippedCount = r.skipped?.count ?? 0;
+      return `${r.municipalities.length - skippedCount} synthesized per side, ${skippedCount} skipped; ${r.municipalities.filter((m: { status: string }) => m.status !== "unchanged").length} changed`;
     } catch {
       return "";
     }
