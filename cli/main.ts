@@ -13,11 +13,9 @@ import { escapeForTerminal } from "../core/terminal-text";
 import { envFiles, loadFiles, loadNamedFiles } from "../config/load";
 import { TOOLKIT_VERSION } from "../core/version";
 import { defaultEnvDir } from "../core/paths";
-import { checkStack, loadSynthesized } from "../policy/engine";
-import { exitCodeFor, renderReport, ReportFormat } from "../policy/report";
+import type { ReportFormat } from "../policy/report";
 import { loadSelected, STATE_BUCKET_ENV } from "../stacks/app";
 import { offlinePlan, TerraformError, terraformVersion } from "./offline-plan";
-import { synthParallel } from "./parallel-synth";
 import { catalogReport, pacFor, shapeOf, tiersReport } from "./reports";
 import { processAlive } from "./output-dir";
 import { synthToDir } from "./synth";
@@ -72,30 +70,64 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
 
   program
     .command("synth")
-    .description("synthesize Terraform JSON for every municipality (or only some) into cdktf.out/stacks/<id>/")
+    .description("synthesize Terraform JSON for every municipality (or only some) into cdktf.out/stacks/<id>/; stacks whose inputs are unchanged come from the synth cache")
     .option("--only <ids>", "comma-separated municipality ids", list)
     .option("--all", "every env file (the default when --only is not given)")
     .option("--jobs <n>", "worker processes (default: one per CPU for more than a few municipalities)")
-    .option("--plain", "one process and one cdktf App for all stacks (the reference path)")
+    .option("--plain", "one process and one cdktf App for all stacks, without the cache (the reference path)")
+    .option("--no-cache", "build every stack: neither read nor write the synth cache (see `alpha-prime cache`)")
+    .option("--changed-since <ref>", "only the municipalities whose inputs differ from those of a git ref (env file, catalog entries read, tier row, toolkit)")
+    .option("--base-out <dir>", "with --changed-since: also synthesize the ref's side of the same municipalities into <dir>")
     .option("--out <dir>", "output directory", "cdktf.out")
-    .action(async (opts: { only?: string[]; all?: boolean; jobs?: string; plain?: boolean; out: string }) => {
+    .action(async (opts: { only?: string[]; all?: boolean; jobs?: string; plain?: boolean; cache: boolean; changedSince?: string; baseOut?: string; out: string }) => {
       if (opts.all && opts.only) throw new Error("--all and --only exclude each other");
+      if (opts.changedSince && (opts.only || opts.all || opts.plain)) throw new Error("--changed-since excludes --only, --all and --plain");
+      if (opts.baseOut && !opts.changedSince) throw new Error("--base-out goes with --changed-since <ref>");
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a whole number of at least 1, got '${opts.jobs}'`);
-      const base = { outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined };
-      const count = opts.only?.length ?? envFiles(envDir()).length;
-      const started = Date.now();
-      if (opts.plain || (jobs === undefined && count <= IN_PROCESS_LIMIT)) {
-        const ids = synthToDir(base);
-        io.out(`synthesized ${ids.length} stack(s) into ${opts.out}/stacks in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summarizeIds(ids)}\n`);
+      if (opts.changedSince) {
+        const started = Date.now();
+        const rv = require("../review/revisions") as typeof import("../review/revisions");
+        const r = await rv.synthChangedSince({ ref: opts.changedSince, outdir: opts.out, baseOut: opts.baseOut, envDir: envDir(), cache: opts.cache, jobs, stateBucket: process.env[STATE_BUCKET_ENV] || undefined });
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        io.out(`synthesized ${r.head.length} stack(s) changed since ${r.changes.base} into ${opts.out}/stacks${opts.baseOut ? ` and ${r.base.length} of ${opts.changedSince} into ${opts.baseOut}/stacks` : ""} in ${seconds} s${r.head.length ? `: ${summarizeIds(r.head)}` : ""}\n`);
+        for (const c of r.changes.changed) io.out(`  ${c.id}: ${c.reason}\n`);
+        const note = rv.skippedNote(r.changes);
+        if (note) io.out(`${note}\n`);
         return setCode(0);
       }
-      const progress = progressReporter(io, count);
-      const r = await synthParallel({ ...base, jobs, onProgress: progress.update }).finally(progress.stop);
-      io.out(
-        `synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${(r.wallMs / 1000).toFixed(1)} s ` +
-          `(${(r.ids.length / (r.wallMs / 1000)).toFixed(1)} stacks/s, ${r.workersStarted} worker process(es), largest worker ${Math.round(r.maxWorkerRssBytes / 1048576)} MB): ${summarizeIds(r.ids)}\n`,
-      );
+      const { IN_PROCESS_LIMIT, openCache, synthesizeOutput } = require("./synth") as typeof import("./synth");
+      const cache = opts.cache && !opts.plain ? openCache(io.err) : undefined;
+      const count = opts.only?.length ?? envFiles(envDir()).length;
+      const progress = opts.plain || (jobs === undefined && count <= IN_PROCESS_LIMIT) ? undefined : progressReporter(io, count);
+      const base = { outdir: opts.out, envDir: envDir(), only: opts.only, stateBucket: process.env[STATE_BUCKET_ENV] || undefined, cache, jobs, plain: opts.plain };
+      const r = await synthesizeOutput({ ...base, onProgress: progress?.update }).finally(() => progress?.stop());
+      const seconds = r.wallMs / 1000;
+      const how = [
+        ...(cache ? [`${r.reused.length} from the cache, ${r.synthesized.length} built`] : []),
+        ...(r.kept.length ? [`${r.kept.length} other stack(s) kept, unchanged`] : []),
+        ...(r.workers ? [`${(r.ids.length / seconds).toFixed(1)} stacks/s`, r.workers.started ? `${r.workers.started} worker process(es), largest worker ${Math.round(r.workers.maxRssBytes / 1048576)} MB` : "no worker process needed"] : []),
+      ];
+      io.out(`synthesized ${r.ids.length} stack(s) into ${opts.out}/stacks in ${seconds.toFixed(1)} s${how.length ? ` (${how.join(", ")})` : ""}: ${summarizeIds(r.ids)}\n`);
+      setCode(0);
+    });
+
+  program
+    .command("cache")
+    .description("the synth cache: where it is and how full (`info`, the default), or empty it (`clear`)")
+    .argument("[action]", "info | clear", "info")
+    .action((action: string) => {
+      if (!["info", "clear"].includes(action)) throw new Error(`cache: the action must be info or clear, got '${action}'`);
+      const { StackCache, CACHE_DIR_ENV, CACHE_MAX_ENV } = require("./stack-cache") as typeof import("./stack-cache");
+      const cache = StackCache.open();
+      if (action === "clear") {
+        const n = cache.clear();
+        io.out(`removed ${n} cached stack(s) from ${cache.dir}\n`);
+        return setCode(0);
+      }
+      const i = cache.info();
+      const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+      io.out(`synth cache: ${i.dir} (${CACHE_DIR_ENV} to move it)\n  ${i.entries} stack(s), ${mb(i.bytes)} of ${mb(i.limitBytes)} (${CACHE_MAX_ENV} to change the limit); least recently used stacks are removed beyond it\n`);
       setCode(0);
     });
 
@@ -296,10 +328,31 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--format <format>", "text | json | sarif | junit", "text")
     .option("--output <file>", "write the report to a file instead of standard output")
     .option("--rules-url <url>", "sarif: absolute URL of docs/RULES.md for each rule's helpUri (default in GitHub Actions: this commit's file)")
-    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string }) => {
+    .option("--changed-since <ref>", "check only the municipalities whose inputs differ from those of a git ref")
+    .option("--allow-stale", "check an output that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
+    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string; changedSince?: string; allowStale?: boolean }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
       if (opts.rulesUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.rulesUrl)) throw new Error(`--rules-url must be an absolute http(s) URL, got '${opts.rulesUrl}'`);
-      const reports = loadSynthesized(dir, opts.plan).map((m) => checkStack(m));
+      // the pack is loaded by the command that runs it: some rules load constructs, and with them cdktf
+      const { checkStack, loadSynthesized } = require("../policy/engine") as typeof import("../policy/engine");
+      const { exitCodeFor, renderReport } = require("../policy/report") as typeof import("../policy/report");
+      const rv = require("../review/revisions") as typeof import("../review/revisions");
+      const record = (require("../stacks/output-record") as typeof import("../stacks/output-record")).readInputsRecord(dir);
+      if (fs.existsSync(path.join(dir, "manifest.json"))) rv.guardOutput(dir, opts.allowStale ?? false, io.err);
+      let only: Set<string> | undefined;
+      if (opts.changedSince) {
+        const changes = rv.changesSince(opts.changedSince, dir, envDir());
+        only = new Set(changes.changed.filter((c) => c.sides !== "base").map((c) => c.id));
+        io.err(`check: ${only.size} municipalit${only.size === 1 ? "y" : "ies"} changed since ${changes.base}${changes.unchanged.length ? `; ${rv.skippedNote(changes)}` : ""}\n`);
+      }
+      // an output of `synth --changed-since` with nothing changed holds no stack, by design
+      const empty = record?.selection.kind === "changed-since" && record.selection.ids.length === 0;
+      const models = empty ? [] : loadSynthesized(dir, opts.plan).filter((m) => !only || only.has(m.stack));
+      if (only) {
+        const missing = [...only].filter((id) => !models.some((m) => m.stack === id));
+        if (missing.length) throw new Error(`${dir} holds no stack for ${missing.join(", ")}, changed since ${opts.changedSince}: synthesize them first`);
+      }
+      const reports = models.map((m) => checkStack(m));
       // SARIF results point at the env file's field that caused them (policy/sources.ts)
       emit(renderReport(opts.format as ReportFormat, reports, dir, { envDir: envDir(), rulesUrl: opts.rulesUrl }), opts.output);
       setCode(exitCodeFor(reports));
@@ -317,18 +370,39 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--full-report-url <url>", "markdown: where the whole report is, named in a cut report")
     .option("--json-output <file>", "also write the JSON report (one synthesis for every output)")
     .option("--full-output <file>", "also write the whole Markdown report, uncut")
-    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string }) => {
+    .option("--full", "synthesize every municipality of a git ref, not only those whose inputs differ between base and head")
+    .option("--no-cache", "build every stack of a git ref: neither read nor write the synth cache")
+    .option("--allow-stale", "compare an output directory that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string; full?: boolean; cache: boolean; allowStale?: boolean }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
       const d = require("../review/diff") as typeof import("../review/diff");
-      const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : { base: d.readSide(base), head: d.readSide(head) };
-      const report = d.diffSides(sides.base, sides.head);
+      const rv = require("../review/revisions") as typeof import("../review/revisions");
+      const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : rv.readSides(base, head, { full: opts.full, cache: opts.cache, allowStale: opts.allowStale, envDir: envDir(), warn: io.err });
+      const skipped = "skipped" in sides ? sides.skipped : undefined;
+      const report = { ...d.diffSides(sides.base, sides.head), ...(skipped ? { skipped } : {}) };
       const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);
       if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) throw new Error(`--max-chars must be a whole number of at least 1000, got '${opts.maxChars}'`);
       if (opts.jsonOutput) writeAtomically(opts.jsonOutput, d.json(report));
       if (opts.fullOutput) writeAtomically(opts.fullOutput, d.markdown(report));
       emit(opts.format === "json" ? d.json(report) : d.markdown(report, { maxChars, fullReportUrl: opts.fullReportUrl }), opts.output);
       setCode(d.exitCodeFor(report, opts.failOn as "destructive" | "security" | undefined));
+    });
+
+  program
+    .command("changed")
+    .description("the municipalities whose inputs differ between a git ref and the env files on disk (or another ref, or a synthesized output): the set incremental synth, check and diff work on")
+    .argument("<base>", "git ref")
+    .argument("[head]", "git ref or synthesized output directory (default: the env files on disk)")
+    .option("--format <format>", "text | ids (one per line) | json", "text")
+    .action((base: string, head: string | undefined, opts: { format: string }) => {
+      if (!["text", "ids", "json"].includes(opts.format)) throw new Error(`--format must be text, ids or json, got '${opts.format}'`);
+      const rv = require("../review/revisions") as typeof import("../review/revisions");
+      const c = rv.changesSince(base, head, envDir());
+      if (opts.format === "json") io.out(`${JSON.stringify({ base: c.base, head: c.head, changed: c.changed, unchanged: c.unchanged.length, textOnly: c.textOnly }, null, 2)}\n`);
+      else if (opts.format === "ids") io.out(c.changed.map((x) => `${x.id}\n`).join(""));
+      else io.out(`${c.changed.length} municipalit${c.changed.length === 1 ? "y" : "ies"} changed between ${c.base} and ${c.head}\n${c.changed.map((x) => `  ${x.id}: ${x.reason}\n`).join("")}${c.unchanged.length ? `${rv.skippedNote(c)}\n` : ""}`);
+      setCode(0);
     });
 
   const catalog = program
@@ -529,9 +603,6 @@ function envFileExists(dir: string, id: string): boolean {
   return [`${id}.yaml`, `${id}.yml`].some((n) => fs.existsSync(path.join(dir, n)));
 }
 
-/** Up to this many municipalities are synthesized in this process: starting workers would cost more. */
-const IN_PROCESS_LIMIT = 8;
-
 function summarizeIds(ids: string[]): string {
   return ids.length > 10 ? `${ids.slice(0, 10).join(", ")} … and ${ids.length - 10} more` : ids.join(", ");
 }
@@ -612,7 +683,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.err(`alpha-prime: ${e.message}\nnothing was written\n`);
       return 1;
     }
-    if (e instanceof Error && ["UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError", "MarkerRefusedError"].includes(e.name)) {
+    if (e instanceof Error && ["StaleOutputError", "UnknownMunicipalityError", "PlanDriftError", "ArtifactMismatchError", "MarkerRefusedError"].includes(e.name)) {
       io.err(`alpha-prime: ${e.message}\n`);
       return 1;
     }

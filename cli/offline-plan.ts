@@ -7,7 +7,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ALLOW_LOCAL_STATE_VARIABLE } from "../stacks/municipality-stack";
+
+/** Loaded on use: the stack's module loads cdktf and every construct, which commands other than plan never need. */
+const allowLocalStateVariable = (): string => (require("../stacks/municipality-stack") as typeof import("../stacks/municipality-stack")).ALLOW_LOCAL_STATE_VARIABLE;
 
 /** Overrides the provider mirror search with an explicit directory (the one holding registry.terraform.io/). */
 export const MIRROR_ENV = "ALPHA_PRIME_TF_PROVIDER_MIRROR";
@@ -130,7 +132,7 @@ export function offlineOverride(stack: Record<string, any>, allowLocalState = tr
         allowed_account_ids: null,
       })),
     },
-    ...(allowLocalState && stack.variable?.[ALLOW_LOCAL_STATE_VARIABLE] ? { variable: { [ALLOW_LOCAL_STATE_VARIABLE]: { default: true } } } : {}),
+    ...(allowLocalState && stack.variable?.[allowLocalStateVariable()] ? { variable: { [allowLocalStateVariable()]: { default: true } } } : {}),
   };
 }
 

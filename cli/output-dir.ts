@@ -37,7 +37,10 @@ function pidOf(name: string, kind: "staging" | "old"): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Refuses an output that is not ours to replace; `legacy` also accepts a tree of exactly those entries. */
+/**
+ * Refuses an output that is not ours to replace; `legacy` also accepts a tree of exactly those entries, where an
+ * entry ending in `?` may be absent (`inputs.json?`: what the cdktf app writes beside cdktf's own files).
+ */
 export function assertReplaceable(dir: string, marker: string, legacy?: readonly string[]): void {
   let st: fs.Stats;
   try {
@@ -48,7 +51,9 @@ export function assertReplaceable(dir: string, marker: string, legacy?: readonly
   if (st.isSymbolicLink() || !st.isDirectory()) throw new OutputRefused(`${dir} exists and is not a directory: refusing to replace it`);
   const entries = fs.readdirSync(dir);
   if (entries.length === 0 || entries.includes(marker)) return;
-  if (legacy && entries.every((e) => legacy.includes(e)) && entries.length === legacy.length) return;
+  const required = (legacy ?? []).filter((e) => !e.endsWith("?"));
+  const allowed = (legacy ?? []).map((e) => e.replace(/\?$/, ""));
+  if (legacy && entries.every((e) => allowed.includes(e)) && required.every((e) => entries.includes(e))) return;
   throw new OutputRefused(`${dir} is not empty and was not written by alpha-prime (no ${marker}): refusing to replace it; choose an empty or new directory`);
 }
 

@@ -2,7 +2,9 @@
  * Synthesis at national scale. Worker processes synthesize one municipality at a time each, in an App of its own,
  * into a staging directory that replaces the output only when every config was valid and every stack succeeded —
  * bad input still writes nothing. Validation runs in this process while the workers already synthesize the
- * configs validated so far, so neither core waits. Output is byte-identical to the one-process path (tested).
+ * configs validated so far, so neither core waits; a stack whose inputs are in the synth cache is copied from it
+ * instead, and workers start only for stacks that need building. Output is byte-identical to the one-process path
+ * and to a run without the cache (tested).
  */
 import { ChildProcess, fork } from "child_process";
 import * as fs from "fs";
@@ -13,17 +15,12 @@ import { loadFiles } from "../config/load";
 import { defaultEnvDir, REPO_ROOT } from "../core/paths";
 import { crossFileProblems } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
-import { selectFiles } from "../stacks/app";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { beginOutput } from "./output-dir";
-import { LEGACY_OUTPUT_LAYOUT, OUTPUT_MARKER } from "./synth";
+import { filesToSynthesize, LEGACY_OUTPUT_LAYOUT, OUTPUT_MARKER, OutputAssembly, SynthOptions, SynthResult } from "./synth";
 import type { WorkerReply, WorkerRequest } from "./synth-worker";
 
-export interface ParallelSynthOptions {
-  readonly outdir: string;
-  readonly envDir?: string;
-  readonly only?: readonly string[];
-  readonly stateBucket?: string;
+export interface ParallelSynthOptions extends SynthOptions {
   /** worker processes @default the number of CPUs */
   readonly jobs?: number;
   /** a worker exits after this many stacks and a fresh one takes over, bounding memory @default 300 */
@@ -33,8 +30,7 @@ export interface ParallelSynthOptions {
   readonly onWorkerStart?: (pid: number) => void;
 }
 
-export interface ParallelSynthResult {
-  readonly ids: string[];
+export interface ParallelSynthResult extends SynthResult {
   readonly wallMs: number;
   /** the largest resident memory any worker reported */
   readonly maxWorkerRssBytes: number;
@@ -43,6 +39,8 @@ export interface ParallelSynthResult {
 
 /** The compiled worker (from source, as under ts-jest, the build in dist/ is used; `npm test` builds first). */
 const WORKER = fs.existsSync(path.join(__dirname, "synth-worker.js")) ? path.join(__dirname, "synth-worker.js") : path.join(REPO_ROOT, "dist", "cli", "synth-worker.js");
+/** The code root the workers run (their toolkit is what the stacks' fingerprints must name). */
+const WORKER_CODE_ROOT = path.dirname(path.dirname(WORKER));
 /** configs validated per turn of the event loop, so worker messages are answered promptly */
 const VALIDATION_BATCH = 16;
 /** configs queued per worker, so a worker never waits for the next one */
@@ -53,14 +51,22 @@ const CHANNEL_GONE = new Set(["EPIPE", "ECONNRESET", "ERR_IPC_CHANNEL_CLOSED"]);
 
 export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSynthResult> {
   const started = Date.now();
-  if (o.only !== undefined && o.only.length === 0) throw new Error("--only names no municipality (give ids, or leave --only out for all)");
-  const files = selectFiles(o.envDir ?? defaultEnvDir(), o.only);
+  const envDir = o.envDir ?? defaultEnvDir();
+  const files = filesToSynthesize(envDir, o);
   const outdir = path.resolve(o.outdir);
   const tx = beginOutput(outdir, OUTPUT_MARKER, LEGACY_OUTPUT_LAYOUT);
   const staging = tx.staging;
+  let done = 0;
+  const progress = (id: string) => o.onProgress?.(++done, files.length, id);
+  let run: OutputAssembly;
   let pool: WorkerPool;
   try {
-    pool = new WorkerPool(staging, files.length, o);
+    run = new OutputAssembly(outdir, staging, envDir, o, WORKER_CODE_ROOT);
+    pool = new WorkerPool(staging, files.length, o, (m) => {
+      run.synthesized(m.id, m.manifest, m.cached);
+      if (m.cached) run.noteStored();
+      progress(m.id);
+    });
   } catch (e) {
     tx.release();
     throw e;
@@ -74,7 +80,14 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
       issues.push(...r.issues);
       configs.push(...r.configs);
       if (issues.length) pool.stop(); // keep validating to report every error, but synthesize no more
-      else pool.enqueue(r.configs);
+      else {
+        const misses: { config: MunicipalityConfig; fingerprint: string }[] = [];
+        for (const c of r.configs) {
+          if (run.fromCache(c)) progress(c.id);
+          else misses.push({ config: c, fingerprint: run.fingerprintOf(c.id) });
+        }
+        pool.enqueue(misses);
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     // errors are reported exactly as the one-process path reports them, problems across files (a duplicate id or
@@ -87,28 +100,26 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
     }
     pool.close();
     const result = await pool.settled();
-    // cdktf's own manifest writer, so the file is formatted exactly as the one-process path writes it
-    const { Manifest } = require("cdktf/lib/manifest") as { Manifest: new (v: string, d: string, h: boolean) => { stacks: Record<string, unknown>; writeToFile(): void } };
-    const manifest = new Manifest(result.version, staging, false);
-    for (const c of configs) manifest.stacks[c.id] = result.entries.get(c.id)!;
-    manifest.writeToFile();
+    const r = run.finish(configs.map((c) => c.id));
     tx.commit();
-    return { ids: configs.map((c) => c.id), wallMs: Date.now() - started, maxWorkerRssBytes: result.maxRss, workersStarted: result.workersStarted };
+    run.evict();
+    return { ...r, wallMs: Date.now() - started, maxWorkerRssBytes: result.maxRss, workersStarted: result.workersStarted };
   } finally {
     pool.stop();
     tx.release();
   }
 }
 
-/** Worker processes fed from a queue that validation fills while they run. */
+type DoneReply = Extract<WorkerReply, { type: "done" }>;
+
+/** Worker processes fed from a queue that validation fills while they run; started when there is work for them. */
 class WorkerPool {
-  private readonly queue: MunicipalityConfig[] = [];
+  private readonly queue: { config: MunicipalityConfig; fingerprint: string }[] = [];
   private readonly live = new Set<ChildProcess>();
   /** workers already told to exit: told once only, and their closing pipe is not an error */
   private readonly exiting = new WeakSet<ChildProcess>();
-  private readonly entries = new Map<string, Record<string, unknown>>();
   private readonly idle: (() => void)[] = [];
-  private version = "";
+  private readonly jobs: number;
   private maxRss = 0;
   private done = 0;
   private expected: number;
@@ -120,19 +131,26 @@ class WorkerPool {
   private abort!: (e: Error) => void;
   private readonly finished: Promise<void>;
 
-  constructor(private readonly staging: string, total: number, private readonly o: ParallelSynthOptions) {
+  constructor(
+    private readonly staging: string,
+    total: number,
+    private readonly o: ParallelSynthOptions,
+    private readonly onDone: (reply: DoneReply) => void,
+  ) {
     this.expected = total;
     this.finished = new Promise<void>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
     });
     this.finished.catch(() => undefined);
-    const jobs = Math.max(1, Math.min(o.jobs ?? os.cpus().length, total));
-    for (let i = 0; i < jobs; i++) this.start();
+    this.jobs = Math.max(1, Math.min(o.jobs ?? os.cpus().length, total));
   }
 
-  enqueue(configs: MunicipalityConfig[]): void {
-    this.queue.push(...configs);
+  enqueue(work: { config: MunicipalityConfig; fingerprint: string }[]): void {
+    if (this.stopped) return;
+    this.queue.push(...work);
+    // no more workers than stacks waiting: a run that finds all but one stack in the cache starts one
+    while (this.live.size < this.jobs && this.live.size < this.queue.length + this.inFlight()) this.start();
     for (const wake of this.idle.splice(0)) wake();
   }
 
@@ -153,10 +171,10 @@ class WorkerPool {
     if (!this.failure) this.finish();
   }
 
-  async settled(): Promise<{ entries: Map<string, Record<string, unknown>>; version: string; maxRss: number; workersStarted: number }> {
+  async settled(): Promise<{ maxRss: number; workersStarted: number }> {
     await this.finished;
     if (this.failure) throw this.failure;
-    return { entries: this.entries, version: this.version, maxRss: this.maxRss, workersStarted: this.workersStarted };
+    return { maxRss: this.maxRss, workersStarted: this.workersStarted };
   }
 
   private sentTotal = 0;
@@ -199,12 +217,13 @@ class WorkerPool {
     const feed = () => {
       if (this.stopped || retiring) return;
       while (outstanding < QUEUE_DEPTH && assigned < recycleAfter && this.queue.length) {
-        const config = this.queue.shift()!;
+        const { config, fingerprint } = this.queue.shift()!;
         assigned++;
         outstanding++;
         held.add(config.id);
         this.sentTotal++;
-        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket } satisfies WorkerRequest, (err) => {
+        const cache = this.o.cache ? { dir: this.o.cache.dir, fingerprint } : undefined;
+        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket, cache } satisfies WorkerRequest, (err) => {
           // a worker that is gone is reported by its exit, with every id it held (this one included): a closed
           // channel (EPIPE, ECONNRESET) can be seen here before the exit status is, so it is not a failure of its own
           if (!err) return;
@@ -224,11 +243,9 @@ class WorkerPool {
       if (m.type === "failed") return this.fail(`${m.id}: ${m.message}`);
       outstanding--;
       held.delete(m.id);
-      this.entries.set(m.id, m.manifest);
-      this.version = m.version;
       this.maxRss = Math.max(this.maxRss, m.rssBytes);
       this.done++;
-      this.o.onProgress?.(this.done, this.expected, m.id);
+      this.onDone(m);
       feed();
       this.checkFinished();
     });

@@ -9,12 +9,30 @@ import * as fs from "fs";
 import * as path from "path";
 import { buildApp } from "../stacks/app";
 import type { MunicipalityConfig } from "../config/types";
+import { cacheable, StackCache } from "./stack-cache";
 
-export type WorkerRequest = { type: "synth"; config: MunicipalityConfig; staging: string; stateBucket?: string } | { type: "exit" };
+export type WorkerRequest =
+  | { type: "synth"; config: MunicipalityConfig; staging: string; stateBucket?: string; cache?: { dir: string; fingerprint: string } }
+  | { type: "exit" };
 export type WorkerReply =
   | { type: "ready" }
-  | { type: "done"; id: string; version: string; manifest: Record<string, unknown>; rssBytes: number }
+  | { type: "done"; id: string; version: string; manifest: Record<string, unknown>; rssBytes: number; cached: boolean }
   | { type: "failed"; id: string; message: string };
+
+const caches = new Map<string, StackCache>();
+
+/** Keeps the stack in the synth cache; a cache that cannot be written costs a later run time, never this output. */
+function store(cache: { dir: string; fingerprint: string } | undefined, id: string, stackDir: string, manifest: Record<string, unknown>): boolean {
+  if (!cache || !cacheable(manifest)) return false;
+  try {
+    let c = caches.get(cache.dir);
+    if (!c) caches.set(cache.dir, (c = StackCache.open(cache.dir)));
+    c.store(cache.fingerprint, id, stackDir, manifest);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function send(reply: WorkerReply): void {
   process.send!(reply);
@@ -33,9 +51,11 @@ process.on("message", (req: WorkerRequest) => {
     if (!process.connected) process.exit(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(own, "manifest.json"), "utf8"));
     fs.mkdirSync(path.join(req.staging, "stacks"), { recursive: true });
-    fs.renameSync(path.join(own, "stacks", config.id), path.join(req.staging, "stacks", config.id));
+    const stackDir = path.join(req.staging, "stacks", config.id);
+    fs.renameSync(path.join(own, "stacks", config.id), stackDir);
     fs.rmSync(own, { recursive: true, force: true });
-    send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage().rss });
+    const cached = store(req.cache, config.id, stackDir, manifest.stacks[config.id]);
+    send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage().rss, cached });
   } catch (e) {
     send({ type: "failed", id: config.id, message: (e as Error).message });
   }

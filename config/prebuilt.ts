@@ -60,7 +60,11 @@ export function prebuiltCatalog(text: string): unknown[] | undefined {
   }
 }
 
-/** Writes both files (atomically each); run by `npm run build`. */
+/**
+ * Writes the prebuilt files (atomically each); run by `npm run build` after the compiler. The last is the build
+ * record (stacks/inputs.ts): which sources this dist/ was compiled from, with a digest of the compiled modules, so
+ * the synth cache and incremental review can tell the running toolkit from a git revision's without building it.
+ */
 export function writePrebuilt(): string[] {
   const standalone = (require("ajv/dist/standalone") as typeof import("ajv/dist/standalone")).default;
   const schemaText = fs.readFileSync(SCHEMA_PATH, "utf8");
@@ -78,7 +82,11 @@ export function writePrebuilt(): string[] {
   };
   write(VALIDATOR_FILE, code);
   write(CATALOG_FILE, JSON.stringify({ sha256: sha256(catalogText), entries }));
-  return [VALIDATOR_FILE, CATALOG_FILE];
+  const inputs = require("../stacks/inputs") as typeof import("../stacks/inputs");
+  const distRoot = path.dirname(PREBUILT_DIR);
+  const recordFile = path.join(distRoot, inputs.BUILD_RECORD);
+  write(recordFile, `${JSON.stringify(inputs.buildRecord(REPO_ROOT, distRoot), null, 2)}\n`);
+  return [VALIDATOR_FILE, CATALOG_FILE, recordFile];
 }
 
 if (require.main === module) {

@@ -3,7 +3,9 @@
  * rule (AP-PRE-006) counts in a synthesized stack, and what the README's per-tier table is computed from. Defaults
  * are per account and Region; an account may already use some of them, which only the account can tell.
  */
-import { BANDWIDTH_TIERS, BandwidthTier } from "../constructs/bandwidth-tier";
+// the type only: synthesis loads this module, and a stack may read no more of the tier table than its own row (the
+// row is what its fingerprint holds, stacks/inputs.ts); the README's table is given the rows by its caller
+import type { BandwidthTier } from "../constructs/bandwidth-tier";
 import { instanceSpec } from "../constructs/proxy-capacity";
 import { asArray, Resource, StackModel } from "./model";
 
@@ -134,8 +136,8 @@ export function tierNeeds(tier: BandwidthTier, sites: number, zones: number): { 
 }
 
 /** The README's table of what each tier needs of the quotas that grow with it (a test keeps the README equal to it). */
-export function tierQuotaTable(zones = 3): string {
-  const rows = BANDWIDTH_TIERS.map((t) => {
+export function tierQuotaTable(tiers: readonly BandwidthTier[], zones = 3): string {
+  const rows = tiers.map((t) => {
     const n = tierNeeds(t, 1, zones);
     return `| ${t.id} | ${t.vpnConnectionsPerSite} | ${n.maxSitesAtDefault} | ${n.peakVcpus} |`;
   });

@@ -44,8 +44,11 @@ export interface SynthesizedStack {
   readonly json: Record<string, any>;
 }
 
-/** Every stack of a synthesized output, each read and checked to be a Terraform JSON object inside `outdir`. */
-export function readSynthesizedStacks(outdir: string): SynthesizedStack[] {
+/**
+ * Every stack of a synthesized output (or those of `only`), each read and checked to be a Terraform JSON object
+ * inside `outdir`.
+ */
+export function readSynthesizedStacks(outdir: string, only?: ReadonlySet<string>): SynthesizedStack[] {
   const manifestPath = path.join(outdir, "manifest.json");
   if (!fs.existsSync(manifestPath)) throw new ArtifactError(`${outdir} has no manifest.json: synthesize first (npx alpha-prime synth)`);
   const manifest = readJson(manifestPath, "the manifest");
@@ -53,7 +56,7 @@ export function readSynthesizedStacks(outdir: string): SynthesizedStack[] {
   const entries = Object.entries<any>(manifest.stacks);
   if (entries.length === 0) throw new ArtifactError(`${manifestPath}: lists no stacks: nothing to check (an empty output is an error, not a pass)`);
   const root = fs.realpathSync(outdir);
-  return entries.map(([id, s]) => {
+  return entries.filter(([id]) => !only || only.has(id)).map(([id, s]) => {
     if (!isObject(s) || typeof s.synthesizedStackPath !== "string") throw new ArtifactError(`${manifestPath}: stack '${id}' has no synthesizedStackPath`);
     const file = path.resolve(outdir, s.synthesizedStackPath);
     let real: string;

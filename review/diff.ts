@@ -5,11 +5,8 @@
  * Reviewers approve networks that carry residents' data: the one line that matters — a domain added to the
  * allowlist, a retention shortened, a log bucket about to be replaced — must not drown in a JSON diff.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { processAlive } from "../cli/output-dir";
 import { REPO_ROOT } from "../core/paths";
 import { fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import { readPlanJson, readSynthesizedStacks } from "../policy/synthesized";
@@ -64,6 +61,8 @@ export interface DiffReport {
   readonly base: string;
   readonly head: string;
   readonly municipalities: MunicipalityDiff[];
+  /** municipalities not synthesized because their inputs are the same on both sides (review/revisions.ts) */
+  readonly skipped?: { readonly count: number; readonly note: string };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -125,9 +124,9 @@ function executableTextIn(json: any): { address: string; message: string }[] {
   return [noTemplateInjection, pacGeneratedCodeOnly].flatMap((r) => r.check(model).map((v) => ({ address: v.address, message: `${r.id}: ${v.message}` })));
 }
 
-export function readSynthesized(dir: string, label = dir): Side {
+export function readSynthesized(dir: string, label = dir, only?: ReadonlySet<string>): Side {
   const stacks = new Map<string, StackSnapshot>();
-  for (const s of readSynthesizedStacks(dir)) stacks.set(s.id, snapshotOfStack(s.json));
+  for (const s of readSynthesizedStacks(dir, only)) stacks.set(s.id, snapshotOfStack(s.json));
   return { label, stacks };
 }
 
@@ -147,59 +146,22 @@ export function readPlan(file: string, id = path.basename(path.dirname(path.reso
   return { base: { label: `${file} (prior state)`, stacks: new Map([[id, snap(before)]]) }, head: { label: `${file} (planned)`, stacks: new Map([[id, snap(after)]]) } };
 }
 
-/** Synthesizes a git ref in a temporary worktree (sharing this checkout's node_modules) and reads its output. */
+/**
+ * Synthesizes every municipality of a git ref and reads its output: with this build when the ref's toolkit sources
+ * are the ones it was compiled from, else in a temporary worktree compiled there (review/revisions.ts, which also
+ * selects, for `diff <base> <head>`, only the municipalities whose inputs differ).
+ */
 export function readGitRef(ref: string, repo = REPO_ROOT): Side {
-  let sha: string;
+  const r = require("./revisions") as typeof import("./revisions");
+  const scratch = new r.Scratch(repo);
   try {
-    sha = execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-  } catch {
-    throw new Error(`'${ref}' is neither a synthesized output directory nor a git commit of ${repo}`);
-  }
-  removeAbandonedWorktrees(repo);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${DIFF_TMP_PREFIX}${process.pid}-`));
-  const worktree = path.join(tmp, "worktree");
-  // A signal waits while git, tsc or synth run (they are synchronous), then the finally below cleans up and the
-  // signal is delivered again; the children themselves get a terminal's SIGINT directly.
-  let received: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => (received = signal);
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    execFileSync("git", ["worktree", "add", "--detach", worktree, sha], { cwd: repo, stdio: "ignore" });
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(worktree, "node_modules"), "dir");
-    const env = { ...process.env };
-    for (const v of ["ALPHA_PRIME_ENV_DIR", "ALPHA_PRIME_STACKS", "ALPHA_PRIME_CATALOG", "CDKTF_OUTDIR"]) delete env[v];
-    execFileSync(process.execPath, [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", worktree], { cwd: worktree, stdio: "pipe", env });
-    const out = path.join(tmp, "cdktf.out");
-    execFileSync(process.execPath, [path.join(worktree, "bin", "alpha-prime.js"), "synth", "--out", out], { cwd: worktree, stdio: "pipe", env });
-    return readSynthesized(out, `${ref} (${sha.slice(0, 8)})`);
+    const view = r.commitView(ref, { repo });
+    const out = scratch.dir("out");
+    r.synthesizeRevision(view, [...view.env.keys()], out, scratch, new r.Builds(scratch, repo));
+    return readSynthesized(out, view.label);
   } finally {
-    removeWorktree(repo, tmp);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (received) process.kill(process.pid, received);
+    scratch.close();
   }
-}
-
-const DIFF_TMP_PREFIX = "alpha-prime-diff-";
-
-function removeWorktree(repo: string, tmp: string): void {
-  try {
-    execFileSync("git", ["worktree", "remove", "--force", path.join(tmp, "worktree")], { cwd: repo, stdio: "ignore" });
-  } catch {
-    /* not registered (yet) */
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-/** Worktrees of diff runs that were killed before their clean-up (their process is gone), and git's records of them. */
-function removeAbandonedWorktrees(repo: string): void {
-  for (const name of fs.readdirSync(os.tmpdir())) {
-    const m = new RegExp(`^${DIFF_TMP_PREFIX}(\\d+)-`).exec(name);
-    if (!m) continue;
-    if (!processAlive(Number(m[1]))) removeWorktree(repo, path.join(os.tmpdir(), name)); // else its run is alive
-  }
-  execFileSync("git", ["worktree", "prune"], { cwd: repo, stdio: "ignore" });
 }
 
 /** Reads a synthesized directory, or a git ref (anything that is not an existing directory). */

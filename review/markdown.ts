@@ -233,7 +233,9 @@ export function markdown(report: DiffReport, options: MarkdownOptions = {}): str
   const changed = report.municipalities.filter((m) => m.status !== "unchanged");
   const same = report.municipalities.filter((m) => m.status === "unchanged").map((m) => m.id);
   const head = [`## alpha-prime diff: ${mdText(report.base)} → ${mdText(report.head)}`, ""];
-  if (!changed.length) return [...head, `No municipality changes (${n(same.length)} compared).`, ""].join("\n");
+  // municipalities left out of synthesis because their inputs are the same on both sides (review/revisions.ts)
+  const skipped = report.skipped ? [`${mdText(report.skipped.note)}.`, ""] : [];
+  if (!changed.length) return [...head, `No municipality changes (${n(same.length)} compared).`, "", ...skipped].join("\n");
   const with_ = (r: Risk) => changed.filter((m) => m.callouts.some((c) => c.risk === r)).length;
   const destroying = changed.filter((m) => destroyedOf(m).length).length;
   head.push(
@@ -241,6 +243,7 @@ export function markdown(report: DiffReport, options: MarkdownOptions = {}): str
   );
   // a reviewer proving "nothing else moves" needs the others named, not merely absent
   if (same.length) head.push("", same.length <= 40 ? `Unchanged (no resource added, changed, replaced or removed): ${same.map(mdText).join(", ")}.` : `${n(same.length)} other municipalities unchanged (no resource added, changed, replaced or removed).`);
+  if (report.skipped) head.push("", `${mdText(report.skipped.note)}.`);
   const ordered = byGravity(changed);
   const sections = ordered.map((m) => municipalitySection(m));
   const assemble = (maxGroups: number, maxRows: number, chosen: readonly string[], note?: string) =>

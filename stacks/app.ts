@@ -4,12 +4,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
+import type { App } from "cdktf";
 import { closest } from "../core/errors";
 import { envFiles, loadOrThrow } from "../config/load";
 import { defaultEnvDir } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
-import { MunicipalityStack } from "./municipality-stack";
 
 /** Environment variable that selects municipalities (comma-separated ids) for the cdktf CLI. */
 export const SELECT_ENV = "ALPHA_PRIME_STACKS";
@@ -47,16 +46,42 @@ export function loadSelected(options: Pick<BuildOptions, "envDir" | "only">): Mu
 
 /** Constructs the app (without synthesizing it). */
 export function buildApp(configs: readonly MunicipalityConfig[], options: Pick<BuildOptions, "outdir" | "stateBucket">): App {
+  // loaded here, not at the top: a synth whose stacks all come from the cache never needs cdktf or the constructs
+  const { App } = require("cdktf") as typeof import("cdktf");
+  const { MunicipalityStack } = require("./municipality-stack") as typeof import("./municipality-stack");
   // stackTraces off: no per-construct traces in metadata (smaller, faster, nothing machine-specific).
   const app = new App({ outdir: options.outdir, stackTraces: false });
   for (const config of configs) new MunicipalityStack(app, config, { stateBucket: options.stateBucket });
   return app;
 }
 
-/** Loads, constructs and synthesizes; nothing is written unless every selected config is valid. */
+/**
+ * Loads, constructs and synthesizes; nothing is written unless every selected config is valid. The output records
+ * what it was made from (stacks/output-record.ts), so `check` and `diff` can tell when it no longer matches.
+ */
 export function synthesize(options: BuildOptions): MunicipalityConfig[] {
   const configs = loadSelected(options);
   fs.mkdirSync(options.outdir, { recursive: true });
   buildApp(configs, options).synth();
+  const { catalogFileInEffect, fileSource, toolkitSummary, writeInputsRecord } = require("./output-record") as typeof import("./output-record");
+  const { InputsContext, toolkitIdentity } = require("./inputs") as typeof import("./inputs");
+  const { SaasCatalog } = require("../catalog/saas-catalog") as typeof import("../catalog/saas-catalog");
+  const toolkit = toolkitIdentity();
+  const context = new InputsContext(toolkit, SaasCatalog.default(), options.stateBucket);
+  writeInputsRecord(options.outdir, {
+    source: fileSource(options.outdir, options.envDir ?? defaultEnvDir(), catalogFileInEffect()),
+    selection: options.only?.length ? { kind: "only", ids: [...options.only] } : { kind: "all" },
+    toolkit: toolkitSummary(toolkit),
+    stacks: Object.fromEntries(configs.map((c) => [c.id, context.of(c)])),
+  });
   return configs;
+}
+
+/** Writes cdktf.out/manifest.json for stacks synthesized apart (workers, the synth cache), as cdktf's App writes it. */
+export function writeManifest(outdir: string, stacks: Iterable<[string, Record<string, unknown>]>): void {
+  const { Manifest } = require("cdktf/lib/manifest") as { Manifest: new (v: string, d: string, h: boolean) => { stacks: Record<string, unknown>; writeToFile(): void } };
+  const { version } = require("cdktf/package.json") as { version: string };
+  const manifest = new Manifest(version, outdir, false);
+  for (const [id, entry] of stacks) manifest.stacks[id] = entry;
+  manifest.writeToFile();
 }

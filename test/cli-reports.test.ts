@@ -93,7 +93,7 @@ describe("alpha-prime synth --all", () => {
     const lines = r.err.trim().split("\n");
     expect(lines).toHaveLength(10);
     lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^synth: ${(i + 1) * 2}/20 municipalities \\(${(i + 1) * 10}%\\), last m\\d{4}$`)));
-    expect(r.out).toMatch(/^synthesized 20 stack\(s\) into .+ in \d+\.\d s \(\d+\.\d stacks\/s, 2 worker process\(es\), largest worker \d+ MB\): m0000, m0001, .* … and 10 more\n$/);
+    expect(r.out).toMatch(/^synthesized 20 stack\(s\) into .+ in \d+\.\d s \(0 from the cache, 20 built, \d+\.\d stacks\/s, 2 worker process\(es\), largest worker \d+ MB\): m0000, m0001, .* … and 10 more\n$/);
     expect(fs.readdirSync(path.join(out, "stacks"))).toHaveLength(20);
   });
 

@@ -264,7 +264,7 @@ describe("synth --out writes only where it may, and never leaves the output miss
     fs.mkdirSync(empty);
     for (const out of [legacy, empty, path.join(root, "new")]) {
       expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0);
-      expect(listing(out)).toEqual([".alpha-prime-output", "manifest.json", "stacks"]);
+      expect(listing(out)).toEqual([".alpha-prime-output", "inputs.json", "manifest.json", "stacks"]);
       expect((await cli("--env-dir", envDir(), "synth", "--out", out)).code).toBe(0); // and again, by its marker
     }
     expect(listing(root)).toEqual(["empty", "legacy", "new"]); // no lock, staging or old tree left beside them

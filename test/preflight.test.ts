@@ -17,6 +17,7 @@ import { checkStack } from "../policy/engine";
 import { StackModel } from "../policy/model";
 import { ALPHA_PRIME_PACK, RULE_IDS } from "../policy/pack";
 import { tierQuotaTable } from "../policy/quotas";
+import { BANDWIDTH_TIERS } from "../constructs/bandwidth-tier";
 import type { Rule } from "../policy/types";
 import { REPO_ROOT } from "../core/paths";
 import { envDirWith, policyOf, resources, runCli, SAMPLE_IDS, sampleText, synthScope, synthStacks, tempDir, TfJson } from "./helpers";
@@ -413,7 +414,7 @@ describe("alpha-prime check catches a mutation of a real sample for each preflig
 describe("quotas per bandwidth tier", () => {
   test("the README's table is the one computed from the tier table and the quota defaults", () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-    expect(readme).toContain(tierQuotaTable());
+    expect(readme).toContain(tierQuotaTable(BANDWIDTH_TIERS));
   });
 });
 

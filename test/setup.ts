@@ -3,3 +3,5 @@ for (const v of ["ALPHA_PRIME_STATE_BUCKET", "ALPHA_PRIME_STACKS", "ALPHA_PRIME_
 // ...and these what language validate and init speak (tests that want Japanese say --lang ja or set them)
 for (const v of ["LC_ALL", "LC_MESSAGES"]) delete process.env[v];
 process.env.LANG = "C.UTF-8";
+// ...and the synth cache is this test file's own, never the developer's (~/.cache/alpha-prime)
+process.env.ALPHA_PRIME_CACHE_DIR = require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "alpha-prime-cache-test-"));

@@ -100,10 +100,14 @@ describe("pull requests", () => {
   const pr = wf("alpha-prime-pr.yml");
   const review = pr.jobs.review;
 
-  test("each revision is synthesized once: one synth of the head, one diff (which synthesizes the base) writing every output", () => {
+  test("each revision is synthesized once, and only what changed: one synth of the head's changed municipalities, one diff (which synthesizes the base's side of them) writing every output", () => {
     expect(Object.keys(pr.on)).toEqual(["pull_request"]);
-    expect(Object.values<any>(pr.jobs).flatMap(runs).filter((r) => r.includes("alpha-prime synth"))).toEqual(["npx alpha-prime synth --all --out cdktf.out"]);
-    expect(runs(pr.jobs.synth)).toContain("npx alpha-prime synth --all --out cdktf.out");
+    // test/incremental.test.ts runs these steps as written in a repository with a pull request's change
+    const synth = 'npx alpha-prime synth --changed-since "origin/$BASE_REF" --out cdktf.out';
+    expect(Object.values<any>(pr.jobs).flatMap(runs).filter((r) => r.includes("alpha-prime synth"))).toEqual([synth]);
+    expect(runs(pr.jobs.synth)).toContain(synth);
+    // the base branch's commit is fetched: the changed set is worked out from it
+    expect(steps(pr.jobs.synth).find((s) => String(s.uses).startsWith("actions/checkout@")).with["fetch-depth"]).toBe(0);
     const diffs = runs(review).filter((r) => r.includes("alpha-prime diff"));
     expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" ../cdktf.out --format json --output ../alpha-prime-diff.json --full-output ../alpha-prime-diff.md --fail-on destructive']);
     // the plan jobs plan the review job's stacks, checked by their sha256
