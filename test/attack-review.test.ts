@@ -273,9 +273,16 @@ describe("attack: what the diff and its comment let through", () => {
   });
 
   test("a municipality name cannot put a link into the comment's risk lines", () => {
-    const env = envDirWith({ "kaga.yaml": sampleText("kaga").replace("retentionDays: 365", "retentionDays: 731").replace("name: 加賀市", 'name: "加賀市 [✅ reviewed by security, safe](https://evil.example/x)"') });
-    const head = synthStacks({ envDir: env, only: ["kaga"] }).stacks.kaga;
-    const comment = markdown({ base: "main", head: "pr", municipalities: [compareStacks("kaga", snapshotOfStack(base), snapshotOfStack(head))] });
+    const evil = "加賀市 [✅ reviewed by security, safe](https://evil.example/x)";
+    // First the loader: the name tags every resource (IAM roles included), and IAM takes none of `[ ] ( ) ,` or emoji.
+    const env = envDirWith({ "kaga.yaml": sampleText("kaga").replace("name: 加賀市", `name: "${evil}"`) });
+    expect(() => synthStacks({ envDir: env, only: ["kaga"] })).toThrow(/\/name: .*characters IAM does not take in tags/);
+    // Then the comment itself, for a stack that did not come through the loader (a tampered or hand-edited output):
+    // every string that held the name now holds the link.
+    const tampered = JSON.parse(JSON.stringify(base).split("加賀市").join(evil.replace(/"/g, '\\"')));
+    const head = headWith((j) => Object.assign(j, tampered));
+    const comment = markdown({ base: "main", head: "pr", municipalities: [head] });
+    expect(comment).toContain("evil.example");
     const html = marked.parse(comment, { async: false }) as string;
     expect(html).not.toContain('href="https://evil.example/x"');
   });
