@@ -133,6 +133,11 @@ function envDirInRepo(envDir: string, repo: string): string {
   return rel.split(path.sep).join("/");
 }
 
+function insideRepo(dir: string, repo = REPO_ROOT): boolean {
+  const rel = path.relative(repo, path.resolve(dir));
+  return !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
 export function commitView(ref: string, options: { repo?: string; envDir?: string } = {}): RevisionView {
   const repo = options.repo ?? REPO_ROOT;
   const sha = resolveCommit(ref, repo);
@@ -632,7 +637,10 @@ function changedSinceDrift(dir: string): string | undefined {
   try {
     const head = viewOfOutput(dir);
     if (!head) return undefined;
-    const now = changedMunicipalities(commitView(sel.commit, { envDir: head.files?.envDir }), head, scratch, new Builds(scratch));
+    // The commit keeps its env files where the repository does; the output's own env directory may lie outside it
+    // (the PR workflow's review job reads the head's env files from an artifact beside the base branch's checkout).
+    const envDir = head.files && insideRepo(head.files.envDir) ? head.files.envDir : path.join(REPO_ROOT, "env");
+    const now = changedMunicipalities(commitView(sel.commit, { envDir }), head, scratch, new Builds(scratch));
     const want = now.changed.map((c) => c.id).sort();
     const had = [...sel.ids].sort();
     if (JSON.stringify(want) === JSON.stringify(had)) return undefined;
@@ -659,6 +667,14 @@ export function readSides(baseSpec: string, headSpec: string, o: ReadSidesOption
       if (isDirectory(spec)) {
         if (!fs.existsSync(path.join(spec, "manifest.json"))) throw new Error(`${spec} has no manifest.json: synthesize it first`);
         const trust = guardOutput(spec, o.allowStale ?? false, o.warn);
+        // An output that holds some municipalities only (--changed-since, --only) and cannot be matched with its files
+        // would be compared whole: every municipality it leaves out would read as REMOVED, a false data-loss verdict
+        // for the whole country (the PR workflow's review job did this when the artifact lacked the catalog).
+        const selection = readInputsRecord(spec)?.selection;
+        if ((trust === "unrecorded" || trust === "stale") && selection && selection.kind !== "all") {
+          const { StaleOutputError } = require("../stacks/output-record") as typeof import("../stacks/output-record");
+          throw new StaleOutputError(`${spec} holds only the municipalities ${selection.kind === "changed-since" ? `changed since ${selection.ref}` : "named by --only"} (${selection.ids.length}), and cannot be matched with the files it was synthesized from: compared whole, every other municipality would read as removed. Give the diff the env directory and catalog the output names, or a full output`);
+        }
         const bucketAsNow = Object.values(readInputsRecord(spec)?.stacks ?? {}).every((s) => !("stateBucket" in s) || s.stateBucket === (process.env.ALPHA_PRIME_STATE_BUCKET || null));
         return { dir: spec, view: trust === "current" || trust === "revision" ? (bucketAsNow ? viewOfOutput(spec) : undefined) : undefined };
       }

@@ -673,6 +673,44 @@ describe("incremental review between git revisions", () => {
     for (const f of ["cdktf.out", ".alpha-prime", ".alpha-prime-base", "alpha-prime.sarif", "alpha-prime-diff.json", "alpha-prime-diff.md"]) fs.rmSync(path.join(copy.root, f), { recursive: true, force: true });
   });
 
+  test("the review job sees only the synth job's artifact beside the base's checkout: it still verifies the head's output and compares the changed municipality only, not the rest as removed", () => {
+    edit("env/m0006.yaml", (t) => t.replace("noc@example.jp", "soc@example.jp"));
+    copy.commit("m0006: another contact");
+    copy.git("update-ref", "refs/remotes/origin/main", "HEAD~1");
+    type Step = { run?: string; uses?: string; with?: { path?: string }; env?: Record<string, string>; "working-directory"?: string };
+    const workflow = parse(fs.readFileSync(path.join(copy.root, ".github", "workflows", "alpha-prime-pr.yml"), "utf8"));
+    const synthSteps = workflow.jobs.synth.steps as Step[];
+    const words = (line: string, env: Record<string, string>) => line.slice("npx alpha-prime ".length).split(" ").map((w) => w.replace(/^"(.*)"$/, "$1").replace(/\$([A-Z_]+)/g, (_, v) => env[v] ?? ""));
+    const env = { BASE_REF: "main" };
+    const synth = synthSteps.find((st) => st.run?.startsWith("npx alpha-prime synth "))!;
+    expect(run(words(synth.run!, env), { cli: copy.cli, cwd: copy.root, env: { ALPHA_PRIME_CACHE_DIR: cache } }).code).toBe(0);
+    // the review job's workspace: exactly the paths the synth job uploads, and the base branch's checkout beside them
+    // (here the same toolkit, which a directory of its own stands for: the CLI's repository is the copy)
+    const ws = tempDir("alpha-prime-review-job-");
+    const upload = synthSteps.find((st) => st.uses?.startsWith("actions/upload-artifact"))!;
+    for (const rel of upload.with!.path!.split("\n").map((s) => s.trim()).filter(Boolean)) fs.cpSync(path.join(copy.root, rel), path.join(ws, rel), { recursive: true });
+    fs.mkdirSync(path.join(ws, ".alpha-prime-base"));
+    const review = (workflow.jobs.review.steps as Step[]).filter((st) => /^npx alpha-prime (check|diff) /.test(st.run ?? ""));
+    const results = new Map<string, ReturnType<typeof run>>();
+    for (const step of review) {
+      const stepEnv = { ...env, ...Object.fromEntries(Object.entries(step.env ?? {}).filter(([, v]) => !v.includes("${{"))) };
+      const args = words(step.run!, stepEnv);
+      results.set(args[0], run(args, { cli: copy.cli, cwd: path.join(ws, step["working-directory"] ?? "."), env: { ALPHA_PRIME_CACHE_DIR: cache, ...stepEnv } }));
+    }
+    // nothing the review job cannot verify: no warning, and the verdict is the full diff's
+    expect({ check: results.get("check")!.err, diff: results.get("diff")!.err }).toEqual({ check: "", diff: "" });
+    expect(results.get("diff")!.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(ws, "alpha-prime-diff.json"), "utf8"));
+    expect(report.municipalities.filter((m: { status: string }) => m.status !== "unchanged").map((m: { id: string }) => m.id)).toEqual(["m0006"]);
+    // an artifact without the catalog: the output cannot be matched with its files, so its selection is not taken on
+    // trust — and it is not compared whole either (every municipality it leaves out would read as removed)
+    fs.rmSync(path.join(ws, "catalog"), { recursive: true });
+    const blind = run(["diff", "HEAD~1", "../cdktf.out", "--format", "json"], { cli: copy.cli, cwd: path.join(ws, ".alpha-prime-base"), env: { ALPHA_PRIME_CACHE_DIR: cache } });
+    expect({ code: blind.code, out: blind.out }).toEqual({ code: 1, out: "" });
+    expect(blind.err).toMatch(/holds only the municipalities changed since origin\/main \(1\).*every other municipality would read as removed/s);
+    fs.rmSync(path.join(copy.root, "cdktf.out"), { recursive: true, force: true });
+  });
+
   test("a toolkit change changes every municipality; a tier row change only that tier's (the other revision built in a worktree)", () => {
     edit("constructs/operations.ts", (t) => `${t}\n// a change to a construct\n`);
     copy.commit("a construct changed");
