@@ -248,7 +248,8 @@ function catalogDigests(view: RevisionView): Map<string, string> {
 function tierRows(view: RevisionView, builds: Builds): Map<string, string> {
   const root = runsHere(view) ? runningCodeRoot() : path.join(builds.of(view), "dist");
   const mod = require(path.join(root, TIER_TABLE_MODULE)) as typeof import("../constructs/bandwidth-tier");
-  return new Map(mod.BANDWIDTH_TIERS.map((t) => [t.id, JSON.stringify(t)]));
+  // each row as bandwidthTier(id) returns it, as a stack's fingerprint takes it (InputsContext.tierDigest)
+  return new Map(mod.BANDWIDTH_TIERS.map((t) => [t.id, JSON.stringify(mod.bandwidthTier(t.id))]));
 }
 
 /** The parts of an env file that name catalog entries and its tier, read without the loader (raw YAML). */

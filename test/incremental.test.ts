@@ -215,7 +215,7 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
     });
   });
 
-  test("the toolkit's identity follows its version, lock file, schema and every module synthesis loads — not other code, nor the tier table's module", () => {
+  test("the toolkit's identity follows its version, lock file, schema and every module synthesis loads — not other code, nor the tier table's rows", () => {
     const root = tempDir();
     const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.split("\0").filter((f) => f && fs.existsSync(path.join(REPO_ROOT, f)));
     for (const rel of listed) {
@@ -239,7 +239,13 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
     expect(edit("constructs/log-archive.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true });
     expect(edit("policy/engine.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true });
     expect(edit("cli/graph.ts", (t) => `${t}\n// a change\n`)).toEqual(none);
-    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, tier: true });
+    // the tier module's rows count per stack; the rest of it is code like any other: what bandwidthTier() returns,
+    // what the module runs when loaded (a pull request could patch any construct from there), even a comment
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace(/tier\("5g", 5, \["c7g\.large", 1\]/, 'tier("5g", 5, ["c7g.xlarge", 1]'))).toEqual({ ...none, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace("  return t;\n}", '  return id === "1g" ? { ...t, proxyInstancesPerAz: 0 } : t;\n}'))).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n(globalThis as Record<string, unknown>).patched = true;\n`)).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace('tier("1g", 1, ["t4g.small", 1], ["m7g.large", 1, 2], 20)', 'tier("1g", 1, ["t4g.small", 1], ["m7g.large", 1, 2], ((globalThis as Record<string, unknown>).patched = 20))'))).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true, tier: true });
     // the build records the same identity the sources give, and this build is recognised as made from them
     expect(toolkitIdentity(path.join(REPO_ROOT, "dist")).source.code).toBe(sourceIdentity(directoryTree(REPO_ROOT)).code);
   });
