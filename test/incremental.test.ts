@@ -405,6 +405,31 @@ describe("the synth cache", () => {
     expect(tree(b)).toEqual(tree(a));
   });
 
+  test("a cache directory that others can write to is not used: a whole, self-consistent entry planted there never reaches the output", () => {
+    // a shared cache (ALPHA_PRIME_CACHE_DIR=/tmp/ci-cache, a runner's common directory): another account can plant
+    // an entry under a fingerprint anyone can compute, with digests that match what it planted
+    const fresh = path.join(tempDir(), "fresh");
+    expect(run(["synth", "--no-cache", "--out", fresh]).code).toBe(0);
+    const own = tempDir("alpha-prime-cache-");
+    run(["synth", "--out", path.join(tempDir(), "o")], { env: { ALPHA_PRIME_CACHE_DIR: own } });
+    for (const [mode, shared] of [[0o777, tempDir("alpha-prime-shared-cache-")], [0o775, tempDir("alpha-prime-group-cache-")]] as const) {
+      fs.cpSync(own, shared, { recursive: true });
+      const [fp] = [...cacheEntries(shared)].find(([, id]) => id === "kaga")!;
+      const entryDir = path.join(shared, "stacks-v1", fp.slice(0, 2), fp);
+      const file = path.join(entryDir, "files", "cdk.tf.json");
+      const planted = Buffer.from(fs.readFileSync(file, "utf8").replace("alpha-prime-kaga", "alpha-prime-evil"));
+      fs.writeFileSync(file, planted);
+      const entry = JSON.parse(fs.readFileSync(path.join(entryDir, "entry.json"), "utf8"));
+      entry.files["cdk.tf.json"] = { sha256: require("crypto").createHash("sha256").update(planted).digest("hex"), bytes: planted.length };
+      fs.writeFileSync(path.join(entryDir, "entry.json"), JSON.stringify(entry));
+      fs.chmodSync(shared, mode);
+      const out = path.join(tempDir(), "out");
+      const r = run(["synth", "--out", out], { env: { ALPHA_PRIME_CACHE_DIR: shared } });
+      expect({ mode: mode.toString(8), code: r.code, built: !/from the cache/.test(r.out), warned: /the synth cache cannot be used \(.*writable by others/.test(r.err) }).toEqual({ mode: mode.toString(8), code: 0, built: true, warned: true });
+      expect(tree(out)).toEqual(tree(fresh));
+    }
+  });
+
   test("the least recently used entries go first once the cache is over its limit", () => {
     const dir = tempDir("alpha-prime-cache-");
     const cache = StackCache.open(dir, 3 * 100_000 + 5_000);
