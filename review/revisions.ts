@@ -42,6 +42,8 @@ export function resolveCommit(ref: string, repo = REPO_ROOT): string | undefined
 class CommitTree implements SourceTree {
   private readonly blobs = new Map<string, string>();
   private readonly contents = new Map<string, Buffer>();
+  /** paths that are not regular files (links, submodules): no source, but an env directory must not hold them */
+  readonly irregular = new Set<string>();
 
   constructor(
     private readonly repo: string,
@@ -49,9 +51,10 @@ class CommitTree implements SourceTree {
   ) {
     const out = git(repo, ["ls-tree", "-r", "-z", "--full-tree", commit]).toString("utf8");
     for (const line of out.split("\0")) {
-      const m = /^(\d+) blob ([0-9a-f]+)\t(.*)$/s.exec(line);
+      const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(line);
       // regular files only: env-input refuses anything else, and a link is no source
-      if (m && (m[1] === "100644" || m[1] === "100755")) this.blobs.set(m[3], m[2]);
+      if (m && m[2] === "blob" && (m[1] === "100644" || m[1] === "100755")) this.blobs.set(m[4], m[3]);
+      else if (m) this.irregular.add(m[4]);
     }
   }
 
@@ -146,11 +149,21 @@ export function commitView(ref: string, options: { repo?: string; envDir?: strin
   const envRel = envDirInRepo(options.envDir ?? defaultEnvDir(), repo);
   const env = new Map<string, { name: string; blob: string }>();
   const prefix = envRel ? `${envRel}/` : "";
-  for (const p of tree.paths()) {
+  // The commit's env files as listEnvDirectory lists a checkout's (config/env-input.ts): a name it refuses is refused
+  // here too. Left out silently, it would be a file the checkout (and so the deploy) reads but review never saw —
+  // `x.yml` kept beside a changed `x.yaml` compared as "unchanged" — or one the deploy refuses after review passed.
+  const problems: string[] = [];
+  for (const p of [...tree.paths(), ...tree.irregular].sort()) {
     if (!p.startsWith(prefix)) continue;
     const name = p.slice(prefix.length);
-    if (ENV_FILE.test(name)) env.set(name.replace(/\.ya?ml$/, ""), { name, blob: tree.blob(p)! });
+    if (name.includes("/") || !/\.ya?ml$/i.test(name)) continue;
+    const id = name.replace(/\.ya?ml$/i, "");
+    if (!ENV_FILE.test(name)) problems.push(`${name}: env files end in .yaml or .yml (lowercase)`);
+    else if (tree.irregular.has(p)) problems.push(`${name}: not a regular file (a link or a submodule)`);
+    else if (env.has(id)) problems.push(`municipality '${id}' has two env files (${env.get(id)!.name} and ${name})`);
+    else env.set(id, { name, blob: tree.blob(p)! });
   }
+  if (problems.length) throw new Error(`${ref} (${sha.slice(0, 8)}): its env directory ${envRel || "."} cannot be read as the checkout would be: ${problems.join("; ")}`);
   const catalogRel = path.relative(repo, CATALOG_PATH).split(path.sep).join("/");
   return {
     label: `${ref} (${sha.slice(0, 8)})`,

@@ -742,6 +742,29 @@ describe("incremental review between git revisions", () => {
     fs.rmSync(path.join(copy.root, "cdktf.out"), { recursive: true, force: true });
   });
 
+  test("a commit's env files are read as a checkout's: a second file of one id, an upper-case extension or a link is an error, not a file review leaves out", () => {
+    const start = copy.git("rev-parse", "HEAD").trim();
+    const envDir = path.join(copy.root, "env");
+    fs.renameSync(path.join(envDir, "m0002.yaml"), path.join(envDir, "m0002.yml"));
+    copy.commit("m0002 as .yml");
+    // the risky change goes into a second file of the same municipality; the one review would read stays as it was
+    fs.writeFileSync(path.join(envDir, "m0002.yaml"), fs.readFileSync(path.join(envDir, "m0002.yml"), "utf8").replace(/bandwidthTier: \S+/, "bandwidthTier: 10g"));
+    copy.commit("m0002: a second file");
+    const dup = inCopy(["changed", "HEAD~1", "HEAD", "--format", "json"]);
+    expect({ code: dup.code, err: dup.err }).toEqual({ code: 2, err: expect.stringMatching(/municipality 'm0002' has two env files \(m0002\.yaml and m0002\.yml\)/) });
+    copy.git("reset", "--quiet", "--hard", start);
+    for (const [name, make] of [
+      ["m0100.YAML", (f: string) => fs.copyFileSync(path.join(envDir, "m0003.yaml"), f)],
+      ["m0101.yaml", (f: string) => fs.symlinkSync("m0003.yaml", f)],
+    ] as const) {
+      make(path.join(envDir, name));
+      copy.commit(`${name} added`);
+      const r = inCopy(["changed", "HEAD~1", "HEAD", "--format", "json"]);
+      expect({ name, code: r.code, err: r.err }).toEqual({ name, code: 2, err: expect.stringContaining(name) });
+      copy.git("reset", "--quiet", "--hard", start);
+    }
+  });
+
   test("a toolkit change changes every municipality; a tier row change only that tier's (the other revision built in a worktree)", () => {
     edit("constructs/operations.ts", (t) => `${t}\n// a change to a construct\n`);
     copy.commit("a construct changed");
