@@ -17,6 +17,7 @@
  *   every use) are removed until the cache is under 90 % of its limit: `$ALPHA_PRIME_CACHE_MAX_MB`, default 2048 MiB
  *   (a national set of 1,741 stacks is about 320 MB). Removal renames an entry away first, so a reader never sees
  *   half of one.
+ * - **Private**: used only when this user owns it and no one else can write to it (see assertPrivate).
  * - `synth --no-cache` bypasses it; `alpha-prime cache clear` empties it; `alpha-prime cache info` says where it
  *   is and how full.
  */
@@ -84,11 +85,30 @@ function filesUnder(dir: string, prefix = ""): string[] {
   return out;
 }
 
+/**
+ * The cache is trusted as much as the output it becomes, so only its owner may write to it. Entries are checked
+ * against their own digests, which protects from a torn or corrupted file, not from someone who writes both: in a
+ * directory another account can write to (a shared /tmp/ci-cache, a group-writable home), anyone can plant a whole,
+ * self-consistent entry under a fingerprint they can compute from the repository, and it would be copied into the
+ * output as the stack of that municipality. So the cache directory, its layout directory and its temporary
+ * directory must be owned by this user and writable by no one else (the layout directories, which this process
+ * creates, must not be links either); otherwise it is not used at all (`openCache` warns and synthesizes every stack).
+ */
+function assertPrivate(dir: string, created: boolean): void {
+  if (typeof process.getuid !== "function") return; // no POSIX owners and modes (Windows)
+  const st = created ? fs.lstatSync(dir) : fs.statSync(dir);
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  if (st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user (uid ${st.uid}): a cache others can write to could hand this run stacks it did not synthesize`);
+  if (st.mode & 0o022) throw new Error(`${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): a cache others can write to could hand this run stacks it did not synthesize; use a private directory, or \`chmod go-w\` it and \`alpha-prime cache clear\``);
+}
+
 export class StackCache {
   /** Opens (creating) the cache directory and removes what dead runs left in it. */
   static open(dir = defaultCacheDir(), limitBytes = cacheLimitBytes()): StackCache {
     const cache = new StackCache(path.resolve(dir), limitBytes);
-    fs.mkdirSync(cache.tmp, { recursive: true });
+    // created private (0700 whatever the umask leaves), and refused when anyone else could write to it
+    fs.mkdirSync(cache.tmp, { recursive: true, mode: 0o700 });
+    for (const d of [cache.dir, cache.root, cache.tmp]) assertPrivate(d, d !== cache.dir);
     for (const name of fs.readdirSync(cache.tmp)) {
       const pid = Number(/^(\d+)-/.exec(name)?.[1]);
       if (!processAlive(pid) || pid === process.pid) fs.rmSync(path.join(cache.tmp, name), { recursive: true, force: true });

@@ -42,6 +42,8 @@ export function resolveCommit(ref: string, repo = REPO_ROOT): string | undefined
 class CommitTree implements SourceTree {
   private readonly blobs = new Map<string, string>();
   private readonly contents = new Map<string, Buffer>();
+  /** paths that are not regular files (links, submodules): no source, but an env directory must not hold them */
+  readonly irregular = new Set<string>();
 
   constructor(
     private readonly repo: string,
@@ -49,9 +51,10 @@ class CommitTree implements SourceTree {
   ) {
     const out = git(repo, ["ls-tree", "-r", "-z", "--full-tree", commit]).toString("utf8");
     for (const line of out.split("\0")) {
-      const m = /^(\d+) blob ([0-9a-f]+)\t(.*)$/s.exec(line);
+      const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(line);
       // regular files only: env-input refuses anything else, and a link is no source
-      if (m && (m[1] === "100644" || m[1] === "100755")) this.blobs.set(m[3], m[2]);
+      if (m && m[2] === "blob" && (m[1] === "100644" || m[1] === "100755")) this.blobs.set(m[4], m[3]);
+      else if (m) this.irregular.add(m[4]);
     }
   }
 
@@ -133,6 +136,11 @@ function envDirInRepo(envDir: string, repo: string): string {
   return rel.split(path.sep).join("/");
 }
 
+function insideRepo(dir: string, repo = REPO_ROOT): boolean {
+  const rel = path.relative(repo, path.resolve(dir));
+  return !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
 export function commitView(ref: string, options: { repo?: string; envDir?: string } = {}): RevisionView {
   const repo = options.repo ?? REPO_ROOT;
   const sha = resolveCommit(ref, repo);
@@ -141,11 +149,21 @@ export function commitView(ref: string, options: { repo?: string; envDir?: strin
   const envRel = envDirInRepo(options.envDir ?? defaultEnvDir(), repo);
   const env = new Map<string, { name: string; blob: string }>();
   const prefix = envRel ? `${envRel}/` : "";
-  for (const p of tree.paths()) {
+  // The commit's env files as listEnvDirectory lists a checkout's (config/env-input.ts): a name it refuses is refused
+  // here too. Left out silently, it would be a file the checkout (and so the deploy) reads but review never saw —
+  // `x.yml` kept beside a changed `x.yaml` compared as "unchanged" — or one the deploy refuses after review passed.
+  const problems: string[] = [];
+  for (const p of [...tree.paths(), ...tree.irregular].sort()) {
     if (!p.startsWith(prefix)) continue;
     const name = p.slice(prefix.length);
-    if (ENV_FILE.test(name)) env.set(name.replace(/\.ya?ml$/, ""), { name, blob: tree.blob(p)! });
+    if (name.includes("/") || !/\.ya?ml$/i.test(name)) continue;
+    const id = name.replace(/\.ya?ml$/i, "");
+    if (!ENV_FILE.test(name)) problems.push(`${name}: env files end in .yaml or .yml (lowercase)`);
+    else if (tree.irregular.has(p)) problems.push(`${name}: not a regular file (a link or a submodule)`);
+    else if (env.has(id)) problems.push(`municipality '${id}' has two env files (${env.get(id)!.name} and ${name})`);
+    else env.set(id, { name, blob: tree.blob(p)! });
   }
+  if (problems.length) throw new Error(`${ref} (${sha.slice(0, 8)}): its env directory ${envRel || "."} cannot be read as the checkout would be: ${problems.join("; ")}`);
   const catalogRel = path.relative(repo, CATALOG_PATH).split(path.sep).join("/");
   return {
     label: `${ref} (${sha.slice(0, 8)})`,
@@ -243,7 +261,8 @@ function catalogDigests(view: RevisionView): Map<string, string> {
 function tierRows(view: RevisionView, builds: Builds): Map<string, string> {
   const root = runsHere(view) ? runningCodeRoot() : path.join(builds.of(view), "dist");
   const mod = require(path.join(root, TIER_TABLE_MODULE)) as typeof import("../constructs/bandwidth-tier");
-  return new Map(mod.BANDWIDTH_TIERS.map((t) => [t.id, JSON.stringify(t)]));
+  // each row as bandwidthTier(id) returns it, as a stack's fingerprint takes it (InputsContext.tierDigest)
+  return new Map(mod.BANDWIDTH_TIERS.map((t) => [t.id, JSON.stringify(mod.bandwidthTier(t.id))]));
 }
 
 /** The parts of an env file that name catalog entries and its tier, read without the loader (raw YAML). */
@@ -632,7 +651,10 @@ function changedSinceDrift(dir: string): string | undefined {
   try {
     const head = viewOfOutput(dir);
     if (!head) return undefined;
-    const now = changedMunicipalities(commitView(sel.commit, { envDir: head.files?.envDir }), head, scratch, new Builds(scratch));
+    // The commit keeps its env files where the repository does; the output's own env directory may lie outside it
+    // (the PR workflow's review job reads the head's env files from an artifact beside the base branch's checkout).
+    const envDir = head.files && insideRepo(head.files.envDir) ? head.files.envDir : path.join(REPO_ROOT, "env");
+    const now = changedMunicipalities(commitView(sel.commit, { envDir }), head, scratch, new Builds(scratch));
     const want = now.changed.map((c) => c.id).sort();
     const had = [...sel.ids].sort();
     if (JSON.stringify(want) === JSON.stringify(had)) return undefined;
@@ -659,6 +681,14 @@ export function readSides(baseSpec: string, headSpec: string, o: ReadSidesOption
       if (isDirectory(spec)) {
         if (!fs.existsSync(path.join(spec, "manifest.json"))) throw new Error(`${spec} has no manifest.json: synthesize it first`);
         const trust = guardOutput(spec, o.allowStale ?? false, o.warn);
+        // An output that holds some municipalities only (--changed-since, --only) and cannot be matched with its files
+        // would be compared whole: every municipality it leaves out would read as REMOVED, a false data-loss verdict
+        // for the whole country (the PR workflow's review job did this when the artifact lacked the catalog).
+        const selection = readInputsRecord(spec)?.selection;
+        if ((trust === "unrecorded" || trust === "stale") && selection && selection.kind !== "all") {
+          const { StaleOutputError } = require("../stacks/output-record") as typeof import("../stacks/output-record");
+          throw new StaleOutputError(`${spec} holds only the municipalities ${selection.kind === "changed-since" ? `changed since ${selection.ref}` : "named by --only"} (${selection.ids.length}), and cannot be matched with the files it was synthesized from: compared whole, every other municipality would read as removed. Give the diff the env directory and catalog the output names, or a full output`);
+        }
         const bucketAsNow = Object.values(readInputsRecord(spec)?.stacks ?? {}).every((s) => !("stateBucket" in s) || s.stateBucket === (process.env.ALPHA_PRIME_STATE_BUCKET || null));
         return { dir: spec, view: trust === "current" || trust === "revision" ? (bucketAsNow ? viewOfOutput(spec) : undefined) : undefined };
       }

@@ -12,7 +12,7 @@
  *   it does not select does;
  * - **its row of the tier table** as evaluated, so editing the 10g row leaves 1g stacks valid;
  * - **the toolkit**: the source files synthesis loads (found by following imports from the synthesis entry points,
- *   the tier table's module excepted since its rows count per stack), the env schema, tsconfig.json, the package
+ *   the tier table's rows excepted since they count per stack), the env schema, tsconfig.json, the package
  *   version and lock file; and **the runtime**: Node's version, the installed versions of the packages that code
  *   imports, and the environment variables cdktf itself reads while synthesizing;
  * - the state bucket from ALPHA_PRIME_STATE_BUCKET, when the config names none.
@@ -140,6 +140,29 @@ export interface SourceIdentity {
   readonly pkg: string;
 }
 
+/** The key, in SourceIdentity.files, of the tier table's module as code: everything in it but its table's rows. */
+export const TIER_MODULE_CODE = `${TIER_TABLE_MODULE}.ts (outside its table's rows)`;
+/** Where the table starts and ends in the tier module; and what a row may say (literals only, like the table's own). */
+const TIER_TABLE_START = "export const BANDWIDTH_TIERS: readonly BandwidthTier[] = [";
+const TIER_ROW = /^\s*(?:tier\("[a-z0-9]+", \d+(?:\.\d+)?, \["[a-z0-9]+\.[a-z0-9]+", \d+\], \["[a-z0-9]+\.[a-z0-9]+", \d+, \d+\], \d+\),)?\s*(?:\/\/.*)?$/;
+
+/**
+ * The tier module's code: its text with the table's rows left out, when every row is a call of `tier(…)` on
+ * literals; else the whole text. Only rows may stay out of the code digest (their values count per stack, as
+ * bandwidthTier(id) returns them): the rest of the module — bandwidthTier() itself, `tier()`, anything it runs when
+ * loaded — is code like any other, and a change to it reaches every stack. Without this, a pull request could put
+ * any code in this one file and neither the cache nor an incremental diff would see it.
+ */
+export function tierModuleCode(text: string): string {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l === TIER_TABLE_START);
+  const end = lines.findIndex((l, i) => i > start && l === "];");
+  if (start < 0 || end < 0 || lines.filter((l) => l === TIER_TABLE_START).length !== 1) return sha256(text);
+  const rows = lines.slice(start + 1, end);
+  if (!rows.every((l) => TIER_ROW.test(l))) return sha256(text);
+  return sha256([...lines.slice(0, start + 1), "  /* rows */", ...lines.slice(end)].join("\n"));
+}
+
 /** The toolkit's identity from its sources; `known` (another identity) spares reading files with the same blob. */
 export function sourceIdentity(tree: SourceTree, known?: SourceIdentity): SourceIdentity {
   const { modules, packages, imports } = moduleClosure(tree, SYNTH_ENTRY_MODULES, ".ts", known?.imports);
@@ -147,6 +170,7 @@ export function sourceIdentity(tree: SourceTree, known?: SourceIdentity): Source
   const blob = (rel: string) => (tree.has(rel) ? tree.blobId(rel) : "absent");
   const files: Record<string, string> = {};
   for (const rel of [...modules.filter((m) => m !== tier), TOOLKIT_FILES.schema, TOOLKIT_FILES.tsconfig].sort()) files[rel] = blob(rel);
+  if (tree.has(tier)) files[TIER_MODULE_CODE] = known && known.tierModule === blob(tier) && known.files[TIER_MODULE_CODE] ? known.files[TIER_MODULE_CODE] : tierModuleCode(tree.read(tier).toString("utf8"));
   const pkg = blob(TOOLKIT_FILES.pkg);
   let version = "unknown";
   if (known && known.pkg === pkg) version = known.version;
@@ -231,7 +255,8 @@ export function toolkitIdentity(codeRoot = runningCodeRoot(), repoRoot = REPO_RO
       const { modules, packages, imports } = moduleClosure(tree, SYNTH_ENTRY_MODULES, ".js");
       const repo = directoryTree(repoRoot);
       const files: Record<string, string> = {};
-      for (const m of modules.filter((x) => x !== `${TIER_TABLE_MODULE}.js`)) files[`dist:${m}`] = imports[m].blob;
+      // compiled code is not split into rows and the rest: the tier module counts whole, like every module
+      for (const m of modules) files[`dist:${m}`] = imports[m].blob;
       for (const rel of [TOOLKIT_FILES.schema, TOOLKIT_FILES.tsconfig]) files[rel] = repo.has(rel) ? repo.blobId(rel) : "absent";
       const own = sourceIdentity(repo);
       const tierJs = `${TIER_TABLE_MODULE}.js`;

@@ -215,7 +215,7 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
     });
   });
 
-  test("the toolkit's identity follows its version, lock file, schema and every module synthesis loads — not other code, nor the tier table's module", () => {
+  test("the toolkit's identity follows its version, lock file, schema and every module synthesis loads — not other code, nor the tier table's rows", () => {
     const root = tempDir();
     const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.split("\0").filter((f) => f && fs.existsSync(path.join(REPO_ROOT, f)));
     for (const rel of listed) {
@@ -239,7 +239,13 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
     expect(edit("constructs/log-archive.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true });
     expect(edit("policy/engine.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true });
     expect(edit("cli/graph.ts", (t) => `${t}\n// a change\n`)).toEqual(none);
-    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, tier: true });
+    // the tier module's rows count per stack; the rest of it is code like any other: what bandwidthTier() returns,
+    // what the module runs when loaded (a pull request could patch any construct from there), even a comment
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace(/tier\("5g", 5, \["c7g\.large", 1\]/, 'tier("5g", 5, ["c7g.xlarge", 1]'))).toEqual({ ...none, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace("  return t;\n}", '  return id === "1g" ? { ...t, proxyInstancesPerAz: 0 } : t;\n}'))).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n(globalThis as Record<string, unknown>).patched = true;\n`)).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => t.replace('tier("1g", 1, ["t4g.small", 1], ["m7g.large", 1, 2], 20)', 'tier("1g", 1, ["t4g.small", 1], ["m7g.large", 1, 2], ((globalThis as Record<string, unknown>).patched = 20))'))).toEqual({ ...none, code: true, tier: true });
+    expect(edit("constructs/bandwidth-tier.ts", (t) => `${t}\n// a change\n`)).toEqual({ ...none, code: true, tier: true });
     // the build records the same identity the sources give, and this build is recognised as made from them
     expect(toolkitIdentity(path.join(REPO_ROOT, "dist")).source.code).toBe(sourceIdentity(directoryTree(REPO_ROOT)).code);
   });
@@ -397,6 +403,31 @@ describe("the synth cache", () => {
     const b = path.join(tempDir(), "b");
     expect(run(["synth", "--out", b], { env: { ALPHA_PRIME_CACHE_DIR: cache } }).out).toMatch(/\(3 from the cache, 1 built\)/);
     expect(tree(b)).toEqual(tree(a));
+  });
+
+  test("a cache directory that others can write to is not used: a whole, self-consistent entry planted there never reaches the output", () => {
+    // a shared cache (ALPHA_PRIME_CACHE_DIR=/tmp/ci-cache, a runner's common directory): another account can plant
+    // an entry under a fingerprint anyone can compute, with digests that match what it planted
+    const fresh = path.join(tempDir(), "fresh");
+    expect(run(["synth", "--no-cache", "--out", fresh]).code).toBe(0);
+    const own = tempDir("alpha-prime-cache-");
+    run(["synth", "--out", path.join(tempDir(), "o")], { env: { ALPHA_PRIME_CACHE_DIR: own } });
+    for (const [mode, shared] of [[0o777, tempDir("alpha-prime-shared-cache-")], [0o775, tempDir("alpha-prime-group-cache-")]] as const) {
+      fs.cpSync(own, shared, { recursive: true });
+      const [fp] = [...cacheEntries(shared)].find(([, id]) => id === "kaga")!;
+      const entryDir = path.join(shared, "stacks-v1", fp.slice(0, 2), fp);
+      const file = path.join(entryDir, "files", "cdk.tf.json");
+      const planted = Buffer.from(fs.readFileSync(file, "utf8").replace("alpha-prime-kaga", "alpha-prime-evil"));
+      fs.writeFileSync(file, planted);
+      const entry = JSON.parse(fs.readFileSync(path.join(entryDir, "entry.json"), "utf8"));
+      entry.files["cdk.tf.json"] = { sha256: require("crypto").createHash("sha256").update(planted).digest("hex"), bytes: planted.length };
+      fs.writeFileSync(path.join(entryDir, "entry.json"), JSON.stringify(entry));
+      fs.chmodSync(shared, mode);
+      const out = path.join(tempDir(), "out");
+      const r = run(["synth", "--out", out], { env: { ALPHA_PRIME_CACHE_DIR: shared } });
+      expect({ mode: mode.toString(8), code: r.code, built: !/from the cache/.test(r.out), warned: /the synth cache cannot be used \(.*writable by others/.test(r.err) }).toEqual({ mode: mode.toString(8), code: 0, built: true, warned: true });
+      expect(tree(out)).toEqual(tree(fresh));
+    }
   });
 
   test("the least recently used entries go first once the cache is over its limit", () => {
@@ -671,6 +702,67 @@ describe("incremental review between git revisions", () => {
     const wave = JSON.parse(/^wave1=(.*)$/m.exec(fs.readFileSync(path.join(gh, "output"), "utf8"))![1]);
     expect(wave.map((t: { id: string }) => t.id)).toEqual(["m0005"]);
     for (const f of ["cdktf.out", ".alpha-prime", ".alpha-prime-base", "alpha-prime.sarif", "alpha-prime-diff.json", "alpha-prime-diff.md"]) fs.rmSync(path.join(copy.root, f), { recursive: true, force: true });
+  });
+
+  test("the review job sees only the synth job's artifact beside the base's checkout: it still verifies the head's output and compares the changed municipality only, not the rest as removed", () => {
+    edit("env/m0006.yaml", (t) => t.replace("noc@example.jp", "soc@example.jp"));
+    copy.commit("m0006: another contact");
+    copy.git("update-ref", "refs/remotes/origin/main", "HEAD~1");
+    type Step = { run?: string; uses?: string; with?: { path?: string }; env?: Record<string, string>; "working-directory"?: string };
+    const workflow = parse(fs.readFileSync(path.join(copy.root, ".github", "workflows", "alpha-prime-pr.yml"), "utf8"));
+    const synthSteps = workflow.jobs.synth.steps as Step[];
+    const words = (line: string, env: Record<string, string>) => line.slice("npx alpha-prime ".length).split(" ").map((w) => w.replace(/^"(.*)"$/, "$1").replace(/\$([A-Z_]+)/g, (_, v) => env[v] ?? ""));
+    const env = { BASE_REF: "main" };
+    const synth = synthSteps.find((st) => st.run?.startsWith("npx alpha-prime synth "))!;
+    expect(run(words(synth.run!, env), { cli: copy.cli, cwd: copy.root, env: { ALPHA_PRIME_CACHE_DIR: cache } }).code).toBe(0);
+    // the review job's workspace: exactly the paths the synth job uploads, and the base branch's checkout beside them
+    // (here the same toolkit, which a directory of its own stands for: the CLI's repository is the copy)
+    const ws = tempDir("alpha-prime-review-job-");
+    const upload = synthSteps.find((st) => st.uses?.startsWith("actions/upload-artifact"))!;
+    for (const rel of upload.with!.path!.split("\n").map((s) => s.trim()).filter(Boolean)) fs.cpSync(path.join(copy.root, rel), path.join(ws, rel), { recursive: true });
+    fs.mkdirSync(path.join(ws, ".alpha-prime-base"));
+    const review = (workflow.jobs.review.steps as Step[]).filter((st) => /^npx alpha-prime (check|diff) /.test(st.run ?? ""));
+    const results = new Map<string, ReturnType<typeof run>>();
+    for (const step of review) {
+      const stepEnv = { ...env, ...Object.fromEntries(Object.entries(step.env ?? {}).filter(([, v]) => !v.includes("${{"))) };
+      const args = words(step.run!, stepEnv);
+      results.set(args[0], run(args, { cli: copy.cli, cwd: path.join(ws, step["working-directory"] ?? "."), env: { ALPHA_PRIME_CACHE_DIR: cache, ...stepEnv } }));
+    }
+    // nothing the review job cannot verify: no warning, and the verdict is the full diff's
+    expect({ check: results.get("check")!.err, diff: results.get("diff")!.err }).toEqual({ check: "", diff: "" });
+    expect(results.get("diff")!.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(ws, "alpha-prime-diff.json"), "utf8"));
+    expect(report.municipalities.filter((m: { status: string }) => m.status !== "unchanged").map((m: { id: string }) => m.id)).toEqual(["m0006"]);
+    // an artifact without the catalog: the output cannot be matched with its files, so its selection is not taken on
+    // trust — and it is not compared whole either (every municipality it leaves out would read as removed)
+    fs.rmSync(path.join(ws, "catalog"), { recursive: true });
+    const blind = run(["diff", "HEAD~1", "../cdktf.out", "--format", "json"], { cli: copy.cli, cwd: path.join(ws, ".alpha-prime-base"), env: { ALPHA_PRIME_CACHE_DIR: cache } });
+    expect({ code: blind.code, out: blind.out }).toEqual({ code: 1, out: "" });
+    expect(blind.err).toMatch(/holds only the municipalities changed since origin\/main \(1\).*every other municipality would read as removed/s);
+    fs.rmSync(path.join(copy.root, "cdktf.out"), { recursive: true, force: true });
+  });
+
+  test("a commit's env files are read as a checkout's: a second file of one id, an upper-case extension or a link is an error, not a file review leaves out", () => {
+    const start = copy.git("rev-parse", "HEAD").trim();
+    const envDir = path.join(copy.root, "env");
+    fs.renameSync(path.join(envDir, "m0002.yaml"), path.join(envDir, "m0002.yml"));
+    copy.commit("m0002 as .yml");
+    // the risky change goes into a second file of the same municipality; the one review would read stays as it was
+    fs.writeFileSync(path.join(envDir, "m0002.yaml"), fs.readFileSync(path.join(envDir, "m0002.yml"), "utf8").replace(/bandwidthTier: \S+/, "bandwidthTier: 10g"));
+    copy.commit("m0002: a second file");
+    const dup = inCopy(["changed", "HEAD~1", "HEAD", "--format", "json"]);
+    expect({ code: dup.code, err: dup.err }).toEqual({ code: 2, err: expect.stringMatching(/municipality 'm0002' has two env files \(m0002\.yaml and m0002\.yml\)/) });
+    copy.git("reset", "--quiet", "--hard", start);
+    for (const [name, make] of [
+      ["m0100.YAML", (f: string) => fs.copyFileSync(path.join(envDir, "m0003.yaml"), f)],
+      ["m0101.yaml", (f: string) => fs.symlinkSync("m0003.yaml", f)],
+    ] as const) {
+      make(path.join(envDir, name));
+      copy.commit(`${name} added`);
+      const r = inCopy(["changed", "HEAD~1", "HEAD", "--format", "json"]);
+      expect({ name, code: r.code, err: r.err }).toEqual({ name, code: 2, err: expect.stringContaining(name) });
+      copy.git("reset", "--quiet", "--hard", start);
+    }
   });
 
   test("a toolkit change changes every municipality; a tier row change only that tier's (the other revision built in a worktree)", () => {
