@@ -330,7 +330,8 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--rules-url <url>", "sarif: absolute URL of docs/RULES.md for each rule's helpUri (default in GitHub Actions: this commit's file)")
     .option("--changed-since <ref>", "check only the municipalities whose inputs differ from those of a git ref")
     .option("--allow-stale", "check an output that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string; changedSince?: string; allowStale?: boolean }) => {
+    .option("--any-toolkit", "the output may come from another build of alpha-prime (a pull request's, judged by the base branch's toolkit): hold its stacks to their env files and catalog entries, not to this build's code and tier table")
+    .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string; changedSince?: string; allowStale?: boolean; anyToolkit?: boolean }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
       if (opts.rulesUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.rulesUrl)) throw new Error(`--rules-url must be an absolute http(s) URL, got '${opts.rulesUrl}'`);
       // the pack is loaded by the command that runs it: some rules load constructs, and with them cdktf
@@ -338,7 +339,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
       const { exitCodeFor, renderReport } = require("../policy/report") as typeof import("../policy/report");
       const rv = require("../review/revisions") as typeof import("../review/revisions");
       const record = (require("../stacks/output-record") as typeof import("../stacks/output-record")).readInputsRecord(dir);
-      if (fs.existsSync(path.join(dir, "manifest.json"))) rv.guardOutput(dir, opts.allowStale ?? false, io.err);
+      if (fs.existsSync(path.join(dir, "manifest.json"))) rv.guardOutput(dir, opts.allowStale ?? false, io.err, opts.anyToolkit ?? false);
       let only: Set<string> | undefined;
       if (opts.changedSince) {
         const changes = rv.changesSince(opts.changedSince, dir, envDir());
@@ -373,12 +374,13 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--full", "synthesize every municipality of a git ref, not only those whose inputs differ between base and head")
     .option("--no-cache", "build every stack of a git ref: neither read nor write the synth cache")
     .option("--allow-stale", "compare an output directory that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string; full?: boolean; cache: boolean; allowStale?: boolean }) => {
+    .option("--any-toolkit", "the output may come from another build of alpha-prime (a pull request's, judged by the base branch's toolkit): hold its stacks to their env files and catalog entries, not to this build's code and tier table")
+    .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string; full?: boolean; cache: boolean; allowStale?: boolean; anyToolkit?: boolean }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
       const d = require("../review/diff") as typeof import("../review/diff");
       const rv = require("../review/revisions") as typeof import("../review/revisions");
-      const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : rv.readSides(base, head, { full: opts.full, cache: opts.cache, allowStale: opts.allowStale, envDir: envDir(), warn: io.err });
+      const sides = base.endsWith(".json") && fs.existsSync(base) ? d.readPlan(base) : rv.readSides(base, head, { full: opts.full, cache: opts.cache, allowStale: opts.allowStale, anyToolkit: opts.anyToolkit, envDir: envDir(), warn: io.err });
       const skipped = "skipped" in sides ? sides.skipped : undefined;
       const report = { ...d.diffSides(sides.base, sides.head), ...(skipped ? { skipped } : {}) };
       const maxChars = opts.maxChars === undefined ? undefined : Number(opts.maxChars);

@@ -589,6 +589,8 @@ export interface ReadSidesOptions {
   readonly jobs?: number;
   /** read an output that no longer matches its files, with a warning, instead of refusing it */
   readonly allowStale?: boolean;
+  /** an output may come from another build of alpha-prime (a pull request's): see StalenessOptions.anyToolkit */
+  readonly anyToolkit?: boolean;
   readonly envDir?: string;
   readonly warn: (text: string) => void;
 }
@@ -616,9 +618,9 @@ export type OutputTrust = "current" | "revision" | "stale" | "unrecorded";
  * Refuses (or, with allowStale, warns about) an output that no longer matches the files it was synthesized from;
  * says when an output cannot be judged, or holds some municipalities only.
  */
-export function guardOutput(dir: string, allowStale: boolean, warn: (text: string) => void): OutputTrust {
+export function guardOutput(dir: string, allowStale: boolean, warn: (text: string) => void, anyToolkit = false): OutputTrust {
   const { describeStaleness, isStale, outputStaleness, StaleOutputError } = require("../stacks/output-record") as typeof import("../stacks/output-record");
-  const s = outputStaleness(dir);
+  const s = outputStaleness(dir, undefined, { anyToolkit });
   if (!s.recorded) {
     warn(`alpha-prime: WARNING: ${s.unverifiable}; cannot tell whether it matches the env files — synthesize it again to be sure\n`);
     return "unrecorded";
@@ -680,7 +682,7 @@ export function readSides(baseSpec: string, headSpec: string, o: ReadSidesOption
     const resolve = (spec: string): { dir?: string; view?: RevisionView } => {
       if (isDirectory(spec)) {
         if (!fs.existsSync(path.join(spec, "manifest.json"))) throw new Error(`${spec} has no manifest.json: synthesize it first`);
-        const trust = guardOutput(spec, o.allowStale ?? false, o.warn);
+        const trust = guardOutput(spec, o.allowStale ?? false, o.warn, o.anyToolkit ?? false);
         // An output that holds some municipalities only (--changed-since, --only) and cannot be matched with its files
         // would be compared whole: every municipality it leaves out would read as REMOVED, a false data-loss verdict
         // for the whole country (the PR workflow's review job did this when the artifact lacked the catalog).

@@ -88,8 +88,8 @@ export function currentInputs(envDir: string, catalog: SaasCatalog, toolkit = to
  * The env file is compared by its bytes first; only a file whose bytes changed is loaded (so a comment or layout
  * change is recognised as no change).
  */
-export function staleReason(inputs: StackInputs, now: CurrentInputs): string | undefined {
-  if (inputs.toolkit !== now.context.toolkit.digest) return "synthesized by another build of alpha-prime (its code, version, lock file or runtime differ from this one's)";
+export function staleReason(inputs: StackInputs, now: CurrentInputs, options: StalenessOptions = {}): string | undefined {
+  if (!options.anyToolkit && inputs.toolkit !== now.context.toolkit.digest) return "synthesized by another build of alpha-prime (its code, version, lock file or runtime differ from this one's)";
   // a record is read like any artifact: it names a file in the env directory, nothing else
   if (typeof inputs.env?.file !== "string" || !/^[^/\\]+\.ya?ml$/.test(inputs.env.file) || inputs.env.file.startsWith(".")) return "its record names no env file of the directory";
   const file = path.join(now.envDir, inputs.env.file);
@@ -107,7 +107,8 @@ export function staleReason(inputs: StackInputs, now: CurrentInputs): string | u
   }
   const changed = Object.entries(inputs.catalog).filter(([id, digest]) => now.context.entryDigest(id) !== digest).map(([id]) => id);
   if (changed.length) return `catalog ${changed.length === 1 ? "entry" : "entries"} ${changed.join(", ")} changed since`;
-  if (now.context.tierDigest(inputs.tier.id) !== inputs.tier.sha256) return `the tier table's ${inputs.tier.id} row changed since`;
+  // the tier table is the toolkit's code: another build's rows are its own, and are what is under review
+  if (!options.anyToolkit && now.context.tierDigest(inputs.tier.id) !== inputs.tier.sha256) return `the tier table's ${inputs.tier.id} row changed since`;
   return undefined;
 }
 
@@ -125,8 +126,17 @@ export interface Staleness {
   readonly problems: string[];
 }
 
+export interface StalenessOptions {
+  /**
+   * The output may come from another build of alpha-prime — a pull request's, judged by the base branch's toolkit in
+   * the PR workflow's review job. Its stacks are then held to their env files and catalog entries only: the toolkit
+   * digest and the tier rows (the toolkit's own table) are the change under review, not a sign of staleness.
+   */
+  readonly anyToolkit?: boolean;
+}
+
 /** Judges an output against the env directory and catalog it was synthesized from, as they are now. */
-export function outputStaleness(outdir: string, toolkit = toolkitIdentity()): Staleness {
+export function outputStaleness(outdir: string, toolkit = toolkitIdentity(), options: StalenessOptions = {}): Staleness {
   const record = readInputsRecord(outdir);
   if (!record) return { recorded: false, unverifiable: `${outdir} records no inputs (${INPUTS_FILE}): written by an older alpha-prime or not by alpha-prime`, stale: [], missing: [], problems: [] };
   const base = { recorded: true, selection: record.selection, stale: [], missing: [], problems: [] };
@@ -141,13 +151,13 @@ export function outputStaleness(outdir: string, toolkit = toolkitIdentity()): St
     // not echoed: the path comes from the output, and a parser's message may quote the file
     return { ...base, unverifiable: `the catalog ${outdir} was synthesized with (${catalogFile}) cannot be read as a catalog` };
   }
-  return judge(record, currentInputs(envDir, catalog, toolkit));
+  return judge(record, currentInputs(envDir, catalog, toolkit), options);
 }
 
-function judge(record: InputsRecord, now: CurrentInputs): Staleness {
+function judge(record: InputsRecord, now: CurrentInputs, options: StalenessOptions): Staleness {
   const stale: { id: string; why: string }[] = [];
   for (const [id, inputs] of Object.entries(record.stacks)) {
-    const why = staleReason(inputs, now);
+    const why = staleReason(inputs, now, options);
     if (why) stale.push({ id, why });
   }
   const ids = listEnvDirectory(now.envDir).files.map((f) => path.basename(f).replace(/\.ya?ml$/, ""));

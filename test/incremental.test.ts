@@ -495,6 +495,33 @@ describe("a stale output is refused by check and diff", () => {
     expect(JSON.parse(anyway.out).municipalities.filter((m: any) => m.status === "removed").map((m: any) => m.id)).toEqual(["m0000", "m0001", "m0002"]);
   });
 
+  test("an output made by another build (a pull request that changes the toolkit or a tier row) is refused, unless --any-toolkit, which still holds it to its env files", () => {
+    const env = envWithSamples();
+    const out = path.join(tempDir(), "cdktf.out");
+    expect(run(["--env-dir", env, "synth", "--out", out]).code).toBe(0);
+    const base = path.join(tempDir(), "base.out");
+    expect(run(["--env-dir", env, "synth", "--out", base]).code).toBe(0);
+    // what the PR's build records: its own code digest, and its own row for one tier
+    const recordFile = path.join(out, "inputs.json");
+    const record = JSON.parse(fs.readFileSync(recordFile, "utf8"));
+    for (const inputs of Object.values<any>(record.stacks)) inputs.toolkit = "f".repeat(64);
+    record.stacks.kaga.tier.sha256 = "e".repeat(64);
+    fs.writeFileSync(recordFile, JSON.stringify(record));
+    const refused = run(["check", out]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/synthesized by another build of alpha-prime/);
+    expect(run(["check", out, "--any-toolkit"])).toMatchObject({ code: 0, err: "" });
+    const d = run(["diff", base, out, "--any-toolkit", "--format", "json"]);
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.out).municipalities.every((m: any) => m.status === "unchanged")).toBe(true);
+    // ... but not to a file that changed after it was made
+    fs.writeFileSync(path.join(env, "kaga.yaml"), sampleText("kaga").replace("retentionDays: 365", "retentionDays: 400"));
+    const changed = run(["check", out, "--any-toolkit"]);
+    expect(changed.code).toBe(1);
+    expect(changed.err).toMatch(/1 stack\(s\): its env file changed since: kaga/);
+    expect(run(["diff", base, out, "--any-toolkit", "--format", "json"]).err).toMatch(/its env file changed since: kaga/);
+  });
+
   test("an env file changed since: that stack is named; a comment is no change; a removed file is 'gone'", () => {
     const env = envWithSamples();
     const out = path.join(tempDir(), "cdktf.out");

@@ -109,7 +109,7 @@ describe("pull requests", () => {
     // the base branch's commit is fetched: the changed set is worked out from it
     expect(steps(pr.jobs.synth).find((s) => String(s.uses).startsWith("actions/checkout@")).with["fetch-depth"]).toBe(0);
     const diffs = runs(review).filter((r) => r.includes("alpha-prime diff"));
-    expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" ../cdktf.out --format json --output ../alpha-prime-diff.json --full-output ../alpha-prime-diff.md --fail-on destructive']);
+    expect(diffs).toEqual(['npx alpha-prime diff "origin/$BASE_REF" ../cdktf.out --any-toolkit --format json --output ../alpha-prime-diff.json --full-output ../alpha-prime-diff.md --fail-on destructive']);
     // the plan jobs plan the review job's stacks, checked by their sha256
     expect(runs(pr.jobs.plan)).toContain('npx alpha-prime plan "$ID" --artifacts plan-artifacts --state auto --synthesized cdktf.out --expect-stack-sha256 "$STACK" --summary "$GITHUB_STEP_SUMMARY"');
   });
