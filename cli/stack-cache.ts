@@ -88,7 +88,7 @@ function filesUnder(dir: string, prefix = ""): string[] {
 /**
  * The cache is trusted as much as the output it becomes, so only its owner may write to it. Entries are checked
  * against their own digests, which protects from a torn or corrupted file, not from someone who writes both: in a
- * directory another account can write to (a shared /tmp/ci-cache, a group-writable home), anyone can plant a whole,
+ * directory another account can write to (a cache shared through the temporary directory, a group-writable home), anyone can plant a whole,
  * self-consistent entry under a fingerprint they can compute from the repository, and it would be copied into the
  * output as the stack of that municipality. So the cache directory, its layout directory and its temporary
  * directory must be owned by this user and writable by no one else (the layout directories, which this process

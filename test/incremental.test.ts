@@ -406,7 +406,7 @@ describe("the synth cache", () => {
   });
 
   test("a cache directory that others can write to is not used: a whole, self-consistent entry planted there never reaches the output", () => {
-    // a shared cache (ALPHA_PRIME_CACHE_DIR=/tmp/ci-cache, a runner's common directory): another account can plant
+    // a shared cache (ALPHA_PRIME_CACHE_DIR under the temporary directory, a runner's common directory): another account can plant
     // an entry under a fingerprint anyone can compute, with digests that match what it planted
     const fresh = path.join(tempDir(), "fresh");
     expect(run(["synth", "--no-cache", "--out", fresh]).code).toBe(0);
