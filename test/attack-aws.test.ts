@@ -6,23 +6,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cidrContains, cidrOf } from "../core/cidr";
-import { runCli, SAMPLE_IDS, synthStacks, tempDir, TfJson } from "./helpers";
+import { outdirWith, runCli, SAMPLE_IDS, synthStacks, tempDir, TfJson } from "./helpers";
 
 const { stacks } = synthStacks();
 const clone = (id = "mitoyo"): any => JSON.parse(JSON.stringify(stacks[id]));
 
-/** A cdktf.out holding the given stacks, as synthesis writes it. */
-function outdirWith(tfs: Record<string, unknown>): string {
-  const dir = path.join(tempDir(), "cdktf.out");
-  const manifest: any = { version: "0.21.0", stacks: {} };
-  for (const [id, tf] of Object.entries(tfs)) {
-    fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
-    fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(tf));
-    manifest.stacks[id] = { name: id, synthesizedStackPath: `stacks/${id}/cdk.tf.json`, workingDirectory: `stacks/${id}` };
-  }
-  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
-  return dir;
-}
 
 /** The open (unsuppressed) error findings `alpha-prime check` reports for one mutated mitoyo, and its exit code. */
 async function checkMutant(mutate: (tf: any) => void): Promise<{ code: number; findings: { ruleId: string; address: string; message: string }[] }> {

@@ -17,7 +17,7 @@ import { sha256 } from "../deploy/targets";
 import { compareStacks, exitCodeFor, markdown, snapshotOfStack } from "../review/diff";
 import { REPO_ROOT } from "../core/paths";
 import { cli } from "./cli-run";
-import { envDirWith, hasTerraform, sampleText, synthStacks, tempDir } from "./helpers";
+import { envDirWith, hasTerraform, outdirWith, sampleText, synthStacks, tempDir } from "./helpers";
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" };
 function git(cwd: string, ...args: string[]): string {
@@ -25,13 +25,7 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 /** A synthesized output (manifest + one stack) as `plan --synthesized` and `deploy-targets` read it. */
-function synthesizedDir(id: string, stack: unknown): string {
-  const dir = tempDir("attack-synth-");
-  fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
-  fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(stack, null, 2));
-  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ stacks: { [id]: { synthesizedStackPath: `stacks/${id}/cdk.tf.json` } } }));
-  return dir;
-}
+const synthesizedDir = (id: string, stack: unknown): string => outdirWith({ [id]: stack }, tempDir("attack-synth-"));
 
 /** A stack Terraform plans and applies offline for real: terraform_data (built in) and a local state file. */
 function dataStack(state: string, values: Record<string, string>, extra: Record<string, any> = {}): any {

@@ -12,7 +12,7 @@ import { readMarkers, recordMarker, fetchMarkers, removeMarker } from "../deploy
 import { applyPlanArtifact, makePlanArtifact, planDifferences, PlanDriftError, ArtifactMismatchError } from "../deploy/plan";
 import { computeTargets, MATRIX_LIMIT, sha256, targetsOutputs, UnknownMunicipalityError } from "../deploy/targets";
 import { cli } from "./cli-run";
-import { hasTerraform, synthStacks, tempDir } from "./helpers";
+import { hasTerraform, outdirWith, synthStacks, tempDir } from "./helpers";
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" } }).trim();
@@ -102,15 +102,7 @@ describe("deploy-targets: what this run deploys", () => {
 
   test("1,741 municipalities come in waves of at most 256; slots the workflow lacks are reported, not dropped silently", () => {
     // a synthesized output of 1,741 minimal stacks: the waves depend on the count, not on what the stacks hold
-    const big = tempDir();
-    const manifest: any = { version: "0.21.0", stacks: {} };
-    for (let i = 0; i < 1741; i++) {
-      const id = `m${String(i).padStart(4, "0")}`;
-      fs.mkdirSync(path.join(big, "stacks", id), { recursive: true });
-      fs.writeFileSync(path.join(big, "stacks", id, "cdk.tf.json"), JSON.stringify({ terraform: {}, provider: { aws: [{ allowed_account_ids: [String(100000000000 + i)] }] } }));
-      manifest.stacks[id] = { synthesizedStackPath: `stacks/${id}/cdk.tf.json` };
-    }
-    fs.writeFileSync(path.join(big, "manifest.json"), JSON.stringify(manifest));
+    const big = outdirWith(Object.fromEntries(Array.from({ length: 1741 }, (_, i) => [`m${String(i).padStart(4, "0")}`, { terraform: {}, provider: { aws: [{ allowed_account_ids: [String(100000000000 + i)] }] } }])));
     const t = computeTargets(big, new Map());
     expect(t.waves.map((w) => w.length)).toEqual([256, 256, 256, 256, 256, 256, 205]);
     expect(Math.max(...t.waves.map((w) => w.length))).toBeLessThanOrEqual(MATRIX_LIMIT);

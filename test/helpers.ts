@@ -16,6 +16,18 @@ export function tempDir(prefix = "alpha-prime-test-"): string {
 export type TfJson = { resource: Record<string, Record<string, any>>; output?: Record<string, any>; terraform: any; provider: any; variable?: any };
 
 /** Synthesizes through the same path as the CLI and returns each stack's cdk.tf.json, parsed. */
+/** A cdktf.out holding the given stacks, as synthesis writes it (a manifest, one directory per stack). */
+export function outdirWith(tfs: Record<string, unknown>, dir = path.join(tempDir(), "cdktf.out")): string {
+  const manifest: { version: string; stacks: Record<string, unknown> } = { version: "0.21.0", stacks: {} };
+  for (const [id, tf] of Object.entries(tfs)) {
+    fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
+    fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(tf, null, 2));
+    manifest.stacks[id] = { name: id, synthesizedStackPath: `stacks/${id}/cdk.tf.json`, workingDirectory: `stacks/${id}` };
+  }
+  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+  return dir;
+}
+
 export function synthStacks(options: { envDir?: string; only?: string[]; stateBucket?: string } = {}): { dir: string; stacks: Record<string, TfJson>; raw: Record<string, string> } {
   const dir = path.join(tempDir(), "cdktf.out");
   const ids = synthToDir({ outdir: dir, envDir: options.envDir ?? ENV_DIR, only: options.only, stateBucket: options.stateBucket });

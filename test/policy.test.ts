@@ -14,7 +14,7 @@ import { junitReport, sarifReport } from "../policy/report";
 import { RULES_DOC_PATH, rulesDoc } from "../policy/rules-doc";
 import { buildApp } from "../stacks/app";
 import { MunicipalityStack } from "../stacks/municipality-stack";
-import { SAMPLE_IDS, envDirWith, loadSample, sampleText, synthStacks, tempDir, TfJson } from "./helpers";
+import { SAMPLE_IDS, envDirWith, outdirWith, loadSample, sampleText, synthStacks, tempDir, TfJson } from "./helpers";
 import { PREFLIGHT_WEAKENINGS } from "./preflight-weakenings";
 
 const { stacks } = synthStacks();
@@ -197,18 +197,6 @@ async function cli(...args: string[]) {
   return { code, out, err };
 }
 
-/** A cdktf.out holding the given stacks (as written by synthesis: manifest + one dir per stack). */
-function outdirWith(tfs: Record<string, any>): string {
-  const dir = path.join(tempDir(), "cdktf.out");
-  const manifest: any = { version: "0.21.0", stacks: {} };
-  for (const [id, tf] of Object.entries(tfs)) {
-    fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
-    fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(tf, null, 2));
-    manifest.stacks[id] = { name: id, synthesizedStackPath: `stacks/${id}/cdk.tf.json`, workingDirectory: `stacks/${id}` };
-  }
-  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
-  return dir;
-}
 
 describe("alpha-prime check", () => {
   test("a deliberately weakened copy of a sample stack is caught with the right rule ids, exit 1", async () => {

@@ -20,7 +20,7 @@ import { tierQuotaTable } from "../policy/quotas";
 import { BANDWIDTH_TIERS } from "../constructs/bandwidth-tier";
 import type { Rule } from "../policy/types";
 import { REPO_ROOT } from "../core/paths";
-import { envDirWith, policyOf, resources, runCli, SAMPLE_IDS, sampleText, synthScope, synthStacks, tempDir, TfJson } from "./helpers";
+import { envDirWith, outdirWith, policyOf, resources, runCli, SAMPLE_IDS, sampleText, synthScope, synthStacks, TfJson } from "./helpers";
 import { PREFLIGHT_WEAKENINGS } from "./preflight-weakenings";
 
 const { stacks } = synthStacks();
@@ -375,18 +375,6 @@ describe("the preflight rules: a failing and a passing fixture each", () => {
   });
 });
 
-/** A cdktf.out holding the given stacks, as synthesis writes it. */
-function outdirWith(tfs: Record<string, unknown>): string {
-  const dir = path.join(tempDir(), "cdktf.out");
-  const manifest: any = { version: "0.21.0", stacks: {} };
-  for (const [id, tf] of Object.entries(tfs)) {
-    fs.mkdirSync(path.join(dir, "stacks", id), { recursive: true });
-    fs.writeFileSync(path.join(dir, "stacks", id, "cdk.tf.json"), JSON.stringify(tf));
-    manifest.stacks[id] = { name: id, synthesizedStackPath: `stacks/${id}/cdk.tf.json`, workingDirectory: `stacks/${id}` };
-  }
-  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
-  return dir;
-}
 
 describe("alpha-prime check catches a mutation of a real sample for each preflight rule", () => {
   test("every rule of the family has one", () => {
