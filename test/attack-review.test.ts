@@ -6,8 +6,7 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import type { AddressInfo } from "net";
+import { fakeGitHub } from "./fake-github";
 import * as path from "path";
 import { marked } from "marked";
 import { parse } from "yaml";
@@ -162,38 +161,6 @@ describe("attack: the deploy markers are refs anyone with push access writes", (
 // (a) the contributor: the PR comment and the approver's summary
 
 describe("attack: the PR comment and the approver's job summary", () => {
-  function fakeGitHub(initial: { id: number; body: string; user: { login: string; type: string } }[]) {
-    const comments = [...initial];
-    const server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        const url = new URL(req.url!, "http://x");
-        const send = (status: number, json: unknown) => {
-          res.writeHead(status, { "Content-Type": "application/json" });
-          res.end(JSON.stringify(json));
-        };
-        if (req.method === "GET" && url.pathname === "/repos/city/infra/issues/7/comments") return send(200, comments);
-        if (req.method === "POST" && url.pathname === "/repos/city/infra/issues/7/comments") {
-          const c = { id: 1000 + comments.length, body: JSON.parse(body).body, user: { login: "github-actions[bot]", type: "Bot" } };
-          comments.push(c);
-          return send(201, c);
-        }
-        const m = /^\/repos\/city\/infra\/issues\/comments\/(\d+)$/.exec(url.pathname);
-        if (req.method === "PATCH" && m) {
-          // a token with pull-requests: write may edit anyone's comment on the pull request
-          const c = comments.find((x) => x.id === Number(m[1]))!;
-          c.body = JSON.parse(body).body;
-          return send(200, c);
-        }
-        send(404, { message: "Not Found" });
-      });
-    });
-    return new Promise<{ url: string; comments: typeof comments; close: () => Promise<void> }>((resolve) =>
-      server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, close: () => new Promise((r) => server.close(() => r())) })),
-    );
-  }
-
   test("a comment the contributor wrote with alpha-prime's hidden marker is not the one alpha-prime updates (nor the one a reviewer is led to)", async () => {
     const fake = "<!-- alpha-prime-diff -->\n## alpha-prime diff: main → pr\n\nNo municipality changes (4 compared).\n";
     const gh = await fakeGitHub([

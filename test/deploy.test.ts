@@ -5,8 +5,7 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import type { AddressInfo } from "net";
+import { fakeGitHub } from "./fake-github";
 import * as path from "path";
 import { readMarkers, recordMarker, fetchMarkers, removeMarker } from "../deploy/markers";
 import { applyPlanArtifact, makePlanArtifact, planDifferences, PlanDriftError, ArtifactMismatchError } from "../deploy/plan";
@@ -214,45 +213,6 @@ maybe("plan --artifacts for a sample municipality, offline, with its summary for
 });
 
 describe("pr-comment: alpha-prime updates its own marked comment", () => {
-  /** A loopback stand-in for GitHub's issue-comments API: pages of 100, and a switch for a read-only token. */
-  function fakeGitHub(initial: { id: number; body: string; user?: { login: string; type: string } }[], readOnly = false) {
-    const comments = [...initial];
-    let nextId = 1000;
-    const server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        const url = new URL(req.url!, "http://x");
-        const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
-          res.writeHead(status, { "Content-Type": "application/json", ...headers });
-          res.end(JSON.stringify(json));
-        };
-        if (req.headers.authorization !== "Bearer t0ken") return send(401, { message: "Bad credentials" });
-        if (req.method === "GET" && /^\/repos\/city\/infra\/issues\/7\/comments$/.test(url.pathname)) {
-          const page = Number(url.searchParams.get("page") ?? 1);
-          const slice = comments.slice((page - 1) * 100, page * 100);
-          return send(200, slice, page * 100 < comments.length ? { Link: `<http://x?page=${page + 1}>; rel="next"` } : {});
-        }
-        if (readOnly) return send(403, { message: "Resource not accessible by integration" });
-        if (req.method === "POST" && url.pathname === "/repos/city/infra/issues/7/comments") {
-          const c = { id: nextId++, body: JSON.parse(body).body, user: { login: "github-actions[bot]", type: "Bot" } };
-          comments.push(c);
-          return send(201, { ...c, html_url: `https://github.example/c/${c.id}` });
-        }
-        const m = /^\/repos\/city\/infra\/issues\/comments\/(\d+)$/.exec(url.pathname);
-        if (req.method === "PATCH" && m) {
-          const c = comments.find((x) => x.id === Number(m[1]))!;
-          c.body = JSON.parse(body).body;
-          return send(200, c);
-        }
-        send(404, { message: "Not Found" });
-      });
-    });
-    return new Promise<{ url: string; comments: typeof comments; close: () => Promise<void> }>((resolve) =>
-      server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, comments, close: () => new Promise((r) => server.close(() => r())) })),
-    );
-  }
-
   const diffJson = path.join(tempDir(), "diff.json");
   fs.writeFileSync(diffJson, JSON.stringify({ base: "main", head: "pr", municipalities: [{ id: "kaga", status: "changed", resources: [], callouts: [{ risk: "security", address: "allowlist", message: "domains ADDED to the breakout allowlist: .zoomgov.com" }], domainsAdded: [".zoomgov.com"] }] }));
 
