@@ -31,6 +31,9 @@ function list(value: string, previous: string[] = []): string[] {
 
 export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () => undefined): Command {
   const program = new Command();
+  /** check and diff: an output that the PR workflow's review job judges with the base branch's toolkit */
+  const ANY_TOOLKIT_HELP =
+    "the output may come from another build of alpha-prime (a pull request's, judged by the base branch's toolkit): hold its stacks to their env files and catalog entries, not to this build's code and tier table";
   program
     .name("alpha-prime")
     .description("α′-model local breakout for Japanese municipalities on AWS: validate, synthesize and plan offline")
@@ -330,7 +333,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--rules-url <url>", "sarif: absolute URL of docs/RULES.md for each rule's helpUri (default in GitHub Actions: this commit's file)")
     .option("--changed-since <ref>", "check only the municipalities whose inputs differ from those of a git ref")
     .option("--allow-stale", "check an output that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .option("--any-toolkit", "the output may come from another build of alpha-prime (a pull request's, judged by the base branch's toolkit): hold its stacks to their env files and catalog entries, not to this build's code and tier table")
+    .option("--any-toolkit", ANY_TOOLKIT_HELP)
     .action((dir: string, opts: { plan?: string; format: string; output?: string; rulesUrl?: string; changedSince?: string; allowStale?: boolean; anyToolkit?: boolean }) => {
       if (!["text", "json", "sarif", "junit"].includes(opts.format)) throw new Error(`--format must be text, json, sarif or junit, got '${opts.format}'`);
       if (opts.rulesUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.rulesUrl)) throw new Error(`--rules-url must be an absolute http(s) URL, got '${opts.rulesUrl}'`);
@@ -374,7 +377,7 @@ export function buildProgram(io: Out = stdio, setCode: (c: number) => void = () 
     .option("--full", "synthesize every municipality of a git ref, not only those whose inputs differ between base and head")
     .option("--no-cache", "build every stack of a git ref: neither read nor write the synth cache")
     .option("--allow-stale", "compare an output directory that no longer matches the files it was synthesized from (with a warning) instead of refusing it")
-    .option("--any-toolkit", "the output may come from another build of alpha-prime (a pull request's, judged by the base branch's toolkit): hold its stacks to their env files and catalog entries, not to this build's code and tier table")
+    .option("--any-toolkit", ANY_TOOLKIT_HELP)
     .action((base: string, head: string, opts: { format: string; failOn?: string; output?: string; maxChars?: string; fullReportUrl?: string; jsonOutput?: string; fullOutput?: string; full?: boolean; cache: boolean; allowStale?: boolean; anyToolkit?: boolean }) => {
       if (!["markdown", "json"].includes(opts.format)) throw new Error(`--format must be markdown or json, got '${opts.format}'`);
       if (opts.failOn && !["destructive", "security"].includes(opts.failOn)) throw new Error(`--fail-on must be destructive or security, got '${opts.failOn}'`);
