@@ -83,13 +83,23 @@ export function parseSuricataRule(line: string): SuricataRule | string {
   return { text, action: action.toLowerCase(), protocol: protocol.toLowerCase(), source, sourcePort, direction, destination, destinationPort, options, sid: options.find((o) => o.keyword === "sid")?.value };
 }
 
-/** The rules of a rules string: one per line (a trailing backslash continues a line), comments and blanks skipped. */
+/**
+ * The text of each rule in a rules string: one per line (a trailing backslash continues a line), comments and blanks
+ * skipped. Every reader of rules strings splits them here, so that a rule counted for capacity is the rule judged.
+ */
+export function ruleLines(rulesString: unknown): string[] {
+  return String(rulesString ?? "")
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** The rules of a rules string (see ruleLines), parsed; what cannot be read is kept with the reason. */
 export function suricataRules(rulesString: string): { rules: SuricataRule[]; unreadable: { text: string; why: string }[] } {
   const rules: SuricataRule[] = [];
   const unreadable: { text: string; why: string }[] = [];
-  for (const line of rulesString.replace(/\\\r?\n/g, " ").split(/\r?\n/)) {
-    const t = line.trim();
-    if (t === "" || t.startsWith("#")) continue;
+  for (const t of ruleLines(rulesString)) {
     const r = parseSuricataRule(t);
     if (typeof r === "string") unreadable.push({ text: t, why: r });
     else rules.push(r);

@@ -15,6 +15,7 @@ import { PATCH_MANAGER_BUCKETS } from "../constructs/relay-appliance";
 import { userDataText } from "../constructs/terraform-text";
 import { checkStack } from "../policy/engine";
 import { StackModel } from "../policy/model";
+import { statefulRulesNeeded } from "../policy/rules/preflight-limits";
 import { ALPHA_PRIME_PACK, RULE_IDS } from "../policy/pack";
 import { tierQuotaTable } from "../policy/quotas";
 import { BANDWIDTH_TIERS } from "../constructs/bandwidth-tier";
@@ -125,6 +126,18 @@ describe("3. the relay's port pass (TCP 587 to any host) is the relay's alone", 
     const inRelaySubnets = (v: unknown) => JSON.stringify(v).includes("Breakout_RelaySubnet");
     const occupants = Object.entries(tf.resource).flatMap(([type, byN]) => Object.entries<any>(byN).filter(([, r]) => inRelaySubnets(r) && !["aws_subnet", "aws_route_table_association", "aws_route"].includes(type)).map(([n]) => `${type}.${n}`));
     expect(occupants.sort()).toEqual([expect.stringMatching(/^aws_autoscaling_group\.Relay_AutoScalingGroup/)]);
+  });
+
+  test("a pass whose header is continued onto the next line (a trailing backslash) is the rule judged and counted, not two fragments", () => {
+    const portPass = (m: StackModel) => m.ofType("aws_networkfirewall_rule_group").find((r) => r.address.includes("PortPassRules"))!;
+    const rulesBefore = statefulRulesNeeded(portPass(new StackModel("mitoyo", clone())));
+    const edited = clone();
+    const [, g] = byName(edited, "aws_networkfirewall_rule_group", "Breakout_PortPassRules")[0];
+    // the whole private block as the source, as before issue 22, with Suricata's line continuation after the protocol
+    g.rule_group.rules_source.rules_string = g.rule_group.rules_source.rules_string.replace(pass, pass.replace(`pass tcp ${source} `, "pass tcp \\\n  10.64.0.0/24 "));
+    const model = new StackModel("mitoyo", edited);
+    expect(rule("AP-NET-010").check(model).map((v) => v.message)).toEqual([expect.stringMatching(/passes tcp port 587 to every internet address from 10\.64\.0\.0\/24, which holds the Client VPN subnet/)]);
+    expect(statefulRulesNeeded(portPass(model))).toBe(rulesBefore);
   });
 
   test("the relay's load balancer stays where Client VPN and the LGWAN reach it (the private subnets)", () => {

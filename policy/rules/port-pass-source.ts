@@ -1,7 +1,7 @@
 import { Cidr, cidrsOverlap, parseCidr } from "../../core/cidr";
 import { asArray } from "../model";
 import type { Rule, Violation } from "../types";
-import { suricataRules } from "./preflight-limits";
+import { ruleLines } from "../suricata";
 
 export const ANY_DESTINATION = new Set(["any", "$EXTERNAL_NET", "0.0.0.0/0", "[0.0.0.0/0]"]);
 /** Protocols without an application layer the firewall reads a name from: a pass of these is a pass by port. */
@@ -55,7 +55,7 @@ export const portPassSource: Rule = {
     for (const g of model.ofType("aws_networkfirewall_rule_group")) {
       const rg = g.values.rule_group ?? {};
       const variables = new Map<string, string[]>(asArray<any>(rg.rule_variables?.ip_sets).map((s) => [s.key, asArray<string>(s.ip_set?.definition)]));
-      const judged = suricataRules(rg.rules_source?.rules_string).map((line) => {
+      const judged = ruleLines(rg.rules_source?.rules_string).map((line) => {
         const m = /^pass\s+(\S+)\s+(\S+)\s+\S+\s+(?:->|<>)\s+(\S+)\s+(\S+)/.exec(line);
         return m && !NARROWING.test(line) ? { line, proto: m[1], src: m[2], dst: m[3], port: m[4] } : undefined;
       });

@@ -1,3 +1,4 @@
+import { ruleLines } from "../suricata";
 import { asArray, Resource } from "../model";
 import type { Rule, Violation } from "../types";
 
@@ -23,14 +24,6 @@ export const DOCUMENT_LIMITS = {
   listenersPerNetworkLoadBalancer: 50,
 } as const;
 
-/** The rules of a Suricata rules string: one per line, comments and blank lines aside. */
-export function suricataRules(text: unknown): string[] {
-  return String(text ?? "")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"));
-}
-
 /**
  * How much capacity a stateful rule group's rules need: one per rule ("the minimum capacity required is the number of
  * individual rules"); a domain list generates one rule per domain and target type (TLS SNI, HTTP Host).
@@ -39,7 +32,7 @@ export function statefulRulesNeeded(g: Resource): number {
   const src = g.values.rule_group?.rules_source ?? {};
   const list = src.rules_source_list;
   const fromList = list ? asArray<string>(list.targets).length * Math.max(1, asArray<string>(list.target_types).length) : 0;
-  return fromList + suricataRules(src.rules_string).length + asArray(src.stateful_rule).length;
+  return fromList + ruleLines(src.rules_string).length + asArray(src.stateful_rule).length;
 }
 
 /** A rule with each variable ($HOME_NET …) spelled out, as Network Firewall counts its length. */
@@ -84,7 +77,7 @@ export const preflightLimits: Rule = {
       const variables = new Map<string, string>(asArray<any>(rg.rule_variables?.ip_sets).map((s) => [s.key, `[${asArray<string>(s.ip_set?.definition).join(",")}]`]));
       const text = String(rg.rules_source?.rules_string ?? "");
       if (SIZE(text) > L.rulesStringBytes) out.push({ address: g.address, message: `the rules string has ${SIZE(text)} bytes; a rule group holds ${L.rulesStringBytes}` });
-      for (const rule of suricataRules(text)) {
+      for (const rule of ruleLines(text)) {
         const n = expanded(rule, variables).length;
         if (n > L.suricataRuleChars) out.push({ address: g.address, message: `a rule of ${n} characters (variables spelled out) is longer than ${L.suricataRuleChars}: ${rule.slice(0, 80)}…` });
       }
