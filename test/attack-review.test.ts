@@ -4,7 +4,6 @@
  * around it; every one of them failed when it was written (against main after the "review" merge). The product code
  * was not changed here: these tests are the findings.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { fakeGitHub } from "./fake-github";
 import * as path from "path";
@@ -16,12 +15,8 @@ import { sha256 } from "../deploy/targets";
 import { compareStacks, exitCodeFor, markdown, snapshotOfStack } from "../review/diff";
 import { REPO_ROOT } from "../core/paths";
 import { cli } from "./cli-run";
-import { envDirWith, hasTerraform, outdirWith, sampleText, synthStacks, tempDir } from "./helpers";
+import { envDirWith, git, hasTerraform, outdirWith, repoWithCommits, sampleText, synthStacks, tempDir } from "./helpers";
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" };
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: GIT_ENV }).trim();
-}
 
 /** A synthesized output (manifest + one stack) as `plan --synthesized` and `deploy-targets` read it. */
 const synthesizedDir = (id: string, stack: unknown): string => outdirWith({ [id]: stack }, tempDir("attack-synth-"));
@@ -52,18 +47,10 @@ const maybe = hasTerraform() || process.env.CI ? describe : describe.skip;
 
 maybe("attack: apply and the deploy markers (real Terraform, terraform_data, local state)", () => {
   test("an older commit's plan (a re-run of an old deploy run) is refused BEFORE it is applied, so the markers never claim a newer deploy than what runs", async () => {
-    const repo = tempDir("attack-repo-");
+    const { repo, commits } = repoWithCommits("attack-repo-");
     const remote = tempDir("attack-remote-");
     git(remote, "init", "-q", "--bare");
-    git(repo, "init", "-q", "-b", "main");
     git(repo, "remote", "add", "origin", remote);
-    const commits: string[] = [];
-    for (const n of [1, 2]) {
-      fs.writeFileSync(path.join(repo, "f.txt"), String(n));
-      git(repo, "add", "f.txt");
-      git(repo, "commit", "-q", "-m", `c${n}`);
-      commits.push(git(repo, "rev-parse", "HEAD"));
-    }
     const state = path.join(tempDir(), "town.tfstate");
     const oldStack = synthesizedDir("town", dataStack(state, { allowlist: "zoom.us evil.example" }));
     const newStack = synthesizedDir("town", dataStack(state, { allowlist: "zoom.us" }));

@@ -3,7 +3,7 @@
  * github.event.before), the saved plan as the artifact a person approves, the apply of exactly that plan (or of an
  * identical new one when the state moved), the markers themselves, and the PR comment that updates its own comment.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { fakeGitHub } from "./fake-github";
 import * as path from "path";
@@ -11,25 +11,7 @@ import { readMarkers, recordMarker, fetchMarkers, removeMarker } from "../deploy
 import { applyPlanArtifact, makePlanArtifact, planDifferences, PlanDriftError, ArtifactMismatchError } from "../deploy/plan";
 import { computeTargets, MATRIX_LIMIT, sha256, targetsOutputs, UnknownMunicipalityError } from "../deploy/targets";
 import { cli } from "./cli-run";
-import { hasTerraform, outdirWith, synthStacks, tempDir } from "./helpers";
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" } }).trim();
-}
-
-/** A git repository with two commits; returns it and the commits, oldest first. */
-function repoWithCommits(): { repo: string; commits: string[] } {
-  const repo = tempDir("alpha-prime-repo-");
-  git(repo, "init", "-q", "-b", "main");
-  const commits: string[] = [];
-  for (const n of [1, 2]) {
-    fs.writeFileSync(path.join(repo, "f.txt"), String(n));
-    git(repo, "add", "f.txt");
-    git(repo, "commit", "-q", "-m", `c${n}`);
-    commits.push(git(repo, "rev-parse", "HEAD"));
-  }
-  return { repo, commits };
-}
+import { git, hasTerraform, outdirWith, repoWithCommits, synthStacks, tempDir } from "./helpers";
 
 describe("deploy markers: what was last deployed, per municipality, as git refs", () => {
   test("recorded, read back in one pass, pushed to and fetched from a remote; never moved back; removed after a destroy", () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -26,6 +27,26 @@ export function outdirWith(tfs: Record<string, unknown>, dir = path.join(tempDir
   }
   fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
   return dir;
+}
+
+/** git in `cwd`, as a fixed author (tests' repositories have no configured identity). */
+export function git(cwd: string, ...args: string[]): string {
+  const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.invalid" };
+  return execFileSync("git", args, { cwd, encoding: "utf8", env }).trim();
+}
+
+/** A git repository with two commits; returns it and the commits, oldest first. */
+export function repoWithCommits(prefix = "alpha-prime-repo-"): { repo: string; commits: string[] } {
+  const repo = tempDir(prefix);
+  git(repo, "init", "-q", "-b", "main");
+  const commits: string[] = [];
+  for (const n of [1, 2]) {
+    fs.writeFileSync(path.join(repo, "f.txt"), String(n));
+    git(repo, "add", "f.txt");
+    git(repo, "commit", "-q", "-m", `c${n}`);
+    commits.push(git(repo, "rev-parse", "HEAD"));
+  }
+  return { repo, commits };
 }
 
 export function synthStacks(options: { envDir?: string; only?: string[]; stateBucket?: string } = {}): { dir: string; stacks: Record<string, TfJson>; raw: Record<string, string> } {
