@@ -11,8 +11,6 @@
 import * as fs from "fs";
 import * as zlib from "zlib";
 
-/** The root module's file that holds the synthesized stack (cdktf writes one JSON file per stack). */
-export const ROOT_STACK_ENTRY = "tfconfig/m-/cdk.tf.json";
 /** The directory of the root module's configuration snapshot. */
 const ROOT_MODULE_DIR = "tfconfig/m-/";
 

@@ -26,7 +26,6 @@ const TGW = "https://docs.aws.amazon.com/vpc/latest/tgw/transit-gateway-quotas.h
 const CVPN = "https://docs.aws.amazon.com/vpn/latest/clientvpn-admin/limits.html";
 const NFW = "https://docs.aws.amazon.com/network-firewall/latest/developerguide/quotas.html";
 const R53 = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html";
-export const EC2_VCPU_QUOTA_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-resource-limits.html";
 
 export const QUOTAS = {
   vpnConnections: { id: "vpnConnections", name: "Site-to-Site VPN connections per Region", defaultValue: 50, source: S2S },

@@ -5,7 +5,6 @@
  * Reviewers approve networks that carry residents' data: the one line that matters — a domain added to the
  * allowlist, a retention shortened, a log bucket about to be replaced — must not drown in a JSON diff.
  */
-import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../core/paths";
 import { fromTerraformLiteralDeep } from "../constructs/terraform-text";
@@ -162,15 +161,6 @@ export function readGitRef(ref: string, repo = REPO_ROOT): Side {
   } finally {
     scratch.close();
   }
-}
-
-/** Reads a synthesized directory, or a git ref (anything that is not an existing directory). */
-export function readSide(spec: string): Side {
-  if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
-    if (!fs.existsSync(path.join(spec, "manifest.json"))) throw new Error(`${spec} has no manifest.json: synthesize it first`);
-    return readSynthesized(spec);
-  }
-  return readGitRef(spec);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
