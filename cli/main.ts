@@ -2,8 +2,8 @@
  * The `alpha-prime` CLI: a thin face over functions the tests call directly. Exit status: 0 success,
  * 1 invalid input or failed check, 2 usage or internal error.
  */
-import { disableTokenStackTraces } from "../stacks/cdktf-tuning";
-disableTokenStackTraces(); // before anything loads cdktf tokens
+import { applySynthTuning } from "../stacks/cdktf-tuning";
+applySynthTuning(); // before anything loads cdktf tokens
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";

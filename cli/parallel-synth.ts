@@ -23,7 +23,11 @@ import type { WorkerReply, WorkerRequest } from "./synth-worker";
 export interface ParallelSynthOptions extends SynthOptions {
   /** worker processes @default the number of CPUs */
   readonly jobs?: number;
-  /** a worker exits after this many stacks and a fresh one takes over, bounding memory @default 300 */
+  /**
+   * a worker exits after this many stacks and a fresh one takes over, a bound on memory: the token map, cdktf's one
+   * known growth, is emptied after each stack (stacks/cdktf-tuning.ts), so a worker stays flat and this is set high
+   * enough that a national run (two workers) starts no more @default 1000
+   */
   readonly recycleAfter?: number;
   readonly onProgress?: (done: number, total: number, id: string) => void;
   /** each worker process as it starts (diagnostics, and the fault tests that kill one) */
@@ -100,6 +104,7 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
     }
     pool.close();
     const result = await pool.settled();
+    pool.removeWorkDirs();
     const r = run.finish(configs.map((c) => c.id));
     tx.commit();
     run.evict();
@@ -203,14 +208,24 @@ class WorkerPool {
     this.abort(this.failure);
   }
 
+  /** The workers' own directories in the staging directory (synth-worker.ts): not part of the output. */
+  removeWorkDirs(): void {
+    for (let n = 1; n <= this.workersStarted; n++) fs.rmSync(this.workDir(n), { recursive: true, force: true });
+  }
+
+  private workDir(n: number): string {
+    return path.join(this.staging, `.worker-${n}`);
+  }
+
   private start(): void {
     this.workersStarted++;
+    const workDir = this.workDir(this.workersStarted);
     const worker = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.live.add(worker);
     if (worker.pid) this.o.onWorkerStart?.(worker.pid);
     /** configs handed to this worker and not yet reported: what is lost if it dies */
     const held = new Set<string>();
-    const recycleAfter = this.o.recycleAfter ?? 300;
+    const recycleAfter = this.o.recycleAfter ?? 1000;
     let assigned = 0;
     let outstanding = 0;
     let retiring = false;
@@ -223,7 +238,7 @@ class WorkerPool {
         held.add(config.id);
         this.sentTotal++;
         const cache = this.o.cache ? { dir: this.o.cache.dir, fingerprint } : undefined;
-        worker.send({ type: "synth", config, staging: this.staging, stateBucket: this.o.stateBucket, cache } satisfies WorkerRequest, (err) => {
+        worker.send({ type: "synth", config, staging: this.staging, workDir, stateBucket: this.o.stateBucket, cache } satisfies WorkerRequest, (err) => {
           // a worker that is gone is reported by its exit, with every id it held (this one included): a closed
           // channel (EPIPE, ECONNRESET) can be seen here before the exit status is, so it is not a failure of its own
           if (!err) return;

@@ -1,10 +1,11 @@
 /**
  * A synthesis worker: receives configs one at a time, synthesizes each in an App of its own (so nothing of one
  * municipality stays in memory for the next), moves the stack directory into the shared staging directory, and
- * reports its manifest entry. The parent recycles workers after a number of stacks to bound memory.
+ * reports its manifest entry. cdktf's process-wide token map is emptied after each stack, so memory stays flat; the
+ * parent still recycles workers after a number of stacks, as a bound on anything else that might grow.
  */
-import { disableTokenStackTraces } from "../stacks/cdktf-tuning";
-disableTokenStackTraces();
+import { applySynthTuning, releaseTokensOfWrittenStacks } from "../stacks/cdktf-tuning";
+applySynthTuning();
 import * as fs from "fs";
 import * as path from "path";
 import { buildApp } from "../stacks/app";
@@ -12,7 +13,7 @@ import type { MunicipalityConfig } from "../config/types";
 import { cacheable, StackCache } from "./stack-cache";
 
 export type WorkerRequest =
-  | { type: "synth"; config: MunicipalityConfig; staging: string; stateBucket?: string; cache?: { dir: string; fingerprint: string } }
+  | { type: "synth"; config: MunicipalityConfig; staging: string; workDir: string; stateBucket?: string; cache?: { dir: string; fingerprint: string } }
   | { type: "exit" };
 export type WorkerReply =
   | { type: "ready" }
@@ -34,6 +35,21 @@ function store(cache: { dir: string; fingerprint: string } | undefined, id: stri
   }
 }
 
+let made: string | undefined;
+
+/**
+ * Where this worker's App writes, a directory of its own in the staging directory that the parent names and removes
+ * (cdktf writes a manifest.json beside its stacks, so workers cannot share one). It is made once, not per stack:
+ * cdktf overwrites the manifest, and each stack's directory is moved out.
+ */
+function workingDirectory(req: Extract<WorkerRequest, { type: "synth" }>): string {
+  if (made === req.workDir) return made;
+  fs.rmSync(req.workDir, { recursive: true, force: true });
+  fs.mkdirSync(req.workDir, { recursive: true });
+  fs.mkdirSync(path.join(req.staging, "stacks"), { recursive: true });
+  return (made = req.workDir);
+}
+
 function send(reply: WorkerReply): void {
   process.send!(reply);
 }
@@ -44,16 +60,13 @@ process.on("message", (req: WorkerRequest) => {
   // the run was abandoned (its process gone, its staging removed): write nothing, recreate nothing
   if (!process.connected || !fs.existsSync(req.staging)) process.exit(0);
   try {
-    const own = path.join(req.staging, `.worker-${process.pid}`);
-    fs.rmSync(own, { recursive: true, force: true });
-    fs.mkdirSync(own, { recursive: true });
+    const own = workingDirectory(req);
     buildApp([config], { outdir: own, stateBucket: req.stateBucket }).synth();
+    releaseTokensOfWrittenStacks();
     if (!process.connected) process.exit(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(own, "manifest.json"), "utf8"));
-    fs.mkdirSync(path.join(req.staging, "stacks"), { recursive: true });
     const stackDir = path.join(req.staging, "stacks", config.id);
     fs.renameSync(path.join(own, "stacks", config.id), stackDir);
-    fs.rmSync(own, { recursive: true, force: true });
     const cached = store(req.cache, config.id, stackDir, manifest.stacks[config.id]);
     send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage().rss, cached });
   } catch (e) {

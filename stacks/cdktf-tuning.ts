@@ -2,10 +2,11 @@
  * Synthesis speed, in one known place (so a move to CDK Terrain stays cheap). Three measures, each proven by tests
  * to leave the output unchanged, each falling back to plain cdktf behaviour where its precondition does not hold:
  *
- * - token stack traces off (disableTokenStackTraces): cdktf records a stack trace for every token it creates; on
+ * - token stack traces off (applySynthTuning): cdktf records a stack trace for every token it creates; on
  *   large apps that is a third or more of synth CPU and a large share of memory, and nothing we ship reads them
  *   (hashicorp/terraform-cdk#3892; the CDK Terrain fork added CDKTN_DISABLE_CREATION_STACK for it);
  * - the zip library cdktf loads at start-up for file assets is loaded on first use (deferArchiverLoad);
+ * - cdk.tf.json and manifest.json are written by a faster writer of the same bytes (useFasterJsonWriter);
  * - one resolve per stack, and cdktf's resolver only where a token may be (toTerraformResolvedOnce,
  *   resolveAroundPlainValues): about half of each stack's synthesis.
  */
@@ -56,10 +57,57 @@ function deferArchiverLoad(): void {
   require.cache[id] = { id, filename: id, loaded: true, exports: standIn, children: [], paths: [] } as unknown as NodeJS.Module;
 }
 
-export function disableTokenStackTraces(): boolean {
+/**
+ * cdktf writes every stack with json-stable-stringify (`stringify(json, { space: 2 })`, synthesize/synthesizer.js),
+ * a tenth of each stack's synthesis CPU. Its exports are replaced, before cdktf loads it, by a function that writes
+ * the same bytes for that call (stacks/stable-json.ts) and hands any other call (a replacer, a comparator, cycles,
+ * collapseEmpty) to the real module. Where cdktf has loaded the module already, nothing is replaced.
+ */
+function useFasterJsonWriter(): void {
+  let id: string;
+  try {
+    id = require.resolve("json-stable-stringify", { paths: [require("path").dirname(require.resolve("cdktf"))] });
+  } catch {
+    return;
+  }
+  if (require.cache[id]) return;
+  const real = require(id) as (value: unknown, options?: unknown) => string | undefined;
+  const { stableJson } = require("./stable-json") as typeof import("./stable-json");
+  const spaceOnly = (options: unknown): options is { space: number | string } => {
+    if (typeof options !== "object" || options === null) return false;
+    const keys = Object.keys(options);
+    const space = (options as { space?: unknown }).space;
+    return keys.length === 1 && keys[0] === "space" && (typeof space === "string" || (typeof space === "number" && Number.isInteger(space) && space >= 0));
+  };
+  const standIn = function stableStringify(this: unknown, value: unknown, options?: unknown) {
+    if (arguments.length === 2 && spaceOnly(options)) return stableJson(value, typeof options.space === "number" ? " ".repeat(options.space) : options.space);
+    return real.apply(this, arguments as unknown as [unknown, unknown]);
+  };
+  require.cache[id]!.exports = standIn;
+}
+
+/**
+ * cdktf keeps every token it creates in a process-wide map (tokens/private/token-map.js, `global.__cdktfTokenMap`)
+ * and never removes one; each token holds its construct, so every App ever built stays in memory. A synthesis
+ * worker builds one App per municipality and resolves no token of an earlier one once that stack is written, so it
+ * empties the map after each stack: its memory stays flat (no recycling needed) and garbage collection has less
+ * to walk. The counter is kept, so no token key is ever given twice. Returns whether the map was emptied.
+ */
+export function releaseTokensOfWrittenStacks(): boolean {
+  if (!synthTuningEnabled()) return false;
+  const map = (globalThis as { __cdktfTokenMap?: { stringTokenMap?: unknown; numberTokenMap?: unknown } }).__cdktfTokenMap;
+  if (!map || !(map.stringTokenMap instanceof Map) || !(map.numberTokenMap instanceof Map)) return false;
+  map.stringTokenMap.clear();
+  map.numberTokenMap.clear();
+  return true;
+}
+
+/** Turns the start-up measures above on (before cdktf creates any token); false when tuning is off or failed. */
+export function applySynthTuning(): boolean {
   if (applied) return true;
   if (!synthTuningEnabled()) return false;
   deferArchiverLoad();
+  useFasterJsonWriter();
   try {
     const mod = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace: () => string[] };
     if (typeof mod.captureStackTrace !== "function") return false;

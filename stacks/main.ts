@@ -3,8 +3,8 @@
  *   ALPHA_PRIME_STACKS=mitoyo npx cdktf deploy mitoyo
  * and synthesizes into CDKTF_OUTDIR (set by the cdktf CLI) or ./cdktf.out.
  */
-import { disableTokenStackTraces } from "./cdktf-tuning";
-disableTokenStackTraces(); // before cdktf creates any token
+import { applySynthTuning } from "./cdktf-tuning";
+applySynthTuning(); // before cdktf creates any token
 import { ConfigError } from "../core/errors";
 import { SELECT_ENV, STATE_BUCKET_ENV, synthesize } from "./app";
 

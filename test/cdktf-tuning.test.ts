@@ -7,6 +7,8 @@ import { writeSyntheticEnv } from "../bench/generate";
 import { loadFiles, envFiles } from "../config/load";
 import { buildApp } from "../stacks/app";
 import { resolveAroundPlainValues, stackToTerraform, toTerraformResolvedOnce } from "../stacks/cdktf-tuning";
+import { stableJson } from "../stacks/stable-json";
+import { REPO_ROOT } from "../core/paths";
 import { ENV_DIR, tempDir } from "./helpers";
 
 /** JSON that also shows keys holding undefined, and keeps key order: equal text means equal objects */
@@ -105,5 +107,116 @@ describe("resolving around plain values", () => {
     const value = { name: "alpha-prime-mitoyo", cidrs: ["10.0.0.0/16"], port: 443, on: true, nested: { arn } };
     resolveAroundPlainValues(value, (v) => (seen.push(v), cdktf(v)));
     expect(seen).toEqual([arn]);
+  });
+});
+
+describe("the faster JSON writer writes json-stable-stringify's bytes", () => {
+  // the writer cdktf 0.21 loads (its own dependency), called as cdktf calls it
+  const cdktfStringify = require(require.resolve("json-stable-stringify", { paths: [path.dirname(require.resolve("cdktf"))] })) as (value: unknown, options?: unknown) => string | undefined;
+  const both = (value: unknown, space: number | string = 2) => [stableJson(value, typeof space === "number" ? " ".repeat(space) : space), cdktfStringify(value, { space })];
+
+  test("for the synthesized samples and synthetic municipalities of every tier", () => {
+    const env = path.join(tempDir(), "env");
+    writeSyntheticEnv(env, 6, "uniform");
+    const stacks = [...stacksOf(ENV_DIR), ...stacksOf(env)];
+    for (const stack of stacks) {
+      const [ours, theirs] = both(TerraformStack.prototype.toTerraform.call(stack));
+      expect(ours).toBe(theirs);
+    }
+  });
+
+  const corners: Record<string, unknown> = {
+    "empty arrays and objects, nested, broken over two lines": { a: [], b: {}, c: [[], {}, [{}]], d: { e: { f: [] } } },
+    "integer-like keys sort as text, not first as numbers": { "10": 1, "2": 2, b: 3, "1": 4, "01": 5, "-1": 6 },
+    "undefined and functions: left out of objects, null in arrays": { a: undefined, b: () => 1, c: [undefined, () => 1, null], d: Symbol("s") },
+    "toJSON, dates and boxed values": { when: new Date(0), own: { toJSON: () => ({ z: 1, a: [] }) }, boxed: [Object("text"), Object(3)] },
+    "strings that need escaping": { "key\n\"quoted\"": "line\u2028sep\u0000\ud800", 日本語: "三豊市" },
+    "numbers": { n: [0, -0, 1.5e300, NaN, Infinity, -1] },
+    "primitives at the top": "text",
+    "null at the top": null,
+  };
+  test.each(Object.keys(corners))("%s", (name) => {
+    for (const space of [2, 0, "\t", ""]) {
+      const [ours, theirs] = both(corners[name], space);
+      expect(ours).toBe(theirs);
+    }
+  });
+
+  test("a cycle is refused as json-stable-stringify refuses it", () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    expect(() => stableJson(cyclic, "  ")).toThrow(new TypeError("Converting circular structure to JSON"));
+    expect(() => cdktfStringify(cyclic, { space: 2 })).toThrow(new TypeError("Converting circular structure to JSON"));
+  });
+
+  const inFreshProcess = (script: string) => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    return [r.stderr, r.stdout.trim()];
+  };
+  const TUNING = JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"));
+  const LOAD_WRITER = `require(require.resolve("json-stable-stringify", { paths: [require("path").dirname(require.resolve("cdktf"))] }))`;
+
+  test("once the tuning is applied, cdktf's writer is the faster one for its call and the real one for any other", () => {
+    const script = `require(${TUNING}).applySynthTuning();
+      const writer = ${LOAD_WRITER};
+      const value = { b: [], a: { "10": 1, "2": 2 } };
+      console.log(JSON.stringify([writer.name, writer(value, { space: 2 }), writer(value, { space: 2, cmp: (x, y) => (x.key < y.key ? 1 : -1) }), writer(value)]));`;
+    const [stderr, stdout] = inFreshProcess(script);
+    expect(stderr).toBe("");
+    expect(JSON.parse(stdout)).toEqual([
+      "stableStringify",
+      '{\n  "a": {\n    "10": 1,\n    "2": 2\n  },\n  "b": [\n  ]\n}',
+      '{\n  "b": [\n  ],\n  "a": {\n    "2": 2,\n    "10": 1\n  }\n}',
+      '{"a":{"10":1,"2":2},"b":[]}',
+    ]);
+  });
+
+  test("with ALPHA_PRIME_PLAIN_CDKTF=1 cdktf keeps the real writer", () => {
+    const script = `process.env.ALPHA_PRIME_PLAIN_CDKTF = "1"; require(${TUNING}).applySynthTuning();
+      const { stableJson } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "stable-json.js"))});
+      const writer = ${LOAD_WRITER};
+      console.log(writer.toString().includes("groupOutput"), writer === stableJson);`;
+    expect(inFreshProcess(script)).toEqual(["", "true false"]);
+  });
+});
+
+describe("a worker lets go of each stack once it is written", () => {
+  // cdktf's token map holds every token, and each token its construct: without emptying it, no App is ever collected
+  const retainedAfter = (release: boolean) => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const script = `const tuning = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))});
+      tuning.applySynthTuning();
+      const { loadOrThrow, envFiles } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "config", "load.js"))});
+      const { buildApp } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "app.js"))});
+      const os = require("os"), fs = require("fs"), path = require("path");
+      const [config] = loadOrThrow(envFiles(${JSON.stringify(ENV_DIR)}).filter((f) => f.endsWith("mitoyo.yaml")));
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "ap-release-"));
+      let app = buildApp([config], { outdir: out });
+      app.synth();
+      const ref = new WeakRef(app);
+      app = undefined;
+      const map = globalThis.__cdktfTokenMap;
+      const before = map.stringTokenMap.size + map.numberTokenMap.size;
+      const counter = map.tokenCounter;
+      if (${release}) tuning.releaseTokensOfWrittenStacks();
+      setTimeout(() => {
+        global.gc();
+        fs.rmSync(out, { recursive: true, force: true });
+        console.log(JSON.stringify({ before, after: map.stringTokenMap.size + map.numberTokenMap.size, counterKept: map.tokenCounter === counter, collected: ref.deref() === undefined }));
+      }, 10);`;
+    const r = spawnSync(process.execPath, ["--expose-gc", "-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout);
+  };
+
+  test("after release the App is collected, the map is empty and the token counter goes on (no key is given twice)", () => {
+    const r = retainedAfter(true);
+    expect(r.before).toBeGreaterThan(100);
+    expect(r).toMatchObject({ after: 0, counterKept: true, collected: true });
+  });
+
+  test("without it, cdktf's map keeps the whole App alive", () => {
+    expect(retainedAfter(false)).toMatchObject({ collected: false });
   });
 });

@@ -132,7 +132,7 @@ describe("a stack's fingerprint covers everything its stack reads", () => {
   });
 
   test("the modules synthesis loads are all in the toolkit's closure", () => {
-    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
+    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).applySynthTuning();
       require(${JSON.stringify(path.join(REPO_ROOT, "dist", "cli", "stack-cache.js"))});
       const { buildApp } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "app.js"))});
       const { loadOrThrow } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "config", "load.js"))});

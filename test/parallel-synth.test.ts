@@ -83,7 +83,7 @@ describe("deferred archiver", () => {
   test("loading the tuning module and then cdktf leaves the archiver unloaded", () => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
     const { REPO_ROOT } = require("../core/paths") as typeof import("../core/paths");
-    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
+    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).applySynthTuning();
       require("cdktf");
       console.log(Object.keys(require.cache).filter((k) => k.includes("/archiver/lib/")).length);`;
     const r = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
@@ -93,7 +93,7 @@ describe("deferred archiver", () => {
   test("the stand-in loads the real archiver on first use", () => {
     const { spawnSync } = require("child_process") as typeof import("child_process");
     const { REPO_ROOT } = require("../core/paths") as typeof import("../core/paths");
-    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).disableTokenStackTraces();
+    const script = `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).applySynthTuning();
       const id = require.resolve("archiver", { paths: [require("path").dirname(require.resolve("cdktf"))] });
       const before = typeof require.cache[id].exports;
       const zip = require(id)("zip");
