@@ -14,6 +14,8 @@ import { gunzipSync, gzipSync } from "zlib";
 const NOT_A_TOKEN = /\$\{(?!TfToken\[)/g;
 
 export function terraformLiteral(text: string): string {
+  // most strings hold neither opener: the synth pass asks for every string of every stack
+  if (!text.includes("{")) return text;
   // replacer functions, because "$$" in a replacement string means one "$"
   return text.replace(NOT_A_TOKEN, () => "$${").replace(/%\{/g, () => "%%{");
 }

@@ -26,8 +26,10 @@ function escapeElement(e: TerraformResource | TerraformProvider): number {
   const body = (e as unknown as { synthesizeAttributes(): Record<string, unknown> }).synthesizeAttributes();
   if (!body || typeof body !== "object") return 0;
   let n = 0;
+  /** the keys from the body to the value walked (one array, pushed and popped: the walk visits every string) */
+  const at: string[] = [];
   // leaf by leaf: cdktf merges an override into lists by concatenation, but into a list's items by index
-  const walk = (value: unknown, at: string[]): void => {
+  const walk = (value: unknown): void => {
     if (typeof value === "string") {
       const safe = terraformLiteral(value);
       if (safe === value) return;
@@ -35,9 +37,21 @@ function escapeElement(e: TerraformResource | TerraformProvider): number {
       if (bad !== undefined) throw new Error(`${e.node.path}: cannot escape literal text under key '${bad}' (a dot in a key cannot be overridden)`);
       e.addOverride(at.join("."), safe);
       n++;
-    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...at, String(i)]));
-    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (k !== "//") walk(v, [...at, k]);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        at.push(String(i));
+        walk(value[i]);
+        at.pop();
+      }
+    } else if (value && typeof value === "object") {
+      for (const k of Object.keys(value)) {
+        if (k === "//") continue;
+        at.push(k);
+        walk((value as Record<string, unknown>)[k]);
+        at.pop();
+      }
+    }
   };
-  walk(body, []);
+  walk(body);
   return n;
 }
