@@ -89,7 +89,8 @@ export type ReadResult = { text: string; bytes: Buffer } | { issue: ConfigIssue 
  * the directory that holds the link; FIFOs, devices and directories are refused before they are opened.
  */
 export function readEnvText(file: string): ReadResult {
-  const shown = displayPath(file);
+  // worked out for a message only (path.relative is not free, and most files have none)
+  const shown = () => displayPath(file);
   let st: fs.Stats;
   try {
     const link = fs.lstatSync(file);
@@ -97,22 +98,22 @@ export function readEnvText(file: string): ReadResult {
       const home = fs.realpathSync(path.dirname(file));
       const target = fs.realpathSync(file);
       const rel = path.relative(home, target);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown, tr`is a symbolic link to a file outside the env directory: refused, not read`) };
+      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown(), tr`is a symbolic link to a file outside the env directory: refused, not read`) };
     }
     // what stat would say of anything but a link (one system call fewer per file)
     st = link.isSymbolicLink() ? fs.statSync(file) : link;
   } catch (e) {
-    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown(), tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (!st.isFile()) return { issue: fileIssue(shown, tr`is not a regular file (${kindOf(st)}): refused, not read`) };
-  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
+  if (!st.isFile()) return { issue: fileIssue(shown(), tr`is not a regular file (${kindOf(st)}): refused, not read`) };
+  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown(), tr`is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
   let bytes: Buffer;
   try {
     bytes = readAtMost(file, INPUT_LIMITS.maxFileBytes + 1, st.size);
   } catch (e) {
-    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown(), tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
+  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown(), tr`is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
   try {
     const text = UTF8.decode(bytes);
     return { text: text.startsWith("\ufeff") ? text.slice(1) : text, bytes };
@@ -120,7 +121,7 @@ export function readEnvText(file: string): ReadResult {
     const at = firstInvalidUtf8(bytes);
     const before = new TextDecoder("utf-8").decode(bytes.subarray(0, at));
     const lines = before.split("\n");
-    return { issue: toIssue({ file: shown, line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: tr`invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: tr`a UTF-8 text file` }) };
+    return { issue: toIssue({ file: shown(), line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: tr`invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: tr`a UTF-8 text file` }) };
   }
 }
 
@@ -240,25 +241,38 @@ export interface TextProblem {
 /** Every string (keys and values) of the parsed file: refused characters and lengths, by field path. */
 export function textProblems(data: unknown): TextProblem[] {
   const out: TextProblem[] = [];
-  const walk = (v: unknown, p: (string | number)[]): void => {
+  // one path, extended and shortened as the walk goes (a problem gets a copy): most strings have no problem, and a
+  // new path per value and its pointer text were most of this walk's work
+  const p: (string | number)[] = [];
+  const walk = (v: unknown): void => {
     if (typeof v === "string") {
-      const pointer = "/" + p.join("/");
-      const bad = v.match(REFUSED_CHARS) ?? (MULTI_LINE_FIELDS.has(pointer) ? null : v.match(REFUSED_IN_SINGLE_LINE));
-      if (bad) out.push({ path: p, message: tr`contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: MULTI_LINE_FIELDS.has(pointer) ? tr`printable text (newlines allowed)` : tr`printable text on one line` });
-      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: p, message: tr`contains cdktf's token syntax (\${TfToken[…]}), which is reserved`, expected: tr`text without \${TfToken[` });
-      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: p, message: tr`is ${v.length} characters long`, expected: tr`at most ${INPUT_LIMITS.maxStringLength} characters` });
+      let multiLine: boolean | undefined;
+      const isMultiLine = () => (multiLine ??= MULTI_LINE_FIELDS.has("/" + p.join("/")));
+      const bad = v.match(REFUSED_CHARS) ?? (REFUSED_IN_SINGLE_LINE.test(v) && !isMultiLine() ? v.match(REFUSED_IN_SINGLE_LINE) : null);
+      if (bad) out.push({ path: [...p], message: tr`contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: isMultiLine() ? tr`printable text (newlines allowed)` : tr`printable text on one line` });
+      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: [...p], message: tr`contains cdktf's token syntax (\${TfToken[…]}), which is reserved`, expected: tr`text without \${TfToken[` });
+      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: [...p], message: tr`is ${v.length} characters long`, expected: tr`at most ${INPUT_LIMITS.maxStringLength} characters` });
       return;
     }
-    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...p, i]));
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        p.push(i);
+        walk(x);
+        p.pop();
+      });
+      return;
+    }
     if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
+        p.push(k);
         const bad = k.match(REFUSED_CHARS) ?? k.match(REFUSED_IN_SINGLE_LINE);
-        if (bad) out.push({ path: [...p, k], atKey: true, message: tr`a key contains the character ${codePoint(bad[0])}`, expected: tr`printable keys` });
-        walk(x, [...p, k]);
+        if (bad) out.push({ path: [...p], atKey: true, message: tr`a key contains the character ${codePoint(bad[0])}`, expected: tr`printable keys` });
+        walk(x);
+        p.pop();
       }
     }
   };
-  walk(data, []);
+  walk(data);
   return out;
 }
 

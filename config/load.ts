@@ -113,7 +113,9 @@ const YAML_HINTS: Partial<Record<YAMLError["code"], Text>> = {
 };
 
 function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityConfig; issues: ConfigIssue[]; locate?: Locator } {
-  const shown = displayPath(file);
+  // worked out for a message only (path.relative is not free, and most files have none)
+  let shownPath: string | undefined;
+  const shown = () => (shownPath ??= displayPath(file));
   const read = readEnvText(file);
   if ("issue" in read) return { issues: [read.issue] };
   const text = read.text;
@@ -129,7 +131,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
         const pos = lineCounter.linePos(e.pos[0]);
         const said = e.message.split("\n")[0];
         const hint = YAML_HINTS[e.code];
-        return toIssue({ file: shown, line: pos.line, column: pos.col, path: "/", message: hint ? tr`YAML syntax: ${hint} (${said})` : tr`YAML syntax: ${said}` });
+        return toIssue({ file: shown(), line: pos.line, column: pos.col, path: "/", message: hint ? tr`YAML syntax: ${hint} (${said})` : tr`YAML syntax: ${said}` });
       }),
     };
   }
@@ -139,7 +141,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   const locate: Locator = (p) => {
     const offset = nodeOffset(doc, p.path, p.atKey ?? false);
     const pos = lineCounter.linePos(offset);
-    return toIssue({ file: shown, line: pos.line, column: pos.col, path: pointer(p.path), message: p.message, expected: p.expected, suggestion: p.suggestion });
+    return toIssue({ file: shown(), line: pos.line, column: pos.col, path: pointer(p.path), message: p.message, expected: p.expected, suggestion: p.suggestion });
   };
   const data = doc.toJS({ maxAliasCount: 0 }) as unknown;
   const validate = compiledValidator();
