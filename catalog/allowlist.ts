@@ -37,13 +37,7 @@ export function domainAllowlist(config: MunicipalityConfig, catalog = SaasCatalo
     patterns.push(...resolved.domains);
     headers.push(...resolved.headers.map((h) => ({ saas, ...h })));
   }
-  for (const d of config.breakout.extraDomains) patterns.push(parseDomainPattern(d) as DomainPattern);
-  for (const route of config.relay) {
-    const target = parseHostPort(route.target);
-    if (typeof target === "string" || target.isIp) continue; // on-prem targets go back over the VPN
-    patterns.push({ name: target.host, includeSubdomains: false });
-  }
-  const domains = normalizeDomainPatterns(patterns);
+  const domains = normalizeDomainPatterns([...patterns, ...ownPatterns(config)]);
   const allowed = (p: DomainPattern) => domains.some((d) => covers(d, p));
   const headerRules = headers.map((h) => ({ ...h, hosts: h.hosts.filter(allowed) })).filter((h) => h.hosts.length > 0);
   const sanitization = config.breakout.sanitization ? { services: [...config.breakout.sanitization.services], hosts: narrowedHosts(config.breakout.sanitization.services.flatMap((s) => catalog.get(s).fileDownloads?.hosts ?? []), domains) } : undefined;
@@ -53,6 +47,25 @@ export function domainAllowlist(config: MunicipalityConfig, catalog = SaasCatalo
     proxyOnlyDomains: normalizeDomainPatterns([...headerRules.flatMap((h) => h.hosts), ...(sanitization?.hosts ?? [])]),
     sanitization,
   };
+}
+
+/** domainAllowlist's `domains` alone, without the header and 無害化 hosts (validation counts them for every file). */
+export function allowlistDomains(config: MunicipalityConfig, catalog = SaasCatalog.default()): DomainPattern[] {
+  // each service's patterns unnormalized: normalizing the whole removes whatever normalizing each would have
+  const patterns = config.breakout.saas.flatMap((saas) => catalog.tenantPatterns(saas, config.breakout.tenants[saas] as TenantValues | undefined));
+  return normalizeDomainPatterns([...patterns, ...ownPatterns(config)]);
+}
+
+/** The names a municipality adds itself: its extra domains and the internet targets of its relay routes. */
+function ownPatterns(config: MunicipalityConfig): DomainPattern[] {
+  const patterns: DomainPattern[] = [];
+  for (const d of config.breakout.extraDomains) patterns.push(parseDomainPattern(d) as DomainPattern);
+  for (const route of config.relay) {
+    const target = parseHostPort(route.target);
+    if (typeof target === "string" || target.isIp) continue; // on-prem targets go back over the VPN
+    patterns.push({ name: target.host, includeSubdomains: false });
+  }
+  return patterns;
 }
 
 /**

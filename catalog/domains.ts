@@ -40,10 +40,12 @@ export function parseDomainPattern(raw: string): DomainPattern | string {
   if (!labels.every((l) => LABEL.test(l))) return phrase(tr`it is not a valid host name (letters, digits and '-' between dots)`);
   if (endsInNumber(text)) return phrase(tr`it is an IP address, not a domain name`);
   if (labels.some((l) => l.startsWith("xn--")) && unicodeName(text) === undefined) return phrase(tr`it holds an xn-- label that is not valid Punycode`);
-  const special = specialUseName(text);
+  // one reading of the Public Suffix List serves both checks below (tldts's getDomain is this parse's `domain`)
+  const parsed = parse(text, { allowPrivateDomains: false });
+  const special = specialUseName(text, parsed);
   if (special) return phrase(tr`'${text}' is not a name of the public DNS: ${special}`);
   // A public suffix (jp, co.jp, lg.jp, com) would open a whole top-level space to everyone.
-  if (getDomain(text, { allowPrivateDomains: false }) === null) {
+  if (parsed.domain === null) {
     return phrase(tr`'${text}' is a public suffix (a top-level domain or similar), so it would allow every site under it`);
   }
   return { name: text, includeSubdomains };
@@ -75,10 +77,9 @@ const SPECIAL_USE_TLDS: Readonly<Record<string, Text>> = {
  * treats any unknown last label as a suffix, so `printer.city.lan` would otherwise pass as under `city.lan`. Such a
  * name resolves only inside some network, so allowlisting it opens whatever that network's resolver says it is.
  */
-export function specialUseName(name: string): string | undefined {
+export function specialUseName(name: string, parsed: { readonly isIcann: boolean | null } = parse(name, { allowPrivateDomains: false })): string | undefined {
   const tld = name.slice(name.lastIndexOf(".") + 1);
   if (Object.hasOwn(SPECIAL_USE_TLDS, tld)) return phrase(tr`.${tld} is ${SPECIAL_USE_TLDS[tld]}`);
-  const parsed = parse(name, { allowPrivateDomains: false });
   if (!parsed.isIcann) return phrase(tr`.${tld} is not a top-level domain of the public DNS (Public Suffix List, ICANN section)`);
   return undefined;
 }
@@ -104,21 +105,44 @@ export function covers(a: DomainPattern, b: DomainPattern): boolean {
 /**
  * Sorted, de-duplicated patterns with every entry that another entry covers removed:
  * the smallest list that allows exactly the same names.
+ *
+ * A pattern is covered by another (of a different text) exactly when a wildcard's name is its own name (an exact
+ * name under a wildcard of the same name) or one of its parent names; two different texts never cover each other.
+ * So each pattern is looked up by its parent names in the set of wildcard names: linear in the names' labels,
+ * where comparing every pair was quadratic (this runs for every municipality, in validation and in synthesis).
  */
 export function normalizeDomainPatterns(patterns: readonly DomainPattern[]): DomainPattern[] {
   const unique = new Map<string, DomainPattern>();
   for (const p of patterns) unique.set(formatDomainPattern(p), p);
-  const all = [...unique.values()];
-  const kept = all.filter((p) => !all.some((q) => q !== p && covers(q, p) && !(covers(p, q) && formatDomainPattern(p) < formatDomainPattern(q))));
-  return kept.sort(compareDomainPatterns);
+  const wildcards = new Set<string>();
+  for (const p of unique.values()) if (p.includeSubdomains) wildcards.add(p.name);
+  const covered = (p: DomainPattern): boolean => {
+    if (!p.includeSubdomains && wildcards.has(p.name)) return true;
+    for (let dot = p.name.indexOf("."); dot >= 0; dot = p.name.indexOf(".", dot + 1)) if (wildcards.has(p.name.slice(dot + 1))) return true;
+    return false;
+  };
+  return sortDomainPatterns([...unique.values()].filter((p) => !covered(p)));
 }
 
 /** Orders by the name read from the top-level label down, so related names sit together in reviews. */
 export function compareDomainPatterns(a: DomainPattern, b: DomainPattern): number {
-  const ka = a.name.split(".").reverse().join(".");
-  const kb = b.name.split(".").reverse().join(".");
+  return compareKeyed(sortKey(a.name), a, sortKey(b.name), b);
+}
+
+function sortKey(name: string): string {
+  return name.split(".").reverse().join(".");
+}
+
+function compareKeyed(ka: string, a: DomainPattern, kb: string, b: DomainPattern): number {
   if (ka !== kb) return ka < kb ? -1 : 1;
   return Number(a.includeSubdomains) - Number(b.includeSubdomains);
+}
+
+/** `patterns.sort(compareDomainPatterns)`, with each pattern's key worked out once rather than in every comparison. */
+function sortDomainPatterns(patterns: DomainPattern[]): DomainPattern[] {
+  const keyed = patterns.map((p) => ({ p, k: sortKey(p.name) }));
+  keyed.sort((x, y) => compareKeyed(x.k, x.p, y.k, y.p));
+  return keyed.map((x) => x.p);
 }
 
 /** AWS Network Firewall domain-list target: `.name` for the domain and its subdomains. */

@@ -427,6 +427,14 @@ export class SaasCatalog {
 
   private readonly byId: Map<string, SaasEntry>;
   private scopes?: TenantScope[];
+  /**
+   * What resolveTenant reads of an entry that no municipality changes (its domains parsed and normalized, the tenant
+   * mechanism's fixed hosts), worked out once per catalog: validation and every stack ask for it per municipality.
+   * Keyed by id in this catalog only, so another catalog (a refreshed copy, a test's) never sees these.
+   */
+  private readonly prepared = new Map<string, PreparedEntry>();
+  /** tenant parameters' patterns, compiled once (each is tested against every municipality's values) */
+  private readonly compiled = new Map<string, RegExp>();
 
   private constructor(readonly entries: readonly SaasEntry[]) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
@@ -466,23 +474,54 @@ export class SaasCatalog {
    * without values (a waived mechanism) the service keeps its wildcards and gets no headers.
    */
   resolveTenant(id: string, values: TenantValues | undefined): ResolvedTenant {
-    const e = this.get(id);
-    const tr = e.tenantRestriction;
-    const domains = e.domains.map((d) => parseDomainPattern(d) as DomainPattern);
-    if (!values || !tr?.parameters) return { domains: normalizeDomainPatterns(domains), headers: [] };
-    let kept = domains;
-    if (tr.tenantHosts) {
-      const replaced = new Set(tr.tenantHosts.replaces.map((d) => formatDomainPattern(parseDomainPattern(d) as DomainPattern)));
-      kept = domains.filter((d) => !replaced.has(formatDomainPattern(d)));
-      const hosts = [...tr.tenantHosts.hosts.flatMap((t) => expandTemplate(t, values)), ...(tr.tenantHosts.shared ?? [])];
-      kept.push(...hosts.map((h) => parseDomainPattern(h) as DomainPattern));
-    }
-    const headers = (tr.headers ?? []).map((h) => ({
+    const domains = this.tenantDomains(id, values);
+    const tr = this.get(id).tenantRestriction;
+    if (!values || !tr?.parameters) return { domains, headers: [] };
+    const prep = this.preparedEntry(id);
+    const headers = (tr.headers ?? []).map((h, i) => ({
       name: h.name,
       value: expandTemplate(h.value, values, ",")[0],
-      hosts: normalizeDomainPatterns(h.hosts.map((x) => parseDomainPattern(x) as DomainPattern)),
+      hosts: [...prep.headerHosts[i]],
     }));
-    return { domains: normalizeDomainPatterns(kept), headers };
+    return { domains, headers };
+  }
+
+  /** resolveTenant's domains alone. */
+  tenantDomains(id: string, values: TenantValues | undefined): DomainPattern[] {
+    const prep = this.preparedEntry(id);
+    const patterns = this.tenantPatterns(id, values);
+    return patterns === prep.domains ? [...prep.normalized] : normalizeDomainPatterns(patterns);
+  }
+
+  /**
+   * tenantDomains before normalization: the same names once normalized, for a caller that normalizes them together
+   * with others anyway (catalog/allowlist.ts allowlistDomains).
+   */
+  tenantPatterns(id: string, values: TenantValues | undefined): readonly DomainPattern[] {
+    const tr = this.get(id).tenantRestriction;
+    const prep = this.preparedEntry(id);
+    if (!values || !tr?.parameters || !tr.tenantHosts) return prep.domains;
+    const own = tr.tenantHosts.hosts.flatMap((t) => expandTemplate(t, values)).map((h) => parseDomainPattern(h) as DomainPattern);
+    return [...prep.unreplaced, ...own, ...prep.shared];
+  }
+
+  private preparedEntry(id: string): PreparedEntry {
+    let prep = this.prepared.get(id);
+    if (prep) return prep;
+    const e = this.get(id);
+    const tr = e.tenantRestriction;
+    const parse = (d: string) => Object.freeze(parseDomainPattern(d) as DomainPattern);
+    const domains = e.domains.map(parse);
+    const replaced = new Set((tr?.tenantHosts?.replaces ?? []).map((d) => formatDomainPattern(parse(d))));
+    prep = {
+      domains,
+      normalized: normalizeDomainPatterns(domains),
+      unreplaced: domains.filter((d) => !replaced.has(formatDomainPattern(d))),
+      shared: (tr?.tenantHosts?.shared ?? []).map(parse),
+      headerHosts: (tr?.headers ?? []).map((h) => normalizeDomainPatterns(h.hosts.map(parse))),
+    };
+    this.prepared.set(id, prep);
+    return prep;
   }
 
   /**
@@ -616,7 +655,8 @@ export class SaasCatalog {
       const items = list ?? [v];
       if (items.length === 0) out.push({ key: p.name, message: tr`${p.name} is empty`, expected: tr`at least one value, e.g. [${p.example}]` });
       if (new Set(items).size !== items.length) out.push({ key: p.name, message: tr`${p.name} lists a value twice`, expected: tr`unique values` });
-      const re = new RegExp(p.pattern);
+      let re = this.compiled.get(p.pattern);
+      if (!re) this.compiled.set(p.pattern, (re = new RegExp(p.pattern)));
       items.forEach((item, i) => {
         if (typeof item !== "string" || !re.test(item)) {
           out.push({ key: list ? `${p.name}/${i}` : p.name, message: tr`${shownValue(item)} is not a valid ${p.name}: ${p.description}`, expected: tr`a value matching ${p.pattern}, such as ${JSON.stringify(p.example)}` });
@@ -638,6 +678,20 @@ export class SaasCatalog {
 }
 
 let cached: SaasCatalog | undefined;
+
+/** An entry's fixed parts as resolveTenant uses them (SaasCatalog.prepared); patterns are frozen, as they are shared. */
+interface PreparedEntry {
+  /** its domains, parsed, in catalog order */
+  readonly domains: readonly DomainPattern[];
+  /** its domains normalized: what a service without tenant values contributes */
+  readonly normalized: readonly DomainPattern[];
+  /** its domains but the wildcards its tenant hosts replace */
+  readonly unreplaced: readonly DomainPattern[];
+  /** the hosts the vendor documents as shared, parsed */
+  readonly shared: readonly DomainPattern[];
+  /** per tenant header, its hosts parsed and normalized */
+  readonly headerHosts: readonly (readonly DomainPattern[])[];
+}
 
 /** Expands {parameter} placeholders; a list parameter gives one result per value, or one joined by `join`. */
 export function expandTemplate(template: string, values: TenantValues, join?: string): string[] {

@@ -106,8 +106,10 @@ export async function synthParallel(o: ParallelSynthOptions): Promise<ParallelSy
     const result = await pool.settled();
     pool.removeWorkDirs();
     const r = run.finish(configs.map((c) => c.id));
-    tx.commit();
+    // the previous output goes while the cache is trimmed; the lock is held until it is gone
+    const removed = tx.commitInBackground();
     run.evict();
+    await removed;
     return { ...r, wallMs: Date.now() - started, maxWorkerRssBytes: result.maxRss, workersStarted: result.workersStarted };
   } finally {
     pool.stop();

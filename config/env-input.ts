@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Document, isAlias, isNode, isScalar, LineCounter, Node, Parser, visit } from "yaml";
+import { Composer, CST, Document, isAlias, isNode, isScalar, LineCounter, Node, ParseOptions, Parser, visit, YAMLParseError } from "yaml";
 import { ConfigIssue, Msg, toIssue } from "../core/errors";
 import { tr } from "../core/messages";
 import { escapeForTerminal } from "../core/terminal-text";
@@ -78,14 +78,19 @@ export function emptyDirectoryIssue(dir: string): ConfigIssue {
   return fileIssue(displayPath(dir), tr`contains no env files (*.yaml or *.yml): nothing to validate or synthesize`, tr`at least one env/<id>.yaml`);
 }
 
-export type ReadResult = { text: string } | { issue: ConfigIssue };
+/** The file's text, and its bytes as read (what stacks/inputs.ts digests: the same read, so they cannot disagree). */
+/** A decoder that refuses invalid UTF-8; without { stream: true } it keeps no state between calls, so one serves all. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+export type ReadResult = { text: string; bytes: Buffer } | { issue: ConfigIssue };
 
 /**
  * Reads one env file as UTF-8 text, or says why not. Symbolic links are followed only to a regular file inside
  * the directory that holds the link; FIFOs, devices and directories are refused before they are opened.
  */
 export function readEnvText(file: string): ReadResult {
-  const shown = displayPath(file);
+  // worked out for a message only (path.relative is not free, and most files have none)
+  const shown = () => displayPath(file);
   let st: fs.Stats;
   try {
     const link = fs.lstatSync(file);
@@ -93,30 +98,47 @@ export function readEnvText(file: string): ReadResult {
       const home = fs.realpathSync(path.dirname(file));
       const target = fs.realpathSync(file);
       const rel = path.relative(home, target);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown, tr`is a symbolic link to a file outside the env directory: refused, not read`) };
+      if (rel.startsWith("..") || path.isAbsolute(rel)) return { issue: fileIssue(shown(), tr`is a symbolic link to a file outside the env directory: refused, not read`) };
     }
-    st = fs.statSync(file);
+    // what stat would say of anything but a link (one system call fewer per file)
+    st = link.isSymbolicLink() ? fs.statSync(file) : link;
   } catch (e) {
-    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown(), tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (!st.isFile()) return { issue: fileIssue(shown, tr`is not a regular file (${kindOf(st)}): refused, not read`) };
-  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
+  if (!st.isFile()) return { issue: fileIssue(shown(), tr`is not a regular file (${kindOf(st)}): refused, not read`) };
+  if (st.size > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown(), tr`is ${st.size} bytes; env files are limited to ${INPUT_LIMITS.maxFileBytes} bytes`) };
   let bytes: Buffer;
   try {
-    bytes = readAtMost(file, INPUT_LIMITS.maxFileBytes + 1);
+    bytes = readAtMost(file, INPUT_LIMITS.maxFileBytes + 1, st.size);
   } catch (e) {
-    return { issue: fileIssue(shown, tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
+    return { issue: fileIssue(shown(), tr`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
-  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown, tr`is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
+  if (bytes.length > INPUT_LIMITS.maxFileBytes) return { issue: fileIssue(shown(), tr`is larger than ${INPUT_LIMITS.maxFileBytes} bytes (it grew while being read)`) };
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return { text: text.startsWith("\ufeff") ? text.slice(1) : text };
+    const text = UTF8.decode(bytes);
+    return { text: text.startsWith("\ufeff") ? text.slice(1) : text, bytes };
   } catch {
     const at = firstInvalidUtf8(bytes);
     const before = new TextDecoder("utf-8").decode(bytes.subarray(0, at));
     const lines = before.split("\n");
-    return { issue: toIssue({ file: shown, line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: tr`invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: tr`a UTF-8 text file` }) };
+    return { issue: toIssue({ file: shown(), line: lines.length, column: lines[lines.length - 1].length + 1, path: "/", message: tr`invalid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at})`, expected: tr`a UTF-8 text file` }) };
   }
+}
+
+/**
+ * A text as the YAML parser's token tree, with the line counter the parser filled. The token tree is built without
+ * recursion; the shape checks (textShapeProblems) read it before a document is built from the same tokens
+ * (composeDocument), so a file is parsed once.
+ */
+export interface ParsedText {
+  readonly text: string;
+  readonly tokens: readonly CST.Token[];
+  readonly lineCounter: LineCounter;
+}
+
+export function parseText(text: string): ParsedText {
+  const lineCounter = new LineCounter();
+  return { text, tokens: [...new Parser(lineCounter.addNewLine).parse(text)], lineCounter };
 }
 
 /**
@@ -126,15 +148,15 @@ export function readEnvText(file: string): ReadResult {
  * runs out). The nesting is measured on the parser's token tree, which is built without recursion, by an explicit
  * stack.
  */
-export function textShapeProblems(text: string, file: string): ConfigIssue[] {
+export function textShapeProblems(text: string, file: string, parsed?: ParsedText): ConfigIssue[] {
   const bareCr = /\r(?!\n)/.exec(text);
   if (bareCr) {
     const before = text.slice(0, bareCr.index).split("\n");
     return [toIssue({ file: displayPath(file), line: before.length, column: before[before.length - 1].length + 1, path: "/", message: tr`the file uses CR-only line endings (classic Mac OS), which YAML reads as one long line`, expected: tr`LF or CRLF line endings (save the file as UTF-8 with LF)` })];
   }
-  const lineCounter = new LineCounter();
+  const { tokens, lineCounter } = parsed ?? parseText(text);
   type Token = { type?: string; offset?: number; value?: Token; items?: { key?: Token | null; value?: Token | null }[] };
-  for (const doc of new Parser(lineCounter.addNewLine).parse(text) as Iterable<Token>) {
+  for (const doc of tokens as Iterable<Token>) {
     const stack: [Token, number][] = [[doc, 0]];
     while (stack.length) {
       const [t, depth] = stack.pop()!;
@@ -152,6 +174,24 @@ export function textShapeProblems(text: string, file: string): ConfigIssue[] {
     }
   }
   return [];
+}
+
+/**
+ * The document of a parsed text, built as yaml's parseDocument builds it (yaml 2.x dist/public-api.js: one Composer
+ * over the parser's tokens; a second document is a MULTIPLE_DOCS error), from tokens already parsed. Only for
+ * `prettyErrors: false`: errors keep their offsets, and the loader locates them.
+ */
+export function composeDocument(parsed: ParsedText, options: ParseOptions & { prettyErrors: false }): Document.Parsed {
+  const composer = new Composer({ ...options, lineCounter: parsed.lineCounter });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(parsed.tokens, true, parsed.text.length)) {
+    if (!doc) doc = next;
+    else if (doc.options.logLevel !== "silent") {
+      doc.errors.push(new YAMLParseError(next.range.slice(0, 2) as [number, number], "MULTIPLE_DOCS", "Source contains multiple documents; please use YAML.parseAllDocuments()"));
+      break;
+    }
+  }
+  return doc!; // compose(…, true, …) ends with a document, an empty one for an empty text
 }
 
 /** Problems of the YAML document itself, before any value is read: tags, anchors, aliases, too many keys. */
@@ -201,25 +241,38 @@ export interface TextProblem {
 /** Every string (keys and values) of the parsed file: refused characters and lengths, by field path. */
 export function textProblems(data: unknown): TextProblem[] {
   const out: TextProblem[] = [];
-  const walk = (v: unknown, p: (string | number)[]): void => {
+  // one path, extended and shortened as the walk goes (a problem gets a copy): most strings have no problem, and a
+  // new path per value and its pointer text were most of this walk's work
+  const p: (string | number)[] = [];
+  const walk = (v: unknown): void => {
     if (typeof v === "string") {
-      const pointer = "/" + p.join("/");
-      const bad = v.match(REFUSED_CHARS) ?? (MULTI_LINE_FIELDS.has(pointer) ? null : v.match(REFUSED_IN_SINGLE_LINE));
-      if (bad) out.push({ path: p, message: tr`contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: MULTI_LINE_FIELDS.has(pointer) ? tr`printable text (newlines allowed)` : tr`printable text on one line` });
-      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: p, message: tr`contains cdktf's token syntax (\${TfToken[…]}), which is reserved`, expected: tr`text without \${TfToken[` });
-      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: p, message: tr`is ${v.length} characters long`, expected: tr`at most ${INPUT_LIMITS.maxStringLength} characters` });
+      let multiLine: boolean | undefined;
+      const isMultiLine = () => (multiLine ??= MULTI_LINE_FIELDS.has("/" + p.join("/")));
+      const bad = v.match(REFUSED_CHARS) ?? (REFUSED_IN_SINGLE_LINE.test(v) && !isMultiLine() ? v.match(REFUSED_IN_SINGLE_LINE) : null);
+      if (bad) out.push({ path: [...p], message: tr`contains the character ${codePoint(bad[0])}, which env files do not accept here`, expected: isMultiLine() ? tr`printable text (newlines allowed)` : tr`printable text on one line` });
+      if (/[$#]\{TfToken\[/.test(v)) out.push({ path: [...p], message: tr`contains cdktf's token syntax (\${TfToken[…]}), which is reserved`, expected: tr`text without \${TfToken[` });
+      if (v.length > INPUT_LIMITS.maxStringLength) out.push({ path: [...p], message: tr`is ${v.length} characters long`, expected: tr`at most ${INPUT_LIMITS.maxStringLength} characters` });
       return;
     }
-    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...p, i]));
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        p.push(i);
+        walk(x);
+        p.pop();
+      });
+      return;
+    }
     if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
+        p.push(k);
         const bad = k.match(REFUSED_CHARS) ?? k.match(REFUSED_IN_SINGLE_LINE);
-        if (bad) out.push({ path: [...p, k], atKey: true, message: tr`a key contains the character ${codePoint(bad[0])}`, expected: tr`printable keys` });
-        walk(x, [...p, k]);
+        if (bad) out.push({ path: [...p], atKey: true, message: tr`a key contains the character ${codePoint(bad[0])}`, expected: tr`printable keys` });
+        walk(x);
+        p.pop();
       }
     }
   };
-  walk(data, []);
+  walk(data);
   return out;
 }
 
@@ -238,16 +291,27 @@ function kindOf(st: fs.Stats): string {
   return "not a file";
 }
 
-function readAtMost(file: string, limit: number): Buffer {
+/**
+ * Reads at most `limit` bytes. The buffer starts at the size stat reported (plus one, to see a file that grew) and
+ * grows only for a file that did grow: a buffer of the limit for every file cost more than the rest of reading it.
+ */
+function readAtMost(file: string, limit: number, expected: number): Buffer {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
-    const buf = Buffer.alloc(limit);
+    // not from the shared pool (allocUnsafeSlow): the bytes are kept with the config (config/source-bytes.ts), and
+    // a pooled slice would keep the pool's other bytes alive; the part beyond what was read is never handed out
+    let buf = Buffer.allocUnsafeSlow(Math.max(1, Math.min(limit, expected + 1)));
     let n = 0;
     for (;;) {
-      const r = fs.readSync(fd, buf, n, limit - n, null);
+      if (n === buf.length) {
+        if (n >= limit) break;
+        const larger = Buffer.allocUnsafeSlow(Math.min(limit, buf.length * 2));
+        buf.copy(larger, 0, 0, n);
+        buf = larger;
+      }
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n >= limit) break;
     }
     return buf.subarray(0, n);
   } finally {

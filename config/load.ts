@@ -6,15 +6,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument, YAMLError } from "yaml";
+import { Document, isMap, isPair, isScalar, Node, YAMLError } from "yaml";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { deployabilityProblems } from "../stacks/allowlist";
-import { documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, readEnvText, shownValue, textProblems, textShapeProblems } from "./env-input";
+import { composeDocument, documentProblems, displayPath, emptyDirectoryIssue, listEnvDirectory, parseText, readEnvText, shownValue, textProblems, textShapeProblems } from "./env-input";
 import { escapeForTerminal } from "../core/terminal-text";
 import { closest, ConfigError, ConfigIssue, toIssue } from "../core/errors";
 import { render, Text, tr } from "../core/messages";
 import { defaultEnvDir, SCHEMA_PATH } from "../core/paths";
 import { compileEnvValidator, prebuiltEnvValidator } from "./prebuilt";
+import { recordSourceBytes } from "./source-bytes";
 import { FieldProblem, normalizeHostName, normalizeHostPort, semanticProblems, crossFileProblems } from "./semantic";
 import type { MunicipalityConfig, MunicipalityFile } from "./types";
 
@@ -112,21 +113,25 @@ const YAML_HINTS: Partial<Record<YAMLError["code"], Text>> = {
 };
 
 function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityConfig; issues: ConfigIssue[]; locate?: Locator } {
-  const shown = displayPath(file);
+  // worked out for a message only (path.relative is not free, and most files have none)
+  let shownPath: string | undefined;
+  const shown = () => (shownPath ??= displayPath(file));
   const read = readEnvText(file);
   if ("issue" in read) return { issues: [read.issue] };
   const text = read.text;
-  const shape = textShapeProblems(text, file);
+  // parsed once: the shape checks read the parser's tokens, and the document is built from the same tokens
+  const parsed = parseText(text);
+  const shape = textShapeProblems(text, file, parsed);
   if (shape.length) return { issues: shape };
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false /* checked in documentProblems: the library's check is quadratic */, prettyErrors: false });
+  const lineCounter = parsed.lineCounter;
+  const doc = composeDocument(parsed, { uniqueKeys: false /* checked in documentProblems: the library's check is quadratic */, prettyErrors: false });
   if (doc.errors.length) {
     return {
       issues: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
         const said = e.message.split("\n")[0];
         const hint = YAML_HINTS[e.code];
-        return toIssue({ file: shown, line: pos.line, column: pos.col, path: "/", message: hint ? tr`YAML syntax: ${hint} (${said})` : tr`YAML syntax: ${said}` });
+        return toIssue({ file: shown(), line: pos.line, column: pos.col, path: "/", message: hint ? tr`YAML syntax: ${hint} (${said})` : tr`YAML syntax: ${said}` });
       }),
     };
   }
@@ -136,7 +141,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   const locate: Locator = (p) => {
     const offset = nodeOffset(doc, p.path, p.atKey ?? false);
     const pos = lineCounter.linePos(offset);
-    return toIssue({ file: shown, line: pos.line, column: pos.col, path: pointer(p.path), message: p.message, expected: p.expected, suggestion: p.suggestion });
+    return toIssue({ file: shown(), line: pos.line, column: pos.col, path: pointer(p.path), message: p.message, expected: p.expected, suggestion: p.suggestion });
   };
   const data = doc.toJS({ maxAliasCount: 0 }) as unknown;
   const validate = compiledValidator();
@@ -151,6 +156,7 @@ function loadOne(file: string, catalog: SaasCatalog): { config?: MunicipalityCon
   // what synth or Terraform would refuse of a config that is valid field by field
   const refused = deployabilityProblems(config, catalog);
   if (refused.length) return { issues: refused.map(locate) };
+  recordSourceBytes(config, read.bytes);
   return { config, issues: [], locate };
 }
 

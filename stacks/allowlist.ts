@@ -3,7 +3,7 @@
  * internet targets of its relay routes. One function, so the firewall, DNS, PAC file and reviews agree.
  */
 import { parseHostPort } from "../catalog/domains";
-import { domainAllowlist, DomainAllowlist } from "../catalog/allowlist";
+import { allowlistDomains, domainAllowlist, DomainAllowlist } from "../catalog/allowlist";
 import { tr } from "../core/messages";
 import type { FieldProblem } from "../config/semantic";
 import type { MunicipalityConfig } from "../config/types";
@@ -59,6 +59,25 @@ export function municipalityPac(config: MunicipalityConfig, allowlist = effectiv
   });
 }
 
+/** relaySubnetPlan's answer (or its error) by network and zone count: a national repository has few of each. */
+const relaySubnetsKnown = new Map<string, boolean | Error>();
+
+function hasRelaySubnets(breakoutCidr: string, zones: number): boolean {
+  const key = `${breakoutCidr} ${zones}`;
+  let known = relaySubnetsKnown.get(key);
+  if (known === undefined) {
+    try {
+      known = relaySubnetPlan(breakoutCidr, zones) !== undefined;
+    } catch (e) {
+      known = e as Error;
+    }
+    if (relaySubnetsKnown.size >= 4096) relaySubnetsKnown.clear(); // bounded, whatever the input
+    relaySubnetsKnown.set(key, known);
+  }
+  if (known instanceof Error) throw known;
+  return known;
+}
+
 /**
  * What synth or AWS would refuse of a config that is valid field by field, found at validate time with a location:
  * the allowlist must fit the firewall's domain rule group (a name costs two rules: TLS SNI and HTTP Host); a relay
@@ -66,7 +85,7 @@ export function municipalityPac(config: MunicipalityConfig, allowlist = effectiv
  */
 export function deployabilityProblems(config: MunicipalityConfig, catalog = SaasCatalog.default()): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  if (!relaySubnetPlan(config.network.breakoutCidr, config.aws.availabilityZones.length)) {
+  if (!hasRelaySubnets(config.network.breakoutCidr, config.aws.availabilityZones.length)) {
     config.relay.forEach((route, i) => {
       const target = parseHostPort(route.target);
       if (typeof target === "string" || target.isIp || NAMED_PORTS.has(target.port)) return;
@@ -77,7 +96,8 @@ export function deployabilityProblems(config: MunicipalityConfig, catalog = Saas
       });
     });
   }
-  const domains = effectiveAllowlist(config, catalog).domains.length;
+  // the names alone: the firewall's port rules do not count against the domain rule group
+  const domains = allowlistDomains(config, catalog).length;
   if (domains * 2 > DOMAIN_RULE_GROUP_CAPACITY) {
     problems.push({
       path: config.breakout.extraDomains.length ? ["breakout", "extraDomains"] : ["breakout", "saas"],

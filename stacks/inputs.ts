@@ -30,6 +30,7 @@ import { builtinModules } from "module";
 import { REPO_ROOT } from "../core/paths";
 import type { SaasCatalog } from "../catalog/saas-catalog";
 import type { MunicipalityConfig } from "../config/types";
+import { sourceBytesOf } from "../config/source-bytes";
 
 /** Modules that synthesis starts from: the app (and, through it, config, stacks, constructs and policy) and the worker. */
 export const SYNTH_ENTRY_MODULES = ["stacks/app", "cli/synth-worker"] as const;
@@ -375,9 +376,9 @@ export class InputsContext {
     return d;
   }
 
-  /** The inputs of one stack; `fileBytes` are the env file's bytes (read again when not given). */
+  /** The inputs of one stack; `fileBytes` are the env file's bytes (default: those it was loaded from, else read again). */
   of(config: MunicipalityConfig, fileBytes?: Buffer): StackInputs {
-    const bytes = fileBytes ?? fs.readFileSync(config.sourceFile);
+    const bytes = fileBytes ?? sourceBytesOf(config) ?? fs.readFileSync(config.sourceFile);
     const catalog = Object.fromEntries(catalogEntriesRead(config).map((id) => [id, this.entryDigest(id)]));
     const tier = { id: config.bandwidthTier, sha256: this.tierDigest(config.bandwidthTier) };
     const envConfig = configDigest(config);
