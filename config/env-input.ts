@@ -202,8 +202,14 @@ export function documentProblems(doc: Document, lineCounter: LineCounter, file: 
     return toIssue({ file: displayPath(file), line: pos.line, column: pos.col, path: "/", message, expected });
   };
   let keys = 0;
+  const anchorOrTag = (node: unknown) => {
+    if (isNode(node) && node.anchor) issues.push(at(node, tr`YAML anchors (&${node.anchor.slice(0, 40)}) are not accepted in env files`, tr`each value written out`));
+    if (isNode(node) && node.tag && !isAlias(node)) issues.push(at(node, tr`YAML tags (${node.tag.slice(0, 40)}) are not accepted in env files`, tr`plain values`));
+  };
   visit(doc, {
+    // yaml's visit calls Map instead of Node for a mapping, so a mapping's anchor and tag are checked here too
     Map(_k, map) {
+      anchorOrTag(map);
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) {
@@ -223,8 +229,7 @@ export function documentProblems(doc: Document, lineCounter: LineCounter, file: 
       issues.push(at(node, tr`YAML aliases (*name) are not accepted in env files`, tr`each value written out`));
     },
     Node(_k, node) {
-      if (isNode(node) && node.anchor) issues.push(at(node, tr`YAML anchors (&${node.anchor.slice(0, 40)}) are not accepted in env files`, tr`each value written out`));
-      if (isNode(node) && node.tag && !isAlias(node)) issues.push(at(node, tr`YAML tags (${node.tag.slice(0, 40)}) are not accepted in env files`, tr`plain values`));
+      anchorOrTag(node);
     },
   });
   if (keys > INPUT_LIMITS.maxKeys) return [at(doc.contents ?? undefined, tr`has more than ${INPUT_LIMITS.maxKeys} keys`, tr`an env file of one municipality`)];

@@ -75,6 +75,15 @@ describe("text that no env file needs is refused where it stands", () => {
     expect(issues[0].line).toBe(ashiya.split("\n").findIndex((l) => l.startsWith("population:")) + 1);
   });
 
+  test("a tag or an anchor on a mapping is refused too, located at the mapping", () => {
+    const tagged = issuesOf(ashiya.replace(/^aws:.*$/m, "aws: !custom"));
+    expect(tagged.map((i) => i.message.split(" (")[0])).toEqual(["YAML tags"]);
+    expect(tagged[0].line).toBe(ashiya.split("\n").findIndex((l) => l.startsWith("aws:")) + 2);
+    const anchored = issuesOf(ashiya.replace(/^aws:.*$/m, "aws: &x"));
+    expect(anchored.map((i) => i.message.split(" (")[0])).toEqual(["YAML anchors"]);
+    expect(issuesOf(`--- !!map\n${ashiya}`).map((i) => i.message.split(" (")[0])).toEqual(["YAML tags"]);
+  });
+
   test("an alias bomb costs nothing: refused before any value is expanded", () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
     const issues = issuesOf(`${ashiya}\n${bomb}\n`);
