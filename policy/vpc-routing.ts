@@ -73,7 +73,7 @@ export function vpcOf(model: StackModel, r: Resource | undefined): Resource | un
 /** The VPC's IPv4 CIDRs: its primary block and any associated blocks. */
 export function vpcCidrs(model: StackModel, vpc: Resource): Cidr[] {
   const texts = [vpc.values.cidr_block, ...model.ofType("aws_vpc_ipv4_cidr_block_association").filter((a) => model.pointsAt(a.values.vpc_id, vpc)).map((a) => a.values.cidr_block)];
-  return texts.map((t) => parseCidr(t)).filter((c): c is Cidr => typeof c !== "string");
+  return texts.map((t) => model.memo(parseCidr, t)).filter((c): c is Cidr => typeof c !== "string");
 }
 
 export function subnetsOf(model: StackModel, vpc: Resource): Resource[] {

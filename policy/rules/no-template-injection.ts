@@ -1,3 +1,4 @@
+import { eachString, StringPlace } from "../model";
 import type { Rule, Violation } from "../types";
 
 /**
@@ -37,24 +38,33 @@ export const noTemplateInjection: Rule = {
   references: { alphaPrime: "hostile input: nothing in a YAML file runs code (issue 17)" },
   check(model) {
     const out: Violation[] = [];
-    const own = new Set(model.resources.map((r) => r.address));
-    const visit = (value: unknown, address: string): void => {
-      if (typeof value === "string") {
-        if (!value.includes("{")) return;
-        for (const t of templateSequences(value)) {
-          const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
-          if (t.kind === "directive") out.push({ address, message: `a template directive %{${shown}} would be evaluated by Terraform` });
-          else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
-          else if (!REFERENCE.test(t.expression)) out.push({ address, message: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
-          else if (/^aws_/.test(t.expression) && !own.has(t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""))) out.push({ address, message: `\${${shown}} refers to a resource the stack does not declare` });
-        }
-      } else if (Array.isArray(value)) value.forEach((v) => visit(v, address));
-      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (k !== "//") visit(v, address);
+    // what is wrong with a text, judged once per text (a stack repeats the same references many times)
+    const verdicts = new Map<string, string[]>();
+    const problems = (value: string): string[] => {
+      const found: string[] = [];
+      for (const t of templateSequences(value)) {
+        const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
+        if (t.kind === "directive") found.push(`a template directive %{${shown}} would be evaluated by Terraform`);
+        else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
+        else if (!REFERENCE.test(t.expression)) found.push(`an interpolation \${${shown}} is not a reference: Terraform would evaluate it`);
+        else if (/^aws_/.test(t.expression) && !model.get(t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""))) found.push(`\${${shown}} refers to a resource the stack does not declare`);
+      }
+      return found;
     };
-    for (const r of model.resources) visit(r.values, r.address);
+    const judge = (value: string, address: string): void => {
+      if (!value.includes("{")) return;
+      let found = verdicts.get(value);
+      if (!found) verdicts.set(value, (found = problems(value)));
+      for (const message of found) out.push({ address, message });
+    };
+    // cdktf's "//" metadata is never evaluated
+    const visit = (address: string) => (text: string, at: StringPlace) => {
+      if (!at.metadata) judge(text, address);
+    };
+    for (const r of model.resources) eachString(r.values, visit(r.address));
     for (const [section, body] of Object.entries(model.json)) {
       if (section === "resource" || section === "//") continue;
-      visit(body, section);
+      eachString(body, visit(section));
     }
     return out;
   },
