@@ -10,12 +10,12 @@
  * read, a negation, an undefined variable, a name matched by substring or by an unanchored suffix — is a finding:
  * the policy does not guess in the rule's favour.
  */
-import { formatDomainPattern, publicHostingUnder } from "../catalog/domains";
+import { formatDomainPattern } from "../catalog/domains";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { addressCount, addressSet, describeNameMatch, isEverything, nameRestriction, overlapsBlocks, portSet, RuleGroupRules, ruleGroupRules, rulesOf, RuleVariables, SuricataRule, withinBlocks } from "./suricata";
 import { NameGrant, nameGrants } from "./tenant-scope";
 import { ANY_DESTINATION, BY_PORT, NARROWING } from "./rules/port-pass-source";
-import { domainPattern } from "./domain-patterns";
+import { domainPattern, hostingUnder } from "./domain-patterns";
 
 /** A /8: 16,777,216 addresses. */
 const WIDEST_ADDRESS_SET = 2 ** 24;
@@ -95,12 +95,12 @@ export function passRuleProblems(resources: Iterable<[string, Record<string, any
  * devices), or undefined when an association names a subnet that is not a resource of the stack.
  */
 function clientVpnBlocks(all: readonly [string, Record<string, any>][]): string[] | undefined {
-  const byAddress = new Map(all);
+  let byAddress: Map<string, Record<string, any>> | undefined; // only a stack with Client VPN needs it
   const out: string[] = [];
   for (const [address, body] of all) {
     if (!address.startsWith("aws_ec2_client_vpn_network_association.")) continue;
     const ref = /^\$\{(aws_subnet\.[A-Za-z0-9_-]+)\.id\}$/.exec(String(body.subnet_id ?? ""))?.[1];
-    const cidr = ref ? byAddress.get(ref)?.cidr_block : undefined;
+    const cidr = ref ? (byAddress ??= new Map(all)).get(ref)?.cidr_block : undefined;
     if (typeof cidr !== "string") return undefined;
     out.push(cidr);
   }
@@ -137,7 +137,7 @@ export function hostingProblemsOf(grants: readonly NameGrant[], context: Hosting
     if (g.match.kind !== "subtree") continue;
     const p = domainPattern(`*.${g.match.text}`);
     if (typeof p === "string") continue; // refused names are their own finding
-    const hosting = publicHostingUnder(p.name);
+    const hosting = hostingUnder(p.name);
     const name = formatDomainPattern(p);
     if (!hosting || excused.has(name) || seen.has(`${name} ${g.via}`)) continue;
     seen.add(`${name} ${g.via}`);
