@@ -51,14 +51,17 @@ export const resourceEntries = perStack((model): readonly [string, Record<string
  * computed once per model: the rule groups parsed, the names the firewall passes, the allowlist, the tenant breaches.
  */
 
+/** The entries these judgements read: the rule groups (by address, as they select them). */
+const ruleGroupEntries = perStack((model): readonly [string, Record<string, any>][] => resourceEntries(model).filter(([address]) => address.startsWith("aws_networkfirewall_rule_group.")));
+
 /** The stack's rule groups, parsed (ruleGroupRules). */
-export const stackRuleGroups = perStack((model): readonly RuleGroupRules[] => ruleGroupRules(resourceEntries(model)));
+export const stackRuleGroups = perStack((model): readonly RuleGroupRules[] => ruleGroupRules(ruleGroupEntries(model)));
 
 /** nameGrants of the stack. */
-export const stackNameGrants = perStack((model): readonly NameGrant[] => nameGrants(resourceEntries(model), stackRuleGroups(model)));
+export const stackNameGrants = perStack((model): readonly NameGrant[] => nameGrants(ruleGroupEntries(model), stackRuleGroups(model)));
 
 /** allowlistTargets of the stack. */
-export const stackAllowlistTargets = perStack((model): readonly DomainPattern[] => allowlistTargets(resourceEntries(model)));
+export const stackAllowlistTargets = perStack((model): readonly DomainPattern[] => allowlistTargets(ruleGroupEntries(model)));
 
 /** tenantScopeBreaches of the stack's firewall, against what the stack declares of its tenants. */
 export const stackTenantScopeBreaches = perStack((model): readonly TenantScopeBreach[] => {

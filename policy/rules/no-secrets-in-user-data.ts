@@ -14,6 +14,9 @@ const SECRET_PATTERNS: readonly { readonly kind: string; readonly re: RegExp }[]
   { kind: "an HTTP Authorization header", re: /Authorization:\s*(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i },
 ];
 
+/** SECRET_PATTERNS as matchAll wants them (with the g flag), made once: matchAll searches with a copy of each. */
+const SECRET_SEARCHES = SECRET_PATTERNS.map(({ kind, re }) => ({ kind, re: new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`) }));
+
 /** `user:password@` in a URL, unless the password is a shell or template variable. */
 const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:([^\s/@"'<>]+)@[^\s/]/gi;
 
@@ -101,7 +104,7 @@ export function secretsIn(text: string): string[] {
     if (!lines.has(n)) found.push(what(n));
     lines.add(n);
   };
-  for (const { kind, re } of SECRET_PATTERNS) for (const m of text.matchAll(new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`))) report(m.index!, (n) => `${kind} on line ${n}`);
+  for (const { kind, re } of SECRET_SEARCHES) for (const m of text.matchAll(re)) report(m.index!, (n) => `${kind} on line ${n}`);
   for (const m of text.matchAll(URL_CREDENTIALS)) if (!isVariable(m[1])) report(m.index!, (n) => `a password in a URL on line ${n}`);
   if (CREDENTIAL_WORD.test(text)) for (const m of text.matchAll(ASSIGNMENT)) if (!isVariable(m[2])) report(m.index!, (n) => `a literal value for '${m[1]}' on line ${n}`);
   return found;
