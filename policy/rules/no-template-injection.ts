@@ -29,6 +29,35 @@ export function templateSequences(s: string): { kind: "interpolation" | "directi
   return out;
 }
 
+/** How one sequence of a text is judged apart from the stack: a problem, or the resource it must name to be one of its own. */
+type SequenceJudgement = { readonly problem: string } | { readonly refersTo: string; readonly shown: string };
+
+const MAX_KEPT = 20_000;
+const judged = new Map<string, readonly SequenceJudgement[]>();
+
+/**
+ * The judgements of a text's sequences, in order. They depend on the text alone, and a stack's references are the same
+ * texts in every municipality's stack (construct ids make the addresses), so a short text is judged once per process
+ * (at most MAX_KEPT of them); a long one, a generated file, is each stack's own and judged each time.
+ */
+function judgementsOf(value: string): readonly SequenceJudgement[] {
+  const known = judged.get(value);
+  if (known) return known;
+  const out: SequenceJudgement[] = [];
+  for (const t of templateSequences(value)) {
+    const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
+    if (t.kind === "directive") out.push({ problem: `a template directive %{${shown}} would be evaluated by Terraform` });
+    else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
+    else if (!REFERENCE.test(t.expression)) out.push({ problem: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
+    else if (/^aws_/.test(t.expression)) out.push({ refersTo: t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""), shown });
+  }
+  if (value.length <= 500) {
+    if (judged.size >= MAX_KEPT) judged.clear();
+    judged.set(value, out);
+  }
+  return out;
+}
+
 export const noTemplateInjection: Rule = {
   id: "AP-TF-001",
   severity: "error",
@@ -38,24 +67,12 @@ export const noTemplateInjection: Rule = {
   references: { alphaPrime: "hostile input: nothing in a YAML file runs code (issue 17)" },
   check(model) {
     const out: Violation[] = [];
-    // what is wrong with a text, judged once per text (a stack repeats the same references many times)
-    const verdicts = new Map<string, string[]>();
-    const problems = (value: string): string[] => {
-      const found: string[] = [];
-      for (const t of templateSequences(value)) {
-        const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
-        if (t.kind === "directive") found.push(`a template directive %{${shown}} would be evaluated by Terraform`);
-        else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
-        else if (!REFERENCE.test(t.expression)) found.push(`an interpolation \${${shown}} is not a reference: Terraform would evaluate it`);
-        else if (/^aws_/.test(t.expression) && !model.get(t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""))) found.push(`\${${shown}} refers to a resource the stack does not declare`);
-      }
-      return found;
-    };
     const judge = (value: string, address: string): void => {
       if (!value.includes("{")) return;
-      let found = verdicts.get(value);
-      if (!found) verdicts.set(value, (found = problems(value)));
-      for (const message of found) out.push({ address, message });
+      for (const j of judgementsOf(value)) {
+        if ("problem" in j) out.push({ address, message: j.problem });
+        else if (!model.get(j.refersTo)) out.push({ address, message: `\${${j.shown}} refers to a resource the stack does not declare` });
+      }
     };
     // cdktf's "//" metadata is never evaluated
     const visit = (address: string) => (text: string, at: StringPlace) => {
