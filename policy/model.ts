@@ -87,7 +87,9 @@ export function eachString(value: unknown, visit: (text: string, at: StringPlace
         at.steps.pop();
       }
     } else if (v && typeof v === "object") {
-      for (const k of Object.keys(v)) {
+      // own keys only: Object.keys's order, without allocating its array for every object of the stack
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
         at.steps.push(k);
         if (metadataDepth > 0 || k === "//") metadataDepth++;
         walk((v as Record<string, unknown>)[k], k);
