@@ -12,7 +12,8 @@
  *
  * Options: --spread national|uniform (default national), --skip-naive, --skip-tests, --skip-incremental, --jobs N,
  * --only-incremental (the incremental cases and the no-cache synth they are compared with), --incremental-n N
- * (municipalities in the incremental cases, default 1,741).
+ * (municipalities in the incremental cases, default 1,741), --only-policy (the policy pack's CPU per stack as it runs
+ * at synth, bench/policy-pack.ts, on --policy-n N synthesized municipalities, default 300; no proxy bench).
  * Then the proxy tier on the loopback (bench/proxy.ts): --proxy-only runs just that, --skip-proxy leaves it out,
  * --proxy-long runs it longer, --clamav-db <dir> scans with a real database.
  */
@@ -24,6 +25,8 @@ import { REPO_ROOT } from "../core/paths";
 import { Spread, writeSyntheticEnv } from "./generate";
 import { copyToolkit } from "./toolkit-copy";
 import { proxyBenchOptionsFromArgs, proxyBenchReport, runProxyBench } from "./proxy";
+import { packTable, timePacks } from "./policy-pack";
+import { readSynthesizedStacks } from "../policy/synthesized";
 
 interface Measured {
   readonly seconds: number;
@@ -107,6 +110,15 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`alpha-prime benchmark: ${os.cpus().length} CPU(s), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, spread ${spread}, jobs ${jobs}, load average ${loadAverage()}\n`);
     const dirs: Record<number, string> = {};
+    if (process.argv.includes("--only-policy")) {
+      const n = Number(arg("--policy-n") ?? 300);
+      const env = path.join(work, `env-${n}`);
+      writeSyntheticEnv(env, n, spread);
+      const out = path.join(work, `policy-${n}`);
+      row("synth, fast path (workers, one App per stack)", n, await measure(process.execPath, [cli, "--env-dir", env, "synth", "--all", "--no-cache", "--out", out, "--jobs", jobs]), "the stacks the pack is timed on");
+      process.stdout.write(`${packTable(timePacks(readSynthesizedStacks(out)), 20)}\n`);
+      return;
+    }
     if (onlyIncremental) {
       const env = path.join(work, `env-${incrementalN}`);
       writeSyntheticEnv(env, incrementalN, spread);
@@ -287,7 +299,7 @@ async function incrementalCases(work: string, env1741: string, fastOut: string, 
 }
 
 async function proxyBench(): Promise<void> {
-  if (process.argv.includes("--skip-proxy")) return;
+  if (process.argv.includes("--skip-proxy") || process.argv.includes("--only-policy")) return;
   const r = await runProxyBench(proxyBenchOptionsFromArgs());
   process.stdout.write(`\n${proxyBenchReport(r)}`);
   // scan figures from downloads that bypassed the engine, or did not arrive, measure nothing

@@ -46,20 +46,23 @@ export function checkStack(model: StackModel, rules: readonly Rule[] = ALPHA_PRI
   const findings: Finding[] = [];
   const notes: Finding[] = [];
   const ruleIds = rules.map((r) => r.id);
-  const usable = suppressions.filter((s) => !suppressionDefect(s, ruleIds, date));
+  const defects = new Map(suppressions.map((s) => [s, suppressionDefect(s, ruleIds, date)]));
+  const usable = suppressions.filter((s) => !defects.get(s));
+  const patterns = new Map<Suppression, RegExp>();
+  const matches = (s: Suppression, address: string) => (patterns.get(s) ?? patterns.set(s, addressPattern(s.resource)).get(s)!).test(address);
   for (const rule of rules) {
     if (rule.severity === "info") {
       for (const v of rule.check(model)) notes.push({ ruleId: rule.id, severity: "info", stack: model.stack, address: v.address, message: v.message });
       continue;
     }
     for (const v of rule.check(model)) {
-      const by = usable.find((s) => s.rule === rule.id && addressPattern(s.resource).test(v.address));
+      const by = usable.find((s) => s.rule === rule.id && matches(s, v.address));
       if (by) used.add(by);
       findings.push({ ruleId: rule.id, severity: rule.severity, stack: model.stack, address: v.address, message: v.message, ...(by ? { suppressedBy: by } : {}) });
     }
   }
   for (const s of suppressions) {
-    const defect = suppressionDefect(s, ruleIds, date) ?? (used.has(s) ? undefined : `suppression of ${s.rule} on ${s.resource} matches no finding (remove it)`);
+    const defect = defects.get(s) ?? (used.has(s) ? undefined : `suppression of ${s.rule} on ${s.resource} matches no finding (remove it)`);
     if (defect) findings.push({ ruleId: SUPPRESSION_RULE_ID, severity: "error", stack: model.stack, address: `suppressions[${suppressions.indexOf(s)}]`, message: defect });
   }
   return { stack: model.stack, findings, notes, suppressions };

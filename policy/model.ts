@@ -41,10 +41,113 @@ export interface TenantRestrictionContext {
 
 const REF = /\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.([a-z0-9_]+))?[^}]*\}/;
 
+/** A resource address anywhere in text: a `${type.name.attr}` reference, a depends_on entry. */
+const ADDRESS = /\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)/g;
+/** What JSON.stringify escapes in a string (lone surrogates included; a pair is escaped too here, harmlessly). */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Where `eachString` is: valid during the call it is passed to. */
+export interface StringPlace {
+  /** the object key the string is the value of; undefined for an array item */
+  readonly key: string | undefined;
+  /** whether the string lies under a "//" key (cdktf's metadata, which Terraform never evaluates) */
+  readonly metadata: boolean;
+  /** the string's JSON path, `a.b[0].c` */
+  path(): string;
+}
+
+/** The walk's position: plain fields set before each string (accessors would cost more than the walk itself). */
+class Place implements StringPlace {
+  key: string | undefined = undefined;
+  metadata = false;
+  readonly steps: (string | number)[] = [];
+  path(): string {
+    return this.steps.reduce<string>((p, step) => (typeof step === "number" ? `${p}[${step}]` : p ? `${p}.${step}` : step), "");
+  }
+}
+
+/**
+ * Calls `visit` with every string in a value, depth first (object keys in Object.keys order, array items in order,
+ * holes skipped) — the order JSON.stringify writes them. Nothing is allocated per string: the path is joined only
+ * when asked for.
+ */
+export function eachString(value: unknown, visit: (text: string, at: StringPlace) => void): void {
+  const at = new Place();
+  let metadataDepth = 0; // steps under the outermost "//" key, 0 outside it
+  const walk = (v: unknown, key: string | undefined): void => {
+    if (typeof v === "string") {
+      at.key = key;
+      at.metadata = metadataDepth > 0;
+      visit(v, at);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) continue;
+        at.steps.push(i);
+        walk(v[i], undefined);
+        at.steps.pop();
+      }
+    } else if (v && typeof v === "object") {
+      // own keys only: Object.keys's order, without allocating its array for every object of the stack
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        at.steps.push(k);
+        if (metadataDepth > 0 || k === "//") metadataDepth++;
+        walk((v as Record<string, unknown>)[k], k);
+        if (metadataDepth > 0) metadataDepth--;
+        at.steps.pop();
+      }
+    }
+  };
+  walk(value, undefined);
+}
+
+/**
+ * The addresses (type.name) in a value's JSON text, in order, repeats included: what a search of JSON.stringify(value)
+ * finds. For a plain JSON value that text is its keys and strings in walk order, each quoted and escaped, between
+ * punctuation an address cannot contain, so the strings are searched without writing the text.
+ */
+function addressesInJson(value: unknown): string[] {
+  const out: string[] = [];
+  const find = (s: string) => {
+    if (!s.includes("aws_")) return;
+    for (const m of (JSON_ESCAPED.test(s) ? JSON.stringify(s) : s).matchAll(ADDRESS)) out.push(`${m[1]}.${m[2]}`);
+  };
+  let plainJson = true;
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") find(v);
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (i in v) walk(v[i]);
+        else plainJson = false; // a hole: JSON writes null
+      }
+    } else if (v && typeof v === "object") {
+      // toJSON replaces an object, and JSON writes an object of another kind (a Map, a boxed string) otherwise
+      const kind = Object.getPrototypeOf(v);
+      if ((kind !== Object.prototype && kind !== null) || typeof (v as { toJSON?: unknown }).toJSON === "function") plainJson = false;
+      for (const k of Object.keys(v)) {
+        find(k);
+        walk((v as Record<string, unknown>)[k]);
+      }
+    } else if (v === undefined || typeof v === "function" || typeof v === "symbol" || typeof v === "bigint") plainJson = false; // JSON leaves it out, or throws
+  };
+  walk(value);
+  return plainJson ? out : [...JSON.stringify(value ?? null).matchAll(ADDRESS)].map((m) => `${m[1]}.${m[2]}`);
+}
+
 export class StackModel {
   readonly resources: Resource[];
   readonly context: AlphaPrimeContext;
   private readonly byAddress: Map<string, Resource>;
+  /*
+   * Indexes several rules read, each built on first use. The model does not change once built (rules only read it),
+   * so each is computed once per stack instead of once per rule that asks.
+   */
+  private byType?: { types: Map<string, { first: number; resources: Resource[] }>; grouped: boolean };
+  private readonly referencedByText = new Map<string, Resource | undefined>();
+  private readonly referencesByResource = new Map<Resource, string[]>();
+  private readonly jsonByText = new Map<string, { value?: unknown; error?: unknown }>();
+  private readonly views = new Map<(model: StackModel) => unknown, unknown>();
+  private readonly memos = new Map<(key: any) => unknown, Map<unknown, unknown>>();
 
   /**
    * @param stack the stack id
@@ -52,10 +155,15 @@ export class StackModel {
    * @param planned planned values by address, from `terraform show -json` (optional)
    */
   constructor(readonly stack: string, readonly json: Record<string, any>, readonly planned?: Map<string, Record<string, any>>) {
-    this.resources = Object.entries<Record<string, any>>(json.resource ?? {}).flatMap(([type, byName]) =>
-      Object.entries<Record<string, any>>(byName).map(([name, values]) => ({ type, name, address: `${type}.${name}`, values })),
-    );
-    this.byAddress = new Map(this.resources.map((r) => [r.address, r]));
+    this.resources = [];
+    this.byAddress = new Map();
+    for (const [type, byName] of Object.entries<Record<string, any>>(json.resource ?? {})) {
+      for (const [name, values] of Object.entries<Record<string, any>>(byName)) {
+        const r = { type, name, address: `${type}.${name}`, values };
+        this.resources.push(r);
+        this.byAddress.set(r.address, r);
+      }
+    }
     // the context as the municipality wrote it (the stack escaped it for Terraform)
     const ap = fromTerraformLiteralDeep(json.locals?.alpha_prime ?? {});
     this.context = {
@@ -97,8 +205,28 @@ export class StackModel {
     return o && typeof o.values.content === "string" ? { address: o.address, text: fromTerraformLiteral(o.values.content) } : undefined;
   }
 
-  ofType(...types: string[]): Resource[] {
-    return this.resources.filter((r) => types.includes(r.type));
+  /** The resources of these types, in the order of `resources`. */
+  ofType(...types: string[]): readonly Resource[] {
+    const index = (this.byType ??= this.indexByType());
+    if (types.length === 1) return index.types.get(types[0])?.resources ?? [];
+    // resources come grouped by type (json.resource is keyed by type), so several types are their groups in order
+    if (!index.grouped) return this.resources.filter((r) => types.includes(r.type));
+    const groups = [...new Set(types)].flatMap((t) => index.types.get(t) ?? []);
+    return groups.length === 1 ? groups[0].resources : groups.sort((x, y) => x.first - y.first).flatMap((g) => g.resources);
+  }
+
+  private indexByType(): { types: Map<string, { first: number; resources: Resource[] }>; grouped: boolean } {
+    const types = new Map<string, { first: number; resources: Resource[] }>();
+    let grouped = true;
+    this.resources.forEach((r, i) => {
+      const group = types.get(r.type);
+      if (!group) types.set(r.type, { first: i, resources: [r] });
+      else {
+        if (this.resources[i - 1].type !== r.type) grouped = false;
+        group.resources.push(r);
+      }
+    });
+    return { types, grouped };
   }
 
   get(address: string): Resource | undefined {
@@ -108,8 +236,11 @@ export class StackModel {
   /** The resource a value refers to (`${aws_s3_bucket.B.id}` → aws_s3_bucket.B), if any. */
   referenced(value: unknown): Resource | undefined {
     if (typeof value !== "string") return undefined;
+    if (this.referencedByText.has(value)) return this.referencedByText.get(value);
     const m = REF.exec(value);
-    return m ? this.byAddress.get(`${m[1]}.${m[2]}`) : undefined;
+    const r = m ? this.byAddress.get(`${m[1]}.${m[2]}`) : undefined;
+    this.referencedByText.set(value, r);
+    return r;
   }
 
   /**
@@ -131,21 +262,79 @@ export class StackModel {
   }
 
   /** Buckets that receive logs: destinations of flow logs, firewall logs and Resolver query logs. */
-  logBuckets(): Resource[] {
-    const destinations: unknown[] = [
-      ...this.ofType("aws_flow_log").map((f) => f.values.log_destination),
-      ...this.ofType("aws_route53_resolver_query_log_config").map((q) => q.values.destination_arn),
-      ...this.ofType("aws_networkfirewall_logging_configuration").flatMap((l) =>
-        (l.values.logging_configuration?.log_destination_config ?? []).map((d: any) => d.log_destination?.bucketName),
-      ),
-    ];
-    return this.ofType("aws_s3_bucket").filter((b) => destinations.some((d) => this.pointsAt(d, b)));
+  logBuckets(): readonly Resource[] {
+    return this.derived(logBucketsOf);
+  }
+
+  /**
+   * A view of the stack that several rules read (parsed rule groups, name grants, routes), computed by `view` once
+   * per model: the module that defines the view passes its function, and every rule that asks gets the same result.
+   * Rules never change what they are given, and the model does not change once built.
+   */
+  derived<T>(view: (model: StackModel) => T): T {
+    if (!this.views.has(view)) this.views.set(view, view(this));
+    return this.views.get(view) as T;
+  }
+
+  /**
+   * `f(key)`, computed once per model and key, for a pure function the rules call again and again on the stack's own
+   * values (parseCidr on the same subnet blocks for every route). Rules never change what they are given.
+   */
+  memo<K, V>(f: (key: K) => V, key: K): V {
+    let results = this.memos.get(f) as Map<K, V> | undefined;
+    if (!results) this.memos.set(f, (results = new Map<K, V>()));
+    if (!results.has(key)) results.set(key, f(key));
+    return results.get(key)!;
+  }
+
+  /**
+   * The addresses (type.name) that a resource's values mention anywhere — references, depends_on — in the order its
+   * JSON text holds them, repeats included: what a reader of the JSON text would find.
+   */
+  mentions(r: Resource): readonly string[] {
+    let found = this.referencesByResource.get(r);
+    if (!found) this.referencesByResource.set(r, (found = addressesInJson(r.values)));
+    return found;
+  }
+
+  /** JSON.parse of a document the stack holds as text (a policy), parsed once per model; throws as JSON.parse does. */
+  parsedJson(text: string): unknown {
+    let parsed = this.jsonByText.get(text);
+    if (!parsed) {
+      try {
+        parsed = { value: JSON.parse(text) };
+      } catch (error) {
+        parsed = { error };
+      }
+      this.jsonByText.set(text, parsed);
+    }
+    if ("error" in parsed) throw parsed.error;
+    return parsed.value;
   }
 
   /** Values planned by Terraform for an address (from a plan), when a plan was given. */
   plannedValues(address: string): Record<string, any> | undefined {
     return this.planned?.get(address);
   }
+}
+
+/**
+ * A view of a stack that several rules read, as a function of the model that computes it once per model
+ * (StackModel.derived): `export const stackRoutes = perStack((model) => …)`.
+ */
+export function perStack<T>(compute: (model: StackModel) => T): (model: StackModel) => T {
+  return (model) => model.derived(compute);
+}
+
+function logBucketsOf(model: StackModel): readonly Resource[] {
+  const destinations: unknown[] = [
+    ...model.ofType("aws_flow_log").map((f) => f.values.log_destination),
+    ...model.ofType("aws_route53_resolver_query_log_config").map((q) => q.values.destination_arn),
+    ...model.ofType("aws_networkfirewall_logging_configuration").flatMap((l) =>
+      (l.values.logging_configuration?.log_destination_config ?? []).map((d: any) => d.log_destination?.bucketName),
+    ),
+  ];
+  return model.ofType("aws_s3_bucket").filter((b) => destinations.some((d) => model.pointsAt(d, b)));
 }
 
 /** Reads planned values by address from `terraform show -json` output (root module and children). */
@@ -159,11 +348,14 @@ export function plannedValuesOf(plan: any): Map<string, Record<string, any>> {
   return out;
 }
 
-/** JSON policy documents are strings in Terraform; a rule wants them parsed. */
-export function parsePolicy(text: unknown): { Statement: any[] } | undefined {
+/**
+ * JSON policy documents are strings in Terraform; a rule wants them parsed. With the model, each text is parsed once
+ * for all the rules that read it (a key policy is read by three).
+ */
+export function parsePolicy(text: unknown, model?: StackModel): { Statement: any[] } | undefined {
   if (typeof text !== "string") return undefined;
   try {
-    const doc = JSON.parse(text);
+    const doc: any = model ? model.parsedJson(text) : JSON.parse(text);
     return { Statement: Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [] };
   } catch {
     return undefined;

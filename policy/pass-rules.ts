@@ -10,11 +10,12 @@
  * read, a negation, an undefined variable, a name matched by substring or by an unanchored suffix — is a finding:
  * the policy does not guess in the rule's favour.
  */
-import { formatDomainPattern, parseDomainPattern, publicHostingUnder } from "../catalog/domains";
+import { formatDomainPattern } from "../catalog/domains";
 import { SaasCatalog } from "../catalog/saas-catalog";
-import { addressCount, addressSet, describeNameMatch, isEverything, nameRestriction, overlapsBlocks, portSet, RuleVariables, statefulRules, SuricataRule, suricataRules, withinBlocks } from "./suricata";
-import { nameGrants } from "./tenant-scope";
+import { addressCount, addressSet, describeNameMatch, isEverything, nameRestriction, overlapsBlocks, portSet, RuleGroupRules, ruleGroupRules, rulesOf, RuleVariables, SuricataRule, withinBlocks } from "./suricata";
+import { NameGrant, nameGrants } from "./tenant-scope";
 import { ANY_DESTINATION, BY_PORT, NARROWING } from "./rules/port-pass-source";
+import { domainPattern, hostingUnder } from "./domain-patterns";
 
 /** A /8: 16,777,216 addresses. */
 const WIDEST_ADDRESS_SET = 2 ** 24;
@@ -47,7 +48,7 @@ export function passRuleProblem(rule: SuricataRule, vars: RuleVariables, ownBloc
   if (typeof names === "string") return `it restricts names in a way that cannot be shown narrow (${names}): ${short(rule)}`;
   if (names) {
     if (names.kind !== "exact" && names.kind !== "subtree") return `it passes ${describeNameMatch(names)}, not names on a label boundary, so it cannot be shown narrow: ${short(rule)}`;
-    const p = parseDomainPattern(names.kind === "subtree" ? `*.${names.text}` : names.text);
+    const p = domainPattern(names.kind === "subtree" ? `*.${names.text}` : names.text);
     if (typeof p === "string") return `it passes ${describeNameMatch(names)}, which is refused: ${p}: ${short(rule)}`;
     return undefined; // public hosting is judged with every other passed name (publicHostingProblems)
   }
@@ -66,20 +67,23 @@ export function passRuleProblem(rule: SuricataRule, vars: RuleVariables, ownBloc
   return undefined;
 }
 
-/** Every stateful pass rule of a stack that is not provably narrow, and every rules string this file cannot read. */
-export function passRuleProblems(resources: Iterable<[string, Record<string, any>]>): PassProblem[] {
+/**
+ * Every stateful pass rule of a stack that is not provably narrow, and every rules string this file cannot read.
+ * `groups`: these resources' rule groups, when the caller has parsed them already (ruleGroupRules).
+ */
+export function passRuleProblems(resources: Iterable<[string, Record<string, any>]>, groups?: readonly RuleGroupRules[]): PassProblem[] {
   const all = [...resources];
+  const parsed = groups ?? ruleGroupRules(all);
   const remote = clientVpnBlocks(all);
   // a Client VPN association whose subnet cannot be told: no source inside the VPC is provably the gateway's own
   const ownBlocks = remote === undefined ? [] : all.filter(([a]) => a.startsWith("aws_vpc.")).map(([, b]) => b.cidr_block).filter((c): c is string => typeof c === "string");
   const out: PassProblem[] = [];
-  for (const { address, rule, vars } of statefulRules(all)) {
+  for (const { address, rule, vars } of rulesOf(parsed)) {
     const why = passRuleProblem(rule, vars, ownBlocks, remote ?? []);
     if (why) out.push({ address, message: `a stateful pass rule (sid ${rule.sid ?? "none"}) is not narrow: ${why}`, rule: rule.text });
   }
-  for (const [address, body] of all) {
-    if (!address.startsWith("aws_networkfirewall_rule_group.")) continue;
-    for (const u of suricataRules(String(body.rule_group?.rules_source?.rules_string ?? "")).unreadable) {
+  for (const { address, unreadable } of parsed) {
+    for (const u of unreadable) {
       if (/^\s*pass\b/i.test(u.text)) out.push({ address, message: `a pass rule cannot be read (${u.why}), so it cannot be shown narrow: ${u.text.slice(0, 300)}`, rule: u.text });
     }
   }
@@ -91,12 +95,12 @@ export function passRuleProblems(resources: Iterable<[string, Record<string, any
  * devices), or undefined when an association names a subnet that is not a resource of the stack.
  */
 function clientVpnBlocks(all: readonly [string, Record<string, any>][]): string[] | undefined {
-  const byAddress = new Map(all);
+  let byAddress: Map<string, Record<string, any>> | undefined; // only a stack with Client VPN needs it
   const out: string[] = [];
   for (const [address, body] of all) {
     if (!address.startsWith("aws_ec2_client_vpn_network_association.")) continue;
     const ref = /^\$\{(aws_subnet\.[A-Za-z0-9_-]+)\.id\}$/.exec(String(body.subnet_id ?? ""))?.[1];
-    const cidr = ref ? byAddress.get(ref)?.cidr_block : undefined;
+    const cidr = ref ? (byAddress ??= new Map(all)).get(ref)?.cidr_block : undefined;
     if (typeof cidr !== "string") return undefined;
     out.push(cidr);
   }
@@ -117,6 +121,11 @@ export interface HostingContext {
  * what the firewall does.
  */
 export function publicHostingProblems(resources: Iterable<[string, Record<string, any>]>, context: HostingContext | undefined, catalog = SaasCatalog.default()): PassProblem[] {
+  return hostingProblemsOf(nameGrants(resources), context, catalog);
+}
+
+/** publicHostingProblems of the names a firewall passes (nameGrants). */
+export function hostingProblemsOf(grants: readonly NameGrant[], context: HostingContext | undefined, catalog = SaasCatalog.default()): PassProblem[] {
   const selected = new Set((context?.services ?? []).map((s) => s.saas).filter((s) => catalog.has(s)));
   const excused = new Set<string>([
     ...[...selected].flatMap((s) => (catalog.get(s).publicHostingExceptions ?? []).map((x) => x.domain)),
@@ -124,11 +133,11 @@ export function publicHostingProblems(resources: Iterable<[string, Record<string
   ]);
   const out: PassProblem[] = [];
   const seen = new Set<string>();
-  for (const g of nameGrants(resources)) {
+  for (const g of grants) {
     if (g.match.kind !== "subtree") continue;
-    const p = parseDomainPattern(`*.${g.match.text}`);
+    const p = domainPattern(`*.${g.match.text}`);
     if (typeof p === "string") continue; // refused names are their own finding
-    const hosting = publicHostingUnder(p.name);
+    const hosting = hostingUnder(p.name);
     const name = formatDomainPattern(p);
     if (!hosting || excused.has(name) || seen.has(`${name} ${g.via}`)) continue;
     seen.add(`${name} ${g.via}`);

@@ -4,6 +4,7 @@
  * IAM JSON policy elements: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html
  */
 import { asArray } from "./model";
+import type { StackModel } from "./model";
 
 export interface Statement {
   readonly Sid?: string;
@@ -99,11 +100,14 @@ export function narrowingCondition(s: Statement): string | undefined {
   return undefined;
 }
 
-/** The statements of a policy document held as JSON text (as Terraform holds them); undefined when it is not JSON. */
-export function statementsOf(text: unknown): Statement[] | undefined {
+/**
+ * The statements of a policy document held as JSON text (as Terraform holds them); undefined when it is not JSON.
+ * With the model, each text is parsed once for all the rules that read it.
+ */
+export function statementsOf(text: unknown, model?: StackModel): Statement[] | undefined {
   if (typeof text !== "string") return undefined;
   try {
-    const doc = JSON.parse(text);
+    const doc: any = model ? model.parsedJson(text) : JSON.parse(text);
     return asArray(doc?.Statement).filter((s): s is Statement => !!s && typeof s === "object");
   } catch {
     return undefined;

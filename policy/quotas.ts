@@ -57,7 +57,7 @@ export interface QuotaUse {
   readonly used: number;
 }
 
-function perKey(resources: Resource[], key: (r: Resource) => string | undefined): Map<string, number> {
+function perKey(resources: readonly Resource[], key: (r: Resource) => string | undefined): Map<string, number> {
   const m = new Map<string, number>();
   for (const r of resources) {
     const k = key(r);

@@ -1,5 +1,5 @@
 /** Security group rules in all three Terraform spellings, normalized for the rules. */
-import { asArray } from "./model";
+import { asArray, perStack } from "./model";
 import type { StackModel } from "./model";
 
 export interface SecurityGroupRule {
@@ -53,9 +53,8 @@ function rules(model: StackModel, direction: "ingress" | "egress"): SecurityGrou
   return out;
 }
 
-export function ingressRules(model: StackModel): IngressRule[] {
-  return rules(model, "ingress");
-}
+/** Ingress rules, once per stack (AP-NET-006 and AP-EC2-003 read them). */
+export const ingressRules = perStack((model): readonly IngressRule[] => rules(model, "ingress"));
 
 /** Egress rules; `sources` are their destinations. */
 export function egressRules(model: StackModel): SecurityGroupRule[] {

@@ -343,19 +343,41 @@ export function describeNameMatch(m: NameMatch): string {
   }
 }
 
-/** Every Suricata rule of every stateful rule group of a stack's resources, with the group's variables. */
-export function statefulRules(resources: Iterable<[string, Record<string, any>]>): { address: string; rule: SuricataRule; vars: RuleVariables }[] {
-  const out: { address: string; rule: SuricataRule; vars: RuleVariables }[] = [];
+/** A stateful rule group's rules, parsed once for every reader: its variables, its rules, what cannot be read. */
+export interface RuleGroupRules {
+  /** the rule group's resource address */
+  readonly address: string;
+  readonly vars: RuleVariables;
+  /** the rules string's rules (see ruleLines), then the structured `stateful_rule` blocks */
+  readonly rules: readonly SuricataRule[];
+  /** the lines of the rules string that do not parse, with the reason */
+  readonly unreadable: readonly { readonly text: string; readonly why: string }[];
+}
+
+/** The rules of every rule group of a stack's resources (stateful or not: a rules string is read wherever it is). */
+export function ruleGroupRules(resources: Iterable<[string, Record<string, any>]>): RuleGroupRules[] {
+  const out: RuleGroupRules[] = [];
   for (const [address, body] of resources) {
     if (!address.startsWith("aws_networkfirewall_rule_group.")) continue;
     const src = body.rule_group?.rules_source ?? {};
     const vars = ruleVariables(body.rule_group);
-    const texts = [...suricataRules(String(src.rules_string ?? "")).rules];
+    const parsed = suricataRules(String(src.rules_string ?? ""));
+    const rules = [...parsed.rules];
     for (const r of src.stateful_rule ?? []) {
-      const parsed = parseSuricataRule(statefulRuleText(r));
-      if (typeof parsed !== "string") texts.push(parsed);
+      const p = parseSuricataRule(statefulRuleText(r));
+      if (typeof p !== "string") rules.push(p);
     }
-    for (const rule of texts) out.push({ address, rule, vars });
+    out.push({ address, vars, rules, unreadable: parsed.unreadable });
   }
   return out;
+}
+
+/** Every Suricata rule of every stateful rule group of a stack's resources, with the group's variables. */
+export function statefulRules(resources: Iterable<[string, Record<string, any>]>): { address: string; rule: SuricataRule; vars: RuleVariables }[] {
+  return rulesOf(ruleGroupRules(resources));
+}
+
+/** The rules of parsed rule groups (ruleGroupRules), each with its group's address and variables. */
+export function rulesOf(groups: readonly RuleGroupRules[]): { address: string; rule: SuricataRule; vars: RuleVariables }[] {
+  return groups.flatMap((g) => g.rules.map((rule) => ({ address: g.address, rule, vars: g.vars })));
 }

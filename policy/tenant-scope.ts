@@ -12,10 +12,11 @@
  * (SaasCatalog.declaredTenantHosts): no tenant value expands to a wildcard, and a single-valued parameter
  * (SharePoint's tenant name) has one value.
  */
-import { covers, DomainPattern, formatDomainPattern, parseDomainPattern } from "../catalog/domains";
+import { covers, DomainPattern, formatDomainPattern } from "../catalog/domains";
 import { SaasCatalog, TenantScope } from "../catalog/saas-catalog";
-import { describeNameMatch, NameMatch, nameRestriction, statefulRules } from "./suricata";
-import type { StackModel } from "./model";
+import { describeNameMatch, NameMatch, nameRestriction, RuleGroupRules, ruleGroupRules, rulesOf } from "./suricata";
+import { perStack } from "./model";
+import { domainPattern } from "./domain-patterns";
 
 export interface TenantScopeBreach {
   /** the allowed name, formatted (x.sharepoint.com, *.sharepoint.com), or a pass rule's name match in words */
@@ -43,9 +44,30 @@ export interface NameGrant {
 }
 
 /** A model's resources as (address, values) pairs, the form these judgements share with the diff's snapshots. */
-export function resourceEntries(model: StackModel): [string, Record<string, any>][] {
-  return model.resources.map((r) => [r.address, r.values]);
-}
+export const resourceEntries = perStack((model): readonly [string, Record<string, any>][] => model.resources.map((r) => [r.address, r.values]));
+
+/*
+ * What several rules judge of one stack's firewall (AP-NET-004, AP-TEN-001, AP-TEN-003, AP-TEN-005, AP-SAN-001),
+ * computed once per model: the rule groups parsed, the names the firewall passes, the allowlist, the tenant breaches.
+ */
+
+/** The entries these judgements read: the rule groups (by address, as they select them). */
+const ruleGroupEntries = perStack((model): readonly [string, Record<string, any>][] => resourceEntries(model).filter(([address]) => address.startsWith("aws_networkfirewall_rule_group.")));
+
+/** The stack's rule groups, parsed (ruleGroupRules). */
+export const stackRuleGroups = perStack((model): readonly RuleGroupRules[] => ruleGroupRules(ruleGroupEntries(model)));
+
+/** nameGrants of the stack. */
+export const stackNameGrants = perStack((model): readonly NameGrant[] => nameGrants(ruleGroupEntries(model), stackRuleGroups(model)));
+
+/** allowlistTargets of the stack. */
+export const stackAllowlistTargets = perStack((model): readonly DomainPattern[] => allowlistTargets(ruleGroupEntries(model)));
+
+/** tenantScopeBreaches of the stack's firewall, against what the stack declares of its tenants. */
+export const stackTenantScopeBreaches = perStack((model): readonly TenantScopeBreach[] => {
+  const declared = model.context.tenantRestriction;
+  return tenantScopeBreaches(stackNameGrants(model), declared && { services: declared.services, tenant_hosts: declared.tenantHosts });
+});
 
 /** The firewall's allowlist targets of a stack's resources (".x" is x and its subdomains), as patterns. */
 export function allowlistTargets(resources: Iterable<[string, Record<string, any>]>): DomainPattern[] {
@@ -56,7 +78,7 @@ export function allowlistTargets(resources: Iterable<[string, Record<string, any
     if (list?.generated_rules_type !== "ALLOWLIST") continue;
     for (const t of list.targets ?? []) {
       if (typeof t !== "string") continue;
-      const p = parseDomainPattern(t.startsWith(".") ? `*${t}` : t);
+      const p = domainPattern(t.startsWith(".") ? `*${t}` : t);
       // a target the domain semantics refuse (".com", a public suffix) opens every tenant and more: AP-NET-004's finding
       if (typeof p !== "string") out.push(p);
     }
@@ -64,15 +86,18 @@ export function allowlistTargets(resources: Iterable<[string, Record<string, any
   return out;
 }
 
-/** Every name the firewall passes: the allowlist's targets and the name restrictions of stateful pass rules. */
-export function nameGrants(resources: Iterable<[string, Record<string, any>]>): NameGrant[] {
+/**
+ * Every name the firewall passes: the allowlist's targets and the name restrictions of stateful pass rules.
+ * `groups`: these resources' rule groups, when the caller has parsed them already (ruleGroupRules).
+ */
+export function nameGrants(resources: Iterable<[string, Record<string, any>]>, groups?: readonly RuleGroupRules[]): NameGrant[] {
   const all = [...resources];
   const out: NameGrant[] = [];
   for (const [address, body] of all) {
     if (!address.startsWith("aws_networkfirewall_rule_group.")) continue;
     for (const p of allowlistTargets([[address, body]])) out.push({ match: { kind: p.includeSubdomains ? "subtree" : "exact", text: p.name }, via: "the domain allowlist", address });
   }
-  for (const { address, rule } of statefulRules(all)) {
+  for (const { address, rule } of rulesOf(groups ?? ruleGroupRules(all))) {
     if (rule.action !== "pass") continue;
     const m = nameRestriction(rule);
     if (m && typeof m !== "string") out.push({ match: m, via: `pass rule sid ${rule.sid ?? "(none)"} of ${address}`, address });
@@ -83,7 +108,7 @@ export function nameGrants(resources: Iterable<[string, Record<string, any>]>): 
 /** The pattern a name match is, when it is one (an exact name or a dot-bounded subtree). */
 function patternOf(m: NameMatch): DomainPattern | undefined {
   if (m.kind !== "exact" && m.kind !== "subtree") return undefined;
-  const p = parseDomainPattern(m.kind === "subtree" ? `*.${m.text}` : m.text);
+  const p = domainPattern(m.kind === "subtree" ? `*.${m.text}` : m.text);
   return typeof p === "string" ? undefined : p;
 }
 

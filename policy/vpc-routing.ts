@@ -4,7 +4,7 @@
  * directions), AP-NET-010 (port passes) and AP-PRE-001 (routes AWS accepts), so the three read routes the same way.
  */
 import { Cidr, parseCidr } from "../core/cidr";
-import { asArray, Resource, StackModel } from "./model";
+import { asArray, perStack, Resource, StackModel } from "./model";
 
 export type TargetKind = "firewall-endpoint" | "gwlb-endpoint" | "vpc-endpoint" | "nat-gateway" | "network-interface" | "gateway" | "transit-gateway" | "peering" | "other";
 
@@ -47,12 +47,12 @@ function entry(model: StackModel, address: string, table: Resource | undefined, 
   return { address, table, destination: values.destination_cidr_block ?? values.cidr_block, kind: "other", target: "" };
 }
 
-/** Every route: aws_route resources and the inline routes of aws_route_table. */
-export function allRoutes(model: StackModel): RouteEntry[] {
+/** Every route: aws_route resources and the inline routes of aws_route_table (once per stack: AP-PRE-001 and AP-NET-009). */
+export const allRoutes = perStack((model): readonly RouteEntry[] => {
   const out = model.ofType("aws_route").map((r) => entry(model, r.address, model.referenced(r.values.route_table_id), r.values));
   for (const t of model.ofType("aws_route_table")) for (const r of asArray<any>(t.values.route)) out.push(entry(model, t.address, t, r));
   return out;
-}
+});
 
 /** The route table associated with a subnet. */
 export function tableOf(model: StackModel, subnet: Resource): Resource | undefined {
@@ -60,7 +60,7 @@ export function tableOf(model: StackModel, subnet: Resource): Resource | undefin
   return a ? model.referenced(a.values.route_table_id) : undefined;
 }
 
-export function routesOfTable(model: StackModel, table: Resource | undefined, routes = allRoutes(model)): RouteEntry[] {
+export function routesOfTable(model: StackModel, table: Resource | undefined, routes: readonly RouteEntry[] = allRoutes(model)): RouteEntry[] {
   return table ? routes.filter((r) => r.table?.address === table.address) : [];
 }
 
@@ -73,7 +73,7 @@ export function vpcOf(model: StackModel, r: Resource | undefined): Resource | un
 /** The VPC's IPv4 CIDRs: its primary block and any associated blocks. */
 export function vpcCidrs(model: StackModel, vpc: Resource): Cidr[] {
   const texts = [vpc.values.cidr_block, ...model.ofType("aws_vpc_ipv4_cidr_block_association").filter((a) => model.pointsAt(a.values.vpc_id, vpc)).map((a) => a.values.cidr_block)];
-  return texts.map((t) => parseCidr(t)).filter((c): c is Cidr => typeof c !== "string");
+  return texts.map((t) => model.memo(parseCidr, t)).filter((c): c is Cidr => typeof c !== "string");
 }
 
 export function subnetsOf(model: StackModel, vpc: Resource): Resource[] {

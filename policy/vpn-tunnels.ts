@@ -1,5 +1,5 @@
 /** Both tunnels of every Site-to-Site VPN connection, as the VPN rules read them. */
-import type { StackModel } from "./model";
+import { perStack } from "./model";
 
 export interface Tunnel {
   /** the VPN connection's address */
@@ -10,6 +10,7 @@ export interface Tunnel {
   get(key: string): any;
 }
 
-export function vpnTunnels(model: StackModel): Tunnel[] {
-  return model.ofType("aws_vpn_connection").flatMap((v) => ["tunnel1", "tunnel2"].map((name) => ({ address: v.address, name, get: (key: string) => v.values[`${name}_${key}`] })));
-}
+/** Once per stack: the three VPN rules read them. */
+export const vpnTunnels = perStack((model): readonly Tunnel[] =>
+  model.ofType("aws_vpn_connection").flatMap((v) => ["tunnel1", "tunnel2"].map((name) => ({ address: v.address, name, get: (key: string) => v.values[`${name}_${key}`] }))),
+);

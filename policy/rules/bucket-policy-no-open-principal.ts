@@ -13,7 +13,7 @@ export const bucketPolicyNoOpenPrincipal: Rule = {
     const out: Violation[] = [];
     const policies = [...model.ofType("aws_s3_bucket_policy"), ...model.ofType("aws_s3_bucket").filter((b) => b.values.policy !== undefined)];
     for (const r of policies) {
-      const statements = statementsOf(r.values.policy);
+      const statements = statementsOf(r.values.policy, model);
       if (!statements) out.push({ address: r.address, message: "policy is not a JSON policy document the rule can read" });
       else for (const message of openToEveryone(statements)) out.push({ address: r.address, message });
     }

@@ -9,7 +9,7 @@ export const bucketTlsOnly: Rule = {
   references: { alphaPrime: "通信の暗号化", fsbp: "S3.5" },
   check(model) {
     return model.ofType("aws_s3_bucket").flatMap((b) => {
-      const statements = model.attached("aws_s3_bucket_policy", "bucket", b).flatMap((p) => parsePolicy(p.values.policy)?.Statement ?? []);
+      const statements = model.attached("aws_s3_bucket_policy", "bucket", b).flatMap((p) => parsePolicy(p.values.policy, model)?.Statement ?? []);
       const denies = statements.some(
         (s) =>
           s.Effect === "Deny" &&

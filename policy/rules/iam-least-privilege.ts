@@ -75,7 +75,7 @@ function unseenAttachments(model: StackModel): Violation[] {
 /** Trust policies: a role anyone may assume is a role for everyone. */
 function openTrust(model: StackModel): Violation[] {
   return model.ofType("aws_iam_role").flatMap((r) =>
-    (statementsOf(r.values.assume_role_policy) ?? []).flatMap((s, i) => {
+    (statementsOf(r.values.assume_role_policy, model) ?? []).flatMap((s, i) => {
       const who = isAllow(s) ? wildcardPrincipal(s) : undefined;
       return who && !narrowingCondition(s) ? [{ address: r.address, message: `trust ${statementLabel(s, i)} lets ${who} assume the role with no condition naming an account or organization` }] : [];
     }),
@@ -100,7 +100,7 @@ export const iamLeastPrivilege: Rule = {
   check(model) {
     const out: Violation[] = [];
     for (const { resource, text, where } of identityPolicies(model)) {
-      const statements = statementsOf(text);
+      const statements = statementsOf(text, model);
       if (!statements) {
         if (text !== undefined) out.push({ address: resource.address, message: `${where} is not a JSON policy document the rule can read` });
         continue;

@@ -5,9 +5,9 @@ import { allRoutes, endpointZone, RouteEntry, routesOfTable, specialSubnets, tab
 
 const INSPECTS = new Set(["firewall-endpoint", "gwlb-endpoint"]);
 
-function sameBlock(a: string | undefined, b: string | undefined): boolean {
-  const x = parseCidr(a);
-  const y = parseCidr(b);
+function sameBlock(model: StackModel, a: string | undefined, b: string | undefined): boolean {
+  const x = model.memo(parseCidr, a);
+  const y = model.memo(parseCidr, b);
   return typeof x !== "string" && typeof y !== "string" && sameCidr(x, y);
 }
 
@@ -52,11 +52,11 @@ export const inspectionSymmetric: Rule = {
     for (const nat of special.nat) {
       const back = routesOfTable(model, tableOf(model, nat), routes);
       const returnsTo = (cidr: string, zone: string | undefined, what: string) => {
-        const exact = back.find((r) => sameBlock(r.destination, cidr));
+        const exact = back.find((r) => sameBlock(model, r.destination, cidr));
         if (!exact) {
           const block = back.find((r) => {
-            const d = parseCidr(r.destination);
-            const c = parseCidr(cidr);
+            const d = model.memo(parseCidr, r.destination);
+            const c = model.memo(parseCidr, cidr);
             return typeof d !== "string" && typeof c !== "string" && d.bits < c.bits && c.address.match(d.address, d.bits) && d.bits > 0;
           });
           const why = block ? `only the block ${block.destination} covers it, and AWS refuses a route that is not a whole subnet` : "no route names it";

@@ -13,7 +13,7 @@ export const kmsNoOpenPrincipal: Rule = {
     const out: Violation[] = [];
     for (const r of model.ofType("aws_kms_key", "aws_kms_key_policy", "aws_kms_replica_key")) {
       if (r.values.policy === undefined) continue;
-      const statements = statementsOf(r.values.policy);
+      const statements = statementsOf(r.values.policy, model);
       if (!statements) out.push({ address: r.address, message: "policy is not a JSON policy document the rule can read" });
       else for (const message of openToEveryone(statements)) out.push({ address: r.address, message });
     }

@@ -1,8 +1,8 @@
-import { resourceEntries } from "../tenant-scope";
-import { parseDomainPattern } from "../../catalog/domains";
-import { passRuleProblems, publicHostingProblems } from "../pass-rules";
+import { resourceEntries, stackNameGrants, stackRuleGroups } from "../tenant-scope";
+import { hostingProblemsOf, passRuleProblems } from "../pass-rules";
 import { addressSet, isEverything } from "../suricata";
 import type { Rule, Violation } from "../types";
+import { domainPattern } from "../domain-patterns";
 
 const NO_VARIABLES = { ipSets: new Map(), portSets: new Map() };
 
@@ -21,7 +21,7 @@ export const noAllowAll: Rule = {
       const list = src.rules_source_list;
       if (list?.generated_rules_type === "ALLOWLIST") {
         for (const t of list.targets ?? []) {
-          const why = parseDomainPattern(String(t).startsWith(".") ? `*${t}` : String(t));
+          const why = domainPattern(String(t).startsWith(".") ? `*${t}` : String(t));
           if (typeof why === "string") out.push({ address: g.address, message: `allowlist target '${t}' is refused: ${why}` });
         }
       }
@@ -32,9 +32,9 @@ export const noAllowAll: Rule = {
         if ((def.actions ?? []).includes("aws:pass") && everywhere) out.push({ address: g.address, message: "stateless rule passes traffic to any destination" });
       }
     }
-    for (const p of passRuleProblems(resources)) out.push({ address: p.address, message: p.message });
+    for (const p of passRuleProblems(resources, stackRuleGroups(model))) out.push({ address: p.address, message: p.message });
     const ctx = model.context.tenantRestriction;
-    for (const p of publicHostingProblems(resources, { services: ctx?.services, waivers: model.context.publicHostingWaivers })) out.push({ address: p.address, message: p.message });
+    for (const p of hostingProblemsOf(stackNameGrants(model), { services: ctx?.services, waivers: model.context.publicHostingWaivers })) out.push({ address: p.address, message: p.message });
     return out;
   },
 };

@@ -1,15 +1,18 @@
 import { userDataText } from "../../constructs/terraform-text";
+import { eachString, StringPlace } from "../model";
 import type { Rule, Violation } from "../types";
 
 const PEM = /-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/;
 
-/** Every string in a value, with user data (base64, gzip-compressed or not) decoded, as [json path, text]. */
-function strings(value: unknown, at: string, out: [string, string][]): void {
-  if (typeof value === "string") {
-    out.push([at, value]);
-    if (/user_data$/.test(at) && /^[A-Za-z0-9+/=\s]+$/.test(value)) out.push([`${at} (decoded)`, userDataText(value)]);
-  } else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${at}[${i}]`, out));
-  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) strings(v, at ? `${at}.${k}` : k, out);
+/** The kind of PEM material in a text ("private key", "certificate"), if any. */
+function pemIn(text: string): string | undefined {
+  // the plain search first: the rule reads every string of the stack, and nearly none has a PEM header
+  return text.includes("-----BEGIN ") ? PEM.exec(text)?.[1].toLowerCase() : undefined;
+}
+
+/** A string's text decoded when it is user data (base64, gzip-compressed or not); undefined for other strings. */
+function decodedUserData(text: string, at: StringPlace): string | undefined {
+  return at.key?.endsWith("user_data") && /^[A-Za-z0-9+/=\s]+$/.test(text) ? userDataText(text) : undefined;
 }
 
 export const noInlineCaMaterial: Rule = {
@@ -22,14 +25,21 @@ export const noInlineCaMaterial: Rule = {
   check(model) {
     const out: Violation[] = [];
     for (const r of model.resources) {
-      const found: [string, string][] = [];
-      strings(r.values, "", found);
-      for (const [at, text] of found) if (PEM.test(text)) out.push({ address: r.address, message: `${at} holds PEM ${PEM.exec(text)![1].toLowerCase()} material` });
+      eachString(r.values, (text, at) => {
+        const kind = pemIn(text);
+        if (kind) out.push({ address: r.address, message: `${at.path()} holds PEM ${kind} material` });
+        const decoded = decodedUserData(text, at);
+        const hidden = decoded === undefined ? undefined : pemIn(decoded);
+        if (hidden) out.push({ address: r.address, message: `${at.path()} (decoded) holds PEM ${hidden} material` });
+      });
     }
     for (const [name, o] of Object.entries<any>(model.json.output ?? {})) {
-      const found: [string, string][] = [];
-      strings(o, "", found);
-      if (found.some(([, t]) => PEM.test(t))) out.push({ address: `output.${name}`, message: "an output holds PEM material" });
+      let found = false;
+      eachString(o, (text, at) => {
+        const decoded = decodedUserData(text, at);
+        if (pemIn(text) || (decoded !== undefined && pemIn(decoded))) found = true;
+      });
+      if (found) out.push({ address: `output.${name}`, message: "an output holds PEM material" });
     }
     return out;
   },

@@ -14,6 +14,9 @@ const SECRET_PATTERNS: readonly { readonly kind: string; readonly re: RegExp }[]
   { kind: "an HTTP Authorization header", re: /Authorization:\s*(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i },
 ];
 
+/** SECRET_PATTERNS as matchAll wants them (with the g flag), made once: matchAll searches with a copy of each. */
+const SECRET_SEARCHES = SECRET_PATTERNS.map(({ kind, re }) => ({ kind, re: new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`) }));
+
 /** `user:password@` in a URL, unless the password is a shell or template variable. */
 const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:([^\s/@"'<>]+)@[^\s/]/gi;
 
@@ -21,7 +24,10 @@ const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:([^\s/@"'<>]+)@[^
  * `password: x`, `api_key = "x"`, `"client_secret": "x"`: a credential-like key with a literal value. Not inside an
  * ARN (`…:secret:name`), and not when the value is a reference (a variable, a template, a path, an ARN).
  */
-const ASSIGNMENT = /(?<![\w:/.-])([A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|private[_-]?key)[A-Za-z0-9_.-]*)["']?[ \t]*[:=][ \t]*["']?([^\s"'`#,;]{6,})/gi;
+const CREDENTIAL_WORDS = "password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|private[_-]?key";
+const ASSIGNMENT = new RegExp(`(?<![\\w:/.-])([A-Za-z0-9_.-]*(?:${CREDENTIAL_WORDS})[A-Za-z0-9_.-]*)["']?[ \\t]*[:=][ \\t]*["']?([^\\s"'\`#,;]{6,})`, "gi");
+/** Every assignment holds one of the words; most texts hold none, and this search is far cheaper than ASSIGNMENT's. */
+const CREDENTIAL_WORD = new RegExp(CREDENTIAL_WORDS, "i");
 const REFERENCE = /^(?:\$|%|\{\{|<|\/|~|file:|arn:|resolve:|ssm:|secretsmanager:|!)|^(?:null|none|true|false|required|optional)$/i;
 
 function isVariable(value: string): boolean {
@@ -98,9 +104,9 @@ export function secretsIn(text: string): string[] {
     if (!lines.has(n)) found.push(what(n));
     lines.add(n);
   };
-  for (const { kind, re } of SECRET_PATTERNS) for (const m of text.matchAll(new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`))) report(m.index!, (n) => `${kind} on line ${n}`);
+  for (const { kind, re } of SECRET_SEARCHES) for (const m of text.matchAll(re)) report(m.index!, (n) => `${kind} on line ${n}`);
   for (const m of text.matchAll(URL_CREDENTIALS)) if (!isVariable(m[1])) report(m.index!, (n) => `a password in a URL on line ${n}`);
-  for (const m of text.matchAll(ASSIGNMENT)) if (!isVariable(m[2])) report(m.index!, (n) => `a literal value for '${m[1]}' on line ${n}`);
+  if (CREDENTIAL_WORD.test(text)) for (const m of text.matchAll(ASSIGNMENT)) if (!isVariable(m[2])) report(m.index!, (n) => `a literal value for '${m[1]}' on line ${n}`);
   return found;
 }
 

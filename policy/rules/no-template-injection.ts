@@ -1,3 +1,4 @@
+import { eachString, StringPlace } from "../model";
 import type { Rule, Violation } from "../types";
 
 /**
@@ -28,6 +29,35 @@ export function templateSequences(s: string): { kind: "interpolation" | "directi
   return out;
 }
 
+/** How one sequence of a text is judged apart from the stack: a problem, or the resource it must name to be one of its own. */
+type SequenceJudgement = { readonly problem: string } | { readonly refersTo: string; readonly shown: string };
+
+const MAX_KEPT = 20_000;
+const judged = new Map<string, readonly SequenceJudgement[]>();
+
+/**
+ * The judgements of a text's sequences, in order. They depend on the text alone, and a stack's references are the same
+ * texts in every municipality's stack (construct ids make the addresses), so a short text is judged once per process
+ * (at most MAX_KEPT of them); a long one, a generated file, is each stack's own and judged each time.
+ */
+function judgementsOf(value: string): readonly SequenceJudgement[] {
+  const known = judged.get(value);
+  if (known) return known;
+  const out: SequenceJudgement[] = [];
+  for (const t of templateSequences(value)) {
+    const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
+    if (t.kind === "directive") out.push({ problem: `a template directive %{${shown}} would be evaluated by Terraform` });
+    else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
+    else if (!REFERENCE.test(t.expression)) out.push({ problem: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
+    else if (/^aws_/.test(t.expression)) out.push({ refersTo: t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""), shown });
+  }
+  if (value.length <= 500) {
+    if (judged.size >= MAX_KEPT) judged.clear();
+    judged.set(value, out);
+  }
+  return out;
+}
+
 export const noTemplateInjection: Rule = {
   id: "AP-TF-001",
   severity: "error",
@@ -37,24 +67,21 @@ export const noTemplateInjection: Rule = {
   references: { alphaPrime: "hostile input: nothing in a YAML file runs code (issue 17)" },
   check(model) {
     const out: Violation[] = [];
-    const own = new Set(model.resources.map((r) => r.address));
-    const visit = (value: unknown, address: string): void => {
-      if (typeof value === "string") {
-        if (!value.includes("{")) return;
-        for (const t of templateSequences(value)) {
-          const shown = t.expression.length > 80 ? `${t.expression.slice(0, 80)}…` : t.expression;
-          if (t.kind === "directive") out.push({ address, message: `a template directive %{${shown}} would be evaluated by Terraform` });
-          else if (FIREWALL_ENDPOINT.test(t.expression)) continue;
-          else if (!REFERENCE.test(t.expression)) out.push({ address, message: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
-          else if (/^aws_/.test(t.expression) && !own.has(t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""))) out.push({ address, message: `\${${shown}} refers to a resource the stack does not declare` });
-        }
-      } else if (Array.isArray(value)) value.forEach((v) => visit(v, address));
-      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (k !== "//") visit(v, address);
+    const judge = (value: string, address: string): void => {
+      if (!value.includes("{")) return;
+      for (const j of judgementsOf(value)) {
+        if ("problem" in j) out.push({ address, message: j.problem });
+        else if (!model.get(j.refersTo)) out.push({ address, message: `\${${j.shown}} refers to a resource the stack does not declare` });
+      }
     };
-    for (const r of model.resources) visit(r.values, r.address);
+    // cdktf's "//" metadata is never evaluated
+    const visit = (address: string) => (text: string, at: StringPlace) => {
+      if (!at.metadata) judge(text, address);
+    };
+    for (const r of model.resources) eachString(r.values, visit(r.address));
     for (const [section, body] of Object.entries(model.json)) {
       if (section === "resource" || section === "//") continue;
-      visit(body, section);
+      eachString(body, visit(section));
     }
     return out;
   },

@@ -21,6 +21,13 @@ function literalOnly(n: Node | null | undefined): boolean {
   }
 }
 
+let generated: ReadonlySet<string> | undefined;
+
+/** The source of each function the generator writes (PAC_FUNCTIONS is a constant: read once per process). */
+function generatedFunctions(): ReadonlySet<string> {
+  return (generated ??= new Set(parse(PAC_FUNCTIONS, { ecmaVersion: 5 }).body.map((f: any) => PAC_FUNCTIONS.slice(f.start, f.end))));
+}
+
 /** What in a PAC file is not the generator's: anything but the literal data and the generated functions. */
 export function pacForeignCode(text: string): string[] {
   let program: { body: Node[] };
@@ -31,7 +38,7 @@ export function pacForeignCode(text: string): string[] {
     return [`the PAC file does not parse as ES5: ${(e as Error).message}`];
   }
   const problems: string[] = [];
-  const expected = new Set(parse(PAC_FUNCTIONS, { ecmaVersion: 5 }).body.map((f: any) => PAC_FUNCTIONS.slice(f.start, f.end)));
+  const expected = generatedFunctions();
   for (const st of program.body) {
     const source = text.slice(st.start, st.end);
     const shown = source.length > 80 ? `${source.slice(0, 80)}…` : source;

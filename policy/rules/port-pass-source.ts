@@ -49,7 +49,7 @@ export const portPassSource: Rule = {
     const out: Violation[] = [];
     const clientVpnSubnets = model.ofType("aws_ec2_client_vpn_network_association")
       .map((a) => model.referenced(a.values.subnet_id))
-      .map((s) => ({ address: s?.address, cidr: parseCidr(s?.values.cidr_block) }))
+      .map((s) => ({ address: s?.address, cidr: model.memo(parseCidr, s?.values.cidr_block) }))
       .filter((s): s is { address: string; cidr: Cidr } => !!s.address && typeof s.cidr !== "string");
     const lgwan = (model.context.lgwanSegments ?? []).map((s) => parseCidr(s)).filter((c): c is Cidr => typeof c !== "string");
     for (const g of model.ofType("aws_networkfirewall_rule_group")) {

@@ -5,28 +5,37 @@ import type { Rule, Violation } from "../types";
 /** Route 53: an inbound or outbound Resolver endpoint needs at least two addresses. */
 const RESOLVER_MIN_ADDRESSES = 2;
 
-/** "type.name" of every resource a value refers to (a `${type.name.attr}` reference or a depends_on entry). */
-function referencesIn(value: unknown): string[] {
-  return [...JSON.stringify(value ?? null).matchAll(/\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)/g)].map((m) => `${m[1]}.${m[2]}`);
-}
-
 /** Everything each resource waits for before Terraform creates it, transitively. */
 function createdAfter(model: StackModel): (address: string) => Set<string> {
-  const direct = new Map(model.resources.map((r) => [r.address, referencesIn(r.values).filter((a) => a !== r.address)]));
+  // what a resource waits for directly: every address its values mention (a `${type.name.attr}` reference or a
+  // depends_on entry), but itself
+  const direct = (a: string): readonly string[] => {
+    const r = model.get(a);
+    return r ? model.mentions(r).filter((d) => d !== a) : [];
+  };
   const memo = new Map<string, Set<string>>();
-  const visit = (a: string, path: Set<string>): Set<string> => {
+  // the addresses on the way to the one visited (a cycle is cut where it closes), one set added to and taken from
+  const path = new Set<string>();
+  const visit = (a: string): Set<string> => {
     const known = memo.get(a);
     if (known) return known;
     const all = new Set<string>();
-    for (const d of direct.get(a) ?? []) {
+    for (const d of direct(a)) {
       if (path.has(d)) continue;
       all.add(d);
-      for (const x of visit(d, new Set([...path, d]))) all.add(x);
+      path.add(d);
+      for (const x of visit(d)) all.add(x);
+      path.delete(d);
     }
     memo.set(a, all);
     return all;
   };
-  return (a) => visit(a, new Set([a]));
+  return (a) => {
+    path.add(a);
+    const all = visit(a);
+    path.delete(a);
+    return all;
+  };
 }
 
 /** Resources that make an interface in a subnet and let EC2 choose its address, with those subnets. */
@@ -90,7 +99,7 @@ export const preflightAddresses: Rule = {
     for (const { holder, subnetValue, ip } of fixedAddresses(model)) {
       const subnet = model.referenced(subnetValue);
       if (subnet?.type !== "aws_subnet" || ip.includes("${")) continue;
-      const cidr = parseCidr(subnet.values.cidr_block);
+      const cidr = model.memo(parseCidr, subnet.values.cidr_block);
       if (typeof cidr !== "string") {
         const text = subnet.values.cidr_block as string;
         if (!addressIn(ip, cidr)) out.push({ address: holder.address, message: `${ip} is not in ${subnet.address} (${text})` });
@@ -101,7 +110,7 @@ export const preflightAddresses: Rule = {
         }
       }
       const reservation = reservations.find((x) => {
-        const c = parseCidr(x.values.cidr_block);
+        const c = model.memo(parseCidr, x.values.cidr_block);
         return model.pointsAt(x.values.subnet_id, subnet) && typeof c !== "string" && addressIn(ip, c);
       });
       for (const t of takers.filter((x) => x.subnet?.address === subnet.address && x.r.address !== holder.address)) {

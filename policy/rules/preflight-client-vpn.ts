@@ -31,7 +31,7 @@ export const preflightClientVpn: Rule = {
       const dns = asArray<string>(e.values.dns_servers);
       if (dns.length > MAX_DNS_SERVERS) out.push({ address: e.address, message: `${dns.length} DNS servers (${dns.join(", ")}); an endpoint takes at most ${MAX_DNS_SERVERS}` });
       for (const d of dns) if (!d.includes("${") && !ipaddr.IPv4.isValidFourPartDecimal(d)) out.push({ address: e.address, message: `DNS server ${JSON.stringify(d)} is not an IPv4 address` });
-      const client = parseCidr(e.values.client_cidr_block);
+      const client = model.memo(parseCidr, e.values.client_cidr_block);
       if (typeof client === "string") {
         if (!String(e.values.client_cidr_block ?? "").includes("${")) out.push({ address: e.address, message: `client_cidr_block ${JSON.stringify(e.values.client_cidr_block)} is ${client}` });
         continue;
@@ -46,7 +46,7 @@ export const preflightClientVpn: Rule = {
       const zones = new Map<string, string>();
       for (const { a, s } of subnets) {
         if (vpc && !model.pointsAt(s.values.vpc_id, vpc)) out.push({ address: a.address, message: `${s.address} is not in the endpoint's VPC ${vpc.address}` });
-        const c = parseCidr(s.values.cidr_block);
+        const c = model.memo(parseCidr, s.values.cidr_block);
         if (typeof c !== "string" && c.bits > ASSOCIATED_SUBNET_MAX_BITS) out.push({ address: a.address, message: `${s.address} (${c.text}) is smaller than the /${ASSOCIATED_SUBNET_MAX_BITS} Client VPN needs` });
         const az = s.values.availability_zone;
         if (typeof az === "string") {
@@ -55,7 +55,7 @@ export const preflightClientVpn: Rule = {
         }
       }
       for (const r of model.ofType("aws_ec2_client_vpn_route").filter((x) => model.pointsAt(x.values.client_vpn_endpoint_id, e))) {
-        const d = parseCidr(r.values.destination_cidr_block);
+        const d = model.memo(parseCidr, r.values.destination_cidr_block);
         if (typeof d !== "string" && d.bits > 0 && cidrsOverlap(d, client)) out.push({ address: r.address, message: `route ${d.text} overlaps the client CIDR ${client.text}` });
         const target = model.referenced(r.values.target_vpc_subnet_id);
         const associated = target?.type === "aws_ec2_client_vpn_network_association" ? associations.some((a) => a.address === target.address) : subnets.some((x) => x.s.address === target?.address);

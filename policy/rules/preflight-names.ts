@@ -47,18 +47,31 @@ export const preflightNames: Rule = {
       }
     }
     const defaults: Record<string, unknown> = Object.assign({}, ...(model.json.provider?.aws ?? []).flatMap((p: any) => (p.default_tags ?? []).map((d: any) => d.tags ?? {})));
+    const tagProblems = (k: string, raw: unknown, iam: boolean): string[] => {
+      const found: string[] = [];
+      if ([...k].length > TAG_KEY_MAX) found.push(`tag key ${JSON.stringify(k)} is longer than ${TAG_KEY_MAX} characters`);
+      if (/^aws:/i.test(k)) found.push(`tag key ${JSON.stringify(k)} uses the reserved aws: prefix`);
+      const v = literalValue(raw);
+      if (v !== undefined && [...v].length > TAG_VALUE_MAX) found.push(`tag ${k} has ${[...v].length} characters; a value takes at most ${TAG_VALUE_MAX}`);
+      // the provider's default tags reach IAM roles, instance profiles and service-linked roles, and IAM refuses
+      // the whole request for one tag outside its grammar (a name with a comma or full-width parentheses)
+      if (iam && (!IAM_TAG_TEXT.test(k) || (v !== undefined && !IAM_TAG_TEXT.test(v)))) found.push(`tag ${k}=${JSON.stringify(v ?? raw)} has a character IAM does not take in tags (letters, digits, spaces and _.:/=+-@ only)`);
+      return found;
+    };
+    // a tag is judged once per key and text (and IAM or not): the provider's default tags are on every resource
+    const judged = [new Map<string, Map<string, string[]>>(), new Map<string, Map<string, string[]>>()];
+    const problemsOf = (k: string, raw: unknown, iam: boolean): string[] => {
+      if (typeof raw !== "string") return tagProblems(k, raw, iam);
+      const byKey = judged[Number(iam)];
+      const byText = byKey.get(k) ?? byKey.set(k, new Map()).get(k)!;
+      let found = byText.get(raw);
+      if (!found) byText.set(raw, (found = tagProblems(k, raw, iam)));
+      return found;
+    };
     const checkTags = (address: string, tags: Record<string, unknown>, iam = false) => {
       const keys = Object.keys(tags);
       if (keys.length > TAGS_PER_RESOURCE) out.push({ address, message: `${keys.length} tags (with the provider's default tags); a resource takes at most ${TAGS_PER_RESOURCE}` });
-      for (const k of keys) {
-        if ([...k].length > TAG_KEY_MAX) out.push({ address, message: `tag key ${JSON.stringify(k)} is longer than ${TAG_KEY_MAX} characters` });
-        if (/^aws:/i.test(k)) out.push({ address, message: `tag key ${JSON.stringify(k)} uses the reserved aws: prefix` });
-        const v = literalValue(tags[k]);
-        if (v !== undefined && [...v].length > TAG_VALUE_MAX) out.push({ address, message: `tag ${k} has ${[...v].length} characters; a value takes at most ${TAG_VALUE_MAX}` });
-        // the provider's default tags reach IAM roles, instance profiles and service-linked roles, and IAM refuses
-        // the whole request for one tag outside its grammar (a name with a comma or full-width parentheses)
-        if (iam && (!IAM_TAG_TEXT.test(k) || (v !== undefined && !IAM_TAG_TEXT.test(v)))) out.push({ address, message: `tag ${k}=${JSON.stringify(v ?? tags[k])} has a character IAM does not take in tags (letters, digits, spaces and _.:/=+-@ only)` });
-      }
+      for (const k of keys) for (const message of problemsOf(k, tags[k], iam)) out.push({ address, message });
     };
     checkTags("provider.aws", defaults);
     for (const r of model.resources) {

@@ -50,7 +50,7 @@ export const preflightPrincipals: Rule = {
     const principals = model.resources.filter((r) => PRINCIPAL_TYPES.has(r.type));
     for (const [type, attribute] of POLICIES) {
       for (const r of model.ofType(type)) {
-        for (const s of parsePolicy(r.values[attribute])?.Statement ?? []) {
+        for (const s of parsePolicy(r.values[attribute], model)?.Statement ?? []) {
           const p = s?.Principal;
           if (!p || p === "*" || typeof p !== "object") continue;
           for (const v of asArray<string>(p.AWS)) {

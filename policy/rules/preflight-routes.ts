@@ -25,7 +25,7 @@ export const preflightRoutes: Rule = {
     const out: Violation[] = [];
     const seen = new Map<string, string>();
     for (const r of allRoutes(model)) {
-      const dest = parseCidr(r.destination);
+      const dest = model.memo(parseCidr, r.destination);
       if (typeof dest === "string") continue; // a prefix list or an IPv6 route: not judged here
       if (cidrContains(RESERVED, dest) || sameCidr(RESERVED, dest)) out.push({ address: r.address, message: `${dest.text} lies in 169.254.168.0/22, which is reserved for AWS services` });
       if (r.table) {
@@ -44,7 +44,7 @@ export const preflightRoutes: Rule = {
         continue;
       }
       const subnet = subnetsOf(model, vpc).find((s) => {
-        const c = parseCidr(s.values.cidr_block);
+        const c = model.memo(parseCidr, s.values.cidr_block);
         return typeof c !== "string" && sameCidr(c as Cidr, dest);
       });
       if (!subnet) out.push({ address: r.address, message: `${dest.text} is inside the VPC (${home.text}) but is not the whole block of any of its subnets: AWS refuses a route more specific than the local route unless it matches a subnet exactly` });

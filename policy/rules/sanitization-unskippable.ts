@@ -2,7 +2,7 @@ import { narrowedHosts } from "../../catalog/allowlist";
 import { formatDomainPattern } from "../../catalog/domains";
 import { SaasCatalog } from "../../catalog/saas-catalog";
 import { proxyBypassViolations } from "../proxy-enforcement";
-import { allowlistTargets, nameGrants, resourceEntries, tenantScopeBreaches } from "../tenant-scope";
+import { stackAllowlistTargets, stackTenantScopeBreaches } from "../tenant-scope";
 import type { StackModel } from "../model";
 import type { Rule, Violation } from "../types";
 
@@ -14,12 +14,10 @@ import type { Rule, Violation } from "../types";
 function fileHostsOnTheFirewall(model: StackModel, services: readonly string[]): string[] {
   const catalog = SaasCatalog.default();
   const hosts = services.filter((s) => catalog.has(s)).flatMap((s) => catalog.get(s).fileDownloads?.hosts ?? []);
-  const resources = resourceEntries(model);
   // another tenant's host on the allowlist is AP-TEN-005's finding (one weakness, one finding): the file hosts judged
   // here are the catalog's, narrowed to the allowlist's names that are the municipality's own
-  const ctx = model.context.tenantRestriction;
-  const otherTenants = new Set(tenantScopeBreaches(nameGrants(resources), ctx && { services: ctx.services, tenant_hosts: ctx.tenantHosts }).map((b) => b.name));
-  const allowed = allowlistTargets(resources).filter((p) => !otherTenants.has(formatDomainPattern(p)));
+  const otherTenants = new Set(stackTenantScopeBreaches(model).map((b) => b.name));
+  const allowed = stackAllowlistTargets(model).filter((p) => !otherTenants.has(formatDomainPattern(p)));
   return narrowedHosts(hosts, allowed).map(formatDomainPattern);
 }
 

@@ -2,7 +2,7 @@ import { narrowedHosts } from "../../catalog/allowlist";
 import { formatDomainPattern } from "../../catalog/domains";
 import { SaasCatalog } from "../../catalog/saas-catalog";
 import { proxyBypassViolations } from "../proxy-enforcement";
-import { allowlistTargets, resourceEntries } from "../tenant-scope";
+import { stackAllowlistTargets } from "../tenant-scope";
 import type { Rule } from "../types";
 
 export const tenantProxyUnskippable: Rule = {
@@ -18,7 +18,7 @@ export const tenantProxyUnskippable: Rule = {
     // the stack's own list, and the catalog's header hosts of every service it calls configured: a hand edit that
     // drops a sign-in host from both the list and the enforcement rules is still judged
     const headerHosts = (ctx?.services ?? []).filter((s) => s.status === "configured" && catalog.has(s.saas)).flatMap((s) => (catalog.get(s.saas).tenantRestriction?.headers ?? []).flatMap((h) => h.hosts));
-    const onFirewall = narrowedHosts(headerHosts, allowlistTargets(resourceEntries(model))).map(formatDomainPattern);
+    const onFirewall = narrowedHosts(headerHosts, stackAllowlistTargets(model)).map(formatDomainPattern);
     const sanitized = new Set(ctx?.sanitization?.hosts ?? []);
     // sanitized file hosts are judged by AP-SAN-001, so one weakness is reported once
     return proxyBypassViolations(model, [...new Set([...(ctx?.proxyOnlyDomains ?? []), ...onFirewall])].filter((n) => !sanitized.has(n)));

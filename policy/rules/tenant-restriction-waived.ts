@@ -1,5 +1,5 @@
 import type { Rule, Violation } from "../types";
-import { nameGrants, resourceEntries, restrictionsUndoneByWaivers } from "../tenant-scope";
+import { restrictionsUndoneByWaivers, stackNameGrants } from "../tenant-scope";
 
 export const tenantRestrictionWaived: Rule = {
   id: "AP-TEN-003",
@@ -14,7 +14,7 @@ export const tenantRestrictionWaived: Rule = {
     for (const s of ctx?.services ?? []) {
       if (s.status === "waived") out.push({ address: `breakout.tenantWaivers.${s.saas}`, message: `tenant restriction of ${s.saas} is waived: ${s.reason ?? "(no reason)"}` });
     }
-    const grants = nameGrants(resourceEntries(model));
+    const grants = stackNameGrants(model);
     for (const u of restrictionsUndoneByWaivers(grants, ctx && { services: ctx.services, tenant_hosts: ctx.tenantHosts })) {
       out.push({
         address: `breakout.tenants.${u.saas}`,

@@ -1,5 +1,5 @@
 import type { Rule, Violation } from "../types";
-import { nameGrants, resourceEntries, tenantScopeBreaches } from "../tenant-scope";
+import { stackTenantScopeBreaches } from "../tenant-scope";
 
 export const tenantScope: Rule = {
   id: "AP-TEN-005",
@@ -10,9 +10,7 @@ export const tenantScope: Rule = {
   references: { alphaPrime: "テナント制限 (one rule for names under a restricted tenant mechanism)" },
   check(model) {
     const out: Violation[] = [];
-    const declared = model.context.tenantRestriction;
-    const grants = nameGrants(resourceEntries(model));
-    for (const b of tenantScopeBreaches(grants, declared && { services: declared.services, tenant_hosts: declared.tenantHosts })) {
+    for (const b of stackTenantScopeBreaches(model)) {
       const how = b.via === "the domain allowlist" ? "is allowlisted" : `is passed by ${b.via}`;
       out.push({
         address: "allowlist",
