@@ -167,7 +167,9 @@ function recoverInterrupted(outdir: string): void {
   for (const name of leftovers) {
     const kind: Leftover = name.startsWith(`${base}.old-`) ? "old" : name.startsWith(`${base}.trash-`) ? "trash" : "staging";
     const pid = pidOf(name, kind);
-    if (pid !== undefined && processAlive(pid) && pid !== process.pid) continue; // another run's, in progress
+    // every name a run leaves carries its pid (staging, swap, trash above): one without is someone else's, not ours
+    if (pid === undefined) continue;
+    if (processAlive(pid) && pid !== process.pid) continue; // another run's, in progress
     const full = path.join(parent, name);
     if (kind === "old" && !fs.existsSync(outdir)) fs.renameSync(full, outdir);
     else fs.rmSync(full, { recursive: true, force: true });

@@ -270,6 +270,27 @@ describe("the previous output is removed after the swap, never restored once it 
     tx.release();
   });
 
+  test("a name beside the output that no run makes (no process id in it) is someone else's: neither removed nor put in place", () => {
+    const root = tempDir();
+    const out = outputWith(root, ".m", 1);
+    // every name a run leaves carries its pid (<out>.staging-<pid>-*, <out>.old-<pid>, <out>.trash-<pid>-*); these do not
+    fs.mkdirSync(`${out}.trash-keep`);
+    fs.writeFileSync(path.join(`${out}.trash-keep`, "notes.txt"), "a person's\n");
+    fs.writeFileSync(`${out}.trash-notes.txt`, "a person's\n");
+    fs.mkdirSync(`${out}.staging-area`);
+    const tx = beginOutput(out, ".m");
+    tx.release();
+    expect(listing(root)).toEqual(["cdktf.out", "cdktf.out.staging-area", "cdktf.out.trash-keep", "cdktf.out.trash-notes.txt"]);
+    expect(fs.readFileSync(path.join(`${out}.trash-keep`, "notes.txt"), "utf8")).toBe("a person's\n");
+    // with no output in place, a backup named like a previous output is not taken for one
+    const other = tempDir();
+    fs.mkdirSync(path.join(other, "cdktf.out.old-backup"));
+    fs.writeFileSync(path.join(other, "cdktf.out.old-backup", "mine.txt"), "x\n");
+    const tx2 = beginOutput(path.join(other, "cdktf.out"), ".m");
+    tx2.release();
+    expect(listing(other)).toEqual(["cdktf.out.old-backup"]);
+  });
+
   test("a run's own removal in progress is left to it by another run", () => {
     const root = tempDir();
     const out = outputWith(root, ".m", 1);
