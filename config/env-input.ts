@@ -26,8 +26,10 @@ export const INPUT_LIMITS = {
 
 /** Characters refused in every string: C0 and C1 controls (but tab and newline where a field is multi-line),
  * DEL, line/paragraph separators (which end a line in JavaScript, e.g. a PAC comment), bidirectional overrides
- * and isolates (which make text read differently from how it runs), and the BOM/zero-width no-break space. */
-const REFUSED_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+ * and isolates (which make text read differently from how it runs), the BOM/zero-width no-break space, and a lone
+ * surrogate (a YAML "\ud800" escape: no character at all, which the JSON Terraform reads turns into U+FFFD, so the
+ * tag or name in AWS would differ from the file). */
+const REFUSED_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const REFUSED_IN_SINGLE_LINE = /[\t\n]/;
 
 /** Fields whose text may span lines (newline and tab allowed); every other string is one line. */

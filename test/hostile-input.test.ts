@@ -44,6 +44,14 @@ describe("text that no env file needs is refused where it stands", () => {
     expect(formatIssue(issues[0])).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u2028\u202e]/);
   });
 
+  test("a lone surrogate (no character at all: Terraform's JSON reader would write U+FFFD to AWS) is refused; a real pair is text", () => {
+    for (const [line, shown] of [['name: "芦屋市\\ud800"', "\\ud800"], ['name: "\\udc00芦屋市"', "\\udc00"], ['name: "芦屋市\\udc00\\ud800"', "\\udc00"]]) {
+      const issues = issuesOf(ashiya.replace(/^name: .*$/m, line));
+      expect(issues).toEqual([expect.objectContaining({ path: "/name", line: 5, message: expect.stringContaining(`contains the character ${shown}`) })]);
+    }
+    expect(issuesOf(ashiya.replace(/^name: .*$/m, 'name: "芦屋市\\ud842\\udfb7"'))).toEqual([]); // 𠮷, a surrogate pair
+  });
+
   test("the VPN login banner may span lines, but not carry control characters", () => {
     const sample = sampleText("kaga");
     expect(issuesOf(sample.replace(/loginBanner: .*/, 'loginBanner: "加賀市の職員専用です。\\n不正利用は禁止します。"'), "kaga.yaml")).toEqual([]);
