@@ -59,10 +59,12 @@ function deferArchiverLoad(): void {
 
 /**
  * cdktf writes every stack with json-stable-stringify (`stringify(json, { space: 2 })`, synthesize/synthesizer.js),
- * a tenth of each stack's synthesis CPU. Its exports are replaced, before cdktf loads it, by a function that writes
+ * a tenth of each stack's synthesis CPU. Its exports (version 1.3.0 only) are replaced, before cdktf loads it, by a function that writes
  * the same bytes for that call (stacks/stable-json.ts) and hands any other call (a replacer, a comparator, cycles,
  * collapseEmpty) to the real module. Where cdktf has loaded the module already, nothing is replaced.
  */
+const JSON_WRITER_PROVEN = "1.3.0";
+
 function useFasterJsonWriter(): void {
   let id: string;
   try {
@@ -71,6 +73,12 @@ function useFasterJsonWriter(): void {
     return;
   }
   if (require.cache[id]) return;
+  // the bytes stable-json.ts writes are those of this version (cdktf 0.21.0 pins it); any other keeps the real one
+  try {
+    if ((require(require("path").join(require("path").dirname(id), "package.json")) as { version?: string }).version !== JSON_WRITER_PROVEN) return;
+  } catch {
+    return;
+  }
   const real = require(id) as (value: unknown, options?: unknown) => string | undefined;
   const { stableJson } = require("./stable-json") as typeof import("./stable-json");
   const spaceOnly = (options: unknown): options is { space: number | string } => {

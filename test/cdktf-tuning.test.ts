@@ -161,15 +161,24 @@ describe("the faster JSON writer writes json-stable-stringify's bytes", () => {
     const script = `require(${TUNING}).applySynthTuning();
       const writer = ${LOAD_WRITER};
       const value = { b: [], a: { "10": 1, "2": 2 } };
-      console.log(JSON.stringify([writer.name, writer(value, { space: 2 }), writer(value, { space: 2, cmp: (x, y) => (x.key < y.key ? 1 : -1) }), writer(value)]));`;
+      console.log(JSON.stringify([writer.toString().includes("groupOutput") ? "the real writer" : "the faster writer", writer(value, { space: 2 }), writer(value, { space: 2, cmp: (x, y) => (x.key < y.key ? 1 : -1) }), writer(value)]));`;
     const [stderr, stdout] = inFreshProcess(script);
     expect(stderr).toBe("");
     expect(JSON.parse(stdout)).toEqual([
-      "stableStringify",
+      "the faster writer",
       '{\n  "a": {\n    "10": 1,\n    "2": 2\n  },\n  "b": [\n  ]\n}',
       '{\n  "b": [\n  ],\n  "a": {\n    "2": 2,\n    "10": 1\n  }\n}',
       '{"a":{"10":1,"2":2},"b":[]}',
     ]);
+  });
+
+  test("another version of json-stable-stringify keeps the real writer (the bytes are proven for 1.3.0 only)", () => {
+    const script = `const id = require.resolve("json-stable-stringify", { paths: [require("path").dirname(require.resolve("cdktf"))] });
+      const pkg = require("path").join(require("path").dirname(id), "package.json");
+      require.cache[pkg] = { id: pkg, filename: pkg, loaded: true, exports: { version: "1.4.0" }, children: [], paths: [] };
+      require(${TUNING}).applySynthTuning();
+      console.log(${LOAD_WRITER}.toString().includes("groupOutput"));`;
+    expect(inFreshProcess(script)).toEqual(["", "true"]);
   });
 
   test("with ALPHA_PRIME_PLAIN_CDKTF=1 cdktf keeps the real writer", () => {
