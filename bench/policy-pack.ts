@@ -14,9 +14,9 @@
  * main before an optimization), stack by stack in turn with this one, so that both see the same machine; its reports
  * are compared with this one's.
  *
- * Make the stacks with, e.g.:
- *   node -e 'require("./dist/bench/generate").writeSyntheticEnv("/tmp/env", 300, "national")'
- *   ALPHA_PRIME_ENV_DIR=/tmp/env node bin/alpha-prime.js synth --no-cache --jobs 1 --out /tmp/out
+ * Make the stacks with, e.g. (ENV and OUT: directories of your choice, such as under `mktemp -d`):
+ *   ENV="$ENV" node -e 'require("./dist/bench/generate").writeSyntheticEnv(process.env.ENV, 300, "national")'
+ *   ALPHA_PRIME_ENV_DIR="$ENV" node bin/alpha-prime.js synth --no-cache --jobs 1 --out "$OUT"
  * `npm run bench -- --only-policy` does both and prints the table (bench/run.ts).
  */
 import * as path from "path";
