@@ -34,14 +34,23 @@ export function synthTuningEnabled(): boolean {
  * uses; `cdktf deploy <id>` pays for it on every run. A stand-in in the require cache loads the real module on
  * first use, so assets would still work.
  */
-function deferArchiverLoad(): void {
+/**
+ * The file cdktf would load for one of its own dependencies, when no one has loaded it yet (a module already loaded
+ * is held by whoever loaded it, so a stand-in would change nothing); undefined otherwise.
+ */
+function cdktfDependencyNotYetLoaded(name: string): string | undefined {
   let id: string;
   try {
-    id = require.resolve("archiver", { paths: [require("path").dirname(require.resolve("cdktf"))] });
+    id = require.resolve(name, { paths: [require("path").dirname(require.resolve("cdktf"))] });
   } catch {
-    return;
+    return undefined;
   }
-  if (require.cache[id]) return;
+  return require.cache[id] ? undefined : id;
+}
+
+function deferArchiverLoad(): void {
+  const id = cdktfDependencyNotYetLoaded("archiver");
+  if (!id) return;
   let real: any;
   const load = () => {
     if (!real) {
@@ -66,13 +75,8 @@ function deferArchiverLoad(): void {
 const JSON_WRITER_PROVEN = "1.3.0";
 
 function useFasterJsonWriter(): void {
-  let id: string;
-  try {
-    id = require.resolve("json-stable-stringify", { paths: [require("path").dirname(require.resolve("cdktf"))] });
-  } catch {
-    return;
-  }
-  if (require.cache[id]) return;
+  const id = cdktfDependencyNotYetLoaded("json-stable-stringify");
+  if (!id) return;
   // the bytes stable-json.ts writes are those of this version (cdktf 0.21.0 pins it); any other keeps the real one
   try {
     if ((require(require("path").join(require("path").dirname(id), "package.json")) as { version?: string }).version !== JSON_WRITER_PROVEN) return;
