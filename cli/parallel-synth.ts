@@ -50,6 +50,24 @@ const VALIDATION_BATCH = 16;
 /** configs queued per worker, so a worker never waits for the next one */
 const QUEUE_DEPTH = 2;
 
+/**
+ * Workers run V8 single-threaded. Each worker keeps one core busy and there are as many workers as cores, so V8's
+ * helper threads (parallel scavenge, concurrent marking and compilation) only contend with the other worker for the
+ * same cores and hand work over through locks. On the national bench this cut a worker's CPU per stack by about a
+ * tenth and the whole run's wall time by about a sixth (README, "Incremental cases"); output is unchanged (the
+ * workers' output is compared with the one-process path's in test/parallel-synth.test.ts). Larger or fixed young
+ * generations and glibc's malloc thresholds were measured too and gave nothing beyond it.
+ * A flag the run was given (on the command line or in NODE_OPTIONS) is kept instead.
+ */
+const WORKER_V8_FLAGS: readonly string[] = ["--single-threaded"];
+
+/** The worker's node flags: the parent's own (as fork passes them), then each flag above that they do not set. */
+export function workerExecArgv(parent: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ""): string[] {
+  const name = (arg: string) => arg.split("=")[0].replace(/_/g, "-");
+  const given = new Set([...parent, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith("--")).map(name));
+  return [...parent, ...WORKER_V8_FLAGS.filter((f) => !given.has(name(f)) && !given.has(name(f).replace(/^--/, "--no-")))];
+}
+
 /** Errors of a send to a worker whose IPC channel is already closed: the worker's exit says what happened. */
 const CHANNEL_GONE = new Set(["EPIPE", "ECONNRESET", "ERR_IPC_CHANNEL_CLOSED"]);
 
@@ -222,7 +240,7 @@ class WorkerPool {
   private start(): void {
     this.workersStarted++;
     const workDir = this.workDir(this.workersStarted);
-    const worker = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const worker = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: workerExecArgv(process.execArgv) });
     this.live.add(worker);
     if (worker.pid) this.o.onWorkerStart?.(worker.pid);
     /** configs handed to this worker and not yet reported: what is lost if it dies */

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { synthParallel } from "../cli/parallel-synth";
+import { synthParallel, workerExecArgv } from "../cli/parallel-synth";
 import { OUTPUT_MARKER } from "../cli/synth";
 import { synthToDir } from "../cli/synth";
 import { ConfigError } from "../core/errors";
@@ -52,6 +52,29 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
 
   test("an unknown municipality is refused before anything starts", async () => {
     await expect(synthParallel({ outdir: path.join(tempDir(), "o"), envDir: envDirWith({ "mitoyo.yaml": sampleText("mitoyo") }), only: ["nowhere"] })).rejects.toThrow(/no env file for municipality 'nowhere'/);
+  });
+});
+
+describe("how workers run V8", () => {
+  test("each worker runs single-threaded, and still writes what the plain path writes", async () => {
+    const plain = path.join(tempDir(), "plain");
+    const fast = path.join(tempDir(), "fast");
+    synthToDir({ outdir: plain, envDir: ENV_DIR });
+    const argvs: string[][] = [];
+    // /proc shows a process's own command line; fork returns after the worker's exec
+    const read = (pid: number) => argvs.push(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
+    await synthParallel({ outdir: fast, envDir: ENV_DIR, jobs: 2, onWorkerStart: read });
+    expect(tree(fast)).toEqual(tree(plain));
+    expect(argvs.length).toBeGreaterThan(0);
+    for (const argv of argvs) expect(argv).toContain("--single-threaded");
+  });
+
+  test("a flag the run was given, or its opposite, is kept", () => {
+    expect(workerExecArgv([], "")).toEqual(["--single-threaded"]);
+    expect(workerExecArgv(["--inspect"], "")).toEqual(["--inspect", "--single-threaded"]);
+    expect(workerExecArgv(["--no-single-threaded"], "")).toEqual(["--no-single-threaded"]);
+    expect(workerExecArgv(["--single_threaded"], "")).toEqual(["--single_threaded"]);
+    expect(workerExecArgv([], "--max-old-space-size=4096 --no-single-threaded")).toEqual([]);
   });
 });
 
