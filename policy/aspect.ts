@@ -1,5 +1,7 @@
 /**
- * The pack at synth time: an Aspect on each stack (cdktf never applies aspects attached to the App). It checks
+ * The pack at synth time: an Aspect on each stack (cdktf never applies aspects attached to the App), which the
+ * synthesis tuning runs as the first step of the stack's synthesis instead of attaching it, so that cdktf's aspect walk
+ * does not visit every construct for it (stacks/cdktf-tuning.ts, visitFirstInSynthesis). It checks
  * the stack's own Terraform JSON, so it judges exactly what would be written, and turns unsuppressed error
  * findings into error annotations, which stop the synth. Aspects can be invoked more than once per synth, so
  * each stack is checked once per aspect instance.

@@ -8,7 +8,9 @@
  * - the zip library cdktf loads at start-up for file assets is loaded on first use (deferArchiverLoad);
  * - cdk.tf.json and manifest.json are written by a faster writer of the same bytes (useFasterJsonWriter);
  * - one resolve per stack, and cdktf's resolver only where a token may be (toTerraformResolvedOnce,
- *   resolveAroundPlainValues): about half of each stack's synthesis.
+ *   resolveAroundPlainValues): about half of each stack's synthesis;
+ * - the policy pack visits the stack as the first step of its synthesis instead of as an aspect
+ *   (visitFirstInSynthesis).
  */
 // cdktf is required where used, not imported: this module must run before cdktf's index loads (deferArchiverLoad).
 import type { IConstruct } from "constructs";
@@ -252,4 +254,27 @@ function terraformElements(node: IConstruct, into: Cdktf.TerraformElement[] = []
     terraformElements(child, into);
   }
   return into;
+}
+
+/**
+ * Has `aspect` visit the stack as the first step of the stack's synthesis, where cdktf invokes aspects, without
+ * attaching it as one. An aspect on a stack is inherited by every construct below it, and cdktf's aspect walk works
+ * out each construct's path to remember what it visited: about 3 % of a national stack's synthesis for an aspect that
+ * looks at the stack only. The visit comes at the same moment, once per synthesis, and its annotations stop the synth
+ * as before. cdktf's own tools that invoke aspects directly (Testing.synth) do not see it; `synth` and
+ * `cdktf synth` do. Returns false (attach it as an aspect) with tuning off, or where the stack's synthesizer is not
+ * the plain one whose first step this is.
+ */
+export function visitFirstInSynthesis(stack: Cdktf.TerraformStack, aspect: Cdktf.IAspect): boolean {
+  if (!synthTuningEnabled() || !singleResolveProven()) return false;
+  const { StackSynthesizer } = require("cdktf/lib/synthesize/synthesizer") as { StackSynthesizer: new (...args: never[]) => Cdktf.IStackSynthesizer };
+  const plain = stack.synthesizer;
+  if (!(plain instanceof StackSynthesizer)) return false;
+  stack.synthesizer = {
+    synthesize(session: Cdktf.ISynthesisSession) {
+      aspect.visit(stack);
+      plain.synthesize(session);
+    },
+  };
+  return true;
 }

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { Testing } from "cdktf";
+import { Aspects, Testing } from "cdktf";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import Ajv04 from "ajv-draft-04";
 import addFormats from "ajv-formats";
@@ -277,9 +277,26 @@ describe("the baseline at synth time", () => {
     return { app, stack };
   }
 
-  test("an unsuppressed error stops the synth with a readable message, reported once however often aspects run", () => {
+  test("the pack is the first step of each stack's synthesis, not an aspect every construct would inherit; plain cdktf mode attaches it as one", () => {
+    const tuned = withOpenIngress().stack;
+    const everyAspect = (s: MunicipalityStack) => s.node.findAll().flatMap((c) => Aspects.of(c).all);
+    expect(everyAspect(tuned)).toEqual([]);
+    expect(() => tuned.synthesizer.synthesize({ outdir: tempDir(), manifest: { forStack: () => { throw new Error("the pack ran after this"); } } } as never)).toThrow(/the pack ran after this/);
+    expect(tuned.node.metadata.filter((m) => m.type === "@cdktf/error").map((m) => m.data)).toEqual([expect.stringMatching(/^AP-NET-006 /)]);
+    process.env.ALPHA_PRIME_PLAIN_CDKTF = "1";
+    try {
+      const plain = withOpenIngress().stack;
+      expect(everyAspect(plain).map((a) => a.constructor.name)).toEqual(["PolicyAspect"]);
+      expect(() => Testing.synth(plain)).not.toThrow();
+      expect(plain.node.metadata.filter((m) => m.type === "@cdktf/error")).toHaveLength(1);
+    } finally {
+      delete process.env.ALPHA_PRIME_PLAIN_CDKTF;
+    }
+  });
+
+  test("an unsuppressed error stops the synth with a readable message, reported once however often the synth runs", () => {
     const { app, stack } = withOpenIngress();
-    Testing.synth(stack); // invokes the aspects once…
+    expect(() => stack.synthesizer.synthesize({ outdir: tempDir(), manifest: { forStack: () => { throw new Error("stop after the pack"); } } } as never)).toThrow(); // checks once…
     expect(() => app.synth()).toThrow(/AP-NET-006 aws_vpc_security_group_ingress_rule\.OpenDoor: admits 0\.0\.0\.0\/0 on ports 8443-8443/); // …and synth again
     const errors = stack.node.metadata.filter((m) => m.type === "@cdktf/error");
     expect(errors).toHaveLength(1);
