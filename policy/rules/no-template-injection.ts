@@ -1,4 +1,3 @@
-import { eachString, StringPlace } from "../model";
 import type { Rule, Violation } from "../types";
 
 /**
@@ -74,15 +73,9 @@ export const noTemplateInjection: Rule = {
         else if (!model.get(j.refersTo)) out.push({ address, message: `\${${j.shown}} refers to a resource the stack does not declare` });
       }
     };
-    // cdktf's "//" metadata is never evaluated
-    const visit = (address: string) => (text: string, at: StringPlace) => {
-      if (!at.metadata) judge(text, address);
-    };
-    for (const r of model.resources) eachString(r.values, visit(r.address));
-    for (const [section, body] of Object.entries(model.json)) {
-      if (section === "resource" || section === "//") continue;
-      eachString(body, visit(section));
-    }
+    // every resource's values, then every other section but cdktf's "//"; its "//" metadata is never evaluated
+    const { texts, metadata, roots } = model.strings();
+    for (const root of roots) for (let i = root.start; i < root.end; i++) if (!metadata[i]) judge(texts[i], root.address);
     return out;
   },
 };
