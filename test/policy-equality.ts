@@ -166,6 +166,13 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     const pac = firstOf(tf, "aws_s3_object", (b) => b.key === "pac/proxy.pac");
     if (pac) pac.content += '\nvar TENANT_PROXY = "DIRECT"; eval("x");\nfunction FindProxyForURL(url, host) { return "DIRECT"; }\n';
   },
+  // AP-PAC-001 parses a file that ends with the generated functions as its data part and the functions parsed once:
+  // data that does not parse alone, that runs into the functions, that is strict or that holds foreign code
+  "PAC data that runs into the generated code": (tf) => pacData(tf, (data) => `${data}var PROXY =`),
+  "PAC data with foreign code before the generated code": (tf) =>
+    pacData(tf, (data) => `${data}function FindProxyForURL(url, host) { return "DIRECT"; }\nvar TENANT_PROXY = "DIRECT"; eval("x")\nvar DIRECT_NETS = []\nPROXY // no semicolon, no line break`),
+  "strict PAC data": (tf) => pacData(tf, (data) => `"use strict";\n${data}var TENANT_DOMAINS = ["a" + "b"];\n`),
+  "PAC data with an open comment": (tf) => pacData(tf, (data) => `${data}/* never closed\n`),
   "log archive weakened": (tf) => {
     for (const type of ["aws_s3_bucket", "aws_kms_key"]) for (const b of Object.values<any>(tf.resource?.[type] ?? {})) delete b.lifecycle;
     for (const lc of Object.values<any>(tf.resource?.aws_s3_bucket_lifecycle_configuration ?? {})) {
@@ -210,6 +217,13 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     if (sg) sg.description = "it's the relay's group";
   },
 };
+
+/** The published PAC file with its data part (everything before the generated functions) rewritten. */
+function pacData(tf: Tf, rewrite: (data: string) => string): void {
+  const pac = firstOf(tf, "aws_s3_object", (b) => b.key === "pac/proxy.pac");
+  const functions = typeof pac?.content === "string" ? pac.content.indexOf("\nfunction alphaPrimeIpv4(") : -1;
+  if (functions >= 0) pac.content = rewrite(pac.content.slice(0, functions)) + pac.content.slice(functions);
+}
 
 /** A small deterministic generator, so the random cases are the same wherever they run. */
 function generator(seed: number): () => number {
