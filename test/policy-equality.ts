@@ -173,6 +173,47 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     pacData(tf, (data) => `${data}function FindProxyForURL(url, host) { return "DIRECT"; }\nvar TENANT_PROXY = "DIRECT"; eval("x")\nvar DIRECT_NETS = []\nPROXY // no semicolon, no line break`),
   "strict PAC data": (tf) => pacData(tf, (data) => `"use strict";\n${data}var TENANT_DOMAINS = ["a" + "b"];\n`),
   "PAC data with an open comment": (tf) => pacData(tf, (data) => `${data}/* never closed\n`),
+  // AP-EC2-004 and AP-TEN-004 decode each user data once between them, and AP-EC2-004 tries the credential
+  // assignment pattern only where a credential word's run of name characters starts
+  "credentials in user data": (tf) => {
+    // one case a line: the rule reports one finding a line
+    const script = [
+      "#!/bin/sh",
+      "password: hunter22",
+      "export DB_PASSWORD=abcdef1",
+      "x:password=abcdefg",
+      "url/token=abcdefgh",
+      "a.secret=abcdefgh",
+      "my.api-key = 'zzzzzzzz'",
+      "Password := short",
+      "PASSWORDpassword=abcdefgh",
+      "token=${TOKEN}",
+      "secret=%(x)s",
+      "password=aaaa,token=bbbbbbbb",
+      "password=tok token=abcdefgh9",
+      "pass=token=abcdefgh9 password=abcdefgh",
+      'client_secret="0123456789"',
+      "\u00e9token=abcdefgh",
+      "\u212Aey_secret=abcdefgh",
+      "passphrase:abcdef",
+      "private_key\t=\tabcdefgh",
+      "apikey=abcdefgh",
+      "-token-=abcdefgh",
+      "ftp://u:p4ss@host/",
+      "AKIAABCDEFGHIJKLMNOP",
+      "secret",
+    ].join("\n");
+    const lt = firstOf(tf, "aws_launch_template");
+    if (lt) lt.user_data = zlib.gzipSync(Buffer.from(script)).toString("base64");
+    const instance = firstOf(tf, "aws_instance");
+    if (instance) instance.user_data = script;
+    (tf.resource.aws_instance ??= {}).Mutated_Base64 = { ami: "ami-0123456789abcdef0", user_data_base64: Buffer.from(script).toString("base64") };
+    (tf.resource.aws_launch_template ??= {}).Mutated_Spaced = { user_data: zlib.gzipSync(Buffer.from(script)).toString("base64").replace(/(.{60})/g, "$1\n") };
+  },
+  "user data with a broken gzip member": (tf) => {
+    const broken = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3]).toString("base64");
+    (tf.resource.aws_launch_template ??= {}).Mutated_BadGzip = { user_data: broken };
+  },
   "log archive weakened": (tf) => {
     for (const type of ["aws_s3_bucket", "aws_kms_key"]) for (const b of Object.values<any>(tf.resource?.[type] ?? {})) delete b.lifecycle;
     for (const lc of Object.values<any>(tf.resource?.aws_s3_bucket_lifecycle_configuration ?? {})) {
