@@ -3,6 +3,7 @@
  * resolved (an S3 bucket's versioning, encryption and public-access block are separate resources that point at it),
  * and the α′ context the stack carries in its `alpha_prime` local.
  */
+import * as zlib from "zlib";
 import { fromTerraformLiteral, fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import type { Suppression } from "./types";
 
@@ -211,6 +212,32 @@ function walkStrings(model: StackModel): StackStrings {
   return { texts, keys, metadata, roots };
 }
 
+/** What base64 text holds (StackModel.decodedBase64). */
+export interface DecodedBase64 {
+  /** the bytes, as Buffer.from(text, "base64") reads them */
+  readonly bytes: Buffer;
+  /** for gzip bytes: whether they gunzip to at most GUNZIP_LIMIT bytes */
+  readonly gunzipped: boolean;
+  /** the text: the bytes gunzipped when they gunzip, else the bytes themselves, as UTF-8 */
+  readonly text: string;
+}
+
+/** Up to 16 MiB of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
+export const GUNZIP_LIMIT = 16 * 1024 * 1024;
+
+function decodeBase64(text: string): DecodedBase64 {
+  const bytes = Buffer.from(text, "base64");
+  let plain: Buffer | undefined;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      plain = zlib.gunzipSync(bytes, { maxOutputLength: GUNZIP_LIMIT });
+    } catch {
+      plain = undefined;
+    }
+  }
+  return { bytes, gunzipped: plain !== undefined, text: (plain ?? bytes).toString("utf8") };
+}
+
 export class StackModel {
   readonly resources: Resource[];
   readonly context: AlphaPrimeContext;
@@ -407,6 +434,14 @@ export class StackModel {
     }
     if ("error" in parsed) throw parsed.error;
     return parsed.value;
+  }
+
+  /**
+   * Base64 text decoded (and gunzipped, when it is gzip), once per model and text: a launch template's user data is
+   * read by the rule for secrets and the rule for PEM material, and gunzip was the larger part of both.
+   */
+  decodedBase64(text: string): DecodedBase64 {
+    return this.memo(decodeBase64, text);
   }
 
   /** Values planned by Terraform for an address (from a plan), when a plan was given. */
