@@ -210,6 +210,42 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     (tf.resource.aws_instance ??= {}).Mutated_Base64 = { ami: "ami-0123456789abcdef0", user_data_base64: Buffer.from(script).toString("base64") };
     (tf.resource.aws_launch_template ??= {}).Mutated_Spaced = { user_data: zlib.gzipSync(Buffer.from(script)).toString("base64").replace(/(.{60})/g, "$1\n") };
   },
+  // AP-EC2-004 looks for each pattern's literal (in the lower-cased text where the pattern ignores case) before the
+  // pattern, and for "multipart/", "#cloud-config" and "encoding:" before reading MIME parts and write_files
+  "every kind of secret in user data, in MIME parts and write_files": (tf) => {
+    const secrets = [
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "PuTTY-User-Key-File-3: ssh-ed25519",
+      "key AKIAABCDEFGHIJKLMNOP",
+      "AWS_Secret_Access_Key = abcdefghijABCDEFGHIJ0123456789abcdefghij",
+      "xoxb-0123456789-abcdef",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      "github_pat_abcdefghijklmnopqrstuvwx",
+      "AIzaabcdefghijklmnopqrstuvwxyz012345678",
+      "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.abcdefghijkl",
+      "AUTHORIZATION: bearer abcdefghijkl",
+      "https://user:pa55word@example.jp/",
+    ];
+    const part = (body: string) => Buffer.from(body).toString("base64");
+    const mime = [
+      'Content-Type: MULTIPART/mixed; boundary="XYZ"',
+      "",
+      "--XYZ",
+      "Content-Type: text/x-shellscript",
+      "Content-Transfer-Encoding: BASE64",
+      "",
+      part(`#!/bin/sh\n${secrets.join("\n")}\n`),
+      "--XYZ",
+      "Content-Type: text/cloud-config",
+      "Content-Transfer-Encoding: base64",
+      "",
+      part(`#cloud-config\nwrite_files:\n  - path: /etc/x\n    encoding: B64\n    content: ${part(secrets.reverse().join("\n"))}\n`),
+      "--XYZ--",
+    ].join("\n");
+    const lt = firstOf(tf, "aws_launch_template");
+    if (lt) lt.user_data = zlib.gzipSync(Buffer.from(mime)).toString("base64");
+    (tf.resource.aws_instance ??= {}).Mutated_Plain = { ami: "ami-0123456789abcdef0", user_data: `#cloud-config\nruncmd:\n${secrets.map((x) => `  - echo ${x}\n`).join("")}` };
+  },
   "user data with a broken gzip member": (tf) => {
     const broken = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3]).toString("base64");
     (tf.resource.aws_launch_template ??= {}).Mutated_BadGzip = { user_data: broken };
