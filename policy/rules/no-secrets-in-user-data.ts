@@ -2,21 +2,26 @@ import * as zlib from "zlib";
 import { GUNZIP_LIMIT, StackModel } from "../model";
 import type { Rule, Violation } from "../types";
 
-/** What a secret looks like. Each pattern names a credential, never a file or a reference to one. */
-const SECRET_PATTERNS: readonly { readonly kind: string; readonly re: RegExp }[] = [
-  { kind: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
-  { kind: "a PuTTY private key", re: /PuTTY-User-Key-File-\d+:/ },
-  { kind: "an AWS access key id", re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/ },
-  { kind: "an AWS secret access key", re: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i },
-  { kind: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/ },
-  { kind: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/ },
-  { kind: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
-  { kind: "a JSON Web Token", re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
-  { kind: "an HTTP Authorization header", re: /Authorization:\s*(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i },
+/**
+ * What a secret looks like. Each pattern names a credential, never a file or a reference to one. `needs`: text one of
+ * which every match holds (lower case for a pattern that ignores case: such a pattern matches ASCII letters only in
+ * either case, so a match is in the lower-cased text too), looked for first, since most user data holds none and a
+ * plain search is far cheaper than a pattern's scan of kilobytes.
+ */
+const SECRET_PATTERNS: readonly { readonly kind: string; readonly re: RegExp; readonly needs: readonly string[] }[] = [
+  { kind: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/, needs: ["-----BEGIN "] },
+  { kind: "a PuTTY private key", re: /PuTTY-User-Key-File-\d+:/, needs: ["PuTTY-User-Key-File-"] },
+  { kind: "an AWS access key id", re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/, needs: ["AKIA", "ASIA", "ABIA", "ACCA"] },
+  { kind: "an AWS secret access key", re: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i, needs: ["secret"] },
+  { kind: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/, needs: ["xox"] },
+  { kind: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/, needs: ["gh", "github_pat_"] },
+  { kind: "a Google API key", re: /\bAIza[0-9A-Za-z_-]{35}\b/, needs: ["AIza"] },
+  { kind: "a JSON Web Token", re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, needs: ["eyJ"] },
+  { kind: "an HTTP Authorization header", re: /Authorization:\s*(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/i, needs: ["authorization:"] },
 ];
 
 /** SECRET_PATTERNS as matchAll wants them (with the g flag), made once: matchAll searches with a copy of each. */
-const SECRET_SEARCHES = SECRET_PATTERNS.map(({ kind, re }) => ({ kind, re: new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`) }));
+const SECRET_SEARCHES = SECRET_PATTERNS.map(({ kind, re, needs }) => ({ kind, needs, ignoresCase: re.flags.includes("i"), re: new RegExp(re.source, re.flags.includes("g") ? re.flags : `${re.flags}g`) }));
 
 /** `user:password@` in a URL, unless the password is a shell or template variable. */
 const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:([^\s/@"'<>]+)@[^\s/]/gi;
@@ -114,16 +119,18 @@ export function userDataTexts(value: string, where = "user data", depth = 0, mod
   if (depth > 3) return [];
   const decodedText = fromBase64(value, model);
   // plain text that happens to be all base64 letters decodes to noise: then the value itself is the text
-  const text = decodedText && (decodedText.match(/\uFFFD/g) ?? []).length <= decodedText.length / 20 ? decodedText : value;
+  const text = decodedText && (decodedText.includes("\uFFFD") ? decodedText.match(/\uFFFD/g)!.length : 0) <= decodedText.length / 20 ? decodedText : value;
+  // the patterns below ignore case and match ASCII only: what they need is in the lower-cased text
+  const lower = text.toLowerCase();
   const out: [string, string][] = [[where, text]];
-  const boundary = /^Content-Type:\s*multipart\/[^;\n]*;\s*boundary="?([^"\s;]+)"?/im.exec(text)?.[1];
+  const boundary = lower.includes("multipart/") ? /^Content-Type:\s*multipart\/[^;\n]*;\s*boundary="?([^"\s;]+)"?/im.exec(text)?.[1] : undefined;
   if (boundary) {
     text.split(`--${boundary}`).forEach((part, i) => {
       const [headers, ...body] = part.split(/\r?\n\r?\n/);
       if (/Content-Transfer-Encoding:\s*base64/i.test(headers)) out.push(...userDataTexts(body.join("\n\n"), `${where}, MIME part ${i}`, depth + 1, model));
     });
   }
-  if (/^#cloud-config/m.test(text) && /encoding:/i.test(text)) {
+  if (text.includes("#cloud-config") && /^#cloud-config/m.test(text) && lower.includes("encoding:")) {
     const { parse } = require("yaml") as typeof import("yaml"); // loaded only for the few user data that need it
     let doc: any;
     try {
@@ -152,8 +159,13 @@ export function secretsIn(text: string): string[] {
     if (!lines.has(n)) found.push(what(n));
     lines.add(n);
   };
-  for (const { kind, re } of SECRET_SEARCHES) for (const m of text.matchAll(re)) report(m.index!, (n) => `${kind} on line ${n}`);
-  for (const m of text.matchAll(URL_CREDENTIALS)) if (!isVariable(m[1])) report(m.index!, (n) => `a password in a URL on line ${n}`);
+  const lower = text.toLowerCase();
+  for (const { kind, re, needs, ignoresCase } of SECRET_SEARCHES) {
+    if (!needs.some((n) => (ignoresCase ? lower : text).includes(n))) continue;
+    for (const m of text.matchAll(re)) report(m.index!, (n) => `${kind} on line ${n}`);
+  }
+  // every match holds "://"
+  if (text.includes("://")) for (const m of text.matchAll(URL_CREDENTIALS)) if (!isVariable(m[1])) report(m.index!, (n) => `a password in a URL on line ${n}`);
   if (CREDENTIAL_WORD.test(text)) for (const m of assignmentsIn(text)) if (!isVariable(m[2])) report(m.index!, (n) => `a literal value for '${m[1]}' on line ${n}`);
   return found;
 }
