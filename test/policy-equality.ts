@@ -246,6 +246,20 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     if (lt) lt.user_data = zlib.gzipSync(Buffer.from(mime)).toString("base64");
     (tf.resource.aws_instance ??= {}).Mutated_Plain = { ami: "ami-0123456789abcdef0", user_data: `#cloud-config\nruncmd:\n${secrets.map((x) => `  - echo ${x}\n`).join("")}` };
   },
+  // AP-PRE-003 reads a resource's tags as { ...default tags, ...its own } without building that object
+  "tags that replace the default tags": (tf) => {
+    const defaults = tf.provider?.aws?.[0]?.default_tags?.[0]?.tags;
+    const keys = Object.keys(defaults ?? {});
+    const tagged = resourcesOf(tf).filter(([, , b]) => b.tags && typeof b.tags === "object");
+    if (tagged[0] && keys[0]) Object.assign(tagged[0][2].tags, { [keys[0]]: "x".repeat(300), Own: "ok" });
+    if (tagged[1] && keys[1]) tagged[1][2].tags = { Own: "first", [keys[1]]: "名前（テスト）", "aws:late": "x" };
+    if (tagged[2]) tagged[2][2].tags = { "2": "integer-like", "10": "x".repeat(256), Own: "y", ...(keys[0] ? { [keys[0]]: "z" } : {}) };
+    if (tagged[3]) tagged[3][2].tags = ["a", "list"];
+    const role = firstOf(tf, "aws_iam_role");
+    if (role && keys[0]) role.tags = { [keys[0]]: "a,comma" };
+    const profile = firstOf(tf, "aws_iam_instance_profile");
+    if (profile) profile.tags = "text";
+  },
   "user data with a broken gzip member": (tf) => {
     const broken = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3]).toString("base64");
     (tf.resource.aws_launch_template ??= {}).Mutated_BadGzip = { user_data: broken };
