@@ -262,9 +262,12 @@ export class StackModel {
   constructor(readonly stack: string, readonly json: Record<string, any>, readonly planned?: Map<string, Record<string, any>>) {
     this.resources = [];
     this.byAddress = new Map();
+    // own keys with for-in, in Object.entries's order, without its [key, value] pair for every resource
     for (const [type, byName] of Object.entries<Record<string, any>>(json.resource ?? {})) {
-      for (const [name, values] of Object.entries<Record<string, any>>(byName)) {
-        const r = { type, name, address: `${type}.${name}`, values };
+      if (byName === null || byName === undefined) Object.entries(byName); // throws, as reading its entries did
+      for (const name in byName) {
+        if (!Object.hasOwn(byName, name)) continue;
+        const r = { type, name, address: `${type}.${name}`, values: byName[name] };
         this.resources.push(r);
         this.byAddress.set(r.address, r);
       }
