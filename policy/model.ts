@@ -125,7 +125,9 @@ function addressesInJson(value: unknown): string[] {
       // toJSON replaces an object, and JSON writes an object of another kind (a Map, a boxed string) otherwise
       const kind = Object.getPrototypeOf(v);
       if ((kind !== Object.prototype && kind !== null) || typeof (v as { toJSON?: unknown }).toJSON === "function") plainJson = false;
-      for (const k of Object.keys(v)) {
+      // own keys with for-in: Object.keys's order, without allocating its array for every object
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
         find(k);
         walk((v as Record<string, unknown>)[k]);
       }

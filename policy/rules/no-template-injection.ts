@@ -32,6 +32,7 @@ export function templateSequences(s: string): { kind: "interpolation" | "directi
 type SequenceJudgement = { readonly problem: string } | { readonly refersTo: string; readonly shown: string };
 
 const MAX_KEPT = 20_000;
+const MAX_KEPT_LENGTH = 500;
 const judged = new Map<string, readonly SequenceJudgement[]>();
 
 /**
@@ -40,7 +41,9 @@ const judged = new Map<string, readonly SequenceJudgement[]>();
  * (at most MAX_KEPT of them); a long one, a generated file, is each stack's own and judged each time.
  */
 function judgementsOf(value: string): readonly SequenceJudgement[] {
-  const known = judged.get(value);
+  const kept = value.length <= MAX_KEPT_LENGTH;
+  // a long text is never kept: not looked up either (a lookup hashes the whole text)
+  const known = kept ? judged.get(value) : undefined;
   if (known) return known;
   const out: SequenceJudgement[] = [];
   for (const t of templateSequences(value)) {
@@ -50,7 +53,7 @@ function judgementsOf(value: string): readonly SequenceJudgement[] {
     else if (!REFERENCE.test(t.expression)) out.push({ problem: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
     else if (/^aws_/.test(t.expression)) out.push({ refersTo: t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""), shown });
   }
-  if (value.length <= 500) {
+  if (kept) {
     if (judged.size >= MAX_KEPT) judged.clear();
     judged.set(value, out);
   }
