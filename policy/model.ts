@@ -3,6 +3,7 @@
  * resolved (an S3 bucket's versioning, encryption and public-access block are separate resources that point at it),
  * and the α′ context the stack carries in its `alpha_prime` local.
  */
+import * as zlib from "zlib";
 import { fromTerraformLiteral, fromTerraformLiteralDeep } from "../constructs/terraform-text";
 import type { Suppression } from "./types";
 
@@ -124,7 +125,9 @@ function addressesInJson(value: unknown): string[] {
       // toJSON replaces an object, and JSON writes an object of another kind (a Map, a boxed string) otherwise
       const kind = Object.getPrototypeOf(v);
       if ((kind !== Object.prototype && kind !== null) || typeof (v as { toJSON?: unknown }).toJSON === "function") plainJson = false;
-      for (const k of Object.keys(v)) {
+      // own keys with for-in: Object.keys's order, without allocating its array for every object
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
         find(k);
         walk((v as Record<string, unknown>)[k]);
       }
@@ -132,6 +135,109 @@ function addressesInJson(value: unknown): string[] {
   };
   walk(value);
   return plainJson ? out : [...JSON.stringify(value ?? null).matchAll(ADDRESS)].map((m) => `${m[1]}.${m[2]}`);
+}
+
+/** One root of StackStrings: a resource's values, or a top-level section of the stack other than the resources. */
+export interface StringRoot {
+  /** the resource's address, or the section's name */
+  readonly address: string;
+  /** the resource, for a resource's values */
+  readonly resource?: Resource;
+  /** where the root's strings lie in StackStrings: [start, end) */
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Every string of a stack, in one walk (StackModel.strings): each resource's values in the order of `resources`,
+ * then each top-level section in the JSON's order but "resource" and cdktf's "//"; within a root, the order of
+ * eachString. The rules that read every string (templates, PEM material) scan these arrays instead of each walking
+ * the whole stack again.
+ */
+export interface StackStrings {
+  readonly texts: readonly string[];
+  /** the object key each string is the value of; undefined for an array item and for a root that is a string */
+  readonly keys: readonly (string | undefined)[];
+  /** 1 where a string lies under a "//" key (cdktf's metadata, which Terraform never evaluates), else 0 */
+  readonly metadata: Uint8Array;
+  readonly roots: readonly StringRoot[];
+}
+
+/**
+ * The strings of the stack (StackStrings), in one walk. The walk pushes only each string and its key: the strings under
+ * a "//" key are consecutive, so it notes where each such run starts and ends, and marks them once at the end (a
+ * boolean pushed per string cost as much as the rest of the walk).
+ */
+function walkStrings(model: StackModel): StackStrings {
+  const texts: string[] = [];
+  const keys: (string | undefined)[] = [];
+  const metadataRuns: number[] = []; // start, end, start, end… of the strings under the outermost "//" keys
+  const roots: StringRoot[] = [];
+  let metadataDepth = 0; // steps under the outermost "//" key, 0 outside it
+  const walk = (v: unknown, key: string | undefined): void => {
+    if (typeof v === "string") {
+      texts.push(v);
+      keys.push(key);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (i in v) walk(v[i], undefined);
+    } else if (v && typeof v === "object") {
+      // own keys only: Object.keys's order, without allocating its array for every object of the stack
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        if (metadataDepth > 0) {
+          metadataDepth++;
+          walk((v as Record<string, unknown>)[k], k);
+          metadataDepth--;
+        } else if (k === "//") {
+          metadataDepth = 1;
+          metadataRuns.push(texts.length);
+          walk((v as Record<string, unknown>)[k], k);
+          metadataRuns.push(texts.length);
+          metadataDepth = 0;
+        } else walk((v as Record<string, unknown>)[k], k);
+      }
+    }
+  };
+  for (const r of model.resources) {
+    const start = texts.length;
+    walk(r.values, undefined);
+    roots.push({ address: r.address, resource: r, start, end: texts.length });
+  }
+  for (const [section, body] of Object.entries(model.json)) {
+    if (section === "resource" || section === "//") continue;
+    const start = texts.length;
+    walk(body, undefined);
+    roots.push({ address: section, start, end: texts.length });
+  }
+  const metadata = new Uint8Array(texts.length);
+  for (let i = 0; i < metadataRuns.length; i += 2) metadata.fill(1, metadataRuns[i], metadataRuns[i + 1]);
+  return { texts, keys, metadata, roots };
+}
+
+/** What base64 text holds (StackModel.decodedBase64). */
+export interface DecodedBase64 {
+  /** the bytes, as Buffer.from(text, "base64") reads them */
+  readonly bytes: Buffer;
+  /** for gzip bytes: whether they gunzip to at most GUNZIP_LIMIT bytes */
+  readonly gunzipped: boolean;
+  /** the text: the bytes gunzipped when they gunzip, else the bytes themselves, as UTF-8 */
+  readonly text: string;
+}
+
+/** Up to 16 MiB of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
+export const GUNZIP_LIMIT = 16 * 1024 * 1024;
+
+function decodeBase64(text: string): DecodedBase64 {
+  const bytes = Buffer.from(text, "base64");
+  let plain: Buffer | undefined;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      plain = zlib.gunzipSync(bytes, { maxOutputLength: GUNZIP_LIMIT });
+    } catch {
+      plain = undefined;
+    }
+  }
+  return { bytes, gunzipped: plain !== undefined, text: (plain ?? bytes).toString("utf8") };
 }
 
 export class StackModel {
@@ -145,6 +251,7 @@ export class StackModel {
   private byType?: { types: Map<string, { first: number; resources: Resource[] }>; grouped: boolean };
   private readonly referencedByText = new Map<string, Resource | undefined>();
   private readonly referencesByResource = new Map<Resource, string[]>();
+  private allStrings?: StackStrings;
   private readonly jsonByText = new Map<string, { value?: unknown; error?: unknown }>();
   private readonly views = new Map<(model: StackModel) => unknown, unknown>();
   private readonly memos = new Map<(key: any) => unknown, Map<unknown, unknown>>();
@@ -157,9 +264,12 @@ export class StackModel {
   constructor(readonly stack: string, readonly json: Record<string, any>, readonly planned?: Map<string, Record<string, any>>) {
     this.resources = [];
     this.byAddress = new Map();
+    // own keys with for-in, in Object.entries's order, without its [key, value] pair for every resource
     for (const [type, byName] of Object.entries<Record<string, any>>(json.resource ?? {})) {
-      for (const [name, values] of Object.entries<Record<string, any>>(byName)) {
-        const r = { type, name, address: `${type}.${name}`, values };
+      if (byName === null || byName === undefined) Object.entries(byName); // throws, as reading its entries did
+      for (const name in byName) {
+        if (!Object.hasOwn(byName, name)) continue;
+        const r = { type, name, address: `${type}.${name}`, values: byName[name] };
         this.resources.push(r);
         this.byAddress.set(r.address, r);
       }
@@ -297,6 +407,25 @@ export class StackModel {
     return found;
   }
 
+  /** Every string of the stack (StackStrings), from one walk shared by the rules that read them all. */
+  strings(): StackStrings {
+    return (this.allStrings ??= walkStrings(this));
+  }
+
+  /** The JSON path (`a.b[0].c`) of strings().texts[index] within its root. */
+  stringPath(index: number): string {
+    const { roots } = this.strings();
+    const root = roots.find((r) => r.start <= index && index < r.end)!;
+    const value = root.resource ? root.resource.values : this.json[root.address];
+    let n = root.start;
+    let path = "";
+    eachString(value, (_, at) => {
+      if (n++ === index) path = at.path();
+    });
+    return path;
+  }
+
+
   /** JSON.parse of a document the stack holds as text (a policy), parsed once per model; throws as JSON.parse does. */
   parsedJson(text: string): unknown {
     let parsed = this.jsonByText.get(text);
@@ -310,6 +439,14 @@ export class StackModel {
     }
     if ("error" in parsed) throw parsed.error;
     return parsed.value;
+  }
+
+  /**
+   * Base64 text decoded (and gunzipped, when it is gzip), once per model and text: a launch template's user data is
+   * read by the rule for secrets and the rule for PEM material, and gunzip was the larger part of both.
+   */
+  decodedBase64(text: string): DecodedBase64 {
+    return this.memo(decodeBase64, text);
   }
 
   /** Values planned by Terraform for an address (from a plan), when a plan was given. */

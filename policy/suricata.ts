@@ -63,8 +63,36 @@ function splitOutside(text: string, sep: string): string[] {
   return out;
 }
 
+/**
+ * Answers of pure functions of a text, remembered for the process (at most MAX_KEPT texts each, then forgotten all at
+ * once): a stack's rule lines and address blocks are mostly the catalog's and the gateway's own, the same in every
+ * stack a synth worker checks, and several rules read each one. Every caller shares an answer, so each is frozen.
+ */
+const MAX_KEPT = 20_000;
+
+function remembered<T>(compute: (text: string) => T): (text: string) => T {
+  const kept = new Map<string, T>();
+  return (text) => {
+    let answer = kept.get(text);
+    if (answer === undefined) {
+      answer = compute(text);
+      if (kept.size >= MAX_KEPT) kept.clear();
+      kept.set(text, answer);
+    }
+    return answer;
+  };
+}
+
 /** One rule line, or why it is not one. */
-export function parseSuricataRule(line: string): SuricataRule | string {
+export const parseSuricataRule: (line: string) => SuricataRule | string = remembered((line) => {
+  const rule = parseRule(line);
+  if (typeof rule === "string") return rule;
+  for (const o of rule.options) Object.freeze(o);
+  Object.freeze(rule.options);
+  return Object.freeze(rule);
+});
+
+function parseRule(line: string): SuricataRule | string {
   const text = line.trim();
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
@@ -176,7 +204,16 @@ export function addressSet(field: string, vars: RuleVariables, depth = 0): Field
   return cidrRange(f);
 }
 
-function cidrRange(text: string): FieldSet {
+/** An address block (a CIDR or an address) as a set; frozen, since every caller shares it (remembered). */
+const cidrRange: (text: string) => FieldSet = remembered((text) => {
+  const set = blockRange(text);
+  if (set === EVERYTHING) return set;
+  for (const r of set.ranges) Object.freeze(r);
+  Object.freeze(set.ranges);
+  return Object.freeze(set);
+});
+
+function blockRange(text: string): FieldSet {
   const [address, bitsText] = text.split("/");
   if (ipaddr.IPv4.isValidFourPartDecimal(address)) {
     const bits = bitsText === undefined ? 32 : Number(bitsText);

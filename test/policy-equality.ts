@@ -166,6 +166,104 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     const pac = firstOf(tf, "aws_s3_object", (b) => b.key === "pac/proxy.pac");
     if (pac) pac.content += '\nvar TENANT_PROXY = "DIRECT"; eval("x");\nfunction FindProxyForURL(url, host) { return "DIRECT"; }\n';
   },
+  // AP-PAC-001 parses a file that ends with the generated functions as its data part and the functions parsed once:
+  // data that does not parse alone, that runs into the functions, that is strict or that holds foreign code
+  "PAC data that runs into the generated code": (tf) => pacData(tf, (data) => `${data}var PROXY =`),
+  "PAC data with foreign code before the generated code": (tf) =>
+    pacData(tf, (data) => `${data}function FindProxyForURL(url, host) { return "DIRECT"; }\nvar TENANT_PROXY = "DIRECT"; eval("x")\nvar DIRECT_NETS = []\nPROXY // no semicolon, no line break`),
+  "strict PAC data": (tf) => pacData(tf, (data) => `"use strict";\n${data}var TENANT_DOMAINS = ["a" + "b"];\n`),
+  "PAC data with an open comment": (tf) => pacData(tf, (data) => `${data}/* never closed\n`),
+  // AP-EC2-004 and AP-TEN-004 decode each user data once between them, and AP-EC2-004 tries the credential
+  // assignment pattern only where a credential word's run of name characters starts
+  "credentials in user data": (tf) => {
+    // one case a line: the rule reports one finding a line
+    const script = [
+      "#!/bin/sh",
+      "password: hunter22",
+      "export DB_PASSWORD=abcdef1",
+      "x:password=abcdefg",
+      "url/token=abcdefgh",
+      "a.secret=abcdefgh",
+      "my.api-key = 'zzzzzzzz'",
+      "Password := short",
+      "PASSWORDpassword=abcdefgh",
+      "token=${TOKEN}",
+      "secret=%(x)s",
+      "password=aaaa,token=bbbbbbbb",
+      "password=tok token=abcdefgh9",
+      "pass=token=abcdefgh9 password=abcdefgh",
+      'client_secret="0123456789"',
+      "\u00e9token=abcdefgh",
+      "\u212Aey_secret=abcdefgh",
+      "passphrase:abcdef",
+      "private_key\t=\tabcdefgh",
+      "apikey=abcdefgh",
+      "-token-=abcdefgh",
+      "ftp://u:p4ss@host/",
+      "AKIAABCDEFGHIJKLMNOP",
+      "secret",
+    ].join("\n");
+    const lt = firstOf(tf, "aws_launch_template");
+    if (lt) lt.user_data = zlib.gzipSync(Buffer.from(script)).toString("base64");
+    const instance = firstOf(tf, "aws_instance");
+    if (instance) instance.user_data = script;
+    (tf.resource.aws_instance ??= {}).Mutated_Base64 = { ami: "ami-0123456789abcdef0", user_data_base64: Buffer.from(script).toString("base64") };
+    (tf.resource.aws_launch_template ??= {}).Mutated_Spaced = { user_data: zlib.gzipSync(Buffer.from(script)).toString("base64").replace(/(.{60})/g, "$1\n") };
+  },
+  // AP-EC2-004 looks for each pattern's literal (in the lower-cased text where the pattern ignores case) before the
+  // pattern, and for "multipart/", "#cloud-config" and "encoding:" before reading MIME parts and write_files
+  "every kind of secret in user data, in MIME parts and write_files": (tf) => {
+    const secrets = [
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "PuTTY-User-Key-File-3: ssh-ed25519",
+      "key AKIAABCDEFGHIJKLMNOP",
+      "AWS_Secret_Access_Key = abcdefghijABCDEFGHIJ0123456789abcdefghij",
+      "xoxb-0123456789-abcdef",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      "github_pat_abcdefghijklmnopqrstuvwx",
+      "AIzaabcdefghijklmnopqrstuvwxyz012345678",
+      "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.abcdefghijkl",
+      "AUTHORIZATION: bearer abcdefghijkl",
+      "https://user:pa55word@example.jp/",
+    ];
+    const part = (body: string) => Buffer.from(body).toString("base64");
+    const mime = [
+      'Content-Type: MULTIPART/mixed; boundary="XYZ"',
+      "",
+      "--XYZ",
+      "Content-Type: text/x-shellscript",
+      "Content-Transfer-Encoding: BASE64",
+      "",
+      part(`#!/bin/sh\n${secrets.join("\n")}\n`),
+      "--XYZ",
+      "Content-Type: text/cloud-config",
+      "Content-Transfer-Encoding: base64",
+      "",
+      part(`#cloud-config\nwrite_files:\n  - path: /etc/x\n    encoding: B64\n    content: ${part(secrets.reverse().join("\n"))}\n`),
+      "--XYZ--",
+    ].join("\n");
+    const lt = firstOf(tf, "aws_launch_template");
+    if (lt) lt.user_data = zlib.gzipSync(Buffer.from(mime)).toString("base64");
+    (tf.resource.aws_instance ??= {}).Mutated_Plain = { ami: "ami-0123456789abcdef0", user_data: `#cloud-config\nruncmd:\n${secrets.map((x) => `  - echo ${x}\n`).join("")}` };
+  },
+  // AP-PRE-003 reads a resource's tags as { ...default tags, ...its own } without building that object
+  "tags that replace the default tags": (tf) => {
+    const defaults = tf.provider?.aws?.[0]?.default_tags?.[0]?.tags;
+    const keys = Object.keys(defaults ?? {});
+    const tagged = resourcesOf(tf).filter(([, , b]) => b.tags && typeof b.tags === "object");
+    if (tagged[0] && keys[0]) Object.assign(tagged[0][2].tags, { [keys[0]]: "x".repeat(300), Own: "ok" });
+    if (tagged[1] && keys[1]) tagged[1][2].tags = { Own: "first", [keys[1]]: "名前（テスト）", "aws:late": "x" };
+    if (tagged[2]) tagged[2][2].tags = { "2": "integer-like", "10": "x".repeat(256), Own: "y", ...(keys[0] ? { [keys[0]]: "z" } : {}) };
+    if (tagged[3]) tagged[3][2].tags = ["a", "list"];
+    const role = firstOf(tf, "aws_iam_role");
+    if (role && keys[0]) role.tags = { [keys[0]]: "a,comma" };
+    const profile = firstOf(tf, "aws_iam_instance_profile");
+    if (profile) profile.tags = "text";
+  },
+  "user data with a broken gzip member": (tf) => {
+    const broken = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3]).toString("base64");
+    (tf.resource.aws_launch_template ??= {}).Mutated_BadGzip = { user_data: broken };
+  },
   "log archive weakened": (tf) => {
     for (const type of ["aws_s3_bucket", "aws_kms_key"]) for (const b of Object.values<any>(tf.resource?.[type] ?? {})) delete b.lifecycle;
     for (const lc of Object.values<any>(tf.resource?.aws_s3_bucket_lifecycle_configuration ?? {})) {
@@ -210,6 +308,13 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     if (sg) sg.description = "it's the relay's group";
   },
 };
+
+/** The published PAC file with its data part (everything before the generated functions) rewritten. */
+function pacData(tf: Tf, rewrite: (data: string) => string): void {
+  const pac = firstOf(tf, "aws_s3_object", (b) => b.key === "pac/proxy.pac");
+  const functions = typeof pac?.content === "string" ? pac.content.indexOf("\nfunction alphaPrimeIpv4(") : -1;
+  if (functions >= 0) pac.content = rewrite(pac.content.slice(0, functions)) + pac.content.slice(functions);
+}
 
 /** A small deterministic generator, so the random cases are the same wherever they run. */
 function generator(seed: number): () => number {

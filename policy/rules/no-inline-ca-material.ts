@@ -1,5 +1,5 @@
 import { userDataText } from "../../constructs/terraform-text";
-import { eachString, StringPlace } from "../model";
+import { eachString, StackModel } from "../model";
 import type { Rule, Violation } from "../types";
 
 const PEM = /-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/;
@@ -10,9 +10,15 @@ function pemIn(text: string): string | undefined {
   return text.includes("-----BEGIN ") ? PEM.exec(text)?.[1].toLowerCase() : undefined;
 }
 
-/** A string's text decoded when it is user data (base64, gzip-compressed or not); undefined for other strings. */
-function decodedUserData(text: string, at: StringPlace): string | undefined {
-  return at.key?.endsWith("user_data") && /^[A-Za-z0-9+/=\s]+$/.test(text) ? userDataText(text) : undefined;
+/**
+ * A string's text decoded when it is user data (base64, gzip-compressed or not); undefined for other strings. The
+ * model decodes each text once for this rule and AP-EC2-004; gzip that it does not gunzip (broken, or past its
+ * limit) is decoded here as before, which throws for a broken member.
+ */
+function decodedUserData(model: StackModel, text: string, key: string | undefined): string | undefined {
+  if (!key?.endsWith("user_data") || !/^[A-Za-z0-9+/=\s]+$/.test(text)) return undefined;
+  const decoded = model.decodedBase64(text);
+  return decoded.bytes[0] === 0x1f && decoded.bytes[1] === 0x8b && !decoded.gunzipped ? userDataText(text) : decoded.text;
 }
 
 export const noInlineCaMaterial: Rule = {
@@ -24,19 +30,22 @@ export const noInlineCaMaterial: Rule = {
   references: { alphaPrime: "テナント制限 (TLS検査用CA鍵の保護)", checkov: ["CKV_SECRET_13"], trivy: ["private-key"] },
   check(model) {
     const out: Violation[] = [];
-    for (const r of model.resources) {
-      eachString(r.values, (text, at) => {
+    const { texts, keys, roots } = model.strings();
+    for (const root of roots) {
+      if (!root.resource) continue;
+      for (let i = root.start; i < root.end; i++) {
+        const text = texts[i];
         const kind = pemIn(text);
-        if (kind) out.push({ address: r.address, message: `${at.path()} holds PEM ${kind} material` });
-        const decoded = decodedUserData(text, at);
+        if (kind) out.push({ address: root.address, message: `${model.stringPath(i)} holds PEM ${kind} material` });
+        const decoded = decodedUserData(model, text, keys[i]);
         const hidden = decoded === undefined ? undefined : pemIn(decoded);
-        if (hidden) out.push({ address: r.address, message: `${at.path()} (decoded) holds PEM ${hidden} material` });
-      });
+        if (hidden) out.push({ address: root.address, message: `${model.stringPath(i)} (decoded) holds PEM ${hidden} material` });
+      }
     }
     for (const [name, o] of Object.entries<any>(model.json.output ?? {})) {
       let found = false;
       eachString(o, (text, at) => {
-        const decoded = decodedUserData(text, at);
+        const decoded = decodedUserData(model, text, at.key);
         if (pemIn(text) || (decoded !== undefined && pemIn(decoded))) found = true;
       });
       if (found) out.push({ address: `output.${name}`, message: "an output holds PEM material" });

@@ -1,4 +1,3 @@
-import { eachString, StringPlace } from "../model";
 import type { Rule, Violation } from "../types";
 
 /**
@@ -33,6 +32,7 @@ export function templateSequences(s: string): { kind: "interpolation" | "directi
 type SequenceJudgement = { readonly problem: string } | { readonly refersTo: string; readonly shown: string };
 
 const MAX_KEPT = 20_000;
+const MAX_KEPT_LENGTH = 500;
 const judged = new Map<string, readonly SequenceJudgement[]>();
 
 /**
@@ -41,7 +41,9 @@ const judged = new Map<string, readonly SequenceJudgement[]>();
  * (at most MAX_KEPT of them); a long one, a generated file, is each stack's own and judged each time.
  */
 function judgementsOf(value: string): readonly SequenceJudgement[] {
-  const known = judged.get(value);
+  const kept = value.length <= MAX_KEPT_LENGTH;
+  // a long text is never kept: not looked up either (a lookup hashes the whole text)
+  const known = kept ? judged.get(value) : undefined;
   if (known) return known;
   const out: SequenceJudgement[] = [];
   for (const t of templateSequences(value)) {
@@ -51,7 +53,7 @@ function judgementsOf(value: string): readonly SequenceJudgement[] {
     else if (!REFERENCE.test(t.expression)) out.push({ problem: `an interpolation \${${shown}} is not a reference: Terraform would evaluate it` });
     else if (/^aws_/.test(t.expression)) out.push({ refersTo: t.expression.split(".").slice(0, 2).join(".").replace(/\[.*$/, ""), shown });
   }
-  if (value.length <= 500) {
+  if (kept) {
     if (judged.size >= MAX_KEPT) judged.clear();
     judged.set(value, out);
   }
@@ -74,15 +76,9 @@ export const noTemplateInjection: Rule = {
         else if (!model.get(j.refersTo)) out.push({ address, message: `\${${j.shown}} refers to a resource the stack does not declare` });
       }
     };
-    // cdktf's "//" metadata is never evaluated
-    const visit = (address: string) => (text: string, at: StringPlace) => {
-      if (!at.metadata) judge(text, address);
-    };
-    for (const r of model.resources) eachString(r.values, visit(r.address));
-    for (const [section, body] of Object.entries(model.json)) {
-      if (section === "resource" || section === "//") continue;
-      eachString(body, visit(section));
-    }
+    // every resource's values, then every other section but cdktf's "//"; its "//" metadata is never evaluated
+    const { texts, metadata, roots } = model.strings();
+    for (const root of roots) for (let i = root.start; i < root.end; i++) if (!metadata[i]) judge(texts[i], root.address);
     return out;
   },
 };

@@ -21,32 +21,70 @@ function literalOnly(n: Node | null | undefined): boolean {
   }
 }
 
-let generated: ReadonlySet<string> | undefined;
+/** A top-level statement of a PAC file with its source text. */
+type Statement = { readonly st: Node; readonly source: string };
 
-/** The source of each function the generator writes (PAC_FUNCTIONS is a constant: read once per process). */
-function generatedFunctions(): ReadonlySet<string> {
-  return (generated ??= new Set(parse(PAC_FUNCTIONS, { ecmaVersion: 5 }).body.map((f: any) => PAC_FUNCTIONS.slice(f.start, f.end))));
+/** ES5: what every PAC engine (WinHTTP, Chromium, pac-resolver) runs. */
+function parseScript(text: string): Node[] {
+  return (parse(text, { ecmaVersion: 5, sourceType: "script" }) as unknown as { body: Node[] }).body;
+}
+
+let generated: { readonly sources: ReadonlySet<string>; readonly statements: readonly Statement[] } | undefined;
+
+/** The generator's functions, parsed (PAC_FUNCTIONS is a constant: read once per process). */
+function generatedCode(): { readonly sources: ReadonlySet<string>; readonly statements: readonly Statement[] } {
+  if (!generated) {
+    const statements = parseScript(PAC_FUNCTIONS).map((st) => ({ st, source: PAC_FUNCTIONS.slice(st.start, st.end) }));
+    generated = { sources: new Set(statements.map((s) => s.source)), statements };
+  }
+  return generated;
+}
+
+/** How the generator ends every PAC file: its functions after a line break (constructs/pac.ts). */
+const GENERATED_TAIL = `\n${PAC_FUNCTIONS}`;
+
+/**
+ * The top-level statements of a PAC file. A file that ends with the generator's functions is parsed as its data (the
+ * part before them) and the functions as parsed once: the same statements as a parse of the whole file, when the
+ * data part parses on its own and is not strict code. The data then ends in a complete statement, a closed comment
+ * or a line comment that the line break closes, so the functions' first token ("function", after a line break)
+ * cannot continue it (where the data's last statement needs a semicolon, the line break inserts it, as the end of
+ * the text did); and "use strict" at its start would make the whole file strict, which the functions were not
+ * parsed as. Anything else is parsed whole, so that its error is reported as before.
+ */
+function statementsOf(text: string): Statement[] {
+  if (text.endsWith(GENERATED_TAIL)) {
+    const data = text.slice(0, text.length - GENERATED_TAIL.length);
+    if (!data.includes("use strict")) {
+      let head: Node[] | undefined;
+      try {
+        head = parseScript(data);
+      } catch {
+        head = undefined; // the whole file decides
+      }
+      if (head) return [...head.map((st) => ({ st, source: data.slice(st.start, st.end) })), ...generatedCode().statements];
+    }
+  }
+  return parseScript(text).map((st) => ({ st, source: text.slice(st.start, st.end) }));
 }
 
 /** What in a PAC file is not the generator's: anything but the literal data and the generated functions. */
 export function pacForeignCode(text: string): string[] {
-  let program: { body: Node[] };
+  let statements: Statement[];
   try {
-    // ES5: what every PAC engine (WinHTTP, Chromium, pac-resolver) runs
-    program = parse(text, { ecmaVersion: 5, sourceType: "script" }) as unknown as { body: Node[] };
+    statements = statementsOf(text);
   } catch (e) {
     return [`the PAC file does not parse as ES5: ${(e as Error).message}`];
   }
   const problems: string[] = [];
-  const expected = generatedFunctions();
-  for (const st of program.body) {
-    const source = text.slice(st.start, st.end);
+  const expected = generatedCode().sources;
+  for (const { st, source } of statements) {
     const shown = source.length > 80 ? `${source.slice(0, 80)}…` : source;
     if (st.type === "VariableDeclaration" && st.declarations.length === 1 && DATA.has(st.declarations[0].id.name) && literalOnly(st.declarations[0].init)) continue;
     if (st.type === "FunctionDeclaration" && expected.has(source)) continue;
     problems.push(`code the generator does not write: ${JSON.stringify(shown)}`);
   }
-  const declared = program.body.filter((st) => st.type === "FunctionDeclaration").map((st) => st.id.name);
+  const declared = statements.filter(({ st }) => st.type === "FunctionDeclaration").map(({ st }) => st.id.name);
   if (declared.filter((n) => n === "FindProxyForURL").length !== 1) problems.push("FindProxyForURL is not declared exactly once");
   return problems;
 }

@@ -74,9 +74,24 @@ export const preflightNames: Rule = {
       for (const k of keys) for (const message of problemsOf(k, tags[k], iam)) out.push({ address, message });
     };
     checkTags("provider.aws", defaults);
+    // a resource's tags are { ...defaults, ...tags }: the default keys (a tag of the resource's own replaces the value),
+    // then its own other keys. Read so, without building that object for every tagged resource, where both are
+    // plain objects without integer-like keys (an object lists those first, so a merge would reorder them).
+    const defaultKeys = Object.keys(defaults);
+    const plainKeys = (o: object) => Object.keys(o).every((k) => !/^\d+$/.test(k));
+    const defaultsPlain = plainKeys(defaults);
+    const checkResourceTags = (address: string, tags: unknown, iam: boolean) => {
+      const own = (tags ?? {}) as Record<string, unknown>;
+      if (!defaultsPlain || typeof own !== "object" || Object.getPrototypeOf(own) !== Object.prototype || !plainKeys(own)) return checkTags(address, { ...defaults, ...(tags ?? {}) }, iam);
+      let count = defaultKeys.length;
+      for (const k in own) if (Object.hasOwn(own, k) && !Object.hasOwn(defaults, k)) count++;
+      if (count > TAGS_PER_RESOURCE) out.push({ address, message: `${count} tags (with the provider's default tags); a resource takes at most ${TAGS_PER_RESOURCE}` });
+      for (const k of defaultKeys) for (const message of problemsOf(k, Object.hasOwn(own, k) ? own[k] : defaults[k], iam)) out.push({ address, message });
+      for (const k in own) if (Object.hasOwn(own, k) && !Object.hasOwn(defaults, k)) for (const message of problemsOf(k, own[k], iam)) out.push({ address, message });
+    };
     for (const r of model.resources) {
       const iam = IAM_TAGGED.has(r.type);
-      if ((r.values.tags && typeof r.values.tags === "object") || iam) checkTags(r.address, { ...defaults, ...(r.values.tags ?? {}) }, iam);
+      if ((r.values.tags && typeof r.values.tags === "object") || iam) checkResourceTags(r.address, r.values.tags, iam);
     }
     return out;
   },
