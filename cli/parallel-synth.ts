@@ -65,7 +65,10 @@ const WORKER_V8_FLAGS: readonly string[] = ["--single-threaded"];
 export function workerExecArgv(parent: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ""): string[] {
   const name = (arg: string) => arg.split("=")[0].replace(/_/g, "-");
   const given = new Set([...parent, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith("--")).map(name));
-  return [...parent, ...WORKER_V8_FLAGS.filter((f) => !given.has(name(f)) && !given.has(name(f).replace(/^--/, "--no-")))];
+  // V8 takes a flag's opposite as --no-flag and as --noflag (v8 src/flags/flags.cc, SplitArgument: "no", then an
+  // optional dash, is stripped and the flag negated): either spelling keeps the run's choice
+  const opposites = (f: string) => [name(f).replace(/^--/, "--no-"), name(f).replace(/^--/, "--no")];
+  return [...parent, ...WORKER_V8_FLAGS.filter((f) => !given.has(name(f)) && !opposites(f).some((o) => given.has(o)))];
 }
 
 /** Errors of a send to a worker whose IPC channel is already closed: the worker's exit says what happened. */

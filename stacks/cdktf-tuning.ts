@@ -264,17 +264,29 @@ function terraformElements(node: IConstruct, into: Cdktf.TerraformElement[] = []
  * as before. cdktf's own tools that invoke aspects directly (Testing.synth) do not see it; `synth` and
  * `cdktf synth` do. Returns false (attach it as an aspect) with tuning off, or where the stack's synthesizer is not
  * the plain one whose first step this is.
+ *
+ * `stack.synthesizer` is a public, writable property: whoever puts another synthesizer in its place (cdktf's own,
+ * made anew for HCL output or to go on after errors, or one of their own) must not drop the pack with it, as they
+ * would not have dropped an attached aspect. So the property keeps whatever is set and always hands out that
+ * synthesizer behind the visit; one that wraps the synthesizer it found calls the visit twice, which the aspect's
+ * once-per-stack check makes a no-op.
  */
 export function visitFirstInSynthesis(stack: Cdktf.TerraformStack, aspect: Cdktf.IAspect): boolean {
   if (!synthTuningEnabled() || !singleResolveProven()) return false;
   const { StackSynthesizer } = require("cdktf/lib/synthesize/synthesizer") as { StackSynthesizer: new (...args: never[]) => Cdktf.IStackSynthesizer };
-  const plain = stack.synthesizer;
-  if (!(plain instanceof StackSynthesizer)) return false;
-  stack.synthesizer = {
+  if (!(stack.synthesizer instanceof StackSynthesizer)) return false;
+  const visitFirst = (inner: Cdktf.IStackSynthesizer): Cdktf.IStackSynthesizer => ({
     synthesize(session: Cdktf.ISynthesisSession) {
       aspect.visit(stack);
-      plain.synthesize(session);
+      inner.synthesize(session);
     },
-  };
+  });
+  let current = visitFirst(stack.synthesizer);
+  Object.defineProperty(stack, "synthesizer", {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (next: Cdktf.IStackSynthesizer) => (current = visitFirst(next)),
+  });
   return true;
 }

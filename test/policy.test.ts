@@ -302,6 +302,23 @@ describe("the baseline at synth time", () => {
     expect(errors).toHaveLength(1);
   });
 
+  test("a synthesizer put in the stack's place after construction still has the pack first: the open rule is never written", () => {
+    // cdktf's own synthesizer, made anew (e.g. for HCL output or to go on after errors), in place of the one the pack wrapped
+    const { StackSynthesizer } = require("cdktf/lib/synthesize/synthesizer");
+    const replaced = withOpenIngress();
+    replaced.stack.synthesizer = new StackSynthesizer(replaced.stack, false, false);
+    expect(() => replaced.app.synth()).toThrow(/AP-NET-006 aws_vpc_security_group_ingress_rule\.OpenDoor/);
+    expect(fs.existsSync(path.join(replaced.app.outdir, "stacks", "kaga", "cdk.tf.json"))).toBe(false);
+    // one that wraps the synthesizer it found: the pack runs once, and the wrapper's own step still runs
+    const wrapped = withOpenIngress();
+    const found = wrapped.stack.synthesizer;
+    const steps: string[] = [];
+    wrapped.stack.synthesizer = { synthesize: (session) => (steps.push("wrapper"), found.synthesize(session)) };
+    expect(() => wrapped.app.synth()).toThrow(/AP-NET-006/);
+    expect(steps).toEqual(["wrapper"]);
+    expect(wrapped.stack.node.metadata.filter((m) => m.type === "@cdktf/error")).toHaveLength(1);
+  });
+
   test("a suppression with a reason accepts the finding, and the report lists it", () => {
     const config = { ...loadSample("kaga"), suppressions: [{ rule: "AP-NET-006", resource: "aws_vpc_security_group_ingress_rule.OpenDoor", reason: "県の防災情報システムが外部から受信する必要がある（2027年3月まで、県と協議済み）", expires: "2027-03-31" }] };
     const { app, stack } = withOpenIngress(config);
