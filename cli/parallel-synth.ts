@@ -57,14 +57,14 @@ const QUEUE_DEPTH = 2;
  * tenth and the whole run's wall time by about a sixth (README, "Incremental cases"); output is unchanged (the
  * workers' output is compared with the one-process path's in test/parallel-synth.test.ts). Larger or fixed young
  * generations and glibc's malloc thresholds were measured too and gave nothing beyond it.
- * A flag the run was given (on the command line or in NODE_OPTIONS) is kept instead.
+ * A flag the run was given on node's command line is kept instead (node refuses this one in NODE_OPTIONS).
  */
 const WORKER_V8_FLAGS: readonly string[] = ["--single-threaded"];
 
 /** The worker's node flags: the parent's own (as fork passes them), then each flag above that they do not set. */
-export function workerExecArgv(parent: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ""): string[] {
+export function workerExecArgv(parent: readonly string[]): string[] {
   const name = (arg: string) => arg.split("=")[0].replace(/_/g, "-");
-  const given = new Set([...parent, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith("--")).map(name));
+  const given = new Set(parent.filter((a) => a.startsWith("--")).map(name));
   // V8 takes a flag's opposite as --no-flag and as --noflag (v8 src/flags/flags.cc, SplitArgument: "no", then an
   // optional dash, is stripped and the flag negated): either spelling keeps the run's choice
   const opposites = (f: string) => [name(f).replace(/^--/, "--no-"), name(f).replace(/^--/, "--no")];
