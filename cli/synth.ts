@@ -92,6 +92,21 @@ export function filesToSynthesize(envDir: string, options: Pick<SynthOptions, "o
  * What every synth path shares: inputs per stack, cache hits and stores, the stacks kept by `--only`, and the
  * manifest and inputs record written last (cli/parallel-synth.ts uses it too).
  */
+/**
+ * With CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set, cdktf writes a stack whose error annotations (the policy pack's
+ * unsuppressed error findings among them) would have stopped the synth, and leaves the caller to report them: cdktf's
+ * own CLI does, and so does this one. The run fails with every error and nothing is written, as without the variable.
+ */
+function refuseErrorAnnotations(entries: readonly (readonly [string, Record<string, unknown>])[]): void {
+  const errors: string[] = [];
+  for (const [id, entry] of entries) {
+    const annotations = Array.isArray(entry?.annotations) ? (entry.annotations as { level?: unknown; constructPath?: unknown; message?: unknown }[]) : [];
+    for (const a of annotations) if (String(a?.level ?? "").includes("error")) errors.push(`[${String(a.constructPath)}] ${String(a.message)}`);
+  }
+  // cdktf's own wording, so the CLI reports it as it reports a synth stopped by the pack (exit 1, nothing written)
+  if (errors.length) throw new Error(`Encountered Annotations with level "ERROR":\n${errors.join("\n")}\n(CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS defers these errors to the caller; alpha-prime still refuses them)`);
+}
+
 export class OutputAssembly {
   readonly context: InputsContext;
   private readonly inputs = new Map<string, StackInputs>();
@@ -150,6 +165,7 @@ export class OutputAssembly {
     // only a plain --only keeps others: a recorded selection (--changed-since, a revision's subset) holds what it names
     const kept = this.options.only !== undefined && !this.options.selection ? this.keepCurrent(new Set(ids)) : [];
     const all = [...ids, ...kept];
+    refuseErrorAnnotations(all.map((id) => [id, this.entries.get(id)!]));
     writeManifest(this.staging, all.map((id) => [id, this.entries.get(id)!]));
     const source: OutputSource = this.options.revision ? { revision: this.options.revision } : fileSource(this.outdir, this.envDir, catalogFileInEffect());
     writeInputsRecord(this.staging, {

@@ -55,6 +55,39 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
   });
 });
 
+describe("CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS defers the pack's errors to the caller, and this caller still refuses them", () => {
+  // a suppression that matches nothing is an error finding (AP-SUP-001) of an otherwise valid config
+  const unmatched = sampleText("kaga").replace("operations:", `suppressions:\n  - rule: AP-NET-006\n    resource: aws_security_group.Nothing\n    reason: "この許可は移行期間中のみ必要であり、移行完了後に削除する予定です"\noperations:`);
+  const withContinue = async <T>(run: () => Promise<T> | T) => {
+    process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS = "1";
+    try {
+      return await run();
+    } finally {
+      delete process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS;
+    }
+  };
+
+  test.each([
+    ["worker processes", (o: { outdir: string; envDir: string }) => synthParallel({ ...o, jobs: 2 })],
+    ["one process", (o: { outdir: string; envDir: string }) => synthToDir(o)],
+  ])("%s: the run fails with the finding, and the output is left as it was", async (_how, synth) => {
+    const envDir = envDirWith({ "kaga.yaml": unmatched, "mitoyo.yaml": sampleText("mitoyo") });
+    const out = path.join(tempDir(), "cdktf.out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, OUTPUT_MARKER), "an output of an earlier run\n");
+    const error = await withContinue(async () => {
+      try {
+        await synth({ outdir: out, envDir });
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
+    });
+    expect(error?.message).toMatch(/\[kaga\] AP-SUP-001 suppressions\[0\]: suppression of AP-NET-006 on aws_security_group\.Nothing matches no finding/);
+    expect(tree(out)).toEqual({ [OUTPUT_MARKER]: "an output of an earlier run\n" });
+  });
+});
+
 describe("how workers run V8", () => {
   test("each worker runs single-threaded, and still writes what the plain path writes", async () => {
     const plain = path.join(tempDir(), "plain");
