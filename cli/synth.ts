@@ -99,7 +99,7 @@ export function filesToSynthesize(envDir: string, options: Pick<SynthOptions, "o
  */
 function refuseErrorAnnotations(entries: readonly (readonly [string, Record<string, unknown>])[]): void {
   const errors: string[] = [];
-  for (const [id, entry] of entries) {
+  for (const [, entry] of entries) {
     const annotations = Array.isArray(entry?.annotations) ? (entry.annotations as { level?: unknown; constructPath?: unknown; message?: unknown }[]) : [];
     for (const a of annotations) if (String(a?.level ?? "").includes("error")) errors.push(`[${String(a.constructPath)}] ${String(a.message)}`);
   }
