@@ -422,3 +422,29 @@ describe("AP-NET-009: the firewall of its own zone sees both directions of every
     expect(net009(tf, "kaga")).toEqual([expect.stringMatching(/^traffic from the Transit Gateway has no default route through the firewall$/)]);
   });
 });
+
+/**
+ * The pack's faster paths (perf-policy2) keep the work of each rule in proportion to the stack: a crafted stack must
+ * not make `check` or a synth spin where the straightforward rule took milliseconds. Counted in steps, not timed.
+ */
+describe("the pack's work grows with the stack, not with its square", () => {
+  test("AP-EC2-004 looks at a run of name characters once, however many credential words it holds", () => {
+    const { secretsIn } = require("../policy/rules/no-secrets-in-user-data") as typeof import("../policy/rules/no-secrets-in-user-data");
+    // one kilobyte of gzip user data gunzips to this many times over; each word once walked back to the run's start
+    const text = `#!/bin/sh\n${"tokenx".repeat(2000)}=abcdefgh\n${"password".repeat(500)}\n`;
+    const charCodeAt = String.prototype.charCodeAt;
+    let reads = 0;
+    String.prototype.charCodeAt = function (this: string, i: number) {
+      reads++;
+      return charCodeAt.call(this, i);
+    };
+    let found: string[];
+    try {
+      found = secretsIn(text);
+    } finally {
+      String.prototype.charCodeAt = charCodeAt;
+    }
+    expect(found).toEqual([`a literal value for '${"tokenx".repeat(2000)}' on line 2`]);
+    expect(reads).toBeLessThanOrEqual(3 * text.length);
+  });
+});
