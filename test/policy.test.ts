@@ -447,4 +447,20 @@ describe("the pack's work grows with the stack, not with its square", () => {
     expect(found).toEqual([`a literal value for '${"tokenx".repeat(2000)}' on line 2`]);
     expect(reads).toBeLessThanOrEqual(3 * text.length);
   });
+
+  test("AP-TEN-004 works out the paths of a resource's strings in one walk, however many of them hold PEM material", () => {
+    const { noInlineCaMaterial } = require("../policy/rules/no-inline-ca-material") as typeof import("../policy/rules/no-inline-ca-material");
+    const n = 2000;
+    let reads = 0;
+    const list = new Proxy(Array.from({ length: n }, (_, i) => `-----BEGIN CERTIFICATE----- ${i}`), {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const model = new StackModel("s", { resource: { aws_ssm_parameter: { Other: { value: "x" }, Notes: { name: "n", value: "v", insecure: list } } } });
+    const found = noInlineCaMaterial.check(model);
+    expect(found).toEqual(Array.from({ length: n }, (_, i) => ({ address: "aws_ssm_parameter.Notes", message: `insecure[${i}] holds PEM certificate material` })));
+    expect(reads).toBeLessThanOrEqual(3 * n);
+  });
 });
