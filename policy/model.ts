@@ -227,6 +227,9 @@ export interface DecodedBase64 {
 /** Up to 16 MiB of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
 export const GUNZIP_LIMIT = 16 * 1024 * 1024;
 
+/** What a model keeps of decoded base64 (decodedBase64), in bytes and characters: far more than a stack's user data. */
+export const DECODED_KEPT = 32 * 1024 * 1024;
+
 function decodeBase64(text: string): DecodedBase64 {
   const bytes = Buffer.from(text, "base64");
   let plain: Buffer | undefined;
@@ -253,6 +256,8 @@ export class StackModel {
   private readonly referencesByResource = new Map<Resource, string[]>();
   private allStrings?: StackStrings;
   private readonly stringPaths = new Map<StringRoot, string[]>();
+  private readonly decoded = new Map<string, DecodedBase64>();
+  private decodedSize = 0;
   private readonly jsonByText = new Map<string, { value?: unknown; error?: unknown }>();
   private readonly views = new Map<(model: StackModel) => unknown, unknown>();
   private readonly memos = new Map<(key: any) => unknown, Map<unknown, unknown>>();
@@ -460,7 +465,18 @@ export class StackModel {
    * read by the rule for secrets and the rule for PEM material, and gunzip was the larger part of both.
    */
   decodedBase64(text: string): DecodedBase64 {
-    return this.memo(decodeBase64, text);
+    const kept = this.decoded.get(text);
+    if (kept) return kept;
+    const decoded = decodeBase64(text);
+    // kept up to DECODED_KEPT bytes a model: each text gunzips to as much as 16 MiB, and kept without a bound, a
+    // stack of a few hundred small gzip bombs (22 KB of base64 each) held gigabytes until the model went, where the
+    // rules decoding them one at a time never held more than one
+    const size = decoded.bytes.length + decoded.text.length;
+    if (this.decodedSize + size <= DECODED_KEPT) {
+      this.decoded.set(text, decoded);
+      this.decodedSize += size;
+    }
+    return decoded;
   }
 
   /** Values planned by Terraform for an address (from a plan), when a plan was given. */

@@ -464,3 +464,17 @@ describe("the pack's work grows with the stack, not with its square", () => {
     expect(reads).toBeLessThanOrEqual(3 * n);
   });
 });
+
+test("StackModel keeps at most DECODED_KEPT of decoded user data: a stack of small gzip bombs is decoded, not held", () => {
+  const { DECODED_KEPT } = require("../policy/model") as typeof import("../policy/model");
+  // each gunzips to 12 MiB from about 12 KB of base64: three exceed a model's budget
+  const bomb = (i: number) => zlib.gzipSync(Buffer.concat([Buffer.from(`#${i}\n`), Buffer.alloc(12 * 1024 * 1024, 0x61)]), { level: 9 }).toString("base64");
+  const texts = [0, 1, 2].map(bomb);
+  const model = new StackModel("s", {});
+  const first = texts.map((t) => model.decodedBase64(t));
+  expect(first.map((d) => d.text.length)).toEqual([0, 1, 2].map((i) => `#${i}\n`.length + 12 * 1024 * 1024));
+  expect(first.reduce((n, d) => n + d.bytes.length + d.text.length, 0)).toBeGreaterThan(DECODED_KEPT);
+  expect(model.decodedBase64(texts[0])).toBe(first[0]); // kept: decoded once for AP-EC2-004 and AP-TEN-004
+  expect(model.decodedBase64(texts[2])).not.toBe(first[2]); // past the budget: decoded again, as before the memo
+  expect(model.decodedBase64(texts[2])).toEqual(first[2]);
+});
