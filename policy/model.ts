@@ -227,6 +227,9 @@ export interface DecodedBase64 {
 /** Up to 16 MiB of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
 export const GUNZIP_LIMIT = 16 * 1024 * 1024;
 
+/** What a model keeps of decoded base64 (decodedBase64), in bytes and characters: far more than a stack's user data. */
+export const DECODED_KEPT = 32 * 1024 * 1024;
+
 function decodeBase64(text: string): DecodedBase64 {
   const bytes = Buffer.from(text, "base64");
   let plain: Buffer | undefined;
@@ -252,6 +255,9 @@ export class StackModel {
   private readonly referencedByText = new Map<string, Resource | undefined>();
   private readonly referencesByResource = new Map<Resource, string[]>();
   private allStrings?: StackStrings;
+  private readonly stringPaths = new Map<StringRoot, string[]>();
+  private readonly decoded = new Map<string, DecodedBase64>();
+  private decodedSize = 0;
   private readonly jsonByText = new Map<string, { value?: unknown; error?: unknown }>();
   private readonly views = new Map<(model: StackModel) => unknown, unknown>();
   private readonly memos = new Map<(key: any) => unknown, Map<unknown, unknown>>();
@@ -412,17 +418,30 @@ export class StackModel {
     return (this.allStrings ??= walkStrings(this));
   }
 
-  /** The JSON path (`a.b[0].c`) of strings().texts[index] within its root. */
+  /**
+   * The JSON path (`a.b[0].c`) of strings().texts[index] within its root. The paths of a root are worked out in one
+   * walk, the first time one of them is asked for: a walk per string asked for cost the square of the root's strings
+   * (a list of 16,000 PEM texts took seconds, where the walk that reports them took milliseconds).
+   */
   stringPath(index: number): string {
     const { roots } = this.strings();
-    const root = roots.find((r) => r.start <= index && index < r.end)!;
-    const value = root.resource ? root.resource.values : this.json[root.address];
-    let n = root.start;
-    let path = "";
-    eachString(value, (_, at) => {
-      if (n++ === index) path = at.path();
-    });
-    return path;
+    // roots lie in order and side by side: the last one starting at or before the index (empty ones hold none)
+    let low = 0;
+    let high = roots.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (roots[middle].start <= index) low = middle;
+      else high = middle - 1;
+    }
+    while (roots[low].end <= index) low++;
+    const root = roots[low];
+    let paths = this.stringPaths.get(root);
+    if (!paths) {
+      const found: string[] = [];
+      eachString(root.resource ? root.resource.values : this.json[root.address], (_, at) => void found.push(at.path()));
+      this.stringPaths.set(root, (paths = found));
+    }
+    return paths[index - root.start];
   }
 
 
@@ -446,7 +465,18 @@ export class StackModel {
    * read by the rule for secrets and the rule for PEM material, and gunzip was the larger part of both.
    */
   decodedBase64(text: string): DecodedBase64 {
-    return this.memo(decodeBase64, text);
+    const kept = this.decoded.get(text);
+    if (kept) return kept;
+    const decoded = decodeBase64(text);
+    // kept up to DECODED_KEPT bytes a model: each text gunzips to as much as 16 MiB, and kept without a bound, a
+    // stack of a few hundred small gzip bombs (22 KB of base64 each) held gigabytes until the model went, where the
+    // rules decoding them one at a time never held more than one
+    const size = decoded.bytes.length + decoded.text.length;
+    if (this.decodedSize + size <= DECODED_KEPT) {
+      this.decoded.set(text, decoded);
+      this.decodedSize += size;
+    }
+    return decoded;
   }
 
   /** Values planned by Terraform for an address (from a plan), when a plan was given. */

@@ -422,3 +422,59 @@ describe("AP-NET-009: the firewall of its own zone sees both directions of every
     expect(net009(tf, "kaga")).toEqual([expect.stringMatching(/^traffic from the Transit Gateway has no default route through the firewall$/)]);
   });
 });
+
+/**
+ * The pack's faster paths (perf-policy2) keep the work of each rule in proportion to the stack: a crafted stack must
+ * not make `check` or a synth spin where the straightforward rule took milliseconds. Counted in steps, not timed.
+ */
+describe("the pack's work grows with the stack, not with its square", () => {
+  test("AP-EC2-004 looks at a run of name characters once, however many credential words it holds", () => {
+    const { secretsIn } = require("../policy/rules/no-secrets-in-user-data") as typeof import("../policy/rules/no-secrets-in-user-data");
+    // one kilobyte of gzip user data gunzips to this many times over; each word once walked back to the run's start
+    const text = `#!/bin/sh\n${"tokenx".repeat(2000)}=abcdefgh\n${"password".repeat(500)}\n`;
+    const charCodeAt = String.prototype.charCodeAt;
+    let reads = 0;
+    String.prototype.charCodeAt = function (this: string, i: number) {
+      reads++;
+      return charCodeAt.call(this, i);
+    };
+    let found: string[];
+    try {
+      found = secretsIn(text);
+    } finally {
+      String.prototype.charCodeAt = charCodeAt;
+    }
+    expect(found).toEqual([`a literal value for '${"tokenx".repeat(2000)}' on line 2`]);
+    expect(reads).toBeLessThanOrEqual(3 * text.length);
+  });
+
+  test("AP-TEN-004 works out the paths of a resource's strings in one walk, however many of them hold PEM material", () => {
+    const { noInlineCaMaterial } = require("../policy/rules/no-inline-ca-material") as typeof import("../policy/rules/no-inline-ca-material");
+    const n = 2000;
+    let reads = 0;
+    const list = new Proxy(Array.from({ length: n }, (_, i) => `-----BEGIN CERTIFICATE----- ${i}`), {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const model = new StackModel("s", { resource: { aws_ssm_parameter: { Other: { value: "x" }, Notes: { name: "n", value: "v", insecure: list } } } });
+    const found = noInlineCaMaterial.check(model);
+    expect(found).toEqual(Array.from({ length: n }, (_, i) => ({ address: "aws_ssm_parameter.Notes", message: `insecure[${i}] holds PEM certificate material` })));
+    expect(reads).toBeLessThanOrEqual(3 * n);
+  });
+});
+
+test("StackModel keeps at most DECODED_KEPT of decoded user data: a stack of small gzip bombs is decoded, not held", () => {
+  const { DECODED_KEPT } = require("../policy/model") as typeof import("../policy/model");
+  // each gunzips to 12 MiB from about 12 KB of base64: three exceed a model's budget
+  const bomb = (i: number) => zlib.gzipSync(Buffer.concat([Buffer.from(`#${i}\n`), Buffer.alloc(12 * 1024 * 1024, 0x61)]), { level: 9 }).toString("base64");
+  const texts = [0, 1, 2].map(bomb);
+  const model = new StackModel("s", {});
+  const first = texts.map((t) => model.decodedBase64(t));
+  expect(first.map((d) => d.text.length)).toEqual([0, 1, 2].map((i) => `#${i}\n`.length + 12 * 1024 * 1024));
+  expect(first.reduce((n, d) => n + d.bytes.length + d.text.length, 0)).toBeGreaterThan(DECODED_KEPT);
+  expect(model.decodedBase64(texts[0])).toBe(first[0]); // kept: decoded once for AP-EC2-004 and AP-TEN-004
+  expect(model.decodedBase64(texts[2])).not.toBe(first[2]); // past the budget: decoded again, as before the memo
+  expect(model.decodedBase64(texts[2])).toEqual(first[2]);
+});
