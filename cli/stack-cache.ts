@@ -49,10 +49,19 @@ export function cacheLimitBytes(env: NodeJS.ProcessEnv = process.env): number {
   return Math.floor(mb * 1048576);
 }
 
-/** cdktf writes error annotations into a manifest entry when told to go on (CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS): never kept. */
+/**
+ * The error annotations of a manifest entry ("[construct path] message"), which cdktf writes there instead of stopping
+ * when told to go on (CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS); undefined for annotations that are not a list.
+ */
+export function errorAnnotations(manifest: Record<string, unknown>): string[] | undefined {
+  const annotations = manifest?.annotations ?? [];
+  if (!Array.isArray(annotations)) return undefined;
+  return annotations.filter((a) => String(a?.level ?? "").includes("error")).map((a) => `[${String(a.constructPath)}] ${String(a.message)}`);
+}
+
+/** A stack with error annotations (or unreadable ones) is never kept. */
 export function cacheable(manifest: Record<string, unknown>): boolean {
-  const annotations = manifest.annotations ?? [];
-  return Array.isArray(annotations) && !annotations.some((a: { level?: unknown }) => String(a?.level ?? "").includes("error"));
+  return errorAnnotations(manifest)?.length === 0;
 }
 
 /** What an entry holds besides its files. */

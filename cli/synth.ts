@@ -14,7 +14,7 @@ import { buildApp, selectFiles, writeManifest } from "../stacks/app";
 import { InputsContext, StackInputs, toolkitIdentity } from "../stacks/inputs";
 import { catalogFileInEffect, currentInputs, fileSource, OutputSource, readInputsRecord, Selection, staleReason, toolkitSummary, writeInputsRecord } from "../stacks/output-record";
 import { beginOutput } from "./output-dir";
-import { cacheable, StackCache } from "./stack-cache";
+import { cacheable, errorAnnotations, StackCache } from "./stack-cache";
 
 export interface SynthOptions {
   readonly outdir: string;
@@ -89,24 +89,20 @@ export function filesToSynthesize(envDir: string, options: Pick<SynthOptions, "o
 }
 
 /**
- * What every synth path shares: inputs per stack, cache hits and stores, the stacks kept by `--only`, and the
- * manifest and inputs record written last (cli/parallel-synth.ts uses it too).
- */
-/**
  * With CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS set, cdktf writes a stack whose error annotations (the policy pack's
  * unsuppressed error findings among them) would have stopped the synth, and leaves the caller to report them: cdktf's
  * own CLI does, and so does this one. The run fails with every error and nothing is written, as without the variable.
  */
-function refuseErrorAnnotations(entries: readonly (readonly [string, Record<string, unknown>])[]): void {
-  const errors: string[] = [];
-  for (const [, entry] of entries) {
-    const annotations = Array.isArray(entry?.annotations) ? (entry.annotations as { level?: unknown; constructPath?: unknown; message?: unknown }[]) : [];
-    for (const a of annotations) if (String(a?.level ?? "").includes("error")) errors.push(`[${String(a.constructPath)}] ${String(a.message)}`);
-  }
+function refuseErrorAnnotations(entries: readonly Record<string, unknown>[]): void {
+  const errors = entries.flatMap((entry) => errorAnnotations(entry) ?? []);
   // cdktf's own wording, so the CLI reports it as it reports a synth stopped by the pack (exit 1, nothing written)
   if (errors.length) throw new Error(`Encountered Annotations with level "ERROR":\n${errors.join("\n")}\n(CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS defers these errors to the caller; alpha-prime still refuses them)`);
 }
 
+/**
+ * What every synth path shares: inputs per stack, cache hits and stores, the stacks kept by `--only`, and the
+ * manifest and inputs record written last (cli/parallel-synth.ts uses it too).
+ */
 export class OutputAssembly {
   readonly context: InputsContext;
   private readonly inputs = new Map<string, StackInputs>();
@@ -165,8 +161,9 @@ export class OutputAssembly {
     // only a plain --only keeps others: a recorded selection (--changed-since, a revision's subset) holds what it names
     const kept = this.options.only !== undefined && !this.options.selection ? this.keepCurrent(new Set(ids)) : [];
     const all = [...ids, ...kept];
-    refuseErrorAnnotations(all.map((id) => [id, this.entries.get(id)!]));
-    writeManifest(this.staging, all.map((id) => [id, this.entries.get(id)!]));
+    const entries = all.map((id): [string, Record<string, unknown>] => [id, this.entries.get(id)!]);
+    refuseErrorAnnotations(entries.map(([, entry]) => entry));
+    writeManifest(this.staging, entries);
     const source: OutputSource = this.options.revision ? { revision: this.options.revision } : fileSource(this.outdir, this.envDir, catalogFileInEffect());
     writeInputsRecord(this.staging, {
       source,
