@@ -230,7 +230,8 @@ export const GUNZIP_LIMIT = 16 * 1024 * 1024;
 /** What a model keeps of decoded base64 (decodedBase64), in bytes and characters: far more than a stack's user data. */
 export const DECODED_KEPT = 32 * 1024 * 1024;
 
-function decodeBase64(text: string): DecodedBase64 {
+/** Base64 text decoded, and gunzipped (to at most GUNZIP_LIMIT) when it is gzip; StackModel.decodedBase64 keeps it. */
+export function decodeBase64(text: string): DecodedBase64 {
   const bytes = Buffer.from(text, "base64");
   let plain: Buffer | undefined;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -443,7 +444,6 @@ export class StackModel {
     }
     return paths[index - root.start];
   }
-
 
   /** JSON.parse of a document the stack holds as text (a policy), parsed once per model; throws as JSON.parse does. */
   parsedJson(text: string): unknown {

@@ -1,5 +1,4 @@
-import * as zlib from "zlib";
-import { GUNZIP_LIMIT, StackModel } from "../model";
+import { decodeBase64, StackModel } from "../model";
 import type { Rule, Violation } from "../types";
 
 /**
@@ -81,15 +80,6 @@ function isVariable(value: string): boolean {
   return REFERENCE.test(value) || value.includes("${");
 }
 
-/** Up to GUNZIP_LIMIT of output from a gzip member: user data is at most 16 KiB, so more is not user data. */
-function gunzip(bytes: Buffer): Buffer | undefined {
-  try {
-    return zlib.gunzipSync(bytes, { maxOutputLength: GUNZIP_LIMIT });
-  } catch {
-    return undefined;
-  }
-}
-
 /** A letter that is not base64's; white space is removed before it is asked (far cheaper than a match of the whole text). */
 const NOT_BASE64 = /[^A-Za-z0-9+/=\s]/;
 
@@ -107,13 +97,7 @@ function isBase64(compact: string): boolean {
 function fromBase64(text: string, model?: StackModel): string | undefined {
   const compact = text.replace(/\s+/g, "");
   if (compact.length < 8 || compact.length % 4 !== 0 || !isBase64(compact)) return undefined;
-  return model ? model.decodedBase64(compact).text : textOf(Buffer.from(compact, "base64"));
-}
-
-/** Text of bytes, gunzipped first when they are gzip. */
-function textOf(bytes: Buffer): string {
-  const plain = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzip(bytes) ?? bytes : bytes;
-  return plain.toString("utf8");
+  return (model ? model.decodedBase64(compact) : decodeBase64(compact)).text;
 }
 
 /**
