@@ -53,8 +53,8 @@ const QUEUE_DEPTH = 2;
 /**
  * Workers run V8 single-threaded. Each worker keeps one core busy and there are as many workers as cores, so V8's
  * helper threads (parallel scavenge, concurrent marking and compilation) only contend with the other worker for the
- * same cores and hand work over through locks. On the national bench this cut a worker's CPU per stack by about a
- * tenth and the whole run's wall time by about a sixth (README, "Incremental cases"); output is unchanged (the
+ * same cores and hand work over through locks. Two workers side by side on the national bench used about a tenth
+ * less CPU per stack with it (README, "Incremental cases", has the whole run); output is unchanged (the
  * workers' output is compared with the one-process path's in test/parallel-synth.test.ts). Larger or fixed young
  * generations and glibc's malloc thresholds were measured too and gave nothing beyond it.
  * A flag the run was given on node's command line is kept instead (node refuses this one in NODE_OPTIONS).

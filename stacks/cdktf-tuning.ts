@@ -32,11 +32,6 @@ export function synthTuningEnabled(): boolean {
 }
 
 /**
- * cdktf's index loads `archiver` (a zip library, 120-230 ms) at start-up for file assets, which no alpha-prime stack
- * uses; `cdktf deploy <id>` pays for it on every run. A stand-in in the require cache loads the real module on
- * first use, so assets would still work.
- */
-/**
  * The file cdktf would load for one of its own dependencies, when no one has loaded it yet (a module already loaded
  * is held by whoever loaded it, so a stand-in would change nothing); undefined otherwise.
  */
@@ -50,6 +45,11 @@ function cdktfDependencyNotYetLoaded(name: string): string | undefined {
   return require.cache[id] ? undefined : id;
 }
 
+/**
+ * cdktf's index loads `archiver` (a zip library, 120-230 ms) at start-up for file assets, which no alpha-prime stack
+ * uses; `cdktf deploy <id>` pays for it on every run. A stand-in in the require cache loads the real module on
+ * first use, so assets would still work.
+ */
 function deferArchiverLoad(): void {
   const id = cdktfDependencyNotYetLoaded("archiver");
   if (!id) return;
@@ -70,8 +70,8 @@ function deferArchiverLoad(): void {
 
 /**
  * cdktf writes every stack with json-stable-stringify (`stringify(json, { space: 2 })`, synthesize/synthesizer.js),
- * a tenth of each stack's synthesis CPU. Its exports (version 1.3.0 only) are replaced, before cdktf loads it, by a function that writes
- * the same bytes for that call (stacks/stable-json.ts) and hands any other call (a replacer, a comparator, cycles,
+ * a tenth of each stack's synthesis CPU. Its exports (version 1.3.0 only) are replaced, before cdktf loads it, by a
+ * function that writes the same bytes for that call (stacks/stable-json.ts) and hands any other call (a replacer, a comparator, cycles,
  * collapseEmpty) to the real module. Where cdktf has loaded the module already, nothing is replaced.
  */
 const JSON_WRITER_PROVEN = "1.3.0";
@@ -259,8 +259,8 @@ function terraformElements(node: IConstruct, into: Cdktf.TerraformElement[] = []
 /**
  * Has `aspect` visit the stack as the first step of the stack's synthesis, where cdktf invokes aspects, without
  * attaching it as one. An aspect on a stack is inherited by every construct below it, and cdktf's aspect walk works
- * out each construct's path to remember what it visited: about 3 % of a national stack's synthesis for an aspect that
- * looks at the stack only. The visit comes at the same moment, once per synthesis, and its annotations stop the synth
+ * out each construct's path to remember what it visited: about 5 % of a synthesis worker's CPU per national stack, for
+ * an aspect that looks at the stack only. The visit comes at the same moment, once per synthesis, and its annotations stop the synth
  * as before. cdktf's own tools that invoke aspects directly (Testing.synth) do not see it; `synth` and
  * `cdktf synth` do. Returns false (attach it as an aspect) with tuning off, or where the stack's synthesizer is not
  * the plain one whose first step this is.
