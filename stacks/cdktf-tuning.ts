@@ -6,7 +6,8 @@
  *   large apps that is a third or more of synth CPU and a large share of memory, and nothing we ship reads them
  *   (hashicorp/terraform-cdk#3892; the CDK Terrain fork added CDKTN_DISABLE_CREATION_STACK for it);
  * - the zip library cdktf loads at start-up for file assets is loaded on first use (deferArchiverLoad);
- * - cdk.tf.json and manifest.json are written by a faster writer of the same bytes (useFasterJsonWriter);
+ * - cdk.tf.json and manifest.json are written by a faster writer of the same bytes (useFasterJsonWriter), a stack's
+ *   cdk.tf.json as UTF-8 made in pieces rather than as one string (writeAsBytesOnce);
  * - one resolve per stack, and cdktf's resolver only where a token may be (toTerraformResolvedOnce,
  *   resolveAroundPlainValues): about half of each stack's synthesis;
  * - the policy pack visits the stack as the first step of its synthesis instead of as an aspect
@@ -86,7 +87,7 @@ function useFasterJsonWriter(): void {
     return;
   }
   const real = require(id) as (value: unknown, options?: unknown) => string | undefined;
-  const { stableJson } = require("./stable-json") as typeof import("./stable-json");
+  const { stableJson, stableJsonBytes } = require("./stable-json") as typeof import("./stable-json");
   const spaceOnly = (options: unknown): options is { space: number | string } => {
     if (typeof options !== "object" || options === null) return false;
     const keys = Object.keys(options);
@@ -94,10 +95,33 @@ function useFasterJsonWriter(): void {
     return keys.length === 1 && keys[0] === "space" && (typeof space === "string" || (typeof space === "number" && Number.isInteger(space) && space >= 0));
   };
   const standIn = function stableStringify(this: unknown, value: unknown, options?: unknown) {
-    if (arguments.length === 2 && spaceOnly(options)) return stableJson(value, typeof options.space === "number" ? " ".repeat(options.space) : options.space);
+    if (arguments.length === 2 && spaceOnly(options)) {
+      const space = typeof options.space === "number" ? " ".repeat(options.space) : options.space;
+      return writtenAsBytes.delete(value as object) ? stableJsonBytes(value, space) : stableJson(value, space);
+    }
     return real.apply(this, arguments as unknown as [unknown, unknown]);
   };
   require.cache[id]!.exports = standIn;
+  fasterWriterInstalled = true;
+}
+
+let fasterWriterInstalled = false;
+const writtenAsBytes = new WeakSet<object>();
+/** how many stack syntheses (visitFirstInSynthesis) are under way: only their writes are marked */
+let synthesizing = 0;
+
+/**
+ * Marks a stack's resolved JSON that its synthesizer is about to write: the faster writer then hands it to
+ * `fs.writeFileSync` as UTF-8 bytes made in pieces (stable-json.ts, stableJsonBytes: the same bytes, without the
+ * page faults of one half-megabyte string), once, instead of as a string. Only for the object the synthesizer
+ * receives from the stack's toTerraform and writes at once (cdktf 0.21's StackSynthesizer.synthesize:
+ * `fs.writeFileSync(path, stringify(this.stack.toTerraform(), { space: 2 }))`); every other call of the writer,
+ * Testing.synth's included, still gets a string. So an object is marked only while a synthesis that
+ * visitFirstInSynthesis wraps is under way, and only where the faster writer is installed. Returns the object.
+ */
+export function writeAsBytesOnce<T extends object>(json: T): T {
+  if (fasterWriterInstalled && synthesizing > 0) writtenAsBytes.add(json);
+  return json;
 }
 
 /**
@@ -278,7 +302,12 @@ export function visitFirstInSynthesis(stack: Cdktf.TerraformStack, aspect: Cdktf
   const visitFirst = (inner: Cdktf.IStackSynthesizer): Cdktf.IStackSynthesizer => ({
     synthesize(session: Cdktf.ISynthesisSession) {
       aspect.visit(stack);
-      inner.synthesize(session);
+      synthesizing++;
+      try {
+        inner.synthesize(session);
+      } finally {
+        synthesizing--;
+      }
     },
   });
   let current = visitFirst(stack.synthesizer);

@@ -20,7 +20,7 @@ import { RelayAppliance, relayDnsNames } from "../constructs/relay-appliance";
 import { CLIENT_VPN_MAX_DNS_SERVERS, RemoteAccessVpn } from "../constructs/remote-access-vpn";
 import { VpnConcentrator } from "../constructs/vpn-concentrator";
 import { PolicyAspect } from "../policy/aspect";
-import { stackToTerraform, synthTuningEnabled, visitFirstInSynthesis } from "./cdktf-tuning";
+import { stackToTerraform, synthTuningEnabled, visitFirstInSynthesis, writeAsBytesOnce } from "./cdktf-tuning";
 import { escapeLiteralText } from "./literal-text";
 import { terraformLiteralDeep } from "../constructs/terraform-text";
 import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
@@ -290,7 +290,8 @@ export class MunicipalityStack extends TerraformStack {
     const reused = this.resolvedBySynthCheck;
     if (reused) {
       this.resolvedBySynthCheck = undefined;
-      return reused;
+      // the synthesizer's call, which writes it at once: as bytes (cdktf-tuning.ts, writeAsBytesOnce)
+      return writeAsBytesOnce(reused);
     }
     return stackToTerraform(this, () => super.toTerraform());
   }

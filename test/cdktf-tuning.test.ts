@@ -7,7 +7,7 @@ import { writeSyntheticEnv } from "../bench/generate";
 import { loadFiles, envFiles } from "../config/load";
 import { buildApp } from "../stacks/app";
 import { resolveAroundPlainValues, stackToTerraform, toTerraformResolvedOnce } from "../stacks/cdktf-tuning";
-import { stableJson } from "../stacks/stable-json";
+import { stableJson, stableJsonBytes } from "../stacks/stable-json";
 import { REPO_ROOT } from "../core/paths";
 import { ENV_DIR, tempDir } from "./helpers";
 
@@ -142,6 +142,47 @@ describe("the faster JSON writer writes json-stable-stringify's bytes", () => {
     }
   });
 
+  test("as bytes made in pieces: the UTF-8 of the same text, for every corner, every space and real stacks", () => {
+    const bytesAndText = (value: unknown, space: string) => {
+      const bytes = stableJsonBytes(value, space);
+      // copied before the next call, which reuses the buffer the view shows
+      return [bytes === undefined ? undefined : Buffer.from(bytes).toString("hex"), (() => {
+        const text = stableJson(value, space);
+        return text === undefined ? undefined : Buffer.from(text, "utf8").toString("hex");
+      })()];
+    };
+    for (const value of Object.values(corners)) {
+      for (const space of ["  ", "", "\t"]) {
+        const [bytes, text] = bytesAndText(value, space);
+        expect(bytes).toBe(text);
+      }
+    }
+    for (const nothing of [undefined, () => 1, Symbol("s"), { toJSON: () => undefined }]) expect(stableJsonBytes(nothing, "  ")).toBeUndefined();
+    for (const stack of stacksOf(ENV_DIR)) {
+      const [bytes, text] = bytesAndText(TerraformStack.prototype.toTerraform.call(stack), "  ");
+      expect(bytes).toBe(text);
+    }
+  });
+
+  test("as bytes: pieces end between whole values, so no character is split, and the buffer grows past its first megabyte", () => {
+    // two-byte and four-byte characters, lone surrogates and escapes in values a few thousand characters long, enough
+    // of them to cross many piece boundaries at every offset and to outgrow the first buffer
+    const value: Record<string, unknown> = {};
+    const texts = ["三豊市の名", "😀 emoji", "\ud800 lone", "\udfff lone", "quote \" and \\ and \n", "\u2028\u2029"];
+    for (let i = 0; i < 700; i++) value[`k${i}`] = { text: texts[i % texts.length].repeat(100 + (i % 37)), list: [i, "日本語".repeat(i % 13), null] };
+    const text = stableJson(value, "  ")!;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    const first = Buffer.from(stableJsonBytes(value, "  ")!);
+    expect(first.equals(Buffer.from(text, "utf8"))).toBe(true);
+    // the second call reuses the grown buffer and gives the same bytes again
+    expect(Buffer.from(stableJsonBytes(value, "  ")!).equals(first)).toBe(true);
+    expect(Buffer.from(stableJsonBytes({ small: "値" }, "  ")!).toString("utf8")).toBe(stableJson({ small: "値" }, "  "));
+    // text of three bytes a character throughout, in values longer than a piece: each piece takes three times its
+    // length in bytes, and the buffer fills up part-way through one, whatever size it has grown to
+    const dense = Array.from({ length: 150 }, () => "三豊市".repeat(7000));
+    expect(Buffer.from(stableJsonBytes(dense, "  ")!).equals(Buffer.from(stableJson(dense, "  ")!, "utf8"))).toBe(true);
+  });
+
   test("a cycle is refused as json-stable-stringify refuses it", () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = { back: cyclic };
@@ -170,6 +211,43 @@ describe("the faster JSON writer writes json-stable-stringify's bytes", () => {
       '{\n  "b": [\n  ],\n  "a": {\n    "2": 2,\n    "10": 1\n  }\n}',
       '{"a":{"10":1,"2":2},"b":[]}',
     ]);
+  });
+
+  test("a stack's synthesizer gets its JSON as bytes, once; manifest.json, Testing.synth and any later call get text", () => {
+    const script = `require(${TUNING}).applySynthTuning();
+      const fs = require("fs"), path = require("path"), os = require("os");
+      const { loadFiles, envFiles } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "config", "load.js"))});
+      const { buildApp } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "app.js"))});
+      const { Testing } = require("cdktf");
+      const writer = ${LOAD_WRITER};
+      const written = [];
+      const real = fs.writeFileSync;
+      fs.writeFileSync = function (file, data, ...rest) {
+        written.push([path.basename(String(file)), typeof data === "string" ? "text" : data instanceof Uint8Array ? "bytes" : typeof data]);
+        return real.call(this, file, data, ...rest);
+      };
+      const { configs } = loadFiles(envFiles(${JSON.stringify(ENV_DIR)}));
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "alpha-prime-bytes-"));
+      const app = buildApp(configs.slice(0, 1), { outdir });
+      app.synth();
+      fs.writeFileSync = real;
+      const stack = app.node.children.find((c) => c.node.id === configs[0].id);
+      const file = fs.readFileSync(path.join(outdir, "stacks", configs[0].id, "cdk.tf.json"), "utf8");
+      const again = writer(stack.toTerraform(), { space: 2 });
+      const testing = Testing.synth(stack);
+      // a synth stopped by an error annotation, after the pack's visit resolved the stack and before the write: a
+      // later call outside any synthesis still gets text
+      const second = buildApp(configs.slice(0, 1), { outdir });
+      const other = second.node.children.find((c) => c.node.id === configs[0].id);
+      require("cdktf").Annotations.of(other).addError("stopped on purpose");
+      let stopped = false;
+      try { second.synth(); } catch { stopped = true; }
+      const afterStop = writer(other.toTerraform(), { space: 2 });
+      fs.rmSync(outdir, { recursive: true, force: true });
+      console.log(JSON.stringify({ written, again: typeof again, sameText: again === file, testing: typeof testing, stopped, afterStop: typeof afterStop }));`;
+    const [stderr, stdout] = inFreshProcess(script);
+    expect(stderr).toBe("");
+    expect(JSON.parse(stdout)).toEqual({ written: [["cdk.tf.json", "bytes"], ["manifest.json", "text"]], again: "string", sameText: true, testing: "string", stopped: true, afterStop: "string" });
   });
 
   test("another version of json-stable-stringify keeps the real writer (the bytes are proven for 1.3.0 only)", () => {
