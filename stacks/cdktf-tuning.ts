@@ -140,12 +140,75 @@ export function releaseTokensOfWrittenStacks(): boolean {
   return true;
 }
 
+/** How many answers each memo of rememberPureNaming keeps: far more than the distinct names a national run has. */
+export const NAMING_MEMO_ENTRIES = 20_000;
+
+/** `f` with its answers for string keys remembered, up to NAMING_MEMO_ENTRIES (then it is simply called). */
+function remembered<R>(f: (key: string) => R): (key: string) => R {
+  const answers = new Map<string, R>();
+  return (key) => {
+    const known = answers.get(key);
+    if (known !== undefined) return known;
+    const answer = f(key);
+    if (answers.size < NAMING_MEMO_ENTRIES) answers.set(key, answer);
+    return answer;
+  };
+}
+
+/**
+ * Two of cdktf's naming functions are pure and are asked the same questions over and over: `makeUniqueId` hashes
+ * (MD5) each element's construct path into its Terraform name, and every municipality stack has the same paths; and
+ * `keysToSnakeCase` runs three regular expressions over each key of every resource's meta-arguments (depends_on,
+ * count, lifecycle, …), for every resource. Together about 3 % of a synthesis worker's CPU. Their module exports are
+ * replaced by the same functions with the answers remembered per process (cdktf calls both through the exports
+ * object, so every caller gets them): makeUniqueId's by the list of components, keysToSnakeCase's by key, its walk
+ * itself unchanged (cdktf 0.21.0's util.js, written again here with the remembered snakeCase). Anything cdktf
+ * refuses, it still refuses: an empty list throws as before, and is not remembered. Only for cdktf 0.21.0, whose
+ * functions these are; test/cdktf-tuning.test.ts compares both with cdktf's own on every stack's names and on the
+ * corner cases.
+ */
+function rememberPureNaming(): void {
+  if (!singleResolveProven()) return;
+  const unique = require("cdktf/lib/private/unique") as { makeUniqueId: (components: string[]) => string };
+  const util = require("cdktf/lib/util") as { snakeCase: (s: string) => string; keysToSnakeCase: (o: any) => any };
+  const { Tokenization } = require("cdktf/lib/tokens/token") as typeof import("cdktf/lib/tokens/token");
+  if (typeof unique.makeUniqueId !== "function" || typeof util.snakeCase !== "function" || typeof util.keysToSnakeCase !== "function") return;
+
+  const realUniqueId = unique.makeUniqueId;
+  // the components as one key without ambiguity (a "/" in an id would make join("/") ambiguous)
+  const uniqueIdOf = remembered((key) => realUniqueId(JSON.parse(key) as string[]));
+  unique.makeUniqueId = function makeUniqueId(components: string[]): string {
+    if (!Array.isArray(components) || components.length === 0 || !components.every((c) => typeof c === "string")) return realUniqueId(components);
+    return uniqueIdOf(JSON.stringify(components));
+  };
+
+  const snakeCase = remembered(util.snakeCase);
+  const keysToSnakeCase = (object: any): any => {
+    if (Tokenization.isResolvable(object)) return object;
+    if (Array.isArray(object)) return object.map((e) => (typeof e === "object" ? keysToSnakeCase(e) : e));
+    const keys = Object.keys(object);
+    return keys.reduce((newObject: Record<string, unknown>, key) => {
+      if (key === "tags" || key === "environment") {
+        newObject[key] = object[key];
+        return newObject;
+      }
+      let value = object[key];
+      if (typeof value === "object") value = keysToSnakeCase(value);
+      if (Array.isArray(value)) value = value.map((e) => (typeof e === "object" ? keysToSnakeCase(e) : e));
+      newObject[snakeCase(key)] = value;
+      return newObject;
+    }, {});
+  };
+  util.keysToSnakeCase = keysToSnakeCase;
+}
+
 /** Turns the start-up measures above on (before cdktf creates any token); false when tuning is off or failed. */
 export function applySynthTuning(): boolean {
   if (applied) return true;
   if (!synthTuningEnabled()) return false;
   deferArchiverLoad();
   useFasterJsonWriter();
+  rememberPureNaming();
   try {
     const mod = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace: () => string[] };
     if (typeof mod.captureStackTrace !== "function") return false;

@@ -268,6 +268,48 @@ describe("the faster JSON writer writes json-stable-stringify's bytes", () => {
   });
 });
 
+describe("cdktf's naming functions, remembered, answer as cdktf's own", () => {
+  const script = `const util = require("cdktf/lib/util"), unique = require("cdktf/lib/private/unique");
+    const own = { keys: util.keysToSnakeCase, id: unique.makeUniqueId };
+    require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "cdktf-tuning.js"))}).applySynthTuning();
+    const tuned = { keys: util.keysToSnakeCase, id: unique.makeUniqueId };
+    const { Lazy, TerraformElement, TerraformResource, TerraformProvider } = require("cdktf");
+    const { loadFiles, envFiles } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "config", "load.js"))});
+    const { buildApp } = require(${JSON.stringify(path.join(REPO_ROOT, "dist", "stacks", "app.js"))});
+    const outcome = (f, arg) => { try { return JSON.stringify(f(arg)) ?? "undefined"; } catch (e) { return "throws " + e.constructor.name + ": " + e.message; } };
+    const { configs } = loadFiles(envFiles(${JSON.stringify(ENV_DIR)}));
+    const app = buildApp(configs, { outdir: require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "naming-")) });
+    const idCases = [], keyCases = [];
+    for (const c of app.node.findAll()) {
+      if (!TerraformElement.isTerraformElement(c)) continue;
+      const scopes = c.node.scopes;
+      idCases.push(scopes.slice(scopes.indexOf(c.cdktfStack) + 1).map((s) => s.node.id));
+      if (c instanceof TerraformResource) keyCases.push(c.terraformMetaArguments);
+      if (c instanceof TerraformProvider) keyCases.push(c.synthesizeAttributes());
+    }
+    idCases.push([], ["Default"], ["Default", "Bucket"], ["Resource"], ["A", "Resource", "B"], ["Foo", "FooBar", "Bar", "Bar"], ["a/b", "c"], ["a", "b/c"], ["x".repeat(300)], ["日本語", "名前"], ["__proto__"], ["toString", "constructor"]);
+    keyCases.push({ fooBar: 1, tags: { keepThis_Key: 1 }, environment: { KEEP: 2 }, nestedList: [{ innerKey: [{ deepKey: 1 }], "": 2 }, "text", 3] },
+      { "__a__B--c": 1, "": 2, "123abc": 3, ABC: 4, aB1C: 5, "x.y": 6, "日本": 7 }, [[{ aB: 1 }]], { lazy: Lazy.stringValue({ produce: () => "v" }) }, { nullInList: [null] }, { nullValue: null }, null, "text", { __proto__: null, ownKey: 1 });
+    const diffs = [];
+    // each twice: the second answer comes from memory
+    for (const round of [1, 2]) {
+      for (const c of idCases) if (outcome(own.id, c) !== outcome(tuned.id, c)) diffs.push(["id", c, outcome(own.id, c), outcome(tuned.id, c)]);
+      for (const c of keyCases) if (outcome(own.keys, c) !== outcome(tuned.keys, c)) diffs.push(["keys", String(c), outcome(own.keys, c), outcome(tuned.keys, c)]);
+    }
+    console.log(JSON.stringify({ replaced: own.id !== tuned.id && own.keys !== tuned.keys, ids: idCases.length, keys: keyCases.length, diffs }));`;
+
+  test("on every element of the samples and on the corner cases (empty, hidden, duplicate, long, odd keys, tokens, null)", () => {
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const result = JSON.parse(r.stdout);
+    expect(result.diffs).toEqual([]);
+    expect(result.replaced).toBe(true);
+    expect(result.ids).toBeGreaterThan(400);
+    expect(result.keys).toBeGreaterThan(400);
+  });
+});
+
 describe("a worker lets go of each stack once it is written", () => {
   // cdktf's token map holds every token, and each token its construct: without emptying it, no App is ever collected
   const retainedAfter = (release: boolean) => {
