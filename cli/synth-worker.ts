@@ -64,7 +64,11 @@ process.on("message", (req: WorkerRequest) => {
     buildApp([config], { outdir: own, stateBucket: req.stateBucket }).synth();
     releaseTokensOfWrittenStacks();
     if (!process.connected) process.exit(0);
-    const manifest = JSON.parse(fs.readFileSync(path.join(own, "manifest.json"), "utf8"));
+    const manifestFile = path.join(own, "manifest.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    // the next stack's App writes a new file rather than truncating and rewriting this one: ext4 flushes a file
+    // truncated and written again when it is closed (auto_da_alloc), about 1.7 ms of every stack in a worker
+    fs.rmSync(manifestFile);
     const stackDir = path.join(req.staging, "stacks", config.id);
     fs.renameSync(path.join(own, "stacks", config.id), stackDir);
     const cached = store(req.cache, config.id, stackDir, manifest.stacks[config.id]);
