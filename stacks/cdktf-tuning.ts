@@ -1,5 +1,5 @@
 /**
- * Synthesis speed, in one known place (so a move to CDK Terrain stays cheap). Three measures, each proven by tests
+ * Synthesis speed, in one known place (so a move to CDK Terrain stays cheap). The measures below, each proven by tests
  * to leave the output unchanged, each falling back to plain cdktf behaviour where its precondition does not hold:
  *
  * - token stack traces off (applySynthTuning): cdktf records a stack trace for every token it creates; on
@@ -11,7 +11,8 @@
  * - one resolve per stack, and cdktf's resolver only where a token may be (toTerraformResolvedOnce,
  *   resolveAroundPlainValues): about half of each stack's synthesis;
  * - the policy pack visits the stack as the first step of its synthesis instead of as an aspect
- *   (visitFirstInSynthesis).
+ *   (visitFirstInSynthesis);
+ * - cdktf's makeUniqueId and keysToSnakeCase remember their answers per process (rememberPureNaming).
  */
 // cdktf is required where used, not imported: this module must run before cdktf's index loads (deferArchiverLoad).
 import type { IConstruct } from "constructs";
