@@ -38,13 +38,9 @@ function short(rule: SuricataRule): string {
  */
 export function passRuleProblem(rule: SuricataRule, vars: RuleVariables, ownBlocks: readonly string[], remoteBlocks: readonly string[] = []): string | undefined {
   if (rule.action !== "pass") return undefined;
-  const bothWays = rule.direction === "<>";
-  const destination = addressSet(rule.destination, vars);
-  const source = addressSet(rule.source, vars);
-  const ports = portSet(rule.destinationPort, vars);
+  // a rule that restricts names is judged by its names alone: its addresses and ports (pure functions of its text and
+  // the variables, which never throw) only decide a rule without one
   const names = nameRestriction(rule);
-  const everyAddress = isEverything(destination, "address") || (bothWays && isEverything(source, "address"));
-  if (everyAddress && isEverything(ports, "port") && !names) return `it passes every destination and port: ${short(rule)}`;
   if (typeof names === "string") return `it restricts names in a way that cannot be shown narrow (${names}): ${short(rule)}`;
   if (names) {
     if (names.kind !== "exact" && names.kind !== "subtree") return `it passes ${describeNameMatch(names)}, not names on a label boundary, so it cannot be shown narrow: ${short(rule)}`;
@@ -52,6 +48,12 @@ export function passRuleProblem(rule: SuricataRule, vars: RuleVariables, ownBloc
     if (typeof p === "string") return `it passes ${describeNameMatch(names)}, which is refused: ${p}: ${short(rule)}`;
     return undefined; // public hosting is judged with every other passed name (publicHostingProblems)
   }
+  const bothWays = rule.direction === "<>";
+  const destination = addressSet(rule.destination, vars);
+  const source = addressSet(rule.source, vars);
+  const ports = portSet(rule.destinationPort, vars);
+  const everyAddress = isEverything(destination, "address") || (bothWays && isEverything(source, "address"));
+  if (everyAddress && isEverything(ports, "port")) return `it passes every destination and port: ${short(rule)}`;
   // no name: the rule's reach is its addresses, unless only the gateway's own instances can send it
   if (!bothWays && withinBlocks(source, ownBlocks)) {
     if (!overlapsBlocks(source, remoteBlocks)) return undefined;

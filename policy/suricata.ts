@@ -83,12 +83,16 @@ function remembered<T>(compute: (text: string) => T): (text: string) => T {
   };
 }
 
+/** The rules parseSuricataRule made: frozen, options and all, so what is worked out of one holds for its life. */
+const frozenRules = new WeakSet<SuricataRule>();
+
 /** One rule line, or why it is not one. */
 export const parseSuricataRule: (line: string) => SuricataRule | string = remembered((line) => {
   const rule = parseRule(line);
   if (typeof rule === "string") return rule;
   for (const o of rule.options) Object.freeze(o);
   Object.freeze(rule.options);
+  frozenRules.add(rule);
   return Object.freeze(rule);
 });
 
@@ -317,6 +321,18 @@ function contentText(value: string): { negated: boolean; text: string } {
  * the restriction cannot be read (a regular expression on the name, a certificate field instead of a name).
  */
 export function nameRestriction(rule: SuricataRule): NameMatch | string | undefined {
+  // a rule parseSuricataRule made is the same object in every stack that holds its line, and cannot change: its answer
+  // is kept with it (a WeakMap: it goes when the rule does), frozen since every caller shares it
+  if (!frozenRules.has(rule)) return nameRestrictionOf(rule);
+  if (namesOfRule.has(rule)) return namesOfRule.get(rule);
+  const found = nameRestrictionOf(rule);
+  namesOfRule.set(rule, typeof found === "object" ? Object.freeze(found) : found);
+  return found;
+}
+
+const namesOfRule = new WeakMap<SuricataRule, NameMatch | string | undefined>();
+
+function nameRestrictionOf(rule: SuricataRule): NameMatch | string | undefined {
   let buffer: string | undefined;
   let dotprefix = false;
   const found: { text: string; dot: boolean; start: boolean; end: boolean }[] = [];

@@ -307,6 +307,63 @@ export const NAMED_MUTATIONS: Record<string, (tf: Tf) => void> = {
     const sg = firstOf(tf, "aws_security_group");
     if (sg) sg.description = "it's the relay's group";
   },
+  // AP-PAC-001 reads a data part in the generator's own form without acorn, and leaves everything else to acorn: forms
+  // acorn reads as literal data that the generator never writes (each must still pass), forms that are no literal
+  // data (each a finding), and line separators, which end a line comment and a string in ES5
+  "PAC data in forms acorn reads as literal data": (tf) =>
+    pacData(
+      tf,
+      (data) =>
+        `${data}var TENANT_EXACT = {1: true, 'single': true, "dup": 1, "dup": 2, "__proto__": null, "a": true,};\n` +
+        `var DIRECT_NETS = [010, 0x1F, 1e3, 1.5, 0, .5, 5., [], {}, [1,2,], "\\x41\\0\\'\\\n", "\\u2028\\u2029", "\t tab"];\n` +
+        `var /* c */ PROXY /* d */ = /* e */ "x" /* f */ ;\n// a comment\u2029var TENANT_PROXY = "after a paragraph separator";\n` +
+        `var PROX\\u0059 = "escaped name";\nvar DIRECT_DOMAINS = "use strict";\nvar PROXY = "no semicolon"\nvar PROXY = true\n` +
+        `var\u00a0TENANT_DOMAINS\u000b=\ufeff[null, false, true];\nvar DIRECT_EXACT = ${"[".repeat(100)}${"]".repeat(100)};\n`,
+    ),
+  // one form a case: AP-PAC-001 leaves the whole data part to acorn at the first form it does not read itself
+  ...Object.fromEntries(
+    [
+      "var DIRECT_NETS = /x/;",
+      'var TENANT_EXACT = {get "a"() { return 1; }};',
+      "var DIRECT_EXACT = {a: true};",
+      "var DIRECT_NETS = [-1];",
+      "var OTHER = 1;",
+      "var PROXYX = 1;",
+      'var PROXY = "x", TENANT_PROXY = "y";',
+      'var PROXY = "a" + "b";',
+      "var DIRECT_DOMAINS = [1,,2];",
+      "var DIRECT_DOMAINS = [1 2];",
+      'var TENANT_EXACT = {"a" true};',
+      'var TENANT_EXACT = {"a": 1,,};',
+      "var DIRECT_NETS = [1]];",
+      "var PROXY = trueish;",
+      "var PROXY = nullx;",
+      "var PROXY = 1x;",
+      "var PROXY = 1.2.3;",
+      'var PROXY = "x"; PROXY;',
+      'var PROXY = "x" PROXY;',
+      'var PROXY = "\\u00";',
+      'var PROXY = "unterminated;',
+      "var PROXY = 'x\\';",
+      'PROXY = "x";',
+      'var PROXY = "x"\n(1);',
+      'var PROXY = "x" /* open',
+    ].map((form, i) => [`PAC data that is no literal data ${i}`, (tf: Tf) => pacData(tf, (data) => `${data}${form}\n`)]),
+  ),
+  "PAC data with a line separator in a string": (tf) => pacData(tf, (data) => `${data}var PROXY = "a\u2028b";\n`),
+  "PAC data with a line separator ending a comment": (tf) => pacData(tf, (data) => `${data}// note\u2028var PROXY = eval("x");\n`),
+  "PAC data with a division that reads like a regular expression": (tf) => pacData(tf, (data) => `${data}var DIRECT_NETS = [1 /2/ 1];\n`),
+  // AP-TF-001 finds each "${" and "%{" by searching for "{": escapes, runs of "$", nesting, sequences that never
+  // close, at the start and at the end of short texts and of long ones (judged again in every stack)
+  "template sequences in short and long texts": (tf) => {
+    const sequences = ["{${aws_vpc.Nope.id}}", "$${a}", "$$${aws_lb.Gone.arn}", "%%{b}", "%{if x}y%{endif}", "${a{b}c}", "${aws_subnet.s[0]}", "{}{", "$", "%", "${"];
+    const tagged = resourcesOf(tf).find(([, , b]) => b.tags && typeof b.tags === "object");
+    if (tagged) sequences.forEach((q, i) => (tagged[2].tags[`Seq${i}`] = `${q}${sequences[(i + 1) % sequences.length]}`));
+    const long = "x".repeat(600);
+    if (tagged) tagged[2].tags.Long = `${sequences.join(long)}${long}\${unclosed ${long}`;
+    const object = firstOf(tf, "aws_s3_object", (b) => typeof b.content === "string" && b.content.length > 1000);
+    if (object) object.content = `\${file("a")}${object.content}$\${x}${"$".repeat(3)}{y}%{`;
+  },
 };
 
 /** The published PAC file with its data part (everything before the generated functions) rewritten. */

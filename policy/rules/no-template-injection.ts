@@ -11,19 +11,23 @@ const FIREWALL_ENDPOINT = /^\[for s in aws_networkfirewall_firewall\.[A-Za-z0-9_
 /** Each "${...}" (not "$${") and "%{...}" (not "%%{") in a string, with its text. */
 export function templateSequences(s: string): { kind: "interpolation" | "directive"; expression: string }[] {
   const out: { kind: "interpolation" | "directive"; expression: string }[] = [];
-  for (let i = 0; i < s.length - 1; i++) {
+  // a sequence starts one before a "{": the native search finds each "{" instead of a look at every character (the
+  // rule reads every string of the stack, generated files of kilobytes among them)
+  for (let open = s.indexOf("{", 1); open >= 0; open = s.indexOf("{", open + 1)) {
+    const i = open - 1;
     const c = s[i];
-    if ((c !== "$" && c !== "%") || s[i + 1] !== "{") continue;
+    if (c !== "$" && c !== "%") continue;
     // "$${" / "%%{" is an escape, and so is any longer run ("$$${x}" reads as "$${x}": Terraform scans "$" then "$${")
     if (s[i - 1] === c) continue;
     let depth = 0;
-    let j = i + 1;
+    let j = open;
     for (; j < s.length; j++) {
       if (s[j] === "{") depth++;
       else if (s[j] === "}" && --depth === 0) break;
     }
     out.push({ kind: c === "$" ? "interpolation" : "directive", expression: s.slice(i + 2, j) });
-    i = j;
+    // the next sequence starts after the closing brace, so its "{" lies one further
+    open = j + 1;
   }
   return out;
 }

@@ -43,19 +43,175 @@ function generatedCode(): { readonly sources: ReadonlySet<string>; readonly stat
 /** How the generator ends every PAC file: its functions after a line break (constructs/pac.ts). */
 const GENERATED_TAIL = `\n${PAC_FUNCTIONS}`;
 
+const enum Char {
+  Tab = 9,
+  LineFeed = 10,
+  Return = 13,
+  Space = 32,
+  Quote = 34,
+  Comma = 44,
+  Zero = 48,
+  Nine = 57,
+  Slash = 47,
+  Colon = 58,
+  Semicolon = 59,
+  Equals = 61,
+  Backslash = 92,
+  OpenBracket = 91,
+  CloseBracket = 93,
+  OpenBrace = 123,
+  CloseBrace = 125,
+  Star = 42,
+  Dot = 46,
+}
+
+/** Nesting past which plainData leaves the data to acorn (which has its own guard against deep nesting). */
+const PLAIN_DEPTH = 64;
+
 /**
- * The top-level statements of a PAC file. A file that ends with the generator's functions is parsed as its data (the
- * part before them) and the functions as parsed once: the same statements as a parse of the whole file, when the
- * data part parses on its own and is not strict code. The data then ends in a complete statement, a closed comment
- * or a line comment that the line break closes, so the functions' first token ("function", after a line break)
- * cannot continue it (where the data's last statement needs a semicolon, the line break inserts it, as the end of
- * the text did); and "use strict" at its start would make the whole file strict, which the functions were not
- * parsed as. Anything else is parsed whole, so that its error is reported as before.
+ * Whether a PAC file's data part is, for certain, only declarations of the generator's data with literal values: what
+ * the generator writes (constructs/pac.ts), read without building a syntax tree. It accepts a strict subset of what
+ * acorn's ES5 parse reads as such statements — `var NAME = value;` with NAME one of DATA, the value a JSON-like
+ * literal (a double-quoted string of plain characters and JSON's escapes, a non-negative decimal number, true, false,
+ * null, an array without holes or a trailing comma, an object whose keys are double-quoted strings), separated by
+ * spaces, tabs, line breaks and comments — and answers false for anything else, including whatever acorn would accept:
+ * a single quote, any other escape, a control character or U+2028/U+2029 anywhere, an identifier key, a number
+ * written any other way. False only means "parse it" (statementsOf), never a finding.
+ *
+ * Each accepted statement is one that pacForeignCode lets through (a VariableDeclaration of one DATA name whose init
+ * is literalOnly), and none declares a function, so the file's statements that need judging are the generator's
+ * functions alone.
+ */
+export function plainData(data: string): boolean {
+  let i = 0;
+  const at = (k: number) => data.charCodeAt(k);
+  /** Skips spaces, tabs, line breaks and comments; false where a comment is not certain to end as acorn ends it. */
+  const skip = (): boolean => {
+    for (;;) {
+      const c = at(i);
+      if (c === Char.Space || c === Char.Tab || c === Char.LineFeed || c === Char.Return) i++;
+      else if (c === Char.Slash && at(i + 1) === Char.Slash) {
+        // a line comment ends at the next line terminator; U+2028/U+2029 (which end it too in ES5) are left to acorn
+        i += 2;
+        for (; i < data.length && at(i) !== Char.LineFeed && at(i) !== Char.Return; i++) if (at(i) === 0x2028 || at(i) === 0x2029) return false;
+      } else if (c === Char.Slash && at(i + 1) === Char.Star) {
+        const end = data.indexOf("*/", i + 2);
+        if (end < 0) return false;
+        i = end + 2;
+      } else return true;
+    }
+  };
+  const digits = (): boolean => {
+    const start = i;
+    while (at(i) >= Char.Zero && at(i) <= Char.Nine) i++;
+    return i > start;
+  };
+  /** Whether the character at k may continue an identifier or a number ([A-Za-z0-9_$], a backslash or non-ASCII). */
+  const wordChar = (k: number): boolean => {
+    const c = at(k);
+    return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36 || c === Char.Backslash || c >= 128;
+  };
+  const string = (): boolean => {
+    if (at(i) !== Char.Quote) return false;
+    for (i++; i < data.length; i++) {
+      const c = at(i);
+      if (c === Char.Quote) {
+        i++;
+        return true;
+      }
+      if (c < 0x20 || c === 0x2028 || c === 0x2029) return false;
+      if (c === Char.Backslash) {
+        const e = data[++i];
+        if (e === "u") {
+          if (!/^[0-9A-Fa-f]{4}$/.test(data.slice(i + 1, i + 5))) return false;
+          i += 4;
+        } else if (!e || !'"\\/bfnrt'.includes(e)) return false;
+      }
+    }
+    return false;
+  };
+  const value = (depth: number): boolean => {
+    if (depth > PLAIN_DEPTH) return false;
+    const c = at(i);
+    if (c === Char.Quote) return string();
+    if (c >= Char.Zero && c <= Char.Nine) {
+      // 0, or a digit 1-9 and more digits (no legacy octal), a fraction, an exponent
+      if (c === Char.Zero) i++;
+      else digits();
+      if (at(i) === Char.Dot) {
+        i++;
+        if (!digits()) return false;
+      }
+      if (at(i) === 101 || at(i) === 69) {
+        i++;
+        if (at(i) === 43 || at(i) === 45) i++;
+        if (!digits()) return false;
+      }
+      return !wordChar(i) && at(i) !== Char.Dot;
+    }
+    for (const word of ["true", "false", "null"]) {
+      if (data.startsWith(word, i) && !wordChar(i + word.length)) {
+        i += word.length;
+        return true;
+      }
+    }
+    const list = c === Char.OpenBracket;
+    if (!list && c !== Char.OpenBrace) return false;
+    const close = list ? Char.CloseBracket : Char.CloseBrace;
+    i++;
+    if (!skip()) return false;
+    if (at(i) === close) {
+      i++;
+      return true;
+    }
+    for (;;) {
+      if (!list) {
+        if (!string() || !skip() || at(i) !== Char.Colon) return false;
+        i++;
+        if (!skip()) return false;
+      }
+      if (!value(depth + 1) || !skip()) return false;
+      if (at(i) === close) {
+        i++;
+        return true;
+      }
+      if (at(i) !== Char.Comma) return false;
+      i++;
+      if (!skip()) return false;
+    }
+  };
+  for (;;) {
+    if (!skip()) return false;
+    if (i >= data.length) return true;
+    if (!data.startsWith("var ", i)) return false;
+    i += 4;
+    if (!skip()) return false;
+    const start = i;
+    while (i < data.length && wordChar(i) && at(i) !== Char.Backslash && at(i) < 128) i++;
+    if (!DATA.has(data.slice(start, i)) || wordChar(i)) return false;
+    if (!skip() || at(i) !== Char.Equals) return false;
+    i++;
+    if (!skip() || !value(0) || !skip() || at(i) !== Char.Semicolon) return false;
+    i++;
+  }
+}
+
+/**
+ * The top-level statements of a PAC file that need judging. A file that ends with the generator's functions is parsed
+ * as its data (the part before them) and the functions as parsed once: the same statements as a parse of the whole
+ * file, when the data part parses on its own and is not strict code. The data then ends in a complete statement, a
+ * closed comment or a line comment that the line break closes, so the functions' first token ("function", after a
+ * line break) cannot continue it (where the data's last statement needs a semicolon, the line break inserts it, as
+ * the end of the text did); and "use strict" at its start would make the whole file strict, which the functions were
+ * not parsed as. Data that plainData reads as the generator's declarations is left out (each would pass and none
+ * declares a function), so only the functions remain; other data is parsed with acorn. Anything else is parsed
+ * whole, so that its error is reported as before.
  */
 function statementsOf(text: string): Statement[] {
   if (text.endsWith(GENERATED_TAIL)) {
     const data = text.slice(0, text.length - GENERATED_TAIL.length);
     if (!data.includes("use strict")) {
+      if (plainData(data)) return [...generatedCode().statements];
       let head: Node[] | undefined;
       try {
         head = parseScript(data);
