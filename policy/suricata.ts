@@ -170,9 +170,31 @@ export interface FieldSet {
 
 const EVERYTHING: FieldSet = { all: true, ranges: [], unbounded: undefined };
 
+/** Ranges past which a union keeps each range once (every reader of a set treats it as a set: order and repeats mean nothing). */
+const DISTINCT_FROM = 64;
+
 function union(sets: FieldSet[]): FieldSet {
   if (sets.some((s) => s.all)) return EVERYTHING;
-  return { all: false, ranges: sets.flatMap((s) => s.ranges), unbounded: sets.find((s) => s.unbounded)?.unbounded };
+  let ranges = sets.flatMap((s) => s.ranges);
+  // variables that list one another many times repeat the same ranges at every level: without this, a set held a
+  // range for every path to it (see Expanded)
+  if (ranges.length > DISTINCT_FROM) ranges = [...new Map(ranges.map((r) => [`${r[0]}:${r[1]}`, r])).values()];
+  return { all: false, ranges, unbounded: sets.find((s) => s.unbounded)?.unbounded };
+}
+
+/**
+ * Variables already expanded within one field, by depth and name. A set depends only on the field's text, its depth
+ * and the variables, so each (depth, name) is worked out once: a hand-edited cdktf.out whose variables list themselves
+ * or one another many times (A = [$A,$A,…]) made a walk of every path to the depth limit, width^9 fields.
+ */
+type Expanded = Map<string, FieldSet>;
+
+function expandedOnce(expanded: Expanded, key: string, compute: () => FieldSet): FieldSet {
+  const known = expanded.get(key);
+  if (known) return known;
+  const set = compute();
+  expanded.set(key, set);
+  return set;
 }
 
 /** Whether ranges cover [from, to] entirely. */
@@ -187,7 +209,7 @@ function coversRange(ranges: readonly (readonly [number, number])[], from: numbe
 }
 
 /** An address field (source or destination) as a set. */
-export function addressSet(field: string, vars: RuleVariables, depth = 0): FieldSet {
+export function addressSet(field: string, vars: RuleVariables, depth = 0, expanded?: Expanded): FieldSet {
   const f = field.trim();
   if (depth > 8) return { all: false, ranges: [], unbounded: `'${f}' is nested too deeply` };
   if (f.toLowerCase() === "any") return EVERYTHING;
@@ -196,12 +218,14 @@ export function addressSet(field: string, vars: RuleVariables, depth = 0): Field
     const parts = splitOutside(f.slice(1, -1), ",").map((p) => p.trim()).filter((p) => p !== "");
     // a list with a negated member is the list minus that member: still bounded by the list's positive members
     const positive = parts.filter((p) => !p.startsWith("!"));
-    return union(positive.map((p) => addressSet(p, vars, depth + 1)));
+    const within = (expanded ??= new Map());
+    return union(positive.map((p) => addressSet(p, vars, depth + 1, within)));
   }
   if (f.startsWith("$")) {
     const name = f.slice(1);
     const def = vars.ipSets.get(name);
-    if (def) return union(def.map((d) => addressSet(d, vars, depth + 1)));
+    const within = (expanded ??= new Map());
+    if (def) return expandedOnce(within, `${depth} ${name}`, () => union(def.map((d) => addressSet(d, vars, depth + 1, within))));
     if (name === "EXTERNAL_NET") return EVERYTHING;
     return { all: false, ranges: [], unbounded: `$${name} is not defined in the rule group` };
   }
@@ -237,17 +261,19 @@ function blockRange(text: string): FieldSet {
 }
 
 /** A port field as a set. */
-export function portSet(field: string, vars: RuleVariables, depth = 0): FieldSet {
+export function portSet(field: string, vars: RuleVariables, depth = 0, expanded?: Expanded): FieldSet {
   const f = field.trim();
   if (depth > 8) return { all: false, ranges: [], unbounded: `'${f}' is nested too deeply` };
   if (f.toLowerCase() === "any") return EVERYTHING;
   if (f.startsWith("!")) return { all: false, ranges: [], unbounded: `'${f}' is every port but some` };
   if (f.startsWith("[") && f.endsWith("]")) {
-    return union(splitOutside(f.slice(1, -1), ",").map((p) => p.trim()).filter((p) => p !== "" && !p.startsWith("!")).map((p) => portSet(p, vars, depth + 1)));
+    const within = (expanded ??= new Map());
+    return union(splitOutside(f.slice(1, -1), ",").map((p) => p.trim()).filter((p) => p !== "" && !p.startsWith("!")).map((p) => portSet(p, vars, depth + 1, within)));
   }
   if (f.startsWith("$")) {
     const def = vars.portSets.get(f.slice(1));
-    return def ? union(def.map((d) => portSet(d, vars, depth + 1))) : { all: false, ranges: [], unbounded: `${f} is not defined in the rule group` };
+    const within = (expanded ??= new Map());
+    return def ? expandedOnce(within, `${depth} ${f}`, () => union(def.map((d) => portSet(d, vars, depth + 1, within)))) : { all: false, ranges: [], unbounded: `${f} is not defined in the rule group` };
   }
   const m = /^(\d*)(:?)(\d*)$/.exec(f);
   if (!m || (m[1] === "" && m[3] === "")) return { all: false, ranges: [], unbounded: `'${f}' is not a port` };

@@ -463,6 +463,39 @@ describe("the pack's work grows with the stack, not with its square", () => {
     expect(found).toEqual(Array.from({ length: n }, (_, i) => ({ address: "aws_ssm_parameter.Notes", message: `insecure[${i}] holds PEM certificate material` })));
     expect(reads).toBeLessThanOrEqual(3 * n);
   });
+
+  test("AP-NET-004 expands each rule variable once per depth, however often the variables list one another", () => {
+    const { passRuleProblems } = require("../policy/pass-rules") as typeof import("../policy/pass-rules");
+    // a hand-edited cdktf.out: a variable that lists itself six times, and a port variable that does the same; each
+    // path down to the depth limit was walked, 6^9 fields per set (hours at a width of a hundred)
+    const width = 6;
+    const group = {
+      rule_group: {
+        rule_variables: {
+          ip_sets: [{ key: "A", ip_set: { definition: ["192.0.2.0/24", ...Array(width).fill("$A"), `[${Array(width).fill("$A").join(",")}]`] } }],
+          port_sets: [{ key: "P", port_set: { definition: ["443", ...Array(width).fill("$P")] } }],
+        },
+        rules_source: { rules_string: "pass tcp $A any -> $A $P (msg:\"x\"; sid:1;)\npass tcp 10.0.0.0/16 any -> [192.0.2.0/24,$A] [$P,80] (sid:2;)" },
+      },
+    };
+    const trim = String.prototype.trim;
+    let fields = 0;
+    String.prototype.trim = function (this: string) {
+      fields++;
+      return trim.call(this);
+    };
+    let found: unknown;
+    try {
+      found = passRuleProblems([["aws_networkfirewall_rule_group.G", group]]).map((p) => p.message);
+    } finally {
+      String.prototype.trim = trim;
+    }
+    expect(found).toEqual([
+      "a stateful pass rule (sid 1) is not narrow: it passes traffic to addresses that cannot be shown narrow ('192.0.2.0/24' is nested too deeply): pass tcp $A any -> $A $P (msg:\"x\"; sid:1;)",
+      "a stateful pass rule (sid 2) is not narrow: it passes traffic to addresses that cannot be shown narrow ('192.0.2.0/24' is nested too deeply): pass tcp 10.0.0.0/16 any -> [192.0.2.0/24,$A] [$P,80] (sid:2;)",
+    ]);
+    expect(fields).toBeLessThanOrEqual(2000);
+  });
 });
 
 test("StackModel keeps at most DECODED_KEPT of decoded user data: a stack of small gzip bombs is decoded, not held", () => {
