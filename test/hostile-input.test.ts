@@ -248,6 +248,30 @@ describe("the PAC encoder keeps any text inside its comment or string", () => {
   });
 });
 
+describe("AP-PAC-001 refuses a comment that JScript runs as code", () => {
+  // JScript's conditional compilation runs the text of a comment that starts with "@" (/*@cc_on @*/, /*@ ... @*/,
+  // //@...): https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/8ka90k2e(v=vs.84)
+  // acorn, V8 and QuickJS read it as a comment, so a hand-edited file passed the rule and changed what a PC whose PAC
+  // engine is JScript does. The generator writes no such comment (pacComment starts every one with "// ").
+  const config = loadSample("ashiya");
+  const generated = municipalityPac(config, effectiveAllowlist(config));
+  const functions = generated.indexOf("\nfunction alphaPrimeIpv4(");
+  const withData = (extra: string) => `${generated.slice(0, functions)}${extra}${generated.slice(functions)}`;
+  test.each([
+    ["a block comment in the data part", withData('\n/*@cc_on FindProxyForURL = function () { return "DIRECT"; } @*/'), '/*@cc_on FindProxyForURL = function () { return \"DIRECT\"; } @*/'],
+    ["a line comment in the data part", withData("\n//@cc_on"), "//@cc_on"],
+    ["one in data that acorn must parse", withData("\nvar DIRECT_NETS = [0x1]; /*@ @*/"), "/*@ @*/"],
+    ["one in a file that does not end with the generated functions", `${generated}\n/*@cc_on @*/\n`, "/*@cc_on @*/"],
+  ])("%s", (_what, text, comment) => {
+    expect(pacForeignCode(text)).toEqual([`a comment that JScript runs as code (conditional compilation): ${JSON.stringify(comment)}`]);
+  });
+
+  test("the generated file and comments that merely mention @cc_on pass", () => {
+    expect(pacForeignCode(generated)).toEqual([]);
+    expect(pacForeignCode(withData("\n// @cc_on\n/* x @*/"))).toEqual([]);
+  });
+});
+
 describe("synth --out writes only where it may, and never leaves the output missing or raced", () => {
   const envDir = () => envDirWith({ "ashiya.yaml": ashiya });
   const listing = (dir: string) => fs.readdirSync(dir).sort();

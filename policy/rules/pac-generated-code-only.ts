@@ -24,9 +24,19 @@ function literalOnly(n: Node | null | undefined): boolean {
 /** A top-level statement of a PAC file with its source text. */
 type Statement = { readonly st: Node; readonly source: string };
 
-/** ES5: what every PAC engine (WinHTTP, Chromium, pac-resolver) runs. */
-function parseScript(text: string): Node[] {
-  return (parse(text, { ecmaVersion: 5, sourceType: "script" }) as unknown as { body: Node[] }).body;
+/**
+ * Whether the comment at `start` is one JScript runs as code: conditional compilation reads a comment that begins
+ * "/*@" or "//@" (https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/8ka90k2e(v=vs.84)),
+ * and Windows PCs whose PAC engine is JScript would run what acorn, V8 and QuickJS skip. The generator writes none.
+ */
+function conditionalComment(text: string, start: number): boolean {
+  return text.charCodeAt(start) === 47 && text.charCodeAt(start + 2) === 64;
+}
+
+/** ES5: what every PAC engine (WinHTTP, Chromium, pac-resolver) runs. `conditional` gets JScript's code comments. */
+function parseScript(text: string, conditional?: string[]): Node[] {
+  const onComment = conditional && ((_block: boolean, _content: string, start: number, end: number) => void (conditionalComment(text, start) && conditional.push(text.slice(start, end))));
+  return (parse(text, { ecmaVersion: 5, sourceType: "script", onComment }) as unknown as { body: Node[] }).body;
 }
 
 let generated: { readonly sources: ReadonlySet<string>; readonly statements: readonly Statement[] } | undefined;
@@ -90,6 +100,7 @@ export function plainData(data: string): boolean {
     for (;;) {
       const c = at(i);
       if (c === Char.Space || c === Char.Tab || c === Char.LineFeed || c === Char.Return) i++;
+      else if (c === Char.Slash && (at(i + 1) === Char.Slash || at(i + 1) === Char.Star) && conditionalComment(data, i)) return false;
       else if (c === Char.Slash && at(i + 1) === Char.Slash) {
         // a line comment ends at the next line terminator; U+2028/U+2029 (which end it too in ES5) are left to acorn
         i += 2;
@@ -207,28 +218,33 @@ export function plainData(data: string): boolean {
  * declares a function), so only the functions remain; other data is parsed with acorn. Anything else is parsed
  * whole, so that its error is reported as before.
  */
-function statementsOf(text: string): Statement[] {
+function statementsOf(text: string, conditional: string[]): Statement[] {
   if (text.endsWith(GENERATED_TAIL)) {
     const data = text.slice(0, text.length - GENERATED_TAIL.length);
     if (!data.includes("use strict")) {
       if (plainData(data)) return [...generatedCode().statements];
       let head: Node[] | undefined;
+      const inData: string[] = [];
       try {
-        head = parseScript(data);
+        head = parseScript(data, inData);
       } catch {
         head = undefined; // the whole file decides
       }
-      if (head) return [...head.map((st) => ({ st, source: data.slice(st.start, st.end) })), ...generatedCode().statements];
+      if (head) {
+        conditional.push(...inData);
+        return [...head.map((st) => ({ st, source: data.slice(st.start, st.end) })), ...generatedCode().statements];
+      }
     }
   }
-  return parseScript(text).map((st) => ({ st, source: text.slice(st.start, st.end) }));
+  return parseScript(text, conditional).map((st) => ({ st, source: text.slice(st.start, st.end) }));
 }
 
 /** What in a PAC file is not the generator's: anything but the literal data and the generated functions. */
 export function pacForeignCode(text: string): string[] {
   let statements: Statement[];
+  const conditional: string[] = [];
   try {
-    statements = statementsOf(text);
+    statements = statementsOf(text, conditional);
   } catch (e) {
     return [`the PAC file does not parse as ES5: ${(e as Error).message}`];
   }
@@ -240,6 +256,7 @@ export function pacForeignCode(text: string): string[] {
     if (st.type === "FunctionDeclaration" && expected.has(source)) continue;
     problems.push(`code the generator does not write: ${JSON.stringify(shown)}`);
   }
+  for (const c of conditional) problems.push(`a comment that JScript runs as code (conditional compilation): ${JSON.stringify(c.length > 80 ? `${c.slice(0, 80)}…` : c)}`);
   const declared = statements.filter(({ st }) => st.type === "FunctionDeclaration").map(({ st }) => st.id.name);
   if (declared.filter((n) => n === "FindProxyForURL").length !== 1) problems.push("FindProxyForURL is not declared exactly once");
   return problems;
