@@ -18,6 +18,7 @@
  */
 import { ipToInt } from "../core/cidr";
 import * as ipaddr from "ipaddr.js";
+import { remembered } from "../core/remembered";
 
 export interface SuricataRule {
   /** the rule as written (for messages) */
@@ -63,25 +64,8 @@ function splitOutside(text: string, sep: string): string[] {
   return out;
 }
 
-/**
- * Answers of pure functions of a text, remembered for the process (at most MAX_KEPT texts each, then forgotten all at
- * once): a stack's rule lines and address blocks are mostly the catalog's and the gateway's own, the same in every
- * stack a synth worker checks, and several rules read each one. Every caller shares an answer, so each is frozen.
- */
-const MAX_KEPT = 20_000;
-
-function remembered<T>(compute: (text: string) => T): (text: string) => T {
-  const kept = new Map<string, T>();
-  return (text) => {
-    let answer = kept.get(text);
-    if (answer === undefined) {
-      answer = compute(text);
-      if (kept.size >= MAX_KEPT) kept.clear();
-      kept.set(text, answer);
-    }
-    return answer;
-  };
-}
+// Rule lines and address blocks (remembered, core/remembered.ts) are mostly the catalog's and the gateway's own, the
+// same in every stack a synth worker checks, and several rules read each one.
 
 /** The rules parseSuricataRule made: frozen, options and all, so what is worked out of one holds for its life. */
 const frozenRules = new WeakSet<SuricataRule>();

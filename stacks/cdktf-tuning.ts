@@ -17,6 +17,7 @@
 // cdktf is required where used, not imported: this module must run before cdktf's index loads (deferArchiverLoad).
 import type { IConstruct } from "constructs";
 import type * as Cdktf from "cdktf";
+import { remembered } from "../core/remembered";
 
 let loaded: typeof Cdktf | undefined;
 function cdktf(): typeof Cdktf {
@@ -141,27 +142,12 @@ export function releaseTokensOfWrittenStacks(): boolean {
   return true;
 }
 
-/** How many answers each memo of rememberPureNaming keeps: far more than the distinct names a national run has. */
-export const NAMING_MEMO_ENTRIES = 20_000;
-
-/** `f` with its answers for string keys remembered, up to NAMING_MEMO_ENTRIES (then it is simply called). */
-function remembered<R>(f: (key: string) => R): (key: string) => R {
-  const answers = new Map<string, R>();
-  return (key) => {
-    const known = answers.get(key);
-    if (known !== undefined) return known;
-    const answer = f(key);
-    if (answers.size < NAMING_MEMO_ENTRIES) answers.set(key, answer);
-    return answer;
-  };
-}
-
 /**
  * Two of cdktf's naming functions are pure and are asked the same questions over and over: `makeUniqueId` hashes
  * (MD5) each element's construct path into its Terraform name, and every municipality stack has the same paths; and
  * `keysToSnakeCase` runs three regular expressions over each key of every resource's meta-arguments (depends_on,
  * count, lifecycle, …), for every resource. Together about 3 % of a synthesis worker's CPU. Their module exports are
- * replaced by the same functions with the answers remembered per process (cdktf calls both through the exports
+ * replaced by the same functions with the answers remembered per process (core/remembered.ts; cdktf calls both through the exports
  * object, so every caller gets them): makeUniqueId's by the list of components, keysToSnakeCase's by key, its walk
  * itself unchanged (cdktf 0.21.0's util.js, written again here with the remembered snakeCase). Anything cdktf
  * refuses, it still refuses: an empty list throws as before, and is not remembered. Only for cdktf 0.21.0, whose
