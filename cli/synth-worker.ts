@@ -8,7 +8,7 @@ import { applySynthTuning, releaseTokensOfWrittenStacks } from "../stacks/cdktf-
 applySynthTuning();
 import * as fs from "fs";
 import * as path from "path";
-import { buildApp } from "../stacks/app";
+import { buildApp, synthKeepingManifest } from "../stacks/app";
 import type { MunicipalityConfig } from "../config/types";
 import { cacheable, StackCache } from "./stack-cache";
 
@@ -39,8 +39,8 @@ let made: string | undefined;
 
 /**
  * Where this worker's App writes, a directory of its own in the staging directory that the parent names and removes
- * (cdktf writes a manifest.json beside its stacks, so workers cannot share one). It is made once, not per stack:
- * cdktf overwrites the manifest, and each stack's directory is moved out.
+ * (cdktf makes its stacks/ directory there, so workers cannot share one). It is made once, not per stack: each
+ * stack's directory is moved out, and no manifest.json is written there (synthKeepingManifest).
  */
 function workingDirectory(req: Extract<WorkerRequest, { type: "synth" }>): string {
   if (made === req.workDir) return made;
@@ -61,18 +61,14 @@ process.on("message", (req: WorkerRequest) => {
   if (!process.connected || !fs.existsSync(req.staging)) process.exit(0);
   try {
     const own = workingDirectory(req);
-    buildApp([config], { outdir: own, stateBucket: req.stateBucket }).synth();
+    // the entry from memory: the parent writes the run's manifest (stacks/app.ts, synthKeepingManifest)
+    const manifest = synthKeepingManifest(buildApp([config], { outdir: own, stateBucket: req.stateBucket }));
     releaseTokensOfWrittenStacks();
     if (!process.connected) process.exit(0);
-    const manifestFile = path.join(own, "manifest.json");
-    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
-    // the next stack's App writes a new file rather than truncating and rewriting this one: ext4 flushes a file
-    // truncated and written again when it is closed (auto_da_alloc), about 1.7 ms of every stack in a worker
-    fs.rmSync(manifestFile);
     const stackDir = path.join(req.staging, "stacks", config.id);
     fs.renameSync(path.join(own, "stacks", config.id), stackDir);
     const cached = store(req.cache, config.id, stackDir, manifest.stacks[config.id]);
-    send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage().rss, cached });
+    send({ type: "done", id: config.id, version: manifest.version, manifest: manifest.stacks[config.id], rssBytes: process.memoryUsage.rss(), cached });
   } catch (e) {
     send({ type: "failed", id: config.id, message: (e as Error).message });
   }

@@ -6,6 +6,7 @@ import { synthToDir } from "../cli/synth";
 import { ConfigError } from "../core/errors";
 import { writeSyntheticEnv } from "../bench/generate";
 import { ENV_DIR, sampleText, envDirWith, tempDir, tree } from "./helpers";
+import { buildApp, loadSelected, synthKeepingManifest } from "../stacks/app";
 
 
 // The workers patch out cdktf's token stack traces; this jest process does not: comparing the two also proves
@@ -31,6 +32,17 @@ describe("the fast path (worker processes, one App per stack) writes exactly wha
     expect(r.workersStarted).toBeGreaterThanOrEqual(4);
     expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(Object.keys(JSON.parse(fs.readFileSync(path.join(fast, "manifest.json"), "utf8")).stacks)).toHaveLength(10);
+  });
+
+  test("a worker's App hands over cdktf's manifest instead of writing it: the same entries, and no manifest.json", () => {
+    const configs = loadSelected({ envDir: ENV_DIR, only: ["kaga"] });
+    const written = tempDir();
+    buildApp(configs, { outdir: written }).synth();
+    const kept = tempDir();
+    const manifest = synthKeepingManifest(buildApp(configs, { outdir: kept }));
+    expect(fs.existsSync(path.join(kept, "manifest.json"))).toBe(false);
+    expect(JSON.parse(JSON.stringify(manifest))).toEqual(JSON.parse(fs.readFileSync(path.join(written, "manifest.json"), "utf8")));
+    expect(tree(path.join(kept, "stacks"))).toEqual(tree(path.join(written, "stacks")));
   });
 
   test("bad input anywhere stops the run, reports every file's errors, and leaves the output as it was", async () => {
