@@ -2,30 +2,79 @@
  * Every string a stack writes is literal text to Terraform, unless cdktf made it a reference. Municipality YAML
  * reaches resources as names, tags, banners and file contents; generated files carry "${"/"%{" of their own. Rather
  * than escape at each of those places (and miss the next one), this pass runs once over the finished stack and
- * escapes every attribute string through the one Terraform encoder, leaving cdktf's token markers (references,
- * terraformExpression) to resolve as usual. What it escapes is set as an override of that one value.
- * AP-TF-001 checks the result: no interpolation in the synthesized JSON but references.
+ * has every attribute string of every resource and provider go through the one Terraform encoder, leaving cdktf's
+ * token markers (references, terraformExpression) to resolve as usual. AP-TF-001 checks the result: no
+ * interpolation in the synthesized JSON but references.
+ *
+ * How: for JSON output (what every path of this toolkit writes), each element's attributes are escaped as cdktf asks
+ * for them (`synthesizeAttributes`, which every toTerraform calls): the walk over the strings happens once, inside
+ * the call that makes them, and returns new objects only where a string changed. Setting each escaped string as an
+ * override of its attribute (what this pass did before) gave the same JSON but asked every element for its attributes
+ * twice, about 4 % of a synthesis worker's CPU. For cdktf's HCL output (SYNTH_HCL_OUTPUT), whose attributes cdktf
+ * asks for through another method in another shape, the escapes are still set as overrides.
  */
 import { IConstruct } from "constructs";
 import { TerraformProvider, TerraformResource, TerraformStack } from "cdktf";
 import { terraformLiteral } from "../constructs/terraform-text";
 
-/** Escapes the literal text of every resource, data source and provider of the stack; returns how many attributes. */
-export function escapeLiteralText(stack: TerraformStack): number {
-  let escaped = 0;
+type Element = TerraformResource | TerraformProvider;
+
+/** Escapes the literal text of every resource, data source and provider of the stack. */
+export function escapeLiteralText(stack: TerraformStack): void {
+  const hcl = (stack.node.root as { hclOutput?: unknown }).hclOutput === true;
   const visit = (c: IConstruct) => {
-    if (c instanceof TerraformResource || c instanceof TerraformProvider) escaped += escapeElement(c);
+    if (c instanceof TerraformResource || c instanceof TerraformProvider) (hcl ? escapeByOverrides : escapeWhenSynthesized)(c);
     for (const child of c.node.children) if (!(child instanceof TerraformStack)) visit(child);
   };
   visit(stack);
-  return escaped;
 }
 
-function escapeElement(e: TerraformResource | TerraformProvider): number {
+/** The element's attributes as the provider class writes them (snake_case keys, tokens unresolved). */
+type Synthesize = () => Record<string, unknown>;
+
+/** From now on the element's attributes come escaped (the provider class's own method, then the walk). */
+function escapeWhenSynthesized(e: Element): void {
+  const own = e as unknown as { synthesizeAttributes: Synthesize };
+  const synthesize = own.synthesizeAttributes;
+  own.synthesizeAttributes = function escapedAttributes(this: unknown) {
+    const body = synthesize.call(this);
+    return body && typeof body === "object" ? (literalCopy(body) as Record<string, unknown>) : body;
+  };
+}
+
+/**
+ * The value with every string escaped: the same array or plain object when nothing in it changed, a shallow copy
+ * where something did (the provider class's own objects are never written to). Objects of other classes (cdktf's
+ * tokens) are kept whole: their text is cdktf's. Keys named "//" hold cdktf's metadata, not attributes.
+ */
+function literalCopy(value: unknown): unknown {
+  if (typeof value === "string") return terraformLiteral(value);
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const escaped = literalCopy(value[i]);
+      if (escaped !== value[i]) (copy ??= value.slice())[i] = escaped;
+    }
+    return copy ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const k of Object.keys(value)) {
+    if (k === "//") continue;
+    const v = (value as Record<string, unknown>)[k];
+    const escaped = literalCopy(v);
+    if (escaped !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = escaped;
+  }
+  return copy ?? value;
+}
+
+/** HCL output: each escaped string set as an override of its attribute (merged by cdktf into either output). */
+function escapeByOverrides(e: Element): void {
   // the attributes as the provider class writes them (snake_case keys, tokens unresolved): cheaper than toTerraform
   const body = (e as unknown as { synthesizeAttributes(): Record<string, unknown> }).synthesizeAttributes();
-  if (!body || typeof body !== "object") return 0;
-  let n = 0;
+  if (!body || typeof body !== "object") return;
   /** the keys from the body to the value walked (one array, pushed and popped: the walk visits every string) */
   const at: string[] = [];
   // leaf by leaf: cdktf merges an override into lists by concatenation, but into a list's items by index
@@ -36,7 +85,6 @@ function escapeElement(e: TerraformResource | TerraformProvider): number {
       const bad = at.find((k) => k.includes("."));
       if (bad !== undefined) throw new Error(`${e.node.path}: cannot escape literal text under key '${bad}' (a dot in a key cannot be overridden)`);
       e.addOverride(at.join("."), safe);
-      n++;
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         at.push(String(i));
@@ -53,5 +101,4 @@ function escapeElement(e: TerraformResource | TerraformProvider): number {
     }
   };
   walk(body);
-  return n;
 }
