@@ -6,12 +6,15 @@
  * token markers (references, terraformExpression) to resolve as usual. AP-TF-001 checks the result: no
  * interpolation in the synthesized JSON but references.
  *
- * How: for JSON output (what every path of this toolkit writes), each element's attributes are escaped as cdktf asks
- * for them (`synthesizeAttributes`, which every toTerraform calls): the walk over the strings happens once, inside
- * the call that makes them, and returns new objects only where a string changed. Setting each escaped string as an
- * override of its attribute (what this pass did before) gave the same JSON but asked every element for its attributes
- * twice, about 4 % of a synthesis worker's CPU. For cdktf's HCL output (SYNTH_HCL_OUTPUT), whose attributes cdktf
- * asks for through another method in another shape, the escapes are still set as overrides.
+ * How: each element's attributes are escaped as cdktf asks for them: `synthesizeAttributes` (which every toTerraform
+ * calls) and `synthesizeHclAttributes` (toHclTerraform, for cdktf's HCL output), so the walk over the strings happens
+ * once, inside the call that makes them, and returns new objects only where a string changed. Setting each escaped
+ * string as an override of its attribute (what this pass did before) gave the same JSON but asked every element for
+ * its attributes twice, about 4 % of a synthesis worker's CPU; and for HCL an override reaches only top-level
+ * attributes (cdktf's HCL attributes are {value, isBlock, type, storageClassType} records, which an override of a
+ * block's or map's inner string lands beside). Both methods are wrapped whatever the App says: cdktf writes HCL when
+ * SYNTH_HCL_OUTPUT is "true" or "1" (its StackSynthesizer) while App.hclOutput is true only for "true", and
+ * Testing.synthHcl asks any stack for HCL.
  */
 import { IConstruct } from "constructs";
 import { TerraformProvider, TerraformResource, TerraformStack } from "cdktf";
@@ -21,9 +24,8 @@ type Element = TerraformResource | TerraformProvider;
 
 /** Escapes the literal text of every resource, data source and provider of the stack. */
 export function escapeLiteralText(stack: TerraformStack): void {
-  const hcl = (stack.node.root as { hclOutput?: unknown }).hclOutput === true;
   const visit = (c: IConstruct) => {
-    if (c instanceof TerraformResource || c instanceof TerraformProvider) (hcl ? escapeByOverrides : escapeWhenSynthesized)(c);
+    if (c instanceof TerraformResource || c instanceof TerraformProvider) escapeWhenSynthesized(c);
     for (const child of c.node.children) if (!(child instanceof TerraformStack)) visit(child);
   };
   visit(stack);
@@ -32,14 +34,16 @@ export function escapeLiteralText(stack: TerraformStack): void {
 /** The element's attributes as the provider class writes them (snake_case keys, tokens unresolved). */
 type Synthesize = () => Record<string, unknown>;
 
-/** From now on the element's attributes come escaped (the provider class's own method, then the walk). */
+/** From now on the element's attributes come escaped, for JSON and for HCL (the provider class's own method, then the walk). */
 function escapeWhenSynthesized(e: Element): void {
-  const own = e as unknown as { synthesizeAttributes: Synthesize };
-  const synthesize = own.synthesizeAttributes;
-  own.synthesizeAttributes = function escapedAttributes(this: unknown) {
-    const body = synthesize.call(this);
-    return body && typeof body === "object" ? (literalCopy(body) as Record<string, unknown>) : body;
-  };
+  const own = e as unknown as Record<"synthesizeAttributes" | "synthesizeHclAttributes", Synthesize>;
+  for (const method of ["synthesizeAttributes", "synthesizeHclAttributes"] as const) {
+    const synthesize = own[method];
+    own[method] = function escapedAttributes(this: unknown) {
+      const body = synthesize.call(this);
+      return body && typeof body === "object" ? (literalCopy(body) as Record<string, unknown>) : body;
+    };
+  }
 }
 
 /**
@@ -68,37 +72,4 @@ function literalCopy(value: unknown): unknown {
     if (escaped !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = escaped;
   }
   return copy ?? value;
-}
-
-/** HCL output: each escaped string set as an override of its attribute (merged by cdktf into either output). */
-function escapeByOverrides(e: Element): void {
-  // the attributes as the provider class writes them (snake_case keys, tokens unresolved): cheaper than toTerraform
-  const body = (e as unknown as { synthesizeAttributes(): Record<string, unknown> }).synthesizeAttributes();
-  if (!body || typeof body !== "object") return;
-  /** the keys from the body to the value walked (one array, pushed and popped: the walk visits every string) */
-  const at: string[] = [];
-  // leaf by leaf: cdktf merges an override into lists by concatenation, but into a list's items by index
-  const walk = (value: unknown): void => {
-    if (typeof value === "string") {
-      const safe = terraformLiteral(value);
-      if (safe === value) return;
-      const bad = at.find((k) => k.includes("."));
-      if (bad !== undefined) throw new Error(`${e.node.path}: cannot escape literal text under key '${bad}' (a dot in a key cannot be overridden)`);
-      e.addOverride(at.join("."), safe);
-    } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        at.push(String(i));
-        walk(value[i]);
-        at.pop();
-      }
-    } else if (value && typeof value === "object") {
-      for (const k of Object.keys(value)) {
-        if (k === "//") continue;
-        at.push(k);
-        walk((value as Record<string, unknown>)[k]);
-        at.pop();
-      }
-    }
-  };
-  walk(body);
 }
