@@ -34,8 +34,14 @@ export function escapeLiteralText(stack: TerraformStack): void {
 /** The element's attributes as the provider class writes them (snake_case keys, tokens unresolved). */
 type Synthesize = () => Record<string, unknown>;
 
+/** the elements whose attributes already come escaped */
+const escaping = new WeakSet<Element>();
+
 /** From now on the element's attributes come escaped, for JSON and for HCL (the provider class's own method, then the walk). */
 function escapeWhenSynthesized(e: Element): void {
+  // once per element: a second pass over the stack (a subclass, a test) must not escape the escapes
+  if (escaping.has(e)) return;
+  escaping.add(e);
   const own = e as unknown as Record<"synthesizeAttributes" | "synthesizeHclAttributes", Synthesize>;
   for (const method of ["synthesizeAttributes", "synthesizeHclAttributes"] as const) {
     const synthesize = own[method];

@@ -149,3 +149,12 @@ describe("literal text in cdktf's HCL output", () => {
     expect(lines.filter((l) => l.includes(HOSTILE.squid) && !l.includes(terraformLiteral(HOSTILE.squid)))).toEqual([]);
   });
 });
+
+test("the pass run twice over a stack escapes once (as the override form did: it set the same overrides again)", () => {
+  const once = hostileStack(new App({ outdir: tempDir() })).stack;
+  const twice = hostileStack(new App({ outdir: tempDir() })).stack;
+  escapeLiteralText(once);
+  escapeLiteralText(twice);
+  escapeLiteralText(twice);
+  expect(TerraformStack.prototype.toTerraform.call(twice)).toEqual(TerraformStack.prototype.toTerraform.call(once));
+});
