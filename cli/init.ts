@@ -15,6 +15,7 @@ import { availabilityZonesOf, localGovernmentCheckDigit, parseHostPort, prefectu
 import { parseCidr } from "../core/cidr";
 import { maxAvailabilityZones, SMALLEST_BREAKOUT_PREFIX, smallestPrefixFor } from "../constructs/breakout-plan";
 import { SaasCatalog } from "../catalog/saas-catalog";
+import { SCHEMA_PATH } from "../core/paths";
 
 export class InitError extends Error {
   constructor(readonly text: Msg) {
@@ -103,13 +104,22 @@ export class EnvDirectory {
 
 const catalogIds = () => SaasCatalog.default().ids;
 
+let idPattern: RegExp | undefined;
+/**
+ * The schema's own pattern for an id (env/municipality.schema.json, `id`), so init refuses exactly what validation
+ * would refuse at the end, and never refuses an id validation accepts.
+ */
+function schemaIdPattern(): RegExp {
+  return (idPattern ??= new RegExp(JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).properties.id.pattern as string));
+}
+
 export const QUESTIONS: readonly Question[] = [
   {
     key: "id",
     flag: "id",
     prompt: tr`municipality id (lowercase ASCII, e.g. mitoyo)`,
     check: (v, _a, dir) => {
-      if (!/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(v)) return tr`lowercase letters, digits and '-', 3-32 characters, starting with a letter`;
+      if (!schemaIdPattern().test(v)) return tr`lowercase letters, digits and '-', 2-24 characters, starting with a letter and not ending with '-'`;
       const existing = dir.fileOf(v);
       // asked first, so nobody answers every question only to be refused at the end (writeEnvFile checks again)
       return existing ? tr`${existing} exists: init never overwrites a file (edit it, or choose another id)` : undefined;

@@ -228,7 +228,7 @@ export const JA: Readonly<Record<string, string>> = {
   "a /23 or larger breakoutCidr, or a target on port 443 (TLS) or 80": "/23 以上の breakoutCidr、またはポート 443（TLS）か 80 の接続先",
   "at most {0} names (use a wildcard for a vendor's many hosts)": "{0} 件以内の名前（ベンダーの多数のホストにはワイルドカードを使用）",
   "municipality id (lowercase ASCII, e.g. mitoyo)": "自治体 ID（半角英小文字、例: mitoyo）",
-  "lowercase letters, digits and '-', 3-32 characters, starting with a letter": "英小文字・数字・'-' の 3〜32 文字で、英字で始まるもの",
+  "lowercase letters, digits and '-', 2-24 characters, starting with a letter and not ending with '-'": "英小文字・数字・'-' の 2〜24 文字で、英字で始まり '-' で終わらないもの",
   "name (e.g. 三豊市)": "自治体名（例: 三豊市）",
   "1-64 printable characters": "表示可能な 1〜64 文字",
   "local government code (全国地方公共団体コード, 6 digits)": "全国地方公共団体コード（6桁）",

@@ -63,6 +63,23 @@ test.each([
   expect(fs.readdirSync(env)).toEqual([]);
 });
 
+describe("init takes exactly the ids the schema takes, so nobody answers every question only to be refused at the end", () => {
+  // the schema: a letter, then letters, digits and '-', 2 to 24 characters, not ending in '-'
+  test.each(["mi", "minamiizu-cho-shizuoka-a"])("%s is taken, and the file it writes validates", async (id) => {
+    const env = tempDir();
+    const r = await runCli("--env-dir", env, "init", id, ...FLAGS);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(loadFiles([path.join(env, `${id}.yaml`)]).issues).toEqual([]);
+  });
+
+  test.each(["minamiizu-cho-shizuoka-ab", "m", "minamiizu-", "1minamiizu", "Minamiizu"])("%s is refused at once, naming the rule, and nothing is written", async (id) => {
+    const env = tempDir();
+    const r = await runCli("--env-dir", env, "init", id, ...FLAGS);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/lowercase letters, digits and '-', 2-24 characters, starting with a letter and not ending with '-'/)]);
+    expect(fs.readdirSync(env)).toEqual([]);
+  });
+});
+
 test("a file with the same code that appears while the questions are answered is caught by validate's own cross-file rule", async () => {
   const env = tempDir();
   const dir = new EnvDirectory(env);
