@@ -1,6 +1,5 @@
 /** The read-only reports of the CLI: the SaaS catalog, the bandwidth tiers with costs, a municipality's PAC file. */
 import * as path from "path";
-import { formatDomainPattern } from "../catalog/domains";
 import { REPO_ROOT } from "../core/paths";
 import type { MunicipalityConfig } from "../config/types";
 import { BANDWIDTH_TIERS, CostShape, estimateTierCost, loadPriceList, TierCost } from "../constructs/bandwidth-tier";
@@ -146,8 +145,4 @@ export function proxyCapacityReport(): string {
 
 export function pacFor(config: MunicipalityConfig): string {
   return municipalityPac(config);
-}
-
-export function allowlistFor(config: MunicipalityConfig): string {
-  return effectiveAllowlist(config).domains.map(formatDomainPattern).join("\n") + "\n";
 }
