@@ -5,7 +5,7 @@ import type { MunicipalityConfig } from "../config/types";
 import { BANDWIDTH_TIERS, CostShape, estimateTierCost, loadPriceList, TierCost } from "../constructs/bandwidth-tier";
 import { CLAMAV_MEMORY_GIB, FULL_DATABASE_SCAN_MB_PER_CORE, GRAVITON_CORE_SHARE, MEASURED, proxyTierCapacity, TARGET_CPU } from "../constructs/proxy-capacity";
 import { SaasCatalog, SaasEntry } from "../catalog/saas-catalog";
-import { effectiveAllowlist, municipalityPac } from "../stacks/allowlist";
+import { effectiveAllowlist, municipalityPac, needsTenantProxy } from "../stacks/allowlist";
 
 export const PRICE_LIST_PATH = path.join(REPO_ROOT, "constructs", "bandwidth-tier-prices.yaml");
 
@@ -64,7 +64,7 @@ export function shapeOf(config?: MunicipalityConfig): CostShape {
     availabilityZones: config.aws.availabilityZones.length,
     remoteAccess: !!config.remoteAccess,
     relay: config.relay.length > 0,
-    proxy: effectiveAllowlist(config).headerRules.length > 0,
+    proxy: needsTenantProxy(effectiveAllowlist(config)),
   };
 }
 

@@ -19,6 +19,14 @@ export interface EffectiveAllowlist extends DomainAllowlist {
   readonly passRules: PassRule[];
 }
 
+/**
+ * Whether the municipality gets the tenant-restriction proxy tier: a tenant header to add, or a host to decrypt for
+ * 無害化 (both make the host proxy-only). The stack deploys it on this, and the cost report prices it on this.
+ */
+export function needsTenantProxy(allowlist: Pick<DomainAllowlist, "headerRules" | "proxyOnlyDomains">): boolean {
+  return allowlist.headerRules.length > 0 || allowlist.proxyOnlyDomains.length > 0;
+}
+
 /** Ports on which the firewall reads a name (TLS SNI or HTTP Host) for a relay target. */
 const NAMED_PORTS = new Set([80, 443]);
 

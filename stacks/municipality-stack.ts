@@ -23,7 +23,7 @@ import { PolicyAspect } from "../policy/aspect";
 import { stackToTerraform, synthTuningEnabled, visitFirstInSynthesis, writeAsBytesOnce } from "./cdktf-tuning";
 import { escapeLiteralText } from "./literal-text";
 import { terraformLiteralDeep } from "../constructs/terraform-text";
-import { EffectiveAllowlist, effectiveAllowlist, municipalityPac } from "./allowlist";
+import { EffectiveAllowlist, effectiveAllowlist, municipalityPac, needsTenantProxy } from "./allowlist";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { acceptedFindings } from "../constructs/accepted-findings";
 
@@ -76,7 +76,7 @@ export class MunicipalityStack extends TerraformStack {
     });
     this.declareBackend(options.stateBucket);
     const allowlist = effectiveAllowlist(config);
-    const proxyTier = allowlist.headerRules.length > 0 || allowlist.proxyOnlyDomains.length > 0;
+    const proxyTier = needsTenantProxy(allowlist);
     const san = config.breakout.sanitization;
     const externalEngine = san?.engine === "external" ? parseIcapUrl(san.externalIcapUrl!) : undefined;
     // The α′ baseline fails the synth on any unsuppressed error finding (aspects on the App are never applied).

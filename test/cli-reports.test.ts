@@ -5,6 +5,9 @@ import { shapeOf, tierCosts } from "../cli/reports";
 import { SaasCatalog } from "../catalog/saas-catalog";
 import { selectFiles } from "../stacks/app";
 import { loadSample, resources, synthStacks, tempDir } from "./helpers";
+import { App } from "cdktf";
+import { effectiveAllowlist } from "../stacks/allowlist";
+import { MunicipalityStack } from "../stacks/municipality-stack";
 
 async function cli(...args: string[]) {
   let out = "";
@@ -64,6 +67,16 @@ describe("alpha-prime tiers", () => {
     expect(r.out).toMatch(/¥[\d,]+/);
     expect(r.out).toMatch(/Site-to-Site VPN connection: 0\.048 per hour — https:\/\/aws\.amazon\.com\/vpn\/pricing\/ \(recorded 2026-11-23, unverified\)/);
     expect(r.out).toMatch(/WARNING: \d+ of \d+ figures are unverified/);
+  });
+
+  test("a municipality with 無害化 and no tenant header is priced with the proxy tier the stack deploys for it", () => {
+    const kaga = loadSample("kaga");
+    const sanitizationOnly = { ...kaga, breakout: { ...kaga.breakout, tenants: {} } } as typeof kaga;
+    expect(effectiveAllowlist(sanitizationOnly).headerRules).toEqual([]);
+    const deployed = new MunicipalityStack(new App({ outdir: tempDir() }), sanitizationOnly, {}).tenantProxy !== undefined;
+    expect({ deployed, priced: shapeOf(sanitizationOnly).proxy }).toEqual({ deployed: true, priced: true });
+    const line = (shape: ReturnType<typeof shapeOf>) => tierCosts(shape)[0].fixed.filter((l) => /proxy/i.test(l.item)).length;
+    expect(line(shapeOf(sanitizationOnly))).toBeGreaterThan(0);
   });
 
   test("costs rise with the tier and add up line by line", () => {
