@@ -104,13 +104,17 @@ export class EnvDirectory {
 
 const catalogIds = () => SaasCatalog.default().ids;
 
-let idPattern: RegExp | undefined;
+let schemaPatterns: { id: RegExp; siteName: RegExp } | undefined;
 /**
- * The schema's own pattern for an id (env/municipality.schema.json, `id`), so init refuses exactly what validation
- * would refuse at the end, and never refuses an id validation accepts.
+ * The schema's own patterns (env/municipality.schema.json: `id`, `sites[].name`), so init refuses exactly what
+ * validation would refuse at the end, and never refuses a value validation accepts.
  */
-function schemaIdPattern(): RegExp {
-  return (idPattern ??= new RegExp(JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).properties.id.pattern as string));
+function schemaPattern(key: "id" | "siteName"): RegExp {
+  schemaPatterns ??= (() => {
+    const props = JSON.parse(fs.readFileSync(SCHEMA_PATH, "utf8")).properties;
+    return { id: new RegExp(props.id.pattern as string), siteName: new RegExp(props.sites.items.properties.name.pattern as string) };
+  })();
+  return schemaPatterns[key];
 }
 
 export const QUESTIONS: readonly Question[] = [
@@ -119,7 +123,7 @@ export const QUESTIONS: readonly Question[] = [
     flag: "id",
     prompt: tr`municipality id (lowercase ASCII, e.g. mitoyo)`,
     check: (v, _a, dir) => {
-      if (!schemaIdPattern().test(v)) return tr`lowercase letters, digits and '-', 2-24 characters, starting with a letter and not ending with '-'`;
+      if (!schemaPattern("id").test(v)) return tr`lowercase letters, digits and '-', 2-24 characters, starting with a letter and not ending with '-'`;
       const existing = dir.fileOf(v);
       // asked first, so nobody answers every question only to be refused at the end (writeEnvFile checks again)
       return existing ? tr`${existing} exists: init never overwrites a file (edit it, or choose another id)` : undefined;
@@ -182,7 +186,7 @@ export const QUESTIONS: readonly Question[] = [
       return typeof hp === "string" ? hp : undefined;
     },
   },
-  { key: "siteName", flag: "--site", prompt: tr`first site's name (ASCII, e.g. honcho = 本庁舎)`, proposal: () => ({ value: "honcho" }), check: (v) => (/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/.test(v) ? undefined : tr`lowercase ASCII, e.g. honcho`) },
+  { key: "siteName", flag: "--site", prompt: tr`first site's name (ASCII, e.g. honcho = 本庁舎)`, proposal: () => ({ value: "honcho" }), check: (v) => (schemaPattern("siteName").test(v) ? undefined : tr`lowercase letters, digits and '-', 1-31 characters, starting with a letter`) },
   { key: "sitePublicIp", flag: "--site-ip", prompt: tr`first site's public IP (its VPN router)`, proposal: () => ({ value: "203.0.113.10", example: true }), check: (v) => (typeof parseCidr(`${v}/32`) === "string" ? tr`an IPv4 address` : undefined) },
   { key: "siteBgpAsn", flag: "--site-asn", prompt: tr`first site's BGP ASN (private)`, proposal: () => ({ value: "65010" }), check: (v) => (/^\d+$/.test(v) && ((+v >= 64512 && +v <= 65534) || (+v >= 4200000000 && +v <= 4294967294)) ? undefined : tr`a private ASN (64512-65534)`) },
   {

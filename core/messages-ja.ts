@@ -252,7 +252,7 @@ export const JA: Readonly<Record<string, string>> = {
   "LGWAN-side segments allowed to break out (comma-separated CIDRs)": "ブレイクアウトを許可する LGWAN 側セグメント（CIDR をカンマ区切り）",
   "LGWAN proxy host:port (everything not allowlisted goes there)": "LGWAN プロキシの host:port（許可リスト以外の通信はすべてここへ）",
   "first site's name (ASCII, e.g. honcho = 本庁舎)": "最初の拠点名（半角英数字、例: honcho = 本庁舎）",
-  "lowercase ASCII, e.g. honcho": "半角英小文字（例: honcho）",
+  "lowercase letters, digits and '-', 1-31 characters, starting with a letter": "英小文字・数字・'-' の 1〜31 文字で、英字で始まるもの",
   "first site's public IP (its VPN router)": "最初の拠点のグローバル IP（VPN ルーター）",
   "an IPv4 address": "IPv4 アドレス",
   "first site's BGP ASN (private)": "最初の拠点の BGP ASN（プライベート）",

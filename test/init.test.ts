@@ -80,6 +80,23 @@ describe("init takes exactly the ids the schema takes, so nobody answers every q
   });
 });
 
+describe("init takes exactly the site names the schema takes (sites[].name), not a stricter rule of its own", () => {
+  // the schema: a letter, then letters, digits and '-', 1 to 31 characters
+  test.each(["a", "honcho-", "honcho-tower-annex-number-2-abc"])("--site %s is taken, and the file it writes validates", async (site) => {
+    const env = tempDir();
+    const r = await runCli("--env-dir", env, "init", "minamiizu", ...FLAGS, "--site", site);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(loadFiles([path.join(env, "minamiizu.yaml")]).issues).toEqual([]);
+  });
+
+  test.each(["honcho-tower-annex-number-2-abcd", "1honcho", "Honcho", "hon_cho"])("--site %s is refused at once, and nothing is written", async (site) => {
+    const env = tempDir();
+    const r = await runCli("--env-dir", env, "init", "minamiizu", ...FLAGS, "--site", site);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/--site .*lowercase letters, digits and '-', 1-31 characters, starting with a letter/)]);
+    expect(fs.readdirSync(env)).toEqual([]);
+  });
+});
+
 test("a file with the same code that appears while the questions are answered is caught by validate's own cross-file rule", async () => {
   const env = tempDir();
   const dir = new EnvDirectory(env);
