@@ -5,8 +5,14 @@
  * the stack's own Terraform JSON, so it judges exactly what would be written, and turns unsuppressed error
  * findings into error annotations, which stop the synth. Aspects can be invoked more than once per synth, so
  * each stack is checked once per aspect instance.
+ *
+ * "Exactly what would be written" holds only if nothing changes the stack after the pack has judged it, and cdktf
+ * applies the aspects attached to a stack after the pack (which is the first of them, or runs before them). An aspect
+ * that opened a security group would have been written unjudged (plain cdktf) or silently dropped (the tuned path
+ * writes the judged JSON). So a stack with any other aspect attached anywhere in it is refused: alpha-prime stacks
+ * are built by their constructs from the env file, and take no aspects of their own.
  */
-import { Annotations, IAspect, TerraformStack } from "cdktf";
+import { Annotations, Aspects, IAspect, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
 import { checkStack } from "./engine";
 import { StackModel } from "./model";
@@ -20,6 +26,13 @@ export class PolicyAspect implements IAspect {
   visit(node: IConstruct): void {
     if (!TerraformStack.isStack(node) || this.checked.has(node)) return;
     this.checked.add(node);
+    const others = this.otherAspects(node);
+    if (others.length) {
+      // the pack judges the stack before cdktf applies the aspects attached to it (it is the first of them, or runs
+      // before them): one that changes the stack afterwards would have the stack written differ from the one judged
+      for (const where of others) Annotations.of(node).addError(`an aspect is attached to ${where}: the policy pack judges the stack before aspects run, so an aspect could change what is written after it was judged. alpha-prime stacks take no aspects of their own: make the change in a construct or in the env file`);
+      return;
+    }
     const json = node.toTerraform();
     this.onResolved?.(json);
     const report = checkStack(new StackModel(node.node.id, json));
@@ -29,5 +42,16 @@ export class PolicyAspect implements IAspect {
       if (f.severity === "error") Annotations.of(node).addError(text);
       else Annotations.of(node).addWarning(text);
     }
+  }
+
+  /** The constructs of the stack (not of a stack nested in it) with an aspect attached other than this pack. */
+  private otherAspects(stack: IConstruct): string[] {
+    const found: string[] = [];
+    const walk = (c: IConstruct) => {
+      if (Aspects.of(c).all.some((a) => a !== this)) found.push(c.node.path);
+      for (const child of c.node.children) if (!TerraformStack.isStack(child)) walk(child);
+    };
+    walk(stack);
+    return found;
   }
 }

@@ -319,6 +319,24 @@ describe("the baseline at synth time", () => {
     expect(wrapped.stack.node.metadata.filter((m) => m.type === "@cdktf/error")).toHaveLength(1);
   });
 
+  test("an aspect of one's own, which cdktf would apply after the pack judged the stack, stops the synth: nothing unjudged is written, nothing silently dropped", () => {
+    // an aspect that opens every ingress rule to the world: plain cdktf wrote it unjudged, the tuned path dropped it
+    const opening = { visit: (node: any) => void (node.terraformResourceType === "aws_vpc_security_group_ingress_rule" && (node.cidrIpv4 = "0.0.0.0/0")) };
+    for (const plain of [false, true]) {
+      if (plain) process.env.ALPHA_PRIME_PLAIN_CDKTF = "1";
+      try {
+        const app = buildApp([loadSample("kaga")], { outdir: tempDir() });
+        const stack = app.node.findChild("kaga") as MunicipalityStack;
+        const proxy = stack.node.findChild("TenantProxy");
+        Aspects.of(plain ? stack : proxy).add(opening);
+        expect(() => app.synth()).toThrow(new RegExp(`an aspect is attached to ${plain ? "kaga" : "kaga/TenantProxy"}: the policy pack judges the stack before aspects run`));
+        expect(fs.existsSync(path.join(app.outdir, "stacks", "kaga", "cdk.tf.json"))).toBe(false);
+      } finally {
+        delete process.env.ALPHA_PRIME_PLAIN_CDKTF;
+      }
+    }
+  });
+
   test("a suppression with a reason accepts the finding, and the report lists it", () => {
     const config = { ...loadSample("kaga"), suppressions: [{ rule: "AP-NET-006", resource: "aws_vpc_security_group_ingress_rule.OpenDoor", reason: "県の防災情報システムが外部から受信する必要がある（2027年3月まで、県と協議済み）", expires: "2027-03-31" }] };
     const { app, stack } = withOpenIngress(config);
