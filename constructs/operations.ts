@@ -92,7 +92,13 @@ export class Operations extends Construct {
     new CloudwatchMetricAlarm(this, id, { ...config, alarmActions: [this.topicArn], okActions: [this.topicArn] });
   }
 
-  /** One alarm per tunnel: down for three periods, or no data at all (a deleted or never-up tunnel). */
+  /**
+   * One alarm per tunnel: down for three periods, or no data at all (a deleted or never-up tunnel). One tunnel's
+   * TunnelState is the metric with both dimensions, VpnId and the tunnel's outside TunnelIpAddress; with VpnId alone
+   * it is the connection's aggregate ("Monitor AWS Site-to-Site VPN tunnels using Amazon CloudWatch",
+   * https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html, as AWS's own agent toolkit applies
+   * it: aws/agent-toolkit-for-aws, sitetositevpn/references/monitoring-and-troubleshooting-tunnels.md, "single-tunnel").
+   */
   alarmTunnelsDown(connections: readonly WatchedVpnConnection[]): void {
     for (const c of connections) {
       [c.tunnel1Address, c.tunnel2Address].forEach((address, t) => {
