@@ -77,7 +77,6 @@ export function synthesize(options: BuildOptions): MunicipalityConfig[] {
   return configs;
 }
 
-/** Writes cdktf.out/manifest.json for stacks synthesized apart (workers, the synth cache), as cdktf's App writes it. */
 /** cdktf's manifest as it would be written: its version and one entry per stack. */
 export interface SynthManifest {
   readonly version: string;
@@ -97,6 +96,7 @@ export function synthKeepingManifest(app: App): SynthManifest {
   return manifest.buildManifest();
 }
 
+/** Writes cdktf.out/manifest.json for stacks synthesized apart (workers, the synth cache), as cdktf's App writes it. */
 export function writeManifest(outdir: string, stacks: Iterable<[string, Record<string, unknown>]>): void {
   const { Manifest } = require("cdktf/lib/manifest") as { Manifest: new (v: string, d: string, h: boolean) => { stacks: Record<string, unknown>; writeToFile(): void } };
   const { version } = require("cdktf/package.json") as { version: string };
