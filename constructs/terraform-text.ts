@@ -25,23 +25,32 @@ export function fromTerraformLiteral(text: string): string {
   return text.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
 }
 
-/** terraformLiteral over every string of a JSON-like value; the same object when nothing needed escaping. */
+/**
+ * terraformLiteral over every string of a JSON-like value: the same array or plain object when nothing in it needed
+ * escaping, a shallow copy where something did, so the value given is never written to (the literal-text pass hands
+ * it objects that provider classes keep). Objects of other classes (cdktf's tokens) are kept whole: their text is
+ * cdktf's.
+ */
 export function terraformLiteralDeep<T>(value: T): T {
   if (typeof value === "string") return terraformLiteral(value) as unknown as T;
+  if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
-    const out = value.map((v) => terraformLiteralDeep(v));
-    return (out.every((v, i) => v === value[i]) ? value : out) as unknown as T;
-  }
-  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    let changed = false;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = terraformLiteralDeep(v);
-      if (out[k] !== v) changed = true;
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const escaped = terraformLiteralDeep(value[i]);
+      if (escaped !== value[i]) (copy ??= value.slice())[i] = escaped;
     }
-    return (changed ? out : value) as T;
+    return (copy ?? value) as T;
   }
-  return value;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const k of Object.keys(record)) {
+    const escaped = terraformLiteralDeep(record[k]);
+    if (escaped !== record[k]) (copy ??= { ...record })[k] = escaped;
+  }
+  return (copy ?? value) as T;
 }
 
 /**

@@ -8,7 +8,7 @@
  *
  * How: each element's attributes are escaped as cdktf asks for them: `synthesizeAttributes` (which every toTerraform
  * calls) and `synthesizeHclAttributes` (toHclTerraform, for cdktf's HCL output), so the walk over the strings happens
- * once, inside the call that makes them, and returns new objects only where a string changed. Setting each escaped
+ * once, inside the call that makes them (terraformLiteralDeep, which returns new objects only where a string changed). Setting each escaped
  * string as an override of its attribute (what this pass did before) gave the same JSON but asked every element for
  * its attributes twice, about 4 % of a synthesis worker's CPU; and for HCL an override reaches only top-level
  * attributes (cdktf's HCL attributes are {value, isBlock, type, storageClassType} records, which an override of a
@@ -18,7 +18,7 @@
  */
 import { IConstruct } from "constructs";
 import { TerraformProvider, TerraformResource, TerraformStack } from "cdktf";
-import { terraformLiteral } from "../constructs/terraform-text";
+import { terraformLiteralDeep } from "../constructs/terraform-text";
 
 type Element = TerraformResource | TerraformProvider;
 
@@ -47,35 +47,7 @@ function escapeWhenSynthesized(e: Element): void {
     const synthesize = own[method];
     own[method] = function escapedAttributes(this: unknown) {
       const body = synthesize.call(this);
-      return body && typeof body === "object" ? (literalCopy(body) as Record<string, unknown>) : body;
+      return terraformLiteralDeep(body);
     };
   }
-}
-
-/**
- * The value with every string escaped: the same array or plain object when nothing in it changed, a shallow copy
- * where something did (the provider class's own objects are never written to). Objects of other classes (cdktf's
- * tokens) are kept whole: their text is cdktf's. Keys named "//" hold cdktf's metadata, not attributes.
- */
-function literalCopy(value: unknown): unknown {
-  if (typeof value === "string") return terraformLiteral(value);
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const escaped = literalCopy(value[i]);
-      if (escaped !== value[i]) (copy ??= value.slice())[i] = escaped;
-    }
-    return copy ?? value;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  let copy: Record<string, unknown> | undefined;
-  for (const k of Object.keys(value)) {
-    if (k === "//") continue;
-    const v = (value as Record<string, unknown>)[k];
-    const escaped = literalCopy(v);
-    if (escaped !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = escaped;
-  }
-  return copy ?? value;
 }
